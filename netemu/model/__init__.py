@@ -1,0 +1,1 @@
+"""Scenario -> Model: AWS defaults applied, every address fixed, validated."""

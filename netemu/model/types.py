@@ -1,0 +1,259 @@
+"""The resolved model: frozen dataclasses named after AWS objects, every default applied.
+
+A Model is what `resolve()` returns for a valid scenario. Nothing here touches the kernel;
+render/ turns a Model into a Plan. Every address, MAC and AWS-style id is fixed here so that
+the same scenario always yields the same kernel objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from typing import Literal
+
+# IP protocol numbers used throughout; -1 means "all" as in the AWS API.
+PROTO_ALL = -1
+PROTO_ICMP = 1
+PROTO_TCP = 6
+PROTO_UDP = 17
+
+
+@dataclass(frozen=True)
+class Pos:
+    """Where a value stood in the scenario file (1-based line and column)."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Vpc:
+    name: str
+    id: str  # vpc-…
+    cidr: IPv4Network
+    dns_hostnames: bool
+    is_default: bool
+    index: int  # 0-based order in the scenario; used for kernel table numbers
+
+    @property
+    def dns_ip(self) -> IPv4Address:
+        """AmazonProvidedDNS answers at the primary CIDR's base+2 (ref 10.2)."""
+        return self.cidr.network_address + 2
+
+
+@dataclass(frozen=True)
+class InternetGateway:
+    name: str
+    id: str  # igw-…
+    vpc: str  # Vpc.name
+
+
+@dataclass(frozen=True)
+class Subnet:
+    name: str
+    id: str  # subnet-…
+    vpc: str
+    cidr: IPv4Network
+    az: str  # full zone name, e.g. ap-northeast-1a
+    public_ip_on_launch: bool
+    route_table: str  # RouteTable.name (explicit or the VPC's main table)
+    network_acl: str  # NetworkAcl.name (explicit or the VPC's default ACL)
+    index: int  # 0-based order among all subnets
+
+    @property
+    def router_ip(self) -> IPv4Address:
+        """The VPC router answers at base+1 of every subnet (ref 2.3)."""
+        return self.cidr.network_address + 1
+
+
+RouteTargetKind = Literal["local", "internet_gateway", "nat_gateway", "instance", "blackhole"]
+
+
+@dataclass(frozen=True)
+class Route:
+    destination: IPv4Network
+    target_kind: RouteTargetKind
+    target: str | None  # object name for gateway/instance targets; None for local/blackhole
+    pos: Pos | None = None  # None for implicit routes (the local route)
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    name: str  # implicit main tables are named "main" when free, else "<vpc>-main"
+    id: str  # rtb-…
+    vpc: str
+    main: bool
+    routes: tuple[Route, ...]  # the local route first, then the scenario's in file order
+    implicit: bool = False  # True for the main table netemu created because none was declared
+
+
+@dataclass(frozen=True)
+class SecurityGroupRule:
+    """One rule of a security group, in AWS terms (ref 7.5).
+
+    protocol: IP protocol number, PROTO_ALL (-1) for all traffic.
+    ports: (from, to) inclusive for tcp/udp; None otherwise.
+    icmp_type / icmp_code: for icmp, -1 = any; None otherwise.
+    Exactly one of cidr and security_group (SecurityGroup.id) is set.
+    """
+
+    index: int  # 0-based position in its direction's list
+    protocol: int
+    ports: tuple[int, int] | None
+    icmp_type: int | None
+    icmp_code: int | None
+    cidr: IPv4Network | None
+    security_group: str | None
+    pos: Pos | None = None
+
+
+@dataclass(frozen=True)
+class SecurityGroup:
+    name: str  # `default` for each VPC's default group
+    id: str  # sg-…; unique across the scenario (two VPCs each have a `default`)
+    vpc: str
+    ingress: tuple[SecurityGroupRule, ...]
+    egress: tuple[SecurityGroupRule, ...]
+    is_default: bool = False
+
+
+@dataclass(frozen=True)
+class NetworkAclRule:
+    """One numbered entry of a network ACL (ref 8.2, 8.8). cidr is the source for
+    ingress rules and the destination for egress rules."""
+
+    number: int  # 1..32766
+    protocol: int  # PROTO_ALL for all
+    ports: tuple[int, int] | None
+    icmp_type: int | None
+    icmp_code: int | None
+    cidr: IPv4Network
+    action: Literal["allow", "deny"]
+    pos: Pos | None = None
+
+
+@dataclass(frozen=True)
+class NetworkAcl:
+    name: str  # declared name, or "default" (or "<vpc>-default" when taken) for the default ACL
+    id: str  # acl-…
+    vpc: str
+    ingress: tuple[NetworkAclRule, ...]  # sorted by number; the implicit `*` deny is not listed
+    egress: tuple[NetworkAclRule, ...]
+    is_default: bool = False
+
+
+@dataclass(frozen=True)
+class Service:
+    kind: Literal["ssh", "http", "tcp", "udp"]
+    port: int  # 22 for ssh, 80 for http
+
+
+@dataclass(frozen=True)
+class Eni:
+    """An elastic network interface: the instance's (or NAT gateway's) eth0."""
+
+    id: str  # eni-…
+    subnet: str
+    private_ip: IPv4Address
+    mac: str  # 02:xx:xx:xx:xx:xx, stable per ENI id
+    security_groups: tuple[str, ...]  # SecurityGroup.id; empty for a NAT gateway (ref 6.13)
+    source_dest_check: bool
+    public_ip: IPv4Address | None  # auto-assigned or elastic; the IGW maps it 1:1 (ref 5.3)
+    elastic_ip: bool  # True when public_ip is an elastic IP
+    owner_kind: Literal["instance", "nat_gateway"]
+    owner: str  # Instance.name or NatGateway.name
+    port: int  # 0-based index of this ENI inside its subnet (its port there)
+
+
+@dataclass(frozen=True)
+class Instance:
+    name: str
+    id: str  # i-…
+    eni: Eni
+    services: tuple[Service, ...]
+    state: Literal["running", "stopped"]
+
+    @property
+    def subnet(self) -> str:
+        return self.eni.subnet
+
+    @property
+    def private_ip(self) -> IPv4Address:
+        return self.eni.private_ip
+
+    @property
+    def public_ip(self) -> IPv4Address | None:
+        return self.eni.public_ip
+
+
+@dataclass(frozen=True)
+class NatGateway:
+    name: str
+    id: str  # nat-…
+    eni: Eni  # public_ip = its elastic IP
+
+    @property
+    def subnet(self) -> str:
+        return self.eni.subnet
+
+
+@dataclass(frozen=True)
+class InternetHost:
+    name: str
+    ip: IPv4Address
+    services: tuple[Service, ...]
+
+
+@dataclass(frozen=True)
+class Expectation:
+    source: str  # `from`: an instance or internet host name
+    destination: str  # `to`: an instance, host, NAT gateway name, or an IPv4 address
+    protocol: Literal["tcp", "udp", "icmp"]
+    port: int | None  # None for icmp
+    result: Literal["reachable", "blocked"]
+    reason: str | None = None
+    seen_source: str | None = None  # an address, "nat" or "public_ip"
+    source_port: int | None = None
+    pos: Pos | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    """A whole resolved scenario. Dicts keep the scenario's order."""
+
+    name: str
+    region: str
+    source: str  # the scenario file path as given
+    vpcs: dict[str, Vpc]
+    internet_gateways: dict[str, InternetGateway]
+    subnets: dict[str, Subnet]
+    route_tables: dict[str, RouteTable]
+    security_groups: dict[str, SecurityGroup]  # keyed by SecurityGroup.id
+    network_acls: dict[str, NetworkAcl]
+    instances: dict[str, Instance]
+    nat_gateways: dict[str, NatGateway]
+    public_pool: IPv4Network
+    internet_hosts: dict[str, InternetHost]
+    expectations: tuple[Expectation, ...] = field(default_factory=tuple)
+
+    def enis(self) -> list[Eni]:
+        """Every ENI, instances first, in scenario order."""
+        return [i.eni for i in self.instances.values()] + [
+            n.eni for n in self.nat_gateways.values()
+        ]
+
+    def enis_in(self, subnet: str) -> list[Eni]:
+        return sorted((e for e in self.enis() if e.subnet == subnet), key=lambda e: e.port)
+
+    def igw_of(self, vpc: str) -> InternetGateway | None:
+        return next((g for g in self.internet_gateways.values() if g.vpc == vpc), None)
+
+    def group(self, vpc: str, name: str) -> SecurityGroup | None:
+        """The security group called `name` in `vpc` (names are unique per VPC, ref 7.8)."""
+        return next(
+            (g for g in self.security_groups.values() if g.vpc == vpc and g.name == name), None
+        )
