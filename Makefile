@@ -1,0 +1,52 @@
+# netemu — the two commands a user needs: `sudo make setup` and `sudo make demo`.
+# Everything runs as root: the emulation builds network namespaces and nftables rules.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := setup
+
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+# What pytest runs; extra options go in PYTEST_ARGS (CI adds --junitxml=test-results.xml).
+TESTS ?= tests
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+# Lists netemu objects left on the host; shipped beside the repo, absent elsewhere.
+LEAKCHECK := $(wildcard $(ROOT)/../shared/tools/leakcheck)
+
+.PHONY: setup demo test lint bench clean
+
+setup:
+	@bash $(ROOT)/scripts/setup.sh
+
+demo: setup
+	bash $(ROOT)/scripts/demo.sh
+
+# The leak check runs even when pytest fails, so one run reports both.
+test: setup
+	@rc=0; \
+	(cd $(ROOT) && $(PY) -m pytest -q $(PYTEST_ARGS) $(TESTS)) || rc=$$?; \
+	if [ -n "$(LEAKCHECK)" ]; then \
+		leaks=$$(bash $(LEAKCHECK) 2>&1 || true); \
+		if [ -n "$$leaks" ]; then \
+			printf '%s\n' "$$leaks"; \
+			echo "make test: the tests left netemu objects on this host (see leak: lines above)" >&2; \
+			[ "$$rc" -ne 0 ] || rc=1; \
+		fi; \
+	fi; \
+	exit $$rc
+
+lint: setup
+	cd $(ROOT) && $(VENV)/bin/ruff check .
+	cd $(ROOT) && $(VENV)/bin/ruff format --check .
+	cd $(ROOT) && $(VENV)/bin/mypy netemu
+
+bench: setup
+	@cd $(ROOT); \
+	if [ -f bench/run.py ]; then $(PY) bench/run.py $(BENCH_ARGS); \
+	elif [ -f bench/__main__.py ]; then $(PY) -m bench $(BENCH_ARGS); \
+	else echo "bench: no benchmarks yet (add bench/run.py)"; fi
+
+clean:
+	rm -rf $(VENV)

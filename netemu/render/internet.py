@@ -1,0 +1,20 @@
+"""The emulated internet: drops to addresses nobody announces, named so probes can tell."""
+
+from __future__ import annotations
+
+from netemu.model.types import Model
+from netemu.render import names as n
+from netemu.render import nft
+from netemu.render.plan import Ruleset
+
+
+def render(model: Model) -> list[Ruleset]:
+    cmds = [
+        nft.add_table(),
+        nft.add_chain("internet", "prerouting", 0),
+        nft.add_rule(
+            "internet", nft.fib_no_route(policy=False), nft.COUNTER, nft.DROP,
+            comment="internet no route to the destination",
+        ),
+    ]
+    return [Ruleset(n.internet_ns(model.name), tuple(cmds))]

@@ -1,0 +1,85 @@
+"""The one place that names kernel objects: namespaces, interfaces, tables, transit addresses.
+
+Namespaces are `ne-<scenario>-<kind>-<object>`; interface names are short (the kernel allows
+15 characters) and meaningful inside their namespace; the AWS name rides along as ifalias.
+"""
+
+from __future__ import annotations
+
+PREFIX = "ne-"
+
+# Transit links between the emulation's own routers use link-local addresses, which AWS
+# forbids as VPC CIDRs (ref 1.3), so they never collide with a scenario's addresses.
+# Each pair is (upstream side, downstream side); the same pair is reused on every link of
+# its kind because neighbours are per device.
+SUBNET_LINK = ("169.254.1.1", "169.254.1.2")  # VPC router <-> subnet
+IGW_LINK = ("169.254.2.1", "169.254.2.2")  # VPC router <-> internet gateway
+INTERNET_LINK = ("169.254.3.1", "169.254.3.2")  # internet <-> internet gateway
+HOST_GATEWAY = "169.254.4.1"  # the internet's address on every link to a host
+
+# Interface names inside namespaces.
+ENI_IF = "eth0"  # the ENI inside an instance or NAT gateway
+UPLINK_IF = "up"  # subnet namespace -> VPC router
+ROUTER_IGW_IF = "igw"  # VPC router -> internet gateway
+IGW_VPC_IF = "vpc"  # internet gateway -> VPC router
+IGW_INET_IF = "inet"  # internet gateway -> internet
+
+# Kernel routing table of a route table: 1000 + its index in the scenario.
+ROUTE_TABLE_BASE = 1000
+RULE_PRIORITY_BASE = 1000
+
+
+def scenario_prefix(scenario: str) -> str:
+    return f"{PREFIX}{scenario}-"
+
+
+def instance_ns(scenario: str, name: str) -> str:
+    return f"{PREFIX}{scenario}-i-{name}"
+
+
+def nat_gateway_ns(scenario: str, name: str) -> str:
+    return f"{PREFIX}{scenario}-n-{name}"
+
+
+def subnet_ns(scenario: str, name: str) -> str:
+    return f"{PREFIX}{scenario}-s-{name}"
+
+
+def router_ns(scenario: str, vpc: str) -> str:
+    return f"{PREFIX}{scenario}-r-{vpc}"
+
+
+def igw_ns(scenario: str, name: str) -> str:
+    return f"{PREFIX}{scenario}-g-{name}"
+
+
+def internet_ns(scenario: str) -> str:
+    return f"{PREFIX}{scenario}-inet"
+
+
+def host_ns(scenario: str, name: str) -> str:
+    return f"{PREFIX}{scenario}-h-{name}"
+
+
+def eni_port_if(port: int) -> str:
+    """The subnet namespace's end of an ENI's cable."""
+    return f"e{port}"
+
+
+def router_subnet_if(subnet_index: int) -> str:
+    return f"s{subnet_index}"
+
+
+def internet_igw_if(igw_index: int) -> str:
+    return f"g{igw_index}"
+
+
+def internet_host_if(host_index: int) -> str:
+    return f"h{host_index}"
+
+
+def kernel_table(route_table_index: int) -> int:
+    return ROUTE_TABLE_BASE + route_table_index
+
+
+NFT_TABLE = "netemu"  # one inet table per namespace; "ne" alone is an nft keyword

@@ -1,0 +1,54 @@
+"""NAT gateways -> source NAT to the gateway's private address, and nothing inbound (ref 6).
+
+The gateway rewrites the source of traffic from its VPC to its own private address with
+source ports in 1024-65535 (6.7, 6.8); the internet gateway then maps that address to the
+elastic IP. It forwards no connection started from outside (6.9), answers no ping (6.10),
+and carries only TCP, UDP and ICMP (6.11).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netemu.model.types import Model, NatGateway
+from netemu.render import names as n
+from netemu.render import nft
+from netemu.render.plan import Ruleset
+
+EPHEMERAL = (1024, 65535)
+IDLE_TIMEOUT_S = 350  # ref 6.12
+
+
+def _ruleset(model: Model, nat: NatGateway) -> Ruleset:
+    who = f"nat_gateway:{nat.name}"
+    vpc = model.vpcs[model.subnets[nat.subnet].vpc]
+    own = str(nat.eni.private_ip)
+    l4 = nft.match(nft.meta("l4proto"), nft.anon_set(["tcp", "udp"]))
+    cmds: list[dict[str, Any]] = [
+        nft.add_table(),
+        nft.add_chain("forward_new", "forward", 0),
+        nft.add_rule("forward_new", nft.ct_state("established", "related"), nft.ACCEPT),
+        nft.add_rule(
+            "forward_new",
+            nft.match(nft.payload("ip", "saddr"), nft.prefix(vpc.cidr)),
+            nft.match(nft.meta("l4proto"), nft.anon_set(["tcp", "udp", "icmp"])),
+            nft.ACCEPT,
+        ),
+        nft.add_rule("forward_new", nft.COUNTER, nft.DROP, comment=f"{who} no inbound"),
+        nft.add_chain("own", "input", 0),
+        nft.add_rule("own", nft.ct_state("established", "related"), nft.ACCEPT),
+        nft.add_rule("own", nft.COUNTER, nft.DROP, comment=f"{who} no inbound"),
+        nft.add_chain("snat", "postrouting", 100, kind="nat"),
+        nft.add_rule(
+            "snat", nft.match(nft.payload("ip", "saddr"), own, "!="), l4,
+            {"snat": {"family": "ip", "addr": own, "port": {"range": list(EPHEMERAL)}}},
+        ),
+        nft.add_rule(
+            "snat", nft.match(nft.payload("ip", "saddr"), own, "!="), {"snat": {"family": "ip", "addr": own}}
+        ),
+    ]
+    return Ruleset(n.nat_gateway_ns(model.name, nat.name), tuple(cmds))
+
+
+def render(model: Model) -> list[Ruleset]:
+    return [_ruleset(model, nat) for nat in model.nat_gateways.values()]

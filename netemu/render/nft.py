@@ -1,0 +1,128 @@
+"""Builders for libnftables JSON commands: scenario values become JSON strings, never rule text.
+
+nft's text parser treats many short words as keywords (a chain called `fwd` is a syntax
+error), and rule text built from scenario strings would be an injection path; the JSON
+API avoids both (architecture.md 4 and 6).
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+from netemu.render.names import NFT_TABLE
+
+Json = dict[str, Any]
+Expr = Any
+
+FAMILY = "inet"
+ACCEPT: Json = {"accept": None}
+DROP: Json = {"drop": None}
+RETURN: Json = {"return": None}
+COUNTER: Json = {"counter": None}
+
+
+def add_table() -> Json:
+    return {"add": {"table": {"family": FAMILY, "name": NFT_TABLE}}}
+
+
+def add_chain(
+    name: str, hook: str | None = None, priority: int = 0, kind: str = "filter"
+) -> Json:
+    chain: Json = {"family": FAMILY, "table": NFT_TABLE, "name": name}
+    if hook:
+        chain.update(type=kind, hook=hook, prio=priority, policy="accept")
+    return {"add": {"chain": chain}}
+
+
+def add_rule(chain: str, *exprs: Expr, comment: str | None = None) -> Json:
+    rule: Json = {"family": FAMILY, "table": NFT_TABLE, "chain": chain, "expr": list(exprs)}
+    if comment:
+        rule["comment"] = comment[:127]  # the kernel keeps at most 128 bytes of comment
+    return {"add": {"rule": rule}}
+
+
+def add_set(name: str, kind: str | list[str], elements: list[Expr], interval: bool) -> Json:
+    s: Json = {"family": FAMILY, "table": NFT_TABLE, "name": name, "type": kind}
+    if interval:
+        s["flags"] = ["interval"]
+    if elements:
+        s["elem"] = elements
+    return {"add": {"set": s}}
+
+
+def add_map(name: str, key: str, value: str, pairs: list[tuple[str, str]]) -> Json:
+    m: Json = {"family": FAMILY, "table": NFT_TABLE, "name": name, "type": key, "map": value}
+    if pairs:
+        m["elem"] = [[k, v] for k, v in pairs]
+    return {"add": {"map": m}}
+
+
+def match(left: Expr, right: Expr, op: str = "==") -> Json:
+    return {"match": {"op": op, "left": left, "right": right}}
+
+
+def meta(key: str) -> Json:
+    return {"meta": {"key": key}}
+
+
+def payload(protocol: str, field: str) -> Json:
+    return {"payload": {"protocol": protocol, "field": field}}
+
+
+def concat(*exprs: Expr) -> Json:
+    return {"concat": list(exprs)}
+
+
+def anon_set(elements: list[Expr]) -> Json:
+    return {"set": elements}
+
+
+def ref(set_name: str) -> str:
+    return f"@{set_name}"
+
+
+def prefix(net: IPv4Network) -> Expr:
+    """A CIDR as an nft value; a /32 is a plain address."""
+    if net.prefixlen == 32:
+        return str(net.network_address)
+    return {"prefix": {"addr": str(net.network_address), "len": net.prefixlen}}
+
+
+def port_range(ports: tuple[int, int]) -> Expr:
+    lo, hi = ports
+    return lo if lo == hi else {"range": [lo, hi]}
+
+
+def address(ip: IPv4Address) -> str:
+    return str(ip)
+
+
+def jump(chain: str) -> Json:
+    return {"jump": {"target": chain}}
+
+
+def vmap(key: Expr, pairs: list[tuple[Expr, Json]]) -> Json:
+    return {"vmap": {"key": key, "data": {"set": [[k, v] for k, v in pairs]}}}
+
+
+def ct_state(*states: str) -> Json:
+    return match({"ct": {"key": "state"}}, list(states) if len(states) > 1 else states[0], "in")
+
+
+def fib_no_route(policy: bool = True) -> Json:
+    """Matches when the kernel's route lookup for this packet finds no usable route (no
+    route at all, or a blackhole/unreachable one). With `policy`, the lookup uses the input
+    interface too, so policy-routing rules apply as they do for the packet itself. (nft's
+    `fib ... type` looks at address types in the local table only, so it cannot see
+    blackhole routes.)"""
+    flags = ["daddr", "iif"] if policy else ["daddr"]
+    return match({"fib": {"result": "oif", "flags": flags}}, False)
+
+
+def snat_map(map_name: str) -> Json:
+    return {"snat": {"family": "ip", "addr": {"map": {"key": payload("ip", "saddr"), "data": ref(map_name)}}}}
+
+
+def dnat_map(map_name: str) -> Json:
+    return {"dnat": {"family": "ip", "addr": {"map": {"key": payload("ip", "daddr"), "data": ref(map_name)}}}}

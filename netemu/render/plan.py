@@ -1,0 +1,78 @@
+"""The Plan: every kernel object a scenario needs, as plain data the driver applies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Namespace:
+    name: str  # ne-<scenario>-<kind>-<object>
+    aws: str  # the AWS object it stands for, e.g. "instance:web", "subnet:public"
+    sysctls: tuple[tuple[str, str], ...] = ()  # ("net/ipv4/ip_forward", "1"), ...
+
+
+@dataclass(frozen=True)
+class Link:
+    """A veth pair: `ifname_a` in `ns_a`, its peer `ifname_b` in `ns_b`."""
+
+    ns_a: str
+    ifname_a: str
+    ns_b: str
+    ifname_b: str
+    mac_a: str | None = None
+    mac_b: str | None = None
+    alias: str = ""  # ifalias on both ends: what AWS object the cable stands for
+
+
+@dataclass(frozen=True)
+class Address:
+    ns: str
+    ifname: str
+    cidr: str  # "172.30.0.1/24"
+    noprefixroute: bool = False
+
+
+@dataclass(frozen=True)
+class Route:
+    ns: str
+    dst: str  # "0.0.0.0/0"
+    kind: Literal["unicast", "blackhole", "unreachable"] = "unicast"
+    via: str | None = None
+    dev: str | None = None
+    table: int = 254  # main
+    metric: int | None = None
+    onlink: bool = False
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A policy-routing rule: packets entering on `iif` look up `table`."""
+
+    ns: str
+    iif: str
+    table: int
+    priority: int
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    """One nftables transaction for one namespace, in libnftables JSON form."""
+
+    ns: str
+    commands: tuple[dict[str, Any], ...]
+
+    def json(self) -> dict[str, Any]:
+        return {"nftables": list(self.commands)}
+
+
+@dataclass(frozen=True)
+class Plan:
+    scenario: str
+    namespaces: tuple[Namespace, ...]
+    links: tuple[Link, ...] = ()
+    addresses: tuple[Address, ...] = ()
+    routes: tuple[Route, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    rulesets: tuple[Ruleset, ...] = ()

@@ -1,0 +1,111 @@
+"""Route tables -> policy routing in each VPC router namespace (ref section 4).
+
+Each route table is one kernel table; traffic entering the router from subnet X looks up
+X's table (ref 4.1), so the kernel's longest-prefix match is AWS's (4.5). Drops that the
+routing makes (blackhole routes, no matching route) are taken by nftables rules before the
+routing decision, each named after the table and route, so a probe can say which route
+table and route dropped it.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+from typing import Any
+
+from netemu.model.types import Model, RouteTable
+from netemu.render import names as n
+from netemu.render import nft
+from netemu.render.plan import Route, Rule, Ruleset
+from netemu.render.topology import router_target_if, target_enis, target_link_if
+
+# The local route (one per subnet) yields to a user route with the same destination,
+# which AWS allows for whole-subnet destinations to a NAT gateway or ENI (ref 4.6).
+LOCAL_METRIC = 10
+NO_ROUTE_METRIC = 0xFFFFFFFF
+# Subnet-side tables that send route-target traffic to its ENI.
+TARGET_TABLE_BASE = 100
+CHAIN = "route_table"
+
+
+def _table_routes(model: Model, table: RouteTable, index: int) -> list[Route]:
+    s, vpc = model.name, model.vpcs[table.vpc]
+    rns, kt = n.router_ns(s, vpc.name), n.kernel_table(index)
+    out: list[Route] = []
+    for sub in model.subnets.values():
+        if sub.vpc == vpc.name:
+            out.append(
+                Route(rns, str(sub.cidr), via=n.SUBNET_LINK[1], dev=n.router_subnet_if(sub.index),
+                      table=kt, metric=LOCAL_METRIC, onlink=True)
+            )
+    # The rest of the VPC CIDR holds no subnet: the local route leads nowhere there.
+    out.append(Route(rns, str(vpc.cidr), kind="unreachable", table=kt, metric=LOCAL_METRIC))
+    enis = {(e.owner_kind, e.owner): e for e in model.enis()}
+    for route in table.routes:
+        dst = str(route.destination)
+        if route.target_kind == "local":
+            continue
+        if route.target_kind == "blackhole":
+            out.append(Route(rns, dst, kind="blackhole", table=kt))
+        elif route.target_kind == "internet_gateway":
+            out.append(Route(rns, dst, via=n.IGW_LINK[1], dev=n.ROUTER_IGW_IF, table=kt, onlink=True))
+        else:
+            eni = enis[(route.target_kind, route.target or "")]
+            out.append(
+                Route(rns, dst, via=n.SUBNET_LINK[1], dev=router_target_if(model, eni),
+                      table=kt, onlink=True)
+            )
+    out.append(Route(rns, "0.0.0.0/0", kind="unreachable", table=kt, metric=NO_ROUTE_METRIC))
+    return out
+
+
+def render(model: Model) -> tuple[list[Route], list[Rule], list[Ruleset]]:
+    s = model.name
+    tables = list(model.route_tables.values())
+    index = {t.name: i for i, t in enumerate(tables)}
+    routes: list[Route] = []
+    rules: list[Rule] = []
+    for table in tables:
+        routes += _table_routes(model, table, index[table.name])
+    for sub in model.subnets.values():
+        rules.append(
+            Rule(n.router_ns(s, sub.vpc), n.router_subnet_if(sub.index),
+                 n.kernel_table(index[sub.route_table]), n.RULE_PRIORITY_BASE + sub.index)
+        )
+    # In the target ENI's subnet, traffic arriving on its cable goes to that ENI.
+    for eni in target_enis(model):
+        sns = n.subnet_ns(s, eni.subnet)
+        table = TARGET_TABLE_BASE + eni.port
+        routes.append(Route(sns, "0.0.0.0/0", via=str(eni.private_ip), dev=n.eni_port_if(eni.port),
+                            table=table, onlink=True))
+        rules.append(Rule(sns, target_link_if(eni), table, n.RULE_PRIORITY_BASE + eni.port))
+
+    rulesets = [_attribution(model, vpc.name) for vpc in model.vpcs.values()]
+    return routes, rules, rulesets
+
+
+def _attribution(model: Model, vpc: str) -> Ruleset:
+    """Rules that drop, with a name, what the routing would drop anyway.
+
+    When the kernel finds no usable route, the route it chose is the longest-prefix match
+    among all routes, hence also the longest among the non-forwarding ones (blackholes,
+    the VPC CIDR outside every subnet, the catch-all). Trying those longest first therefore
+    names exactly the route the kernel used."""
+    cmds: list[dict[str, Any]] = [nft.add_table(), nft.add_chain(CHAIN, "prerouting", 0)]
+    vpc_cidr = model.vpcs[vpc].cidr
+    for sub in model.subnets.values():
+        if sub.vpc != vpc:
+            continue
+        table = model.route_tables[sub.route_table]
+        dead = [(r.destination, f"route {r.destination} blackhole")
+                for r in table.routes if r.target_kind == "blackhole"]
+        dead.append((vpc_cidr, f"local route {vpc_cidr}: no subnet holds the address"))
+        dead.append((IPv4Network("0.0.0.0/0"), "no route"))
+        dead.sort(key=lambda d: -d[0].prefixlen)  # stable: a blackhole 0/0 before the catch-all
+        iif = nft.match(nft.meta("iifname"), n.router_subnet_if(sub.index))
+        for dst, what in dead:
+            to = [] if dst.prefixlen == 0 else [nft.match(nft.payload("ip", "daddr"), nft.prefix(dst))]
+            cmds.append(nft.add_rule(
+                CHAIN, iif, *to, nft.fib_no_route(), nft.COUNTER, nft.DROP,
+                comment=f"route_table:{table.name} {what}",
+            ))
+    return Ruleset(n.router_ns(model.name, vpc), tuple(cmds))

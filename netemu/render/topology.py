@@ -1,0 +1,149 @@
+"""Model -> namespaces, veth cables, addresses and the plain routes between them.
+
+The kernel picture (architecture.md 2): one namespace per instance, NAT gateway, subnet,
+VPC router, internet gateway, internet host, and one for the internet. A subnet namespace
+routes (never bridges) between its ENI ports with proxy ARP, so that every packet between
+two instances of a subnet crosses its forward hook, where the security groups live.
+"""
+
+from __future__ import annotations
+
+from netemu.model.types import Eni, Model
+from netemu.render import names as n
+from netemu.render.plan import Address, Link, Namespace, Route
+
+NO_IPV6 = (("net/ipv6/conf/all/disable_ipv6", "1"), ("net/ipv6/conf/default/disable_ipv6", "1"))
+ROUTER = (
+    ("net/ipv4/ip_forward", "1"),
+    ("net/ipv4/conf/all/rp_filter", "0"),
+    ("net/ipv4/conf/default/rp_filter", "0"),
+)
+
+
+def target_enis(model: Model) -> list[Eni]:
+    """ENIs that some route table names as a target (NAT gateways, instances): each gets
+    its own cable from the VPC router into its subnet, so the subnet namespace knows which
+    ENI the router chose (AWS delivers such frames to the ENI's MAC)."""
+    wanted: set[tuple[str, str]] = set()
+    for table in model.route_tables.values():
+        for route in table.routes:
+            if route.target_kind in ("nat_gateway", "instance") and route.target:
+                wanted.add((route.target_kind, route.target))
+    return [e for e in model.enis() if (e.owner_kind, e.owner) in wanted]
+
+
+def target_link_if(eni: Eni) -> str:
+    """Name of a target cable at both ends: t<port> in the subnet, t<subnet>x<port> in the
+    router (one router serves several subnets)."""
+    return f"t{eni.port}"
+
+
+def router_target_if(model: Model, eni: Eni) -> str:
+    return f"t{model.subnets[eni.subnet].index}x{eni.port}"
+
+
+def eni_ns(model: Model, eni: Eni) -> str:
+    if eni.owner_kind == "instance":
+        return n.instance_ns(model.name, eni.owner)
+    return n.nat_gateway_ns(model.name, eni.owner)
+
+
+def namespaces(model: Model) -> list[Namespace]:
+    s = model.name
+    out: list[Namespace] = []
+    for inst in model.instances.values():
+        forward = "0" if inst.eni.source_dest_check else "1"
+        out.append(
+            Namespace(
+                n.instance_ns(s, inst.name),
+                f"instance:{inst.name}",
+                (*NO_IPV6, ("net/ipv4/ip_forward", forward)),
+            )
+        )
+    for nat in model.nat_gateways.values():
+        out.append(Namespace(n.nat_gateway_ns(s, nat.name), f"nat_gateway:{nat.name}", NO_IPV6 + ROUTER))
+    for sub in model.subnets.values():
+        out.append(
+            Namespace(
+                n.subnet_ns(s, sub.name),
+                f"subnet:{sub.name}",
+                (*NO_IPV6, *ROUTER, ("net/ipv4/conf/all/proxy_arp", "1")),
+            )
+        )
+    for vpc in model.vpcs.values():
+        out.append(Namespace(n.router_ns(s, vpc.name), f"vpc_router:{vpc.name}", NO_IPV6 + ROUTER))
+    for igw in model.internet_gateways.values():
+        out.append(Namespace(n.igw_ns(s, igw.name), f"internet_gateway:{igw.name}", NO_IPV6 + ROUTER))
+    out.append(Namespace(n.internet_ns(s), "internet", NO_IPV6 + ROUTER))
+    for host in model.internet_hosts.values():
+        out.append(Namespace(n.host_ns(s, host.name), f"internet_host:{host.name}", NO_IPV6))
+    return out
+
+
+def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
+    """Every cable with its addresses and the routes that only follow from the cabling
+    (route tables proper are rendered by render.route_table)."""
+    s = model.name
+    links: list[Link] = []
+    addrs: list[Address] = []
+    routes: list[Route] = []
+
+    for eni in model.enis():
+        sub = model.subnets[eni.subnet]
+        ins, sns, port = eni_ns(model, eni), n.subnet_ns(s, sub.name), n.eni_port_if(eni.port)
+        links.append(Link(ins, n.ENI_IF, sns, port, mac_a=eni.mac, alias=f"{eni.id} {eni.owner}"))
+        addrs.append(Address(ins, n.ENI_IF, f"{eni.private_ip}/{sub.cidr.prefixlen}"))
+        routes.append(Route(ins, "0.0.0.0/0", via=str(sub.router_ip), dev=n.ENI_IF))
+        # The subnet answers for base+1 on every port and reaches each ENI by a host route.
+        addrs.append(Address(sns, port, f"{sub.router_ip}/{sub.cidr.prefixlen}", noprefixroute=True))
+        routes.append(Route(sns, f"{eni.private_ip}/32", dev=port))
+
+    for sub in model.subnets.values():
+        sns, rns = n.subnet_ns(s, sub.name), n.router_ns(s, sub.vpc)
+        r_if = n.router_subnet_if(sub.index)
+        links.append(Link(sns, n.UPLINK_IF, rns, r_if, alias=f"{sub.id} {sub.name}"))
+        addrs.append(Address(sns, n.UPLINK_IF, f"{n.SUBNET_LINK[1]}/32"))
+        addrs.append(Address(rns, r_if, f"{n.SUBNET_LINK[0]}/32"))
+        routes.append(Route(sns, "0.0.0.0/0", via=n.SUBNET_LINK[0], dev=n.UPLINK_IF, onlink=True))
+        # Addresses of the subnet that no ENI holds are unreachable, so proxy ARP stays quiet.
+        routes.append(Route(sns, str(sub.cidr), kind="unreachable"))
+        # Traffic from the internet gateway finds the subnet through the router's main table.
+        routes.append(Route(rns, str(sub.cidr), via=n.SUBNET_LINK[1], dev=r_if, onlink=True))
+
+    for eni in target_enis(model):
+        sub = model.subnets[eni.subnet]
+        sns, rns = n.subnet_ns(s, sub.name), n.router_ns(s, sub.vpc)
+        t_if, rt_if = target_link_if(eni), router_target_if(model, eni)
+        links.append(Link(sns, t_if, rns, rt_if, alias=f"route target {eni.owner}"))
+        addrs.append(Address(sns, t_if, f"{n.SUBNET_LINK[1]}/32"))
+        addrs.append(Address(rns, rt_if, f"{n.SUBNET_LINK[0]}/32"))
+
+    inet = n.internet_ns(s)
+    for i, igw in enumerate(model.internet_gateways.values()):
+        gns, rns, vpc = n.igw_ns(s, igw.name), n.router_ns(s, igw.vpc), model.vpcs[igw.vpc]
+        links.append(Link(rns, n.ROUTER_IGW_IF, gns, n.IGW_VPC_IF, alias=f"{igw.id} {igw.name}"))
+        addrs.append(Address(rns, n.ROUTER_IGW_IF, f"{n.IGW_LINK[0]}/32"))
+        addrs.append(Address(gns, n.IGW_VPC_IF, f"{n.IGW_LINK[1]}/32"))
+        routes.append(Route(gns, str(vpc.cidr), via=n.IGW_LINK[0], dev=n.IGW_VPC_IF, onlink=True))
+        g_if = n.internet_igw_if(i)
+        links.append(Link(inet, g_if, gns, n.IGW_INET_IF, alias=f"{igw.id} {igw.name}"))
+        addrs.append(Address(inet, g_if, f"{n.INTERNET_LINK[0]}/32"))
+        addrs.append(Address(gns, n.IGW_INET_IF, f"{n.INTERNET_LINK[1]}/32"))
+        routes.append(
+            Route(gns, "0.0.0.0/0", via=n.INTERNET_LINK[0], dev=n.IGW_INET_IF, onlink=True)
+        )
+        for eni in model.enis():
+            if eni.public_ip and model.subnets[eni.subnet].vpc == igw.vpc:
+                routes.append(
+                    Route(inet, f"{eni.public_ip}/32", via=n.INTERNET_LINK[1], dev=g_if, onlink=True)
+                )
+
+    for i, host in enumerate(model.internet_hosts.values()):
+        hns, h_if = n.host_ns(s, host.name), n.internet_host_if(i)
+        links.append(Link(inet, h_if, hns, n.ENI_IF, alias=f"internet host {host.name}"))
+        addrs.append(Address(inet, h_if, f"{n.HOST_GATEWAY}/32"))
+        addrs.append(Address(hns, n.ENI_IF, f"{host.ip}/32"))
+        routes.append(Route(inet, f"{host.ip}/32", dev=h_if))
+        routes.append(Route(hns, "0.0.0.0/0", via=n.HOST_GATEWAY, dev=n.ENI_IF, onlink=True))
+
+    return links, addrs, routes
