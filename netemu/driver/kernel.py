@@ -92,7 +92,12 @@ def _route(socks: Sockets, r: Route) -> None:
 
 
 def _rule(socks: Sockets, r: Rule) -> None:
-    socks[r.ns].rule("add", iifname=r.iif, table=r.table, priority=r.priority)
+    kwargs: dict[str, Any] = {"table": r.table, "priority": r.priority}
+    if r.iif:
+        kwargs["iifname"] = r.iif
+    if r.fwmark is not None:
+        kwargs["fwmark"] = r.fwmark
+    socks[r.ns].rule("add", **kwargs)
 
 
 def load_ruleset(rs: Ruleset) -> None:

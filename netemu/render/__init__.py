@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from netemu.model.types import Model
-from netemu.render import internet, internet_gateway, nat_gateway, route_table, topology
+from netemu.render import internet, internet_gateway, nat_gateway, route_table, subnet, topology
 from netemu.render.plan import Plan
 
 
@@ -11,7 +11,8 @@ def render(model: Model) -> Plan:
     links, addresses, routes = topology.wiring(model)
     table_routes, rules, router_rulesets = route_table.render(model)
     rulesets = (
-        router_rulesets
+        subnet.render(model)
+        + router_rulesets
         + internet_gateway.render(model)
         + nat_gateway.render(model)
         + internet.render(model)

@@ -112,12 +112,19 @@ def ct_state(*states: str) -> Json:
 
 def fib_no_route(policy: bool = True) -> Json:
     """Matches when the kernel's route lookup for this packet finds no usable route (no
-    route at all, or a blackhole/unreachable one). With `policy`, the lookup uses the input
-    interface too, so policy-routing rules apply as they do for the packet itself. (nft's
-    `fib ... type` looks at address types in the local table only, so it cannot see
-    blackhole routes.)"""
-    flags = ["daddr", "iif"] if policy else ["daddr"]
+    route at all, or a blackhole/unreachable one). With `policy`, the lookup carries the
+    packet's mark, so fwmark policy rules apply as they do for the packet itself.
+
+    Two kernel facts shape this: `fib ... type` reports address types from the local
+    table only, so it never sees a blackhole route; and `fib daddr . iif` restricts the
+    lookup to routes *out of* the input interface (the rp-filter idiom), so policy rules
+    keyed on the input interface cannot be reproduced with it. Hence marks."""
+    flags = ["daddr", "mark"] if policy else ["daddr"]
     return match({"fib": {"result": "oif", "flags": flags}}, False)
+
+
+def set_mark(value: int) -> Json:
+    return {"mangle": {"key": meta("mark"), "value": value}}
 
 
 def snat_map(map_name: str) -> Json:

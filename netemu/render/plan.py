@@ -48,12 +48,14 @@ class Route:
 
 @dataclass(frozen=True)
 class Rule:
-    """A policy-routing rule: packets entering on `iif` look up `table`."""
+    """A policy-routing rule: packets entering on `iif`, or carrying `fwmark`, look up
+    `table`."""
 
     ns: str
-    iif: str
     table: int
     priority: int
+    iif: str | None = None
+    fwmark: int | None = None
 
 
 @dataclass(frozen=True)

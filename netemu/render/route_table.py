@@ -1,7 +1,7 @@
 """Route tables -> policy routing in each VPC router namespace (ref section 4).
 
-Each route table is one kernel table; traffic entering the router from subnet X looks up
-X's table (ref 4.1), so the kernel's longest-prefix match is AWS's (4.5). Drops that the
+Each route table is one kernel table; traffic entering the router from subnet X is marked
+and the mark looks up X's table (ref 4.1), so the kernel's longest-prefix match is AWS's (4.5). Drops that the
 routing makes (blackhole routes, no matching route) are taken by nftables rules before the
 routing decision, each named after the table and route, so a probe can say which route
 table and route dropped it.
@@ -25,6 +25,12 @@ NO_ROUTE_METRIC = 0xFFFFFFFF
 # Subnet-side tables that send route-target traffic to its ENI.
 TARGET_TABLE_BASE = 100
 CHAIN = "route_table"
+
+
+def subnet_mark(subnet_index: int) -> int:
+    """The router marks what enters from a subnet; the mark selects the subnet's route
+    table (a policy rule) and lets nftables repeat that same lookup (nft.fib_no_route)."""
+    return subnet_index + 1
 
 
 def _table_routes(model: Model, table: RouteTable, index: int) -> list[Route]:
@@ -68,8 +74,8 @@ def render(model: Model) -> tuple[list[Route], list[Rule], list[Ruleset]]:
         routes += _table_routes(model, table, index[table.name])
     for sub in model.subnets.values():
         rules.append(
-            Rule(n.router_ns(s, sub.vpc), n.router_subnet_if(sub.index),
-                 n.kernel_table(index[sub.route_table]), n.RULE_PRIORITY_BASE + sub.index)
+            Rule(n.router_ns(s, sub.vpc), n.kernel_table(index[sub.route_table]),
+                 n.RULE_PRIORITY_BASE + sub.index, fwmark=subnet_mark(sub.index))
         )
     # In the target ENI's subnet, traffic arriving on its cable goes to that ENI.
     for eni in target_enis(model):
@@ -77,7 +83,7 @@ def render(model: Model) -> tuple[list[Route], list[Rule], list[Ruleset]]:
         table = TARGET_TABLE_BASE + eni.port
         routes.append(Route(sns, "0.0.0.0/0", via=str(eni.private_ip), dev=n.eni_port_if(eni.port),
                             table=table, onlink=True))
-        rules.append(Rule(sns, target_link_if(eni), table, n.RULE_PRIORITY_BASE + eni.port))
+        rules.append(Rule(sns, table, n.RULE_PRIORITY_BASE + eni.port, iif=target_link_if(eni)))
 
     rulesets = [_attribution(model, vpc.name) for vpc in model.vpcs.values()]
     return routes, rules, rulesets
@@ -90,7 +96,11 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
     among all routes, hence also the longest among the non-forwarding ones (blackholes,
     the VPC CIDR outside every subnet, the catch-all). Trying those longest first therefore
     names exactly the route the kernel used."""
-    cmds: list[dict[str, Any]] = [nft.add_table(), nft.add_chain(CHAIN, "prerouting", 0)]
+    cmds: list[dict[str, Any]] = [
+        nft.add_table(),
+        nft.add_chain("subnet_mark", "prerouting", -150),
+        nft.add_chain(CHAIN, "prerouting", 0),
+    ]
     vpc_cidr = model.vpcs[vpc].cidr
     for sub in model.subnets.values():
         if sub.vpc != vpc:
@@ -102,6 +112,7 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
         dead.append((IPv4Network("0.0.0.0/0"), "no route"))
         dead.sort(key=lambda d: -d[0].prefixlen)  # stable: a blackhole 0/0 before the catch-all
         iif = nft.match(nft.meta("iifname"), n.router_subnet_if(sub.index))
+        cmds.append(nft.add_rule("subnet_mark", iif, nft.set_mark(subnet_mark(sub.index))))
         for dst, what in dead:
             to = [] if dst.prefixlen == 0 else [nft.match(nft.payload("ip", "daddr"), nft.prefix(dst))]
             cmds.append(nft.add_rule(

@@ -147,3 +147,17 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
         routes.append(Route(hns, "0.0.0.0/0", via=n.HOST_GATEWAY, dev=n.ENI_IF, onlink=True))
 
     return links, addrs, routes
+
+
+def endpoint_ns(model: Model, name: str) -> str:
+    """The namespace of an instance, NAT gateway or internet host, by its scenario name."""
+    if name in model.instances:
+        return n.instance_ns(model.name, name)
+    if name in model.nat_gateways:
+        return n.nat_gateway_ns(model.name, name)
+    if name in model.internet_hosts:
+        return n.host_ns(model.name, name)
+    from netemu.errors import UsageError
+
+    known = [*model.instances, *model.nat_gateways, *model.internet_hosts]
+    raise UsageError(f"no instance, NAT gateway or internet host named '{name}' (known: {', '.join(known)})")

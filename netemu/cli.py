@@ -1,0 +1,140 @@
+"""Command line: argument parsing and printing only; the work happens in lifecycle and probe."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from netemu import lifecycle
+from netemu.driver import state as st
+from netemu.errors import ExitStatus, NetemuError, Problem, ScenarioInvalid, UsageError
+from netemu.model import load_model
+from netemu.render import topology
+
+
+def _print_problems(problems: Sequence[Problem]) -> None:
+    for p in problems:
+        print(p, file=sys.stderr)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    model, warnings = load_model(args.file)
+    _print_problems(warnings)
+    print(
+        f"{args.file}: scenario '{model.name}' is valid: {len(model.vpcs)} VPC(s), "
+        f"{len(model.subnets)} subnet(s), {len(model.instances)} instance(s)"
+    )
+    return ExitStatus.OK
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    model, warnings = lifecycle.up(args.file, lifecycle.KernelDriver())
+    _print_problems(warnings)
+    print(f"scenario '{model.name}' is up")
+    for inst in model.instances.values():
+        public = f"  public {inst.public_ip}" if inst.public_ip else ""
+        print(f"  {inst.name:<14} {inst.id}  private {inst.private_ip}{public}  [{inst.state}]")
+    for nat in model.nat_gateways.values():
+        print(f"  {nat.name:<14} {nat.id}  private {nat.eni.private_ip}  elastic {nat.eni.public_ip}")
+    for host in model.internet_hosts.values():
+        print(f"  {host.name:<14} internet host  {host.ip}")
+    return ExitStatus.OK
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    driver = lifecycle.KernelDriver()
+    driver.check_host()
+    if args.all:
+        removed = lifecycle.down_all(driver)
+        print(f"removed: {', '.join(removed) if removed else 'nothing was up'}")
+        return ExitStatus.OK
+    if not args.target:
+        raise UsageError("say which scenario: netemu down NAME|FILE, or netemu down --all")
+    name = lifecycle.resolve_name(args.target)
+    lifecycle.down(name, driver)
+    print(f"scenario '{name}' is down")
+    return ExitStatus.OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    names = [lifecycle.current(args.name)] if args.name else st.running()
+    states = [s for s in (st.load(n) for n in names) if s]
+    if args.json:
+        print(json.dumps({"scenarios": [{**s.summary, "name": s.scenario, "complete": s.complete,
+                                         "source": s.source, "namespaces": s.namespaces}
+                                        for s in states]}, indent=2))
+        return ExitStatus.OK
+    if not states:
+        print("no scenario is up")
+    for s in states:
+        flag = "" if s.complete else "  (incomplete: run `netemu down` to clean up)"
+        print(f"{s.scenario}  from {s.source}{flag}")
+        for name, i in s.summary.get("instances", {}).items():
+            public = i["public_ip"] or "-"
+            print(f"  instance     {name:<14} {i['private_ip']:<15} {public:<15} {i['state']:<8} {i['namespace']}")
+        for name, g in s.summary.get("nat_gateways", {}).items():
+            print(f"  nat_gateway  {name:<14} {g['private_ip']:<15} {g['public_ip'] or '-':<15} {'':<8} {g['namespace']}")
+        for name, h in s.summary.get("internet_hosts", {}).items():
+            print(f"  host         {name:<14} {'-':<15} {h['ip']:<15} {'':<8} {h['namespace']}")
+    return ExitStatus.OK
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    from netemu.driver import netns
+
+    name = lifecycle.current(args.scenario)
+    model = lifecycle.running_model(name)
+    ns = topology.endpoint_ns(model, args.target)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise UsageError("give a command after --, e.g. netemu exec web -- ip addr")
+    netns.enter_for_good(ns)
+    os.execvp(command[0], command)
+    return ExitStatus.OK  # not reached
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="netemu", description="AWS VPC networking, built for real in one Linux kernel.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.set_defaults(func=fn)
+        return sp
+
+    add("validate", cmd_validate, "check a scenario against AWS rules; touches nothing").add_argument("file")
+    add("up", cmd_up, "build a scenario in the kernel").add_argument("file")
+    d = add("down", cmd_down, "remove everything a scenario created")
+    d.add_argument("target", nargs="?", metavar="NAME|FILE")
+    d.add_argument("--all", action="store_true", help="remove every scenario and anything netemu left")
+    s = add("status", cmd_status, "show what is running")
+    s.add_argument("name", nargs="?")
+    s.add_argument("--json", action="store_true")
+    e = add("exec", cmd_exec, "run a command inside an instance, NAT gateway or internet host")
+    e.add_argument("-s", "--scenario")
+    e.add_argument("target")
+    e.add_argument("command", nargs=argparse.REMAINDER)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ScenarioInvalid as e:
+        _print_problems(e.problems)
+        print(f"{len(e.problems)} problem(s) found; nothing was changed", file=sys.stderr)
+        return ExitStatus.INVALID_INPUT
+    except NetemuError as e:
+        print(f"netemu: {e}", file=sys.stderr)
+        return int(e.exit_status)
+    except KeyboardInterrupt:
+        print("netemu: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""What a running scenario created, kept under /run/netemu/<scenario>/ so `down` works after
+a crash: the list of namespaces is written before the first one exists."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from netemu.errors import UsageError
+
+STATE_ROOT = "/run/netemu"
+
+
+@dataclass
+class State:
+    scenario: str
+    source: str  # the scenario file the user gave
+    namespaces: list[str]  # every namespace the plan makes, in creation order
+    pids: list[int] = field(default_factory=list)  # processes netemu started
+    complete: bool = False  # False while `up` runs or after it crashed
+    summary: dict[str, Any] = field(default_factory=dict)  # what `status` prints
+
+
+def state_dir(scenario: str) -> str:
+    return os.path.join(STATE_ROOT, scenario)
+
+
+def scenario_copy(scenario: str, source: str) -> str:
+    """The scenario as it was brought up; later commands read this, not the user's file,
+    which may have been edited since. It keeps the file's base name, from which a
+    scenario without `name:` takes its name."""
+    return os.path.join(state_dir(scenario), os.path.basename(source))
+
+
+def claim(scenario: str, source: str) -> None:
+    """Take the scenario's state directory. mkdir is atomic, so of two racing `up`s of one
+    scenario exactly one wins; the other is refused before it touches anything."""
+    os.makedirs(STATE_ROOT, exist_ok=True)
+    try:
+        os.mkdir(state_dir(scenario), 0o700)
+    except FileExistsError:
+        raise UsageError(
+            f"scenario '{scenario}' is already up (or an earlier `up` crashed); "
+            f"run `netemu down {scenario}` first"
+        ) from None
+    shutil.copyfile(source, scenario_copy(scenario, source))
+
+
+def save(state: State) -> None:
+    path = os.path.join(state_dir(state.scenario), "state.json")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(asdict(state), f, indent=1)
+    os.replace(tmp, path)
+
+
+def load(scenario: str) -> State | None:
+    try:
+        with open(os.path.join(state_dir(scenario), "state.json")) as f:
+            data = json.load(f)
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return State(**data)
+
+
+def release(scenario: str) -> None:
+    shutil.rmtree(state_dir(scenario), ignore_errors=True)
+    try:
+        os.rmdir(STATE_ROOT)  # leave no empty directory behind
+    except OSError:
+        pass
+
+
+def running() -> list[str]:
+    try:
+        return sorted(d for d in os.listdir(STATE_ROOT) if os.path.isdir(state_dir(d)))
+    except FileNotFoundError:
+        return []

@@ -1,0 +1,62 @@
+"""Network ACLs -> ordered nftables chains on the subnet's edge (ref section 8).
+
+Stateless: no connection state is consulted, so replies need their own rules (8.1).
+Rules run lowest number first and the first match decides (8.2); then the `*` rule denies.
+Only traffic crossing the subnet's edge is checked — the uplink to the VPC router and the
+route-target cables — never traffic between two ENIs of the subnet (8.9).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netemu.model.types import PROTO_ALL, PROTO_ICMP, PROTO_TCP, PROTO_UDP, Model, NetworkAcl, NetworkAclRule
+from netemu.render import names as n
+from netemu.render import nft
+
+Json = dict[str, Any]
+PROTO_NAMES = {PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp"}
+
+
+def _matches(rule: NetworkAclRule, peer: str) -> list[Json]:
+    out: list[Json] = []
+    if rule.cidr.prefixlen:
+        out.append(nft.match(nft.payload("ip", peer), nft.prefix(rule.cidr)))
+    if rule.protocol != PROTO_ALL:
+        out.append(nft.match(nft.meta("l4proto"), PROTO_NAMES.get(rule.protocol, rule.protocol)))
+        if rule.protocol in (PROTO_TCP, PROTO_UDP) and rule.ports:
+            out.append(nft.match(nft.payload("th", "dport"), nft.port_range(rule.ports)))
+        if rule.protocol == PROTO_ICMP and rule.icmp_type is not None and rule.icmp_type >= 0:
+            out.append(nft.match(nft.payload("icmp", "type"), rule.icmp_type))
+            if rule.icmp_code is not None and rule.icmp_code >= 0:
+                out.append(nft.match(nft.payload("icmp", "code"), rule.icmp_code))
+    return out
+
+
+def _chain(acl: NetworkAcl, direction: str) -> list[Json]:
+    chain = f"acl_{direction}"
+    peer = "saddr" if direction == "ingress" else "daddr"
+    cmds: list[Json] = [nft.add_chain(chain)]
+    for rule in acl.ingress if direction == "ingress" else acl.egress:
+        verdict = nft.ACCEPT if rule.action == "allow" else nft.DROP
+        extra = [nft.COUNTER] if rule.action == "deny" else []
+        cmds.append(nft.add_rule(
+            chain, *_matches(rule, peer), *extra, verdict,
+            comment=f"network_acl:{acl.name} {direction} rule {rule.number} {rule.action}",
+        ))
+    cmds.append(nft.add_rule(chain, nft.COUNTER, nft.DROP,
+                             comment=f"network_acl:{acl.name} {direction} rule * deny"))
+    return cmds
+
+
+def render(model: Model, subnet: str, edge_ifs: list[str]) -> list[Json]:
+    """The subnet's ACL chains and the two base chains that apply them at its edge."""
+    acl = model.network_acls[model.subnets[subnet].network_acl]
+    cmds = _chain(acl, "ingress") + _chain(acl, "egress")
+    cmds.append(nft.add_chain("nacl_outbound", "forward", 10))
+    cmds.append(nft.add_rule("nacl_outbound", nft.match(nft.meta("oifname"), n.UPLINK_IF),
+                             nft.jump("acl_egress")))
+    cmds.append(nft.add_chain("nacl_inbound", "forward", 20))
+    cmds.append(nft.add_rule("nacl_inbound", nft.match(nft.meta("iifname"), nft.anon_set(edge_ifs)),
+                             nft.jump("acl_ingress")))
+    return cmds

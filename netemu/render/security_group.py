@@ -1,0 +1,147 @@
+"""Security groups -> nftables chains in the subnet namespace (ref section 7).
+
+Per ENI and direction, one chain jumps to the chain of each of its groups; any group rule
+that matches accepts (the union of all rules, 7.2), and the ENI chain ends in a named drop.
+Replies pass by connection state before any rule (7.10) — `established` only, never
+`related`, so ICMP errors of a flow need a rule of their own (7.19). Rules that share a
+protocol and port range become one nftables rule over a set of CIDRs, so a group with a
+thousand CIDRs costs one set lookup, not a thousand rules.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from ipaddress import IPv4Network, collapse_addresses
+from typing import Any
+
+from netemu.model.types import PROTO_ALL, PROTO_ICMP, PROTO_TCP, PROTO_UDP, Eni, Model, SecurityGroup, SecurityGroupRule
+from netemu.render import names as n
+from netemu.render import nft
+
+Json = dict[str, Any]
+PROTO_NAMES = {PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp"}
+
+
+def group_chain(group: SecurityGroup, direction: str) -> str:
+    return f"sg_{group.id}_{direction}"
+
+
+def eni_chain(eni: Eni, direction: str) -> str:
+    return f"eni_{eni.port}_{direction}"
+
+
+def members_set(group_id: str) -> str:
+    return f"members_{group_id}"
+
+
+def members(model: Model, group_id: str) -> list[str]:
+    """Private addresses of every ENI in the group: what a reference to it matches (7.6)."""
+    return sorted(str(e.private_ip) for e in model.enis() if group_id in e.security_groups)
+
+
+def _protocol_matches(rule: SecurityGroupRule) -> list[Json]:
+    """Matches for the rule's protocol and ports (or ICMP type and code)."""
+    if rule.protocol == PROTO_ALL:
+        return []
+    out = [nft.match(nft.meta("l4proto"), PROTO_NAMES.get(rule.protocol, rule.protocol))]
+    if rule.protocol in (PROTO_TCP, PROTO_UDP) and rule.ports:
+        out.append(nft.match(nft.payload("th", "dport"), nft.port_range(rule.ports)))
+    if rule.protocol == PROTO_ICMP:
+        if rule.icmp_type is not None and rule.icmp_type >= 0:
+            out.append(nft.match(nft.payload("icmp", "type"), rule.icmp_type))
+            if rule.icmp_code is not None and rule.icmp_code >= 0:
+                out.append(nft.match(nft.payload("icmp", "code"), rule.icmp_code))
+    return out
+
+
+def _key(rule: SecurityGroupRule) -> tuple[int, tuple[int, int] | None, int | None, int | None]:
+    return (rule.protocol, rule.ports, rule.icmp_type, rule.icmp_code)
+
+
+def _group_rules(group: SecurityGroup, direction: str) -> list[Json]:
+    """One chain holding every rule of `group` in `direction` ("ingress" or "egress")."""
+    chain = group_chain(group, direction)
+    peer = "saddr" if direction == "ingress" else "daddr"
+    rules = group.ingress if direction == "ingress" else group.egress
+    cmds: list[Json] = [nft.add_chain(chain)]
+    by_key: dict[Any, list[SecurityGroupRule]] = defaultdict(list)
+    for rule in rules:
+        if rule.cidr is not None:
+            by_key[_key(rule)].append(rule)
+    for same in by_key.values():
+        nets = list(collapse_addresses(r.cidr for r in same if r.cidr is not None))
+        peer_match = [] if nets == [IPv4Network("0.0.0.0/0")] else [
+            nft.match(nft.payload("ip", peer), nft.anon_set([nft.prefix(x) for x in nets]))
+        ]
+        idx = ",".join(str(r.index) for r in same)
+        cmds.append(nft.add_rule(
+            chain, *peer_match, *_protocol_matches(same[0]), nft.ACCEPT,
+            comment=f"security_group:{group.name} {direction} rule {idx}",
+        ))
+    for rule in rules:
+        if rule.security_group is not None:
+            cmds.append(nft.add_rule(
+                chain,
+                nft.match(nft.payload("ip", peer), nft.ref(members_set(rule.security_group))),
+                *_protocol_matches(rule), nft.ACCEPT,
+                comment=f"security_group:{group.name} {direction} rule {rule.index}",
+            ))
+    return cmds
+
+
+def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
+    chain = eni_chain(eni, direction)
+    groups = [model.security_groups[g] for g in eni.security_groups]
+    cmds: list[Json] = [nft.add_chain(chain)]
+    if eni.source_dest_check and eni.owner_kind == "instance":
+        # The ENI only sends from and receives for its own address (9.9).
+        field = "saddr" if direction == "egress" else "daddr"
+        cmds.append(nft.add_rule(
+            chain, nft.match(nft.payload("ip", field), str(eni.private_ip), "!="),
+            nft.COUNTER, nft.DROP,
+            comment=f"eni:{eni.owner} {direction} source/destination check",
+        ))
+    for g in groups:
+        cmds.append(nft.add_rule(chain, nft.jump(group_chain(g, direction))))
+    names = ",".join(g.name for g in groups) or "(none)"
+    cmds.append(nft.add_rule(
+        chain, nft.COUNTER, nft.DROP,
+        comment=f"security_group:{names} {direction} no rule matches ({eni.owner_kind} {eni.owner})",
+    ))
+    return cmds
+
+
+def render(model: Model, subnet: str) -> list[Json]:
+    """Sets, group chains, per-ENI chains and the two base chains of one subnet namespace.
+    Base chain priorities keep AWS's order: SG egress (0) < NACL out (10) < NACL in (20) <
+    SG ingress (30); each is its own base chain, so an accept in one never skips another."""
+    enis = [e for e in model.enis_in(subnet) if e.owner_kind == "instance"]
+    used = sorted({g for e in enis for g in e.security_groups})
+    referenced = sorted({
+        r.security_group
+        for g in used
+        for r in (*model.security_groups[g].ingress, *model.security_groups[g].egress)
+        if r.security_group
+    })
+    cmds: list[Json] = []
+    for ref in referenced:
+        cmds.append(nft.add_set(members_set(ref), "ipv4_addr", members(model, ref), interval=False))
+    for g in used:
+        for direction in ("ingress", "egress"):
+            cmds += _group_rules(model.security_groups[g], direction)
+    for eni in enis:
+        for direction in ("ingress", "egress"):
+            cmds += _eni_rules(model, eni, direction)
+    established = nft.ct_state("established")
+    cmds.append(nft.add_chain("sg_egress", "forward", 0))
+    cmds.append(nft.add_chain("sg_ingress", "forward", 30))
+    if enis:
+        cmds.append(nft.add_rule("sg_egress", established, nft.ACCEPT,
+                                 comment="security groups: replies of admitted flows (7.10)"))
+        cmds.append(nft.add_rule("sg_egress", nft.vmap(
+            nft.meta("iifname"), [(n.eni_port_if(e.port), nft.jump(eni_chain(e, "egress"))) for e in enis])))
+        cmds.append(nft.add_rule("sg_ingress", established, nft.ACCEPT,
+                                 comment="security groups: replies of admitted flows (7.10)"))
+        cmds.append(nft.add_rule("sg_ingress", nft.vmap(
+            nft.meta("oifname"), [(n.eni_port_if(e.port), nft.jump(eni_chain(e, "ingress"))) for e in enis])))
+    return cmds
