@@ -12,9 +12,8 @@ def render(model: Model) -> list[Ruleset]:
     cmds = [
         nft.add_table(),
         nft.add_chain("internet", "prerouting", 0),
-        nft.add_rule(
-            "internet", nft.fib_no_route(policy=False), nft.COUNTER, nft.DROP,
-            comment="internet no route to the destination",
+        nft.add_drop(
+            "internet", nft.fib_no_route(policy=False), why="internet no route to the destination",
         ),
     ]
     return [Ruleset(n.internet_ns(model.name), tuple(cmds))]

@@ -40,26 +40,26 @@ def _ruleset(model: Model, igw: InternetGateway) -> Ruleset:
         nft.add_set("mapped_public", "ipv4_addr", [b for _, b in pairs], interval=False),
         # Before destination NAT: what arrives from the internet must be a mapped address.
         nft.add_chain("ingress", "prerouting", -150),
-        nft.add_rule(
+        nft.add_drop(
             "ingress", inet_if, nft.match(nft.payload("ip", "saddr"), private),
-            nft.COUNTER, nft.DROP, comment=f"{who} ingress from a private source",
+            why=f"{who} ingress from a private source",
         ),
-        nft.add_rule(
+        nft.add_drop(
             "ingress", inet_if,
             nft.match(nft.payload("ip", "daddr"), nft.ref("mapped_public"), "!="),
-            nft.COUNTER, nft.DROP, comment=f"{who} ingress to an address with no public IP",
+            why=f"{who} ingress to an address with no public IP",
         ),
         nft.add_chain("dnat", "prerouting", -100, kind="nat"),
         nft.add_rule("dnat", inet_if, nft.dnat_map("private_of")),
         nft.add_chain("egress", "forward", 0),
-        nft.add_rule(
+        nft.add_drop(
             "egress", vpc_if,
             nft.match(nft.payload("ip", "saddr"), nft.ref("mapped_private"), "!="),
-            nft.COUNTER, nft.DROP, comment=f"{who} egress from a source with no public IP",
+            why=f"{who} egress from a source with no public IP",
         ),
-        nft.add_rule(
+        nft.add_drop(
             "egress", vpc_if, nft.match(nft.payload("ip", "daddr"), private),
-            nft.COUNTER, nft.DROP, comment=f"{who} egress to a private destination",
+            why=f"{who} egress to a private destination",
         ),
         nft.add_chain("snat", "postrouting", 100, kind="nat"),
         nft.add_rule(

@@ -34,10 +34,10 @@ def _ruleset(model: Model, nat: NatGateway) -> Ruleset:
             nft.match(nft.meta("l4proto"), nft.anon_set(["tcp", "udp", "icmp"])),
             nft.ACCEPT,
         ),
-        nft.add_rule("forward_new", nft.COUNTER, nft.DROP, comment=f"{who} no inbound"),
+        nft.add_drop("forward_new", why=f"{who} no inbound"),
         nft.add_chain("own", "input", 0),
         nft.add_rule("own", nft.ct_state("established", "related"), nft.ACCEPT),
-        nft.add_rule("own", nft.COUNTER, nft.DROP, comment=f"{who} no inbound"),
+        nft.add_drop("own", why=f"{who} no inbound"),
         nft.add_chain("snat", "postrouting", 100, kind="nat"),
         nft.add_rule(
             "snat", nft.match(nft.payload("ip", "saddr"), own, "!="), l4,

@@ -38,14 +38,12 @@ def _chain(acl: NetworkAcl, direction: str) -> list[Json]:
     peer = "saddr" if direction == "ingress" else "daddr"
     cmds: list[Json] = [nft.add_chain(chain)]
     for rule in acl.ingress if direction == "ingress" else acl.egress:
-        verdict = nft.ACCEPT if rule.action == "allow" else nft.DROP
-        extra = [nft.COUNTER] if rule.action == "deny" else []
-        cmds.append(nft.add_rule(
-            chain, *_matches(rule, peer), *extra, verdict,
-            comment=f"network_acl:{acl.name} {direction} rule {rule.number} {rule.action}",
-        ))
-    cmds.append(nft.add_rule(chain, nft.COUNTER, nft.DROP,
-                             comment=f"network_acl:{acl.name} {direction} rule * deny"))
+        name = f"network_acl:{acl.name} {direction} rule {rule.number} {rule.action}"
+        if rule.action == "allow":
+            cmds.append(nft.add_rule(chain, *_matches(rule, peer), nft.ACCEPT, comment=name))
+        else:
+            cmds.append(nft.add_drop(chain, *_matches(rule, peer), why=name))
+    cmds.append(nft.add_drop(chain, why=f"network_acl:{acl.name} {direction} rule * deny"))
     return cmds
 
 

@@ -42,6 +42,17 @@ def add_rule(chain: str, *exprs: Expr, comment: str | None = None) -> Json:
     return {"add": {"rule": rule}}
 
 
+# Every drop that stands for an AWS rule is logged to this NFLOG group with its name as the
+# prefix, so a probe learns which rule dropped its packet the moment it happens.
+DROP_LOG_GROUP = 17
+
+
+def add_drop(chain: str, *exprs: Expr, why: str) -> Json:
+    """A rule that drops what `exprs` match, named `why` in its comment and its log prefix."""
+    log = {"log": {"prefix": why[:127], "group": DROP_LOG_GROUP}}
+    return add_rule(chain, *exprs, COUNTER, log, DROP, comment=why)
+
+
 def add_set(name: str, kind: str | list[str], elements: list[Expr], interval: bool) -> Json:
     s: Json = {"family": FAMILY, "table": NFT_TABLE, "name": name, "type": kind}
     if interval:

@@ -115,8 +115,7 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
         cmds.append(nft.add_rule("subnet_mark", iif, nft.set_mark(subnet_mark(sub.index))))
         for dst, what in dead:
             to = [] if dst.prefixlen == 0 else [nft.match(nft.payload("ip", "daddr"), nft.prefix(dst))]
-            cmds.append(nft.add_rule(
-                CHAIN, iif, *to, nft.fib_no_route(), nft.COUNTER, nft.DROP,
-                comment=f"route_table:{table.name} {what}",
+            cmds.append(nft.add_drop(
+                CHAIN, iif, *to, nft.fib_no_route(), why=f"route_table:{table.name} {what}",
             ))
     return Ruleset(n.router_ns(model.name, vpc), tuple(cmds))

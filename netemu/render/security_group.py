@@ -96,17 +96,15 @@ def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
     if eni.source_dest_check and eni.owner_kind == "instance":
         # The ENI only sends from and receives for its own address (9.9).
         field = "saddr" if direction == "egress" else "daddr"
-        cmds.append(nft.add_rule(
+        cmds.append(nft.add_drop(
             chain, nft.match(nft.payload("ip", field), str(eni.private_ip), "!="),
-            nft.COUNTER, nft.DROP,
-            comment=f"eni:{eni.owner} {direction} source/destination check",
+            why=f"eni:{eni.owner} {direction} source/destination check",
         ))
     for g in groups:
         cmds.append(nft.add_rule(chain, nft.jump(group_chain(g, direction))))
     names = ",".join(g.name for g in groups) or "(none)"
-    cmds.append(nft.add_rule(
-        chain, nft.COUNTER, nft.DROP,
-        comment=f"security_group:{names} {direction} no rule matches ({eni.owner_kind} {eni.owner})",
+    cmds.append(nft.add_drop(
+        chain, why=f"security_group:{names} {direction} no rule matches ({eni.owner_kind} {eni.owner})",
     ))
     return cmds
 

@@ -1,0 +1,329 @@
+"""Real-packet probes: send, watch, and decide from what the kernel did.
+
+A probe's request is crafted with scapy and sent from a raw socket inside the source's
+namespace, with an IP ID unique to the probe (NAT leaves it alone, so the packet is
+recognisable on every hop). Sockets opened inside namespaces stay there, so one thread
+watches everything at once: captures on the source and destination ENIs (did the reply come
+back? what source did the destination see?) and NFLOG listeners in every namespace that
+holds AWS rules (which rule dropped it?). A verdict is reached as soon as the evidence exists:
+the reply at the source, or a named drop of the request or the reply.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import select
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from netemu.driver import netns
+from netemu.model.types import Model
+from netemu.probe import nflog
+from netemu.probe.endpoints import Endpoint, destination, source
+from netemu.probe.nflog import Packet, parse_ipv4
+from netemu.probe.reason import Reason, from_drop
+from netemu.render import names as n
+
+PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1}
+ETH_P_IP = 0x0800
+PACKET_OUTGOING = 4
+CLIENT_PORTS = (32768, 60999)  # Linux's ip_local_port_range, the contract's default
+TCP_SYN, TCP_RST, TCP_ACK = 0x02, 0x04, 0x10
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    source: str
+    destination: str
+    protocol: Literal["tcp", "udp", "icmp"]
+    port: int | None = None
+    source_port: int | None = None
+
+
+@dataclass
+class ProbeResult:
+    spec: ProbeSpec
+    src_ip: str
+    dst_ip: str
+    result: Literal["reachable", "blocked"]
+    seen_source: str | None
+    reason: Reason | None
+    hops: list[str]
+    elapsed_ms: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from": self.spec.source,
+            "to": self.spec.destination,
+            "protocol": self.spec.protocol,
+            "port": self.spec.port,
+            "src_ip": self.src_ip,
+            "dst_ip": self.dst_ip,
+            "result": self.result,
+            "seen_source": self.seen_source,
+            "reason": self.reason.to_json() if self.reason else None,
+            "hops": self.hops,
+            "elapsed_ms": self.elapsed_ms,
+        }
+
+
+@dataclass
+class _Flight:
+    spec: ProbeSpec
+    src: Endpoint
+    dst: Endpoint
+    token: int  # IP ID of the request, and ICMP echo id
+    sport: int
+    sent_at: float = 0.0
+    arrived: Packet | None = None
+    reply: Packet | None = None
+    drop: tuple[str, Literal["request", "reply"], str] | None = None  # rule, leg, namespace
+    done_at: float = 0.0
+    extra: list[socket.socket] = field(default_factory=list)
+
+    @property
+    def proto(self) -> int:
+        return PROTOCOLS[self.spec.protocol]
+
+    def is_request(self, p: Packet) -> bool:
+        if p.protocol != self.proto or p.ip_id != self.token:
+            return False
+        if self.proto == 1:
+            return p.icmp_type == 8
+        return p.dport == self.spec.port
+
+    def is_reply(self, p: Packet) -> bool:
+        if p.protocol != self.proto:
+            return False
+        if self.proto == 1:
+            ids = {self.token, self.arrived.icmp_id if self.arrived else None}
+            return p.icmp_type == 0 and p.icmp_id in ids
+        ports = {self.sport, self.arrived.sport if self.arrived else None}
+        if p.sport != self.spec.port or p.dport not in ports:
+            return False
+        return self.proto == 17 or bool((p.tcp_flags or 0) & (TCP_RST | TCP_ACK))
+
+    @property
+    def decided(self) -> bool:
+        return self.reply is not None or self.drop is not None
+
+
+def _in_ns(ns: str, family: int, kind: int, proto: int) -> socket.socket:
+    with netns.entered(ns):
+        return socket.socket(family, kind, proto)
+
+
+def _capture(ns: str) -> socket.socket:
+    s = _in_ns(ns, socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
+    s.bind((n.ENI_IF, ETH_P_IP))
+    s.setblocking(False)
+    return s
+
+
+def _read_capture(s: socket.socket) -> list[Packet]:
+    out = []
+    while True:
+        try:
+            data, addr = s.recvfrom(256)
+        except BlockingIOError:
+            return out
+        if addr[2] == PACKET_OUTGOING:
+            continue
+        p = parse_ipv4(data)
+        if p:
+            out.append(p)
+
+
+def _craft(f: _Flight) -> bytes:
+    from scapy.layers.inet import ICMP, IP, TCP, UDP
+
+    ip = IP(src=str(f.src.ip), dst=str(f.dst.ip), id=f.token, ttl=64)
+    if f.spec.protocol == "tcp":
+        return bytes(ip / TCP(sport=f.sport, dport=f.spec.port, flags="S", seq=random.getrandbits(32)))
+    if f.spec.protocol == "udp":
+        return bytes(ip / UDP(sport=f.sport, dport=f.spec.port) / b"netemu probe")
+    return bytes(ip / ICMP(type=8, id=f.token, seq=1) / b"netemu probe")
+
+
+def infrastructure_namespaces(model: Model) -> list[str]:
+    """Every namespace that holds AWS rules, where a probe's packet can be dropped."""
+    s = model.name
+    return (
+        [n.subnet_ns(s, x) for x in model.subnets]
+        + [n.router_ns(s, v) for v in model.vpcs]
+        + [n.igw_ns(s, g) for g in model.internet_gateways]
+        + [n.nat_gateway_ns(s, g) for g in model.nat_gateways]
+        + [n.internet_ns(s)]
+    )
+
+
+class Prober:
+    """Runs many probes at once over one set of listeners."""
+
+    def __init__(self, model: Model, timeout: float = 1.0) -> None:
+        self.model = model
+        self.timeout = timeout
+        self.listeners = {nflog.open_listener(ns): ns for ns in infrastructure_namespaces(model)}
+        self.captures: dict[str, socket.socket] = {}
+        self.raw: dict[str, socket.socket] = {}
+        self.tokens = itertools.count(random.randrange(1, 30000))
+        self.ports = itertools.cycle(range(*CLIENT_PORTS))
+        for _ in range(random.randrange(0, 20000)):
+            next(self.ports)
+
+    def close(self) -> None:
+        for s in [*self.listeners, *self.captures.values(), *self.raw.values()]:
+            s.close()
+
+    def __enter__(self) -> Prober:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _capture_of(self, ns: str) -> socket.socket:
+        if ns not in self.captures:
+            self.captures[ns] = _capture(ns)
+        return self.captures[ns]
+
+    def _raw_of(self, ns: str) -> socket.socket:
+        if ns not in self.raw:
+            self.raw[ns] = _in_ns(ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        return self.raw[ns]
+
+    def _prepare(self, spec: ProbeSpec) -> _Flight:
+        src = source(self.model, spec.source)
+        dst = destination(self.model, spec.destination, src)
+        token = next(self.tokens) % 65535 + 1
+        f = _Flight(spec, src, dst, token, spec.source_port or next(self.ports))
+        assert src.ns
+        self._capture_of(src.ns)
+        if dst.ns:
+            self._capture_of(dst.ns)
+        if spec.protocol == "udp":
+            # The source holds its port so the reply is taken, not answered with an ICMP
+            # error; the destination answers with one datagram when no service does.
+            f.extra.append(self._udp(src.ns, f.sport, echo=False))
+            if dst.ns and spec.port:
+                responder = self._udp(dst.ns, spec.port, echo=True)
+                if responder:
+                    f.extra.append(responder)
+        f.extra = [s for s in f.extra if s]
+        return f
+
+    def _udp(self, ns: str, port: int, echo: bool) -> Any:
+        s = _in_ns(ns, socket.AF_INET, socket.SOCK_DGRAM, 0)
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            s.close()
+            return None  # a service holds the port and answers itself
+        s.setblocking(False)
+        if echo:
+            self._echoers.add(s)
+        return s
+
+    def run(self, specs: list[ProbeSpec]) -> list[ProbeResult]:
+        """Probe all `specs`; concurrently, except probes that share a source port."""
+        results: dict[int, ProbeResult] = {}
+        pending = list(enumerate(specs))
+        while pending:
+            batch, used, later = [], set(), []
+            for i, spec in pending:
+                key = (spec.source, spec.source_port)
+                if spec.source_port is not None and key in used:
+                    later.append((i, spec))
+                    continue
+                used.add(key)
+                batch.append((i, spec))
+            for (i, _), r in zip(batch, self._run_batch([s for _, s in batch]), strict=True):
+                results[i] = r
+            pending = later
+        return [results[i] for i in range(len(specs))]
+
+    def _run_batch(self, specs: list[ProbeSpec]) -> list[ProbeResult]:
+        self._echoers: set[socket.socket] = set()
+        flights = [self._prepare(s) for s in specs]
+        for sock in self.listeners:  # forget drops from before this batch
+            nflog.read_drops(sock)
+        for f in flights:
+            f.sent_at = time.monotonic()
+            assert f.src.ns
+            self._raw_of(f.src.ns).sendto(_craft(f), (str(f.dst.ip), 0))
+        deadline = time.monotonic() + self.timeout
+        cap_ns = {s: ns for ns, s in self.captures.items()}
+        watch = [*self.listeners, *cap_ns, *self._echoers, *(s for f in flights for s in f.extra)]
+        while any(not f.decided for f in flights):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready, _, _ = select.select(watch, [], [], left)
+            for s in ready:
+                self._handle(s, flights, cap_ns)
+        for f in flights:  # the destination saw the request before the source saw a reply
+            if f.reply and f.dst.ns and not f.arrived:
+                self._handle(self.captures[f.dst.ns], flights, cap_ns)
+        for s in {s for f in flights for s in f.extra}:
+            s.close()
+        return [self._result(f) for f in flights]
+
+    def _handle(self, s: socket.socket, flights: list[_Flight], cap_ns: dict[socket.socket, str]) -> None:
+        now = time.monotonic()
+        if s in self.listeners:
+            for name, p in nflog.read_drops(s):
+                for f in flights:
+                    if f.decided:
+                        continue
+                    if f.is_request(p):
+                        f.drop, f.done_at = (name, "request", self.listeners[s]), now
+                    elif f.is_reply(p):
+                        f.drop, f.done_at = (name, "reply", self.listeners[s]), now
+        elif s in cap_ns:
+            ns = cap_ns[s]
+            for p in _read_capture(s):
+                for f in flights:
+                    if f.dst.ns == ns and f.arrived is None and f.is_request(p):
+                        f.arrived = p
+                    elif f.src.ns == ns and not f.decided and p.dst == f.src.ip and f.is_reply(p):
+                        f.reply, f.done_at = p, now
+        elif s in self._echoers:
+            try:
+                while True:
+                    data, peer = s.recvfrom(2048)
+                    s.sendto(data, peer)
+            except BlockingIOError:
+                pass
+        else:  # the source's own UDP socket: the reply also shows in the capture
+            try:
+                while s.recv(2048):
+                    pass
+            except BlockingIOError:
+                pass
+
+    def _result(self, f: _Flight) -> ProbeResult:
+        end = f.done_at or time.monotonic()
+        elapsed = int((end - f.sent_at) * 1000)
+        seen = str(f.arrived.src) if f.arrived else None
+        if f.reply:
+            return ProbeResult(f.spec, str(f.src.ip), str(f.dst.ip), "reachable", seen, None,
+                               [f.src.name, f.dst.name], elapsed)
+        reason = None
+        hops = [f.src.name]
+        if f.drop:
+            name, leg, where = f.drop
+            reason = from_drop(name, leg, self.model, f.src, f.dst)
+            if leg == "reply":
+                hops.append(f.dst.name)
+            hops.append(f"dropped in {where}: {name}")
+        return ProbeResult(f.spec, str(f.src.ip), str(f.dst.ip), "blocked", seen, reason, hops, elapsed)
+
+
+def probe(model: Model, specs: list[ProbeSpec], timeout: float = 1.0) -> list[ProbeResult]:
+    with Prober(model, timeout) as p:
+        return p.run(specs)
+
+
