@@ -12,6 +12,8 @@ from netemu import lifecycle
 from netemu.driver import state as st
 from netemu.errors import ExitStatus, NetemuError, Problem, ScenarioInvalid, UsageError
 from netemu.model import load_model
+from netemu.probe import report
+from netemu.probe.engine import ProbeSpec
 from netemu.render import topology
 
 
@@ -38,7 +40,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         public = f"  public {inst.public_ip}" if inst.public_ip else ""
         print(f"  {inst.name:<14} {inst.id}  private {inst.private_ip}{public}  [{inst.state}]")
     for nat in model.nat_gateways.values():
-        print(f"  {nat.name:<14} {nat.id}  private {nat.eni.private_ip}  elastic {nat.eni.public_ip}")
+        print(
+            f"  {nat.name:<14} {nat.id}  private {nat.eni.private_ip}  elastic {nat.eni.public_ip}"
+        )
     for host in model.internet_hosts.values():
         print(f"  {host.name:<14} internet host  {host.ip}")
     return ExitStatus.OK
@@ -63,9 +67,23 @@ def cmd_status(args: argparse.Namespace) -> int:
     names = [lifecycle.current(args.name)] if args.name else st.running()
     states = [s for s in (st.load(n) for n in names) if s]
     if args.json:
-        print(json.dumps({"scenarios": [{**s.summary, "name": s.scenario, "complete": s.complete,
-                                         "source": s.source, "namespaces": s.namespaces}
-                                        for s in states]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "scenarios": [
+                        {
+                            **s.summary,
+                            "name": s.scenario,
+                            "complete": s.complete,
+                            "source": s.source,
+                            "namespaces": s.namespaces,
+                        }
+                        for s in states
+                    ]
+                },
+                indent=2,
+            )
+        )
         return ExitStatus.OK
     if not states:
         print("no scenario is up")
@@ -74,9 +92,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{s.scenario}  from {s.source}{flag}")
         for name, i in s.summary.get("instances", {}).items():
             public = i["public_ip"] or "-"
-            print(f"  instance     {name:<14} {i['private_ip']:<15} {public:<15} {i['state']:<8} {i['namespace']}")
+            print(
+                f"  instance     {name:<14} {i['private_ip']:<15} {public:<15} {i['state']:<8} {i['namespace']}"
+            )
         for name, g in s.summary.get("nat_gateways", {}).items():
-            print(f"  nat_gateway  {name:<14} {g['private_ip']:<15} {g['public_ip'] or '-':<15} {'':<8} {g['namespace']}")
+            print(
+                f"  nat_gateway  {name:<14} {g['private_ip']:<15} {g['public_ip'] or '-':<15} {'':<8} {g['namespace']}"
+            )
         for name, h in s.summary.get("internet_hosts", {}).items():
             print(f"  host         {name:<14} {'-':<15} {h['ip']:<15} {'':<8} {h['namespace']}")
     return ExitStatus.OK
@@ -96,20 +118,89 @@ def cmd_exec(args: argparse.Namespace) -> int:
     return ExitStatus.OK  # not reached
 
 
+def _spec(args: argparse.Namespace) -> ProbeSpec:
+    if args.tcp is not None:
+        return ProbeSpec(args.source, args.destination, "tcp", args.tcp, args.source_port)
+    if args.udp is not None:
+        return ProbeSpec(args.source, args.destination, "udp", args.udp, args.source_port)
+    return ProbeSpec(args.source, args.destination, "icmp", None, args.source_port)
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from netemu.probe.engine import probe
+
+    model = lifecycle.running_model(lifecycle.current(args.scenario))
+    (result,) = probe(model, [_spec(args)])
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print(report.verdict(result))
+        for line in report.because(result):
+            print(line)
+    return ExitStatus.OK if result.result == "reachable" else ExitStatus.CHECKS_FAILED
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from netemu.probe import expect, junit
+
+    model, warnings = load_model(args.file)
+    _print_problems(warnings)
+    driver = lifecycle.KernelDriver()
+    was_up = model.name in st.running()
+    if was_up:
+        model = lifecycle.running_model(model.name)
+    else:
+        lifecycle.up(args.file, driver)
+    try:
+        outcomes = expect.run(model)
+    finally:
+        if not was_up and not args.keep:
+            lifecycle.down(model.name, driver)
+    failed = sum(not o.ok for o in outcomes)
+    if args.junit:
+        junit.write(args.junit, model.name, outcomes)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "scenario": model.name,
+                    "passed": len(outcomes) - failed,
+                    "failed": failed,
+                    "results": [o.to_json() for o in outcomes],
+                },
+                indent=1,
+            )
+        )
+    else:
+        for o in outcomes:
+            for line in report.outcome_lines(o):
+                print(line)
+        print(f"{model.name}: {len(outcomes) - failed} passed, {failed} failed")
+    return ExitStatus.CHECKS_FAILED if failed else ExitStatus.OK
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="netemu", description="AWS VPC networking, built for real in one Linux kernel.")
+    p = argparse.ArgumentParser(
+        prog="netemu", description="AWS VPC networking, built for real in one Linux kernel."
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, fn: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, fn: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help, description=help)
         sp.set_defaults(func=fn)
         return sp
 
-    add("validate", cmd_validate, "check a scenario against AWS rules; touches nothing").add_argument("file")
+    add(
+        "validate", cmd_validate, "check a scenario against AWS rules; touches nothing"
+    ).add_argument("file")
     add("up", cmd_up, "build a scenario in the kernel").add_argument("file")
     d = add("down", cmd_down, "remove everything a scenario created")
     d.add_argument("target", nargs="?", metavar="NAME|FILE")
-    d.add_argument("--all", action="store_true", help="remove every scenario and anything netemu left")
+    d.add_argument(
+        "--all", action="store_true", help="remove every scenario and anything netemu left"
+    )
     s = add("status", cmd_status, "show what is running")
     s.add_argument("name", nargs="?")
     s.add_argument("--json", action="store_true")
@@ -117,7 +208,29 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-s", "--scenario")
     e.add_argument("target")
     e.add_argument("command", nargs=argparse.REMAINDER)
+    pr = add("probe", cmd_probe, "send one real probe and say what happened to it")
+    pr.add_argument("-s", "--scenario")
+    pr.add_argument("source", metavar="FROM")
+    pr.add_argument("destination", metavar="TO")
+    kind = pr.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--tcp", type=_port, metavar="PORT")
+    kind.add_argument("--udp", type=_port, metavar="PORT")
+    kind.add_argument("--icmp", action="store_true")
+    pr.add_argument("--source-port", type=_port, metavar="PORT")
+    pr.add_argument("--json", action="store_true")
+    t = add("test", cmd_test, "run a scenario's expectations (bringing it up and down if needed)")
+    t.add_argument("file")
+    t.add_argument("--json", action="store_true")
+    t.add_argument("--junit", metavar="PATH")
+    t.add_argument("--keep", action="store_true", help="leave the scenario up afterwards")
     return p
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port (1-65535)")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -55,8 +55,10 @@ def destination(model: Model, name: str, src: Endpoint) -> Endpoint:
     try:
         ip = ip_address(name)
     except ValueError:
-        raise UsageError(f"probe destination '{name}' is not an instance, NAT gateway, "
-                         "internet host or IPv4 address") from None
+        raise UsageError(
+            f"probe destination '{name}' is not an instance, NAT gateway, "
+            "internet host or IPv4 address"
+        ) from None
     if not isinstance(ip, IPv4Address):
         raise UsageError(f"probe destination '{name}': only IPv4 is emulated")
     return owner_of(model, ip, src) or Endpoint(name, None, ip, None)

@@ -143,7 +143,9 @@ def _craft(f: _Flight) -> bytes:
 
     ip = IP(src=str(f.src.ip), dst=str(f.dst.ip), id=f.token, ttl=64)
     if f.spec.protocol == "tcp":
-        return bytes(ip / TCP(sport=f.sport, dport=f.spec.port, flags="S", seq=random.getrandbits(32)))
+        return bytes(
+            ip / TCP(sport=f.sport, dport=f.spec.port, flags="S", seq=random.getrandbits(32))
+        )
     if f.spec.protocol == "udp":
         return bytes(ip / UDP(sport=f.sport, dport=f.spec.port) / b"netemu probe")
     return bytes(ip / ICMP(type=8, id=f.token, seq=1) / b"netemu probe")
@@ -271,7 +273,9 @@ class Prober:
             s.close()
         return [self._result(f) for f in flights]
 
-    def _handle(self, s: socket.socket, flights: list[_Flight], cap_ns: dict[socket.socket, str]) -> None:
+    def _handle(
+        self, s: socket.socket, flights: list[_Flight], cap_ns: dict[socket.socket, str]
+    ) -> None:
         now = time.monotonic()
         if s in self.listeners:
             for name, p in nflog.read_drops(s):
@@ -309,8 +313,16 @@ class Prober:
         elapsed = int((end - f.sent_at) * 1000)
         seen = str(f.arrived.src) if f.arrived else None
         if f.reply:
-            return ProbeResult(f.spec, str(f.src.ip), str(f.dst.ip), "reachable", seen, None,
-                               [f.src.name, f.dst.name], elapsed)
+            return ProbeResult(
+                f.spec,
+                str(f.src.ip),
+                str(f.dst.ip),
+                "reachable",
+                seen,
+                None,
+                [f.src.name, f.dst.name],
+                elapsed,
+            )
         reason = None
         hops = [f.src.name]
         if f.drop:
@@ -319,11 +331,11 @@ class Prober:
             if leg == "reply":
                 hops.append(f.dst.name)
             hops.append(f"dropped in {where}: {name}")
-        return ProbeResult(f.spec, str(f.src.ip), str(f.dst.ip), "blocked", seen, reason, hops, elapsed)
+        return ProbeResult(
+            f.spec, str(f.src.ip), str(f.dst.ip), "blocked", seen, reason, hops, elapsed
+        )
 
 
 def probe(model: Model, specs: list[ProbeSpec], timeout: float = 1.0) -> list[ProbeResult]:
     with Prober(model, timeout) as p:
         return p.run(specs)
-
-

@@ -68,7 +68,9 @@ def from_drop(
         if dst_vpc is not None:
             igw = model.igw_of(dst_vpc)
             component = f"internet_gateway:{igw.name}" if igw else f"vpc:{dst_vpc}"
-            code = "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS" if src.vpc is None else "DISCONNECTED_VPCS"
+            code = (
+                "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS" if src.vpc is None else "DISCONNECTED_VPCS"
+            )
             return Reason(code, "ingress", component, None, leg, name)
         return reason("NO_ROUTE_TO_DESTINATION", d="egress")
     if kind == "subnet":
