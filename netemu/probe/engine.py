@@ -81,7 +81,7 @@ class _Flight:
     sent_at: float = 0.0
     arrived: Packet | None = None
     reply: Packet | None = None
-    drop: tuple[str, Literal["request", "reply"], str] | None = None  # rule, leg, namespace
+    drop: tuple[str, Literal["request", "reply"], str, Packet] | None = None  # rule, leg, ns
     done_at: float = 0.0
     extra: list[socket.socket] = field(default_factory=list)
 
@@ -283,9 +283,9 @@ class Prober:
                     if f.decided:
                         continue
                     if f.is_request(p):
-                        f.drop, f.done_at = (name, "request", self.listeners[s]), now
+                        f.drop, f.done_at = (name, "request", self.listeners[s], p), now
                     elif f.is_reply(p):
-                        f.drop, f.done_at = (name, "reply", self.listeners[s]), now
+                        f.drop, f.done_at = (name, "reply", self.listeners[s], p), now
         elif s in cap_ns:
             ns = cap_ns[s]
             for p in _read_capture(s):
@@ -326,8 +326,8 @@ class Prober:
         reason = None
         hops = [f.src.name]
         if f.drop:
-            name, leg, where = f.drop
-            reason = from_drop(name, leg, self.model, f.src, f.dst)
+            name, leg, where, packet = f.drop
+            reason = from_drop(name, leg, self.model, f.src, f.dst, packet)
             if leg == "reply":
                 hops.append(f.dst.name)
             hops.append(f"dropped in {where}: {name}")

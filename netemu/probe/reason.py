@@ -3,11 +3,12 @@ style reason (ref 13.2, 13.3): code, direction, component, rule, and which leg d
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from netemu.model.types import Model
 from netemu.probe.endpoints import Endpoint, vpc_of_address
+from netemu.probe.nflog import Packet
 
 
 @dataclass(frozen=True)
@@ -18,12 +19,23 @@ class Reason:
     rule: str | None  # NACL number or "*", SG rule, route destination
     leg: Literal["request", "reply"]
     detail: str  # the kernel rule's own name
+    packet: dict[str, str] | None = None  # addresses of the dropped packet where it died
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def from_drop(
+    name: str, leg: Literal["request", "reply"], model: Model, src: Endpoint, dst: Endpoint,
+    packet: Packet | None = None,
+) -> Reason:
+    reason = _classify(name, leg, model, src, dst)
+    if packet is None:
+        return reason
+    return replace(reason, packet={"src": str(packet.src), "dst": str(packet.dst)})
+
+
+def _classify(
     name: str, leg: Literal["request", "reply"], model: Model, src: Endpoint, dst: Endpoint
 ) -> Reason:
     """`name` is a drop rule's comment, "<kind>:<object> <words…>" (render.nft.add_drop)."""
