@@ -23,7 +23,7 @@ class Driver(Protocol):
     """What the orchestration needs from the kernel side."""
 
     def check_host(self) -> None: ...
-    def apply(self, plan: Plan, created: list[str]) -> None: ...
+    def apply(self, plan: Plan, created: list[str], workdir: str, pids: list[int]) -> None: ...
     def destroy(self, namespaces: list[str]) -> None: ...
     def leftovers(self, prefix: str) -> list[str]: ...
 
@@ -31,9 +31,13 @@ class Driver(Protocol):
 class KernelDriver:
     def check_host(self) -> None:
         if os.geteuid() != 0:
-            raise HostUnsupported("netemu builds network namespaces and needs root: run it with sudo")
+            raise HostUnsupported(
+                "netemu builds network namespaces and needs root: run it with sudo"
+            )
         if not ctypes.util.find_library("nftables"):
-            raise HostUnsupported("libnftables is missing: apt-get install nftables libnftables1 (or sudo make setup)")
+            raise HostUnsupported(
+                "libnftables is missing: apt-get install nftables libnftables1 (or sudo make setup)"
+            )
         if not os.path.exists("/proc/sys/net/netfilter/nf_conntrack_max"):
             os.system("modprobe nf_conntrack >/dev/null 2>&1")
             if not os.path.exists("/proc/sys/net/netfilter/nf_conntrack_max"):
@@ -42,10 +46,10 @@ class KernelDriver:
                     "security groups cannot be stateful without it"
                 )
 
-    def apply(self, plan: Plan, created: list[str]) -> None:
+    def apply(self, plan: Plan, created: list[str], workdir: str, pids: list[int]) -> None:
         from netemu.driver import kernel
 
-        kernel.apply(plan, created)
+        kernel.apply(plan, created, workdir, pids)
 
     def destroy(self, namespaces: list[str]) -> None:
         from netemu.driver import kernel
@@ -103,7 +107,7 @@ def up(path: str, driver: Driver) -> tuple[Model, list[Problem]]:
     try:
         st.save(state)  # before the first namespace exists, so a crash can be cleaned up
         with _interrupts_as_errors():
-            driver.apply(plan, created)
+            driver.apply(plan, created, st.state_dir(model.name), state.pids)
         state.complete = True
         state.summary = summary(model)
         st.save(state)
@@ -146,6 +150,8 @@ def down(scenario: str, driver: Driver) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         driver.destroy(list(reversed(state.namespaces)))
+    else:  # `up` crashed before its first save: only our prefix tells what is ours
+        driver.destroy(driver.leftovers(names.scenario_prefix(scenario)))
     st.release(scenario)
 
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import time
 from typing import Any
 
 import nftables
 from pyroute2 import IPRoute
 
-from netemu.driver import netns
+from netemu.driver import netns, process
 from netemu.errors import KernelError
-from netemu.render.plan import Address, Link, Plan, Route, Rule, Ruleset
+from netemu.render.plan import Address, Link, Plan, Process, Route, Rule, Ruleset
 
 IFA_F_NOPREFIXROUTE = 0x200
 RTNH_F_ONLINK = 4
@@ -72,7 +74,11 @@ def _link(socks: Sockets, link: Link) -> None:
 
 def _address(socks: Sockets, a: Address) -> None:
     ip, plen = a.cidr.split("/")
-    kwargs: dict[str, Any] = {"index": socks.index(a.ns, a.ifname), "address": ip, "prefixlen": int(plen)}
+    kwargs: dict[str, Any] = {
+        "index": socks.index(a.ns, a.ifname),
+        "address": ip,
+        "prefixlen": int(plen),
+    }
     if a.noprefixroute:
         kwargs["flags"] = IFA_F_NOPREFIXROUTE
     socks[a.ns].addr("add", **kwargs)
@@ -106,13 +112,16 @@ def load_ruleset(rs: Ruleset) -> None:
         nft.set_json_output(True)
         rc, _out, err = nft.json_cmd(rs.json())
     if rc != 0:
-        raise KernelError(f"nftables refused the ruleset for {rs.ns}: {err.strip()}\n"
-                          + json.dumps(rs.json())[:2000])
+        raise KernelError(
+            f"nftables refused the ruleset for {rs.ns}: {err.strip()}\n"
+            + json.dumps(rs.json())[:2000]
+        )
 
 
-def apply(plan: Plan, created: list[str]) -> None:
+def apply(plan: Plan, created: list[str], workdir: str, pids: list[int]) -> None:
     """Build everything in `plan`. Each namespace made is appended to `created` before it is
-    configured, so the caller can roll back whatever exists if this raises."""
+    configured, and each daemon started to `pids`, so the caller can roll back whatever
+    exists if this raises. Files and logs go to `workdir`."""
     socks = Sockets()
     try:
         for ns in plan.namespaces:
@@ -132,6 +141,7 @@ def apply(plan: Plan, created: list[str]) -> None:
             _rule(socks, rule)
         for rs in plan.rulesets:
             load_ruleset(rs)
+        run_processes(plan, workdir, pids)
     except KernelError:
         raise
     except Exception as e:  # netlink and OS errors carry no context of their own
@@ -140,6 +150,55 @@ def apply(plan: Plan, created: list[str]) -> None:
         socks.close()
 
 
+def run_processes(plan: Plan, workdir: str, pids: list[int], timeout: float = 30.0) -> None:
+    for f in plan.files:
+        path = os.path.join(workdir, f.path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as out:
+            out.write(f.content)
+        os.chmod(path, f.mode)
+    logs = os.path.join(workdir, "logs")
+    os.makedirs(logs, exist_ok=True)
+    for phase in sorted({p.phase for p in plan.processes}):
+        group = [p for p in plan.processes if p.phase == phase]
+        for p in (p for p in group if not p.wait):
+            child = process.spawn(p.ns, _argv(p, workdir), _log(logs, p))
+            pids.append(child.pid)
+        for p in (p for p in group if not p.wait and p.ready_file):
+            _await_file(os.path.join(workdir, p.ready_file), p, timeout)
+        tasks = [(p, process.spawn(p.ns, _argv(p, workdir), _log(logs, p))) for p in group if p.wait]
+        deadline = time.monotonic() + timeout
+        for p, child in tasks:
+            try:
+                rc = child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+                raise KernelError(f"{p.name} did not finish within {timeout:.0f} s") from None
+            if rc != 0:
+                raise KernelError(f"{p.name} failed (exit {rc}); see {_log(logs, p)}")
+
+
+def _argv(p: Process, workdir: str) -> list[str]:
+    return [a.replace("{state}", workdir) for a in p.argv]
+
+
+def _log(logs: str, p: Process) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in p.name)
+    return os.path.join(logs, f"{safe}.log")
+
+
+def _await_file(path: str, p: Process, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise KernelError(f"{p.name} did not become ready within {timeout:.0f} s")
+        time.sleep(0.005)
+
+
 def destroy(names: list[str]) -> None:
+    """Stop every process inside the namespaces (they would keep them alive), then remove
+    the namespaces; the kernel deletes their links and rules with them."""
+    process.stop(process.pids_in(names))
     for name in names:
         netns.delete(name)

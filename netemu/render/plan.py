@@ -70,6 +70,30 @@ class Ruleset:
 
 
 @dataclass(frozen=True)
+class File:
+    """A configuration file written under the scenario's state directory."""
+
+    path: str  # relative to the state directory
+    content: str
+    mode: int = 0o644
+
+
+@dataclass(frozen=True)
+class Process:
+    """A program run inside a namespace. Daemons keep running until `down`; tasks
+    (`wait=True`) must finish with exit status 0. Phases run in order; within a phase all
+    daemons start first, then all tasks run at once. In `argv`, "{state}" stands for the
+    state directory."""
+
+    ns: str
+    name: str  # what it is, e.g. "dhcp-server subnet:public"
+    argv: tuple[str, ...]
+    phase: int = 0
+    wait: bool = False
+    ready_file: str | None = None  # a daemon is up once this file (under state) exists
+
+
+@dataclass(frozen=True)
 class Plan:
     scenario: str
     namespaces: tuple[Namespace, ...]
@@ -78,3 +102,5 @@ class Plan:
     routes: tuple[Route, ...] = ()
     rules: tuple[Rule, ...] = ()
     rulesets: tuple[Ruleset, ...] = ()
+    files: tuple[File, ...] = ()
+    processes: tuple[Process, ...] = ()

@@ -1,0 +1,80 @@
+"""Processes inside namespaces: daemons (dnsmasq, sshd, netemu's own services) and one-shot
+tasks (a DHCP client), started without a shell and stopped by PID."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+
+from netemu.driver import netns
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _enter(ns: str) -> None:
+    # Runs in the child between fork and exec: only async-signal-safe calls (open, setns).
+    fd = os.open(netns.path(ns), os.O_RDONLY)
+    if _libc.setns(fd, netns.CLONE_NEWNET) != 0:
+        os._exit(126)
+    os.close(fd)
+
+
+def spawn(ns: str, argv: Sequence[str], log_path: str) -> subprocess.Popen[bytes]:
+    """Start `argv` inside namespace `ns`, output appended to `log_path`."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=lambda: _enter(ns), start_new_session=True, close_fds=True,
+        )
+
+
+def pids_in(namespaces: Sequence[str]) -> list[int]:
+    """Every process whose network namespace is one of `namespaces` (by inode)."""
+    inodes = set()
+    for name in namespaces:
+        with contextlib.suppress(OSError):
+            inodes.add(os.stat(netns.path(name)).st_ino)
+    if not inodes:
+        return []
+    me = os.getpid()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        with contextlib.suppress(OSError):
+            if os.stat(f"/proc/{entry}/ns/net").st_ino in inodes:
+                found.append(int(entry))
+    return found
+
+
+def stop(pids: Sequence[int], grace: float = 0.5) -> None:
+    """SIGTERM, then SIGKILL what is still there after `grace` seconds."""
+    alive = []
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+            alive.append(pid)
+    deadline = time.monotonic() + grace
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if _exists(p)]
+        if alive:
+            time.sleep(0.01)
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _exists(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
