@@ -7,6 +7,7 @@ namespace. Nothing is created in the host's own namespace.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import subprocess
@@ -133,6 +134,12 @@ def apply(plan: Plan, created: list[str], workdir: str, pids: list[int]) -> None
             socks[ns.name].link("set", index=socks.index(ns.name, "lo"), state="up")
         for link in plan.links:
             _link(socks, link)
+        for ns in plan.namespaces:
+            if ns.late_sysctls:
+                with netns.entered(ns.name):
+                    for key, value in ns.late_sysctls:
+                        for path in glob.glob(f"/proc/sys/{key}"):
+                            netns.write_sysctl(path.removeprefix("/proc/sys/"), value)
         for a in plan.addresses:
             _address(socks, a)
         for r in plan.routes:

@@ -252,10 +252,11 @@ class Prober:
         flights = [self._prepare(s) for s in specs]
         for sock in self.listeners:  # forget drops from before this batch
             nflog.read_drops(sock)
-        for f in flights:
+        packets = [_craft(f) for f in flights]
+        for f, packet in zip(flights, packets, strict=True):
             f.sent_at = time.monotonic()
             assert f.src.ns
-            self._raw_of(f.src.ns).sendto(_craft(f), (str(f.dst.ip), 0))
+            self._raw_of(f.src.ns).sendto(packet, (str(f.dst.ip), 0))
         deadline = time.monotonic() + self.timeout
         cap_ns = {s: ns for ns, s in self.captures.items()}
         watch = [*self.listeners, *cap_ns, *self._echoers, *(s for f in flights for s in f.extra)]

@@ -13,7 +13,9 @@ def render(model: Model) -> list[Ruleset]:
         nft.add_table(),
         nft.add_chain("internet", "prerouting", 0),
         nft.add_drop(
-            "internet", nft.fib_no_route(policy=False), why="internet no route to the destination",
+            "internet",
+            nft.fib_no_route(policy=False),
+            why="internet no route to the destination",
         ),
     ]
     return [Ruleset(n.internet_ns(model.name), tuple(cmds))]

@@ -41,11 +41,14 @@ def _ruleset(model: Model, igw: InternetGateway) -> Ruleset:
         # Before destination NAT: what arrives from the internet must be a mapped address.
         nft.add_chain("ingress", "prerouting", -150),
         nft.add_drop(
-            "ingress", inet_if, nft.match(nft.payload("ip", "saddr"), private),
+            "ingress",
+            inet_if,
+            nft.match(nft.payload("ip", "saddr"), private),
             why=f"{who} ingress from a private source",
         ),
         nft.add_drop(
-            "ingress", inet_if,
+            "ingress",
+            inet_if,
             nft.match(nft.payload("ip", "daddr"), nft.ref("mapped_public"), "!="),
             why=f"{who} ingress to an address with no public IP",
         ),
@@ -53,12 +56,15 @@ def _ruleset(model: Model, igw: InternetGateway) -> Ruleset:
         nft.add_rule("dnat", inet_if, nft.dnat_map("private_of")),
         nft.add_chain("egress", "forward", 0),
         nft.add_drop(
-            "egress", vpc_if,
+            "egress",
+            vpc_if,
             nft.match(nft.payload("ip", "saddr"), nft.ref("mapped_private"), "!="),
             why=f"{who} egress from a source with no public IP",
         ),
         nft.add_drop(
-            "egress", vpc_if, nft.match(nft.payload("ip", "daddr"), private),
+            "egress",
+            vpc_if,
+            nft.match(nft.payload("ip", "daddr"), private),
             why=f"{who} egress to a private destination",
         ),
         nft.add_chain("snat", "postrouting", 100, kind="nat"),

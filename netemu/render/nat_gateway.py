@@ -40,11 +40,15 @@ def _ruleset(model: Model, nat: NatGateway) -> Ruleset:
         nft.add_drop("own", why=f"{who} no inbound"),
         nft.add_chain("snat", "postrouting", 100, kind="nat"),
         nft.add_rule(
-            "snat", nft.match(nft.payload("ip", "saddr"), own, "!="), l4,
+            "snat",
+            nft.match(nft.payload("ip", "saddr"), own, "!="),
+            l4,
             {"snat": {"family": "ip", "addr": own, "port": {"range": list(EPHEMERAL)}}},
         ),
         nft.add_rule(
-            "snat", nft.match(nft.payload("ip", "saddr"), own, "!="), {"snat": {"family": "ip", "addr": own}}
+            "snat",
+            nft.match(nft.payload("ip", "saddr"), own, "!="),
+            {"snat": {"family": "ip", "addr": own}},
         ),
     ]
     return Ruleset(n.nat_gateway_ns(model.name, nat.name), tuple(cmds))

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from netemu.model.types import PROTO_ALL, PROTO_ICMP, PROTO_TCP, PROTO_UDP, Model, NetworkAcl, NetworkAclRule
+from netemu.model.types import (
+    PROTO_ALL,
+    PROTO_ICMP,
+    PROTO_TCP,
+    PROTO_UDP,
+    Model,
+    NetworkAcl,
+    NetworkAclRule,
+)
 from netemu.render import names as n
 from netemu.render import nft
 
@@ -52,9 +60,17 @@ def render(model: Model, subnet: str, edge_ifs: list[str]) -> list[Json]:
     acl = model.network_acls[model.subnets[subnet].network_acl]
     cmds = _chain(acl, "ingress") + _chain(acl, "egress")
     cmds.append(nft.add_chain("nacl_outbound", "forward", 10))
-    cmds.append(nft.add_rule("nacl_outbound", nft.match(nft.meta("oifname"), n.UPLINK_IF),
-                             nft.jump("acl_egress")))
+    cmds.append(
+        nft.add_rule(
+            "nacl_outbound", nft.match(nft.meta("oifname"), n.UPLINK_IF), nft.jump("acl_egress")
+        )
+    )
     cmds.append(nft.add_chain("nacl_inbound", "forward", 20))
-    cmds.append(nft.add_rule("nacl_inbound", nft.match(nft.meta("iifname"), nft.anon_set(edge_ifs)),
-                             nft.jump("acl_ingress")))
+    cmds.append(
+        nft.add_rule(
+            "nacl_inbound",
+            nft.match(nft.meta("iifname"), nft.anon_set(edge_ifs)),
+            nft.jump("acl_ingress"),
+        )
+    )
     return cmds

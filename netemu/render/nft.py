@@ -26,9 +26,7 @@ def add_table() -> Json:
     return {"add": {"table": {"family": FAMILY, "name": NFT_TABLE}}}
 
 
-def add_chain(
-    name: str, hook: str | None = None, priority: int = 0, kind: str = "filter"
-) -> Json:
+def add_chain(name: str, hook: str | None = None, priority: int = 0, kind: str = "filter") -> Json:
     chain: Json = {"family": FAMILY, "table": NFT_TABLE, "name": name}
     if hook:
         chain.update(type=kind, hook=hook, prio=priority, policy="accept")
@@ -139,8 +137,18 @@ def set_mark(value: int) -> Json:
 
 
 def snat_map(map_name: str) -> Json:
-    return {"snat": {"family": "ip", "addr": {"map": {"key": payload("ip", "saddr"), "data": ref(map_name)}}}}
+    return {
+        "snat": {
+            "family": "ip",
+            "addr": {"map": {"key": payload("ip", "saddr"), "data": ref(map_name)}},
+        }
+    }
 
 
 def dnat_map(map_name: str) -> Json:
-    return {"dnat": {"family": "ip", "addr": {"map": {"key": payload("ip", "daddr"), "data": ref(map_name)}}}}
+    return {
+        "dnat": {
+            "family": "ip",
+            "addr": {"map": {"key": payload("ip", "daddr"), "data": ref(map_name)}},
+        }
+    }

@@ -11,6 +11,8 @@ class Namespace:
     name: str  # ne-<scenario>-<kind>-<object>
     aws: str  # the AWS object it stands for, e.g. "instance:web", "subnet:public"
     sysctls: tuple[tuple[str, str], ...] = ()  # ("net/ipv4/ip_forward", "1"), ...
+    # Set once the links exist; "*" in a key matches every interface.
+    late_sysctls: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,15 @@ def _table_routes(model: Model, table: RouteTable, index: int) -> list[Route]:
     for sub in model.subnets.values():
         if sub.vpc == vpc.name:
             out.append(
-                Route(rns, str(sub.cidr), via=n.SUBNET_LINK[1], dev=n.router_subnet_if(sub.index),
-                      table=kt, metric=LOCAL_METRIC, onlink=True)
+                Route(
+                    rns,
+                    str(sub.cidr),
+                    via=n.SUBNET_LINK[1],
+                    dev=n.router_subnet_if(sub.index),
+                    table=kt,
+                    metric=LOCAL_METRIC,
+                    onlink=True,
+                )
             )
     # The rest of the VPC CIDR holds no subnet: the local route leads nowhere there.
     out.append(Route(rns, str(vpc.cidr), kind="unreachable", table=kt, metric=LOCAL_METRIC))
@@ -53,12 +60,20 @@ def _table_routes(model: Model, table: RouteTable, index: int) -> list[Route]:
         if route.target_kind == "blackhole":
             out.append(Route(rns, dst, kind="blackhole", table=kt))
         elif route.target_kind == "internet_gateway":
-            out.append(Route(rns, dst, via=n.IGW_LINK[1], dev=n.ROUTER_IGW_IF, table=kt, onlink=True))
+            out.append(
+                Route(rns, dst, via=n.IGW_LINK[1], dev=n.ROUTER_IGW_IF, table=kt, onlink=True)
+            )
         else:
             eni = enis[(route.target_kind, route.target or "")]
             out.append(
-                Route(rns, dst, via=n.SUBNET_LINK[1], dev=router_target_if(model, eni),
-                      table=kt, onlink=True)
+                Route(
+                    rns,
+                    dst,
+                    via=n.SUBNET_LINK[1],
+                    dev=router_target_if(model, eni),
+                    table=kt,
+                    onlink=True,
+                )
             )
     out.append(Route(rns, "0.0.0.0/0", kind="unreachable", table=kt, metric=NO_ROUTE_METRIC))
     return out
@@ -74,15 +89,27 @@ def render(model: Model) -> tuple[list[Route], list[Rule], list[Ruleset]]:
         routes += _table_routes(model, table, index[table.name])
     for sub in model.subnets.values():
         rules.append(
-            Rule(n.router_ns(s, sub.vpc), n.kernel_table(index[sub.route_table]),
-                 n.RULE_PRIORITY_BASE + sub.index, fwmark=subnet_mark(sub.index))
+            Rule(
+                n.router_ns(s, sub.vpc),
+                n.kernel_table(index[sub.route_table]),
+                n.RULE_PRIORITY_BASE + sub.index,
+                fwmark=subnet_mark(sub.index),
+            )
         )
     # In the target ENI's subnet, traffic arriving on its cable goes to that ENI.
     for eni in target_enis(model):
         sns = n.subnet_ns(s, eni.subnet)
         table = TARGET_TABLE_BASE + eni.port
-        routes.append(Route(sns, "0.0.0.0/0", via=str(eni.private_ip), dev=n.eni_port_if(eni.port),
-                            table=table, onlink=True))
+        routes.append(
+            Route(
+                sns,
+                "0.0.0.0/0",
+                via=str(eni.private_ip),
+                dev=n.eni_port_if(eni.port),
+                table=table,
+                onlink=True,
+            )
+        )
         rules.append(Rule(sns, table, n.RULE_PRIORITY_BASE + eni.port, iif=target_link_if(eni)))
 
     rulesets = [_attribution(model, vpc.name) for vpc in model.vpcs.values()]
@@ -106,16 +133,29 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
         if sub.vpc != vpc:
             continue
         table = model.route_tables[sub.route_table]
-        dead = [(r.destination, f"route {r.destination} blackhole")
-                for r in table.routes if r.target_kind == "blackhole"]
+        dead = [
+            (r.destination, f"route {r.destination} blackhole")
+            for r in table.routes
+            if r.target_kind == "blackhole"
+        ]
         dead.append((vpc_cidr, f"local route {vpc_cidr}: no subnet holds the address"))
         dead.append((IPv4Network("0.0.0.0/0"), "no route"))
         dead.sort(key=lambda d: -d[0].prefixlen)  # stable: a blackhole 0/0 before the catch-all
         iif = nft.match(nft.meta("iifname"), n.router_subnet_if(sub.index))
         cmds.append(nft.add_rule("subnet_mark", iif, nft.set_mark(subnet_mark(sub.index))))
         for dst, what in dead:
-            to = [] if dst.prefixlen == 0 else [nft.match(nft.payload("ip", "daddr"), nft.prefix(dst))]
-            cmds.append(nft.add_drop(
-                CHAIN, iif, *to, nft.fib_no_route(), why=f"route_table:{table.name} {what}",
-            ))
+            to = (
+                []
+                if dst.prefixlen == 0
+                else [nft.match(nft.payload("ip", "daddr"), nft.prefix(dst))]
+            )
+            cmds.append(
+                nft.add_drop(
+                    CHAIN,
+                    iif,
+                    *to,
+                    nft.fib_no_route(),
+                    why=f"route_table:{table.name} {what}",
+                )
+            )
     return Ruleset(n.router_ns(model.name, vpc), tuple(cmds))

@@ -14,7 +14,16 @@ from collections import defaultdict
 from ipaddress import IPv4Network, collapse_addresses
 from typing import Any
 
-from netemu.model.types import PROTO_ALL, PROTO_ICMP, PROTO_TCP, PROTO_UDP, Eni, Model, SecurityGroup, SecurityGroupRule
+from netemu.model.types import (
+    PROTO_ALL,
+    PROTO_ICMP,
+    PROTO_TCP,
+    PROTO_UDP,
+    Eni,
+    Model,
+    SecurityGroup,
+    SecurityGroupRule,
+)
 from netemu.render import names as n
 from netemu.render import nft
 
@@ -70,22 +79,32 @@ def _group_rules(group: SecurityGroup, direction: str) -> list[Json]:
             by_key[_key(rule)].append(rule)
     for same in by_key.values():
         nets = list(collapse_addresses(r.cidr for r in same if r.cidr is not None))
-        peer_match = [] if nets == [IPv4Network("0.0.0.0/0")] else [
-            nft.match(nft.payload("ip", peer), nft.anon_set([nft.prefix(x) for x in nets]))
-        ]
+        peer_match = (
+            []
+            if nets == [IPv4Network("0.0.0.0/0")]
+            else [nft.match(nft.payload("ip", peer), nft.anon_set([nft.prefix(x) for x in nets]))]
+        )
         idx = ",".join(str(r.index) for r in same)
-        cmds.append(nft.add_rule(
-            chain, *peer_match, *_protocol_matches(same[0]), nft.ACCEPT,
-            comment=f"security_group:{group.name} {direction} rule {idx}",
-        ))
+        cmds.append(
+            nft.add_rule(
+                chain,
+                *peer_match,
+                *_protocol_matches(same[0]),
+                nft.ACCEPT,
+                comment=f"security_group:{group.name} {direction} rule {idx}",
+            )
+        )
     for rule in rules:
         if rule.security_group is not None:
-            cmds.append(nft.add_rule(
-                chain,
-                nft.match(nft.payload("ip", peer), nft.ref(members_set(rule.security_group))),
-                *_protocol_matches(rule), nft.ACCEPT,
-                comment=f"security_group:{group.name} {direction} rule {rule.index}",
-            ))
+            cmds.append(
+                nft.add_rule(
+                    chain,
+                    nft.match(nft.payload("ip", peer), nft.ref(members_set(rule.security_group))),
+                    *_protocol_matches(rule),
+                    nft.ACCEPT,
+                    comment=f"security_group:{group.name} {direction} rule {rule.index}",
+                )
+            )
     return cmds
 
 
@@ -96,16 +115,22 @@ def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
     if eni.source_dest_check and eni.owner_kind == "instance":
         # The ENI only sends from and receives for its own address (9.9).
         field = "saddr" if direction == "egress" else "daddr"
-        cmds.append(nft.add_drop(
-            chain, nft.match(nft.payload("ip", field), str(eni.private_ip), "!="),
-            why=f"eni:{eni.owner} {direction} source/destination check",
-        ))
+        cmds.append(
+            nft.add_drop(
+                chain,
+                nft.match(nft.payload("ip", field), str(eni.private_ip), "!="),
+                why=f"eni:{eni.owner} {direction} source/destination check",
+            )
+        )
     for g in groups:
         cmds.append(nft.add_rule(chain, nft.jump(group_chain(g, direction))))
     names = ",".join(g.name for g in groups) or "(none)"
-    cmds.append(nft.add_drop(
-        chain, why=f"security_group:{names} {direction} no rule matches ({eni.owner_kind} {eni.owner})",
-    ))
+    cmds.append(
+        nft.add_drop(
+            chain,
+            why=f"security_group:{names} {direction} no rule matches ({eni.owner_kind} {eni.owner})",
+        )
+    )
     return cmds
 
 
@@ -115,12 +140,14 @@ def render(model: Model, subnet: str) -> list[Json]:
     SG ingress (30); each is its own base chain, so an accept in one never skips another."""
     enis = [e for e in model.enis_in(subnet) if e.owner_kind == "instance"]
     used = sorted({g for e in enis for g in e.security_groups})
-    referenced = sorted({
-        r.security_group
-        for g in used
-        for r in (*model.security_groups[g].ingress, *model.security_groups[g].egress)
-        if r.security_group
-    })
+    referenced = sorted(
+        {
+            r.security_group
+            for g in used
+            for r in (*model.security_groups[g].ingress, *model.security_groups[g].egress)
+            if r.security_group
+        }
+    )
     cmds: list[Json] = []
     for ref in referenced:
         cmds.append(nft.add_set(members_set(ref), "ipv4_addr", members(model, ref), interval=False))
@@ -134,12 +161,38 @@ def render(model: Model, subnet: str) -> list[Json]:
     cmds.append(nft.add_chain("sg_egress", "forward", 0))
     cmds.append(nft.add_chain("sg_ingress", "forward", 30))
     if enis:
-        cmds.append(nft.add_rule("sg_egress", established, nft.ACCEPT,
-                                 comment="security groups: replies of admitted flows (7.10)"))
-        cmds.append(nft.add_rule("sg_egress", nft.vmap(
-            nft.meta("iifname"), [(n.eni_port_if(e.port), nft.jump(eni_chain(e, "egress"))) for e in enis])))
-        cmds.append(nft.add_rule("sg_ingress", established, nft.ACCEPT,
-                                 comment="security groups: replies of admitted flows (7.10)"))
-        cmds.append(nft.add_rule("sg_ingress", nft.vmap(
-            nft.meta("oifname"), [(n.eni_port_if(e.port), nft.jump(eni_chain(e, "ingress"))) for e in enis])))
+        cmds.append(
+            nft.add_rule(
+                "sg_egress",
+                established,
+                nft.ACCEPT,
+                comment="security groups: replies of admitted flows (7.10)",
+            )
+        )
+        cmds.append(
+            nft.add_rule(
+                "sg_egress",
+                nft.vmap(
+                    nft.meta("iifname"),
+                    [(n.eni_port_if(e.port), nft.jump(eni_chain(e, "egress"))) for e in enis],
+                ),
+            )
+        )
+        cmds.append(
+            nft.add_rule(
+                "sg_ingress",
+                established,
+                nft.ACCEPT,
+                comment="security groups: replies of admitted flows (7.10)",
+            )
+        )
+        cmds.append(
+            nft.add_rule(
+                "sg_ingress",
+                nft.vmap(
+                    nft.meta("oifname"),
+                    [(n.eni_port_if(e.port), nft.jump(eni_chain(e, "ingress"))) for e in enis],
+                ),
+            )
+        )
     return cmds

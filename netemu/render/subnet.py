@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from netemu.model.types import Model
 from netemu.render import names as n
 from netemu.render import network_acl, nft, security_group
@@ -9,10 +11,46 @@ from netemu.render.plan import Ruleset
 from netemu.render.topology import target_enis, target_link_if
 
 
+def _unheld_addresses(model: Model, subnet: str) -> list[dict[str, Any]]:
+    """A packet for an address of the subnet that no ENI holds goes nowhere (the kernel
+    would answer with an ICMP error instead; AWS just drops it)."""
+    sub = model.subnets[subnet]
+    held = [str(e.private_ip) for e in model.enis_in(subnet)]
+    return [
+        nft.add_chain("unheld", "prerouting", 0),
+        nft.add_drop(
+            "unheld",
+            nft.match(nft.payload("ip", "daddr"), nft.prefix(sub.cidr)),
+            nft.match(nft.payload("ip", "daddr"), nft.anon_set([str(sub.router_ip), *held]), "!="),
+            why=f"subnet:{subnet} no ENI holds the address",
+        ),
+    ]
+
+
+def _stopped_instances(model: Model, subnet: str) -> list[dict[str, Any]]:
+    """A stopped instance keeps its ENI and private address (9.2) but answers nothing."""
+    stopped = [i for i in model.instances.values() if i.subnet == subnet and i.state == "stopped"]
+    cmds = [nft.add_chain("instance_state", "forward", -10)]
+    for inst in stopped:
+        port = n.eni_port_if(inst.eni.port)
+        for key in ("iifname", "oifname"):
+            cmds.append(nft.add_drop("instance_state", nft.match(nft.meta(key), port),
+                                     why=f"instance:{inst.name} stopped"))
+    return cmds
+
+
 def render(model: Model) -> list[Ruleset]:
     out = []
     for sub in model.subnets.values():
-        edge = [n.UPLINK_IF] + [target_link_if(e) for e in target_enis(model) if e.subnet == sub.name]
-        cmds = [nft.add_table(), *security_group.render(model, sub.name), *network_acl.render(model, sub.name, edge)]
+        edge = [n.UPLINK_IF] + [
+            target_link_if(e) for e in target_enis(model) if e.subnet == sub.name
+        ]
+        cmds = [
+            nft.add_table(),
+            *_unheld_addresses(model, sub.name),
+            *_stopped_instances(model, sub.name),
+            *security_group.render(model, sub.name),
+            *network_acl.render(model, sub.name, edge),
+        ]
         out.append(Ruleset(n.subnet_ns(model.name, sub.name), tuple(cmds)))
     return out

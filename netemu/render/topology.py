@@ -61,19 +61,25 @@ def namespaces(model: Model) -> list[Namespace]:
             )
         )
     for nat in model.nat_gateways.values():
-        out.append(Namespace(n.nat_gateway_ns(s, nat.name), f"nat_gateway:{nat.name}", NO_IPV6 + ROUTER))
+        out.append(
+            Namespace(n.nat_gateway_ns(s, nat.name), f"nat_gateway:{nat.name}", NO_IPV6 + ROUTER)
+        )
     for sub in model.subnets.values():
         out.append(
             Namespace(
                 n.subnet_ns(s, sub.name),
                 f"subnet:{sub.name}",
                 (*NO_IPV6, *ROUTER, ("net/ipv4/conf/all/proxy_arp", "1")),
+                # Proxy ARP otherwise waits up to 0.8 s before it answers.
+                late_sysctls=(("net/ipv4/neigh/*/proxy_delay", "0"),),
             )
         )
     for vpc in model.vpcs.values():
         out.append(Namespace(n.router_ns(s, vpc.name), f"vpc_router:{vpc.name}", NO_IPV6 + ROUTER))
     for igw in model.internet_gateways.values():
-        out.append(Namespace(n.igw_ns(s, igw.name), f"internet_gateway:{igw.name}", NO_IPV6 + ROUTER))
+        out.append(
+            Namespace(n.igw_ns(s, igw.name), f"internet_gateway:{igw.name}", NO_IPV6 + ROUTER)
+        )
     out.append(Namespace(n.internet_ns(s), "internet", NO_IPV6 + ROUTER))
     for host in model.internet_hosts.values():
         out.append(Namespace(n.host_ns(s, host.name), f"internet_host:{host.name}", NO_IPV6))
@@ -95,7 +101,9 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
         addrs.append(Address(ins, n.ENI_IF, f"{eni.private_ip}/{sub.cidr.prefixlen}"))
         routes.append(Route(ins, "0.0.0.0/0", via=str(sub.router_ip), dev=n.ENI_IF))
         # The subnet answers for base+1 on every port and reaches each ENI by a host route.
-        addrs.append(Address(sns, port, f"{sub.router_ip}/{sub.cidr.prefixlen}", noprefixroute=True))
+        addrs.append(
+            Address(sns, port, f"{sub.router_ip}/{sub.cidr.prefixlen}", noprefixroute=True)
+        )
         routes.append(Route(sns, f"{eni.private_ip}/32", dev=port))
 
     for sub in model.subnets.values():
@@ -105,8 +113,9 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
         addrs.append(Address(sns, n.UPLINK_IF, f"{n.SUBNET_LINK[1]}/32"))
         addrs.append(Address(rns, r_if, f"{n.SUBNET_LINK[0]}/32"))
         routes.append(Route(sns, "0.0.0.0/0", via=n.SUBNET_LINK[0], dev=n.UPLINK_IF, onlink=True))
-        # Addresses of the subnet that no ENI holds are unreachable, so proxy ARP stays quiet.
-        routes.append(Route(sns, str(sub.cidr), kind="unreachable"))
+        # Addresses of the subnet that no ENI holds follow the default route out, so proxy
+        # ARP answers for them too: the packet reaches this namespace and a named rule drops
+        # it (render.subnet), instead of dying unseen in the sender's ARP table.
         # Traffic from the internet gateway finds the subnet through the router's main table.
         routes.append(Route(rns, str(sub.cidr), via=n.SUBNET_LINK[1], dev=r_if, onlink=True))
 
@@ -135,7 +144,9 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
         for eni in model.enis():
             if eni.public_ip and model.subnets[eni.subnet].vpc == igw.vpc:
                 routes.append(
-                    Route(inet, f"{eni.public_ip}/32", via=n.INTERNET_LINK[1], dev=g_if, onlink=True)
+                    Route(
+                        inet, f"{eni.public_ip}/32", via=n.INTERNET_LINK[1], dev=g_if, onlink=True
+                    )
                 )
 
     for i, host in enumerate(model.internet_hosts.values()):
@@ -160,4 +171,6 @@ def endpoint_ns(model: Model, name: str) -> str:
     from netemu.errors import UsageError
 
     known = [*model.instances, *model.nat_gateways, *model.internet_hosts]
-    raise UsageError(f"no instance, NAT gateway or internet host named '{name}' (known: {', '.join(known)})")
+    raise UsageError(
+        f"no instance, NAT gateway or internet host named '{name}' (known: {', '.join(known)})"
+    )
