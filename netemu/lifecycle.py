@@ -98,8 +98,8 @@ def summary(model: Model) -> dict[str, Any]:
 
 def up(path: str, driver: Driver) -> tuple[Model, list[Problem]]:
     """Build the scenario at `path`. On any failure, remove what was made and re-raise."""
-    model, warnings = load_model(path)
     driver.check_host()
+    model, warnings = load_model(path)
     plan = render(model)
     st.claim(model.name, path)
     state = st.State(model.name, os.path.abspath(path), [ns.name for ns in plan.namespaces])

@@ -63,6 +63,7 @@ class Subnet:
     route_table: str  # RouteTable.name (explicit or the VPC's main table)
     network_acl: str  # NetworkAcl.name (explicit or the VPC's default ACL)
     index: int  # 0-based order among all subnets
+    default_for_az: bool = False  # a subnet of the default VPC shortcut (DefaultForAz, ref 3.2)
 
     @property
     def router_ip(self) -> IPv4Address:
@@ -83,7 +84,7 @@ class Route:
 
 @dataclass(frozen=True)
 class RouteTable:
-    name: str  # implicit main tables are named "main" when free, else "<vpc>-main"
+    name: str  # declared name; an implicit main table is named "<vpc>-main"
     id: str  # rtb-…
     vpc: str
     main: bool
@@ -109,6 +110,7 @@ class SecurityGroupRule:
     cidr: IPv4Network | None
     security_group: str | None
     pos: Pos | None = None
+    description: str | None = None  # the rule's optional description (ref 7.5)
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class NetworkAclRule:
 
 @dataclass(frozen=True)
 class NetworkAcl:
-    name: str  # declared name, or "default" (or "<vpc>-default" when taken) for the default ACL
+    name: str  # declared name; a VPC's default ACL is named "<vpc>-default"
     id: str  # acl-…
     vpc: str
     ingress: tuple[NetworkAclRule, ...]  # sorted by number; the implicit `*` deny is not listed

@@ -1,0 +1,175 @@
+"""Scenario -> Model: the resolution pipeline, one step per line, then one verdict.
+
+Every step reads its part of the raw scenario, applies the AWS defaults, records what it
+resolved in a shared context and adds every problem it finds without stopping. Only at the
+end is the verdict given: a Model plus warnings, or ScenarioInvalid carrying every problem.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePath
+
+from netemu.errors import Problem, ScenarioInvalid
+from netemu.model.types import Model
+from netemu.model.validate_context import (
+    ACL,
+    GROUP,
+    HOST,
+    IGW,
+    INSTANCE,
+    NAT,
+    SUBNET,
+    TABLE,
+    VPC,
+    Ctx,
+    q,
+)
+from netemu.model.validate_enis import read_enis
+from netemu.model.validate_expect import read_expectations
+from netemu.model.validate_fields import as_map, check_keys, text
+from netemu.model.validate_internet import read_internet
+from netemu.model.validate_network import (
+    read_internet_gateways,
+    read_route_table_heads,
+    read_subnets,
+    read_vpcs,
+)
+from netemu.model.validate_routes import check_nat_routes, read_routes
+from netemu.model.validate_security import read_network_acls, read_security_groups
+from netemu.scenario import Node, load, load_text
+
+TOP_KEYS = (
+    "name",
+    "region",
+    "description",
+    "vpcs",
+    "internet_gateways",
+    "subnets",
+    "route_tables",
+    "nat_gateways",
+    "security_groups",
+    "network_acls",
+    "instances",
+    "internet",
+    "expect",
+)
+SECTIONS = {
+    "vpcs": VPC,
+    "internet_gateways": IGW,
+    "subnets": SUBNET,
+    "route_tables": TABLE,
+    "nat_gateways": NAT,
+    "security_groups": GROUP,
+    "network_acls": ACL,
+    "instances": INSTANCE,
+}
+SCENARIO_NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,11}")
+REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+DEFAULT_REGION = "us-east-1"
+
+
+def load_model(path: str) -> tuple[Model, list[Problem]]:
+    """Load, resolve and validate a scenario file: the Model and its warnings."""
+    return resolve(load(path), path)
+
+
+def load_model_text(text: str, path: str = "<test>") -> tuple[Model, list[Problem]]:
+    """load_model for inline YAML (tests)."""
+    return resolve(load_text(text, path), path)
+
+
+def resolve(raw: Node, path: str) -> tuple[Model, list[Problem]]:
+    """Raw scenario -> (Model, warnings); raises ScenarioInvalid with every problem found."""
+    ctx = Ctx(path)
+    top = _read_top(ctx, raw)  # name, region, known top-level keys
+    if top is None:
+        raise ScenarioInvalid(ctx.problems)
+    _declare_names(ctx, top)  # every name, so references to broken objects stay quiet
+    read_vpcs(ctx, raw, top)  # VPCs and the default VPC shortcut (1.x, 3.x)
+    read_internet_gateways(ctx, top)  # at most one per VPC (5.1)
+    read_route_table_heads(ctx, top)  # one main route table per VPC (4.1-4.3)
+    read_network_acls(ctx, top)  # default and declared network ACLs (8.x)
+    read_subnets(ctx, top)  # CIDRs, zones, table and ACL associations (2.x)
+    read_security_groups(ctx, top)  # default and declared security groups (7.x)
+    read_internet(ctx, top)  # public pool and internet hosts (5.5)
+    read_enis(ctx, top)  # instances, NAT gateways, their addresses (2.3, 6.x, 9.x)
+    read_routes(ctx)  # routes of every route table (4.x)
+    check_nat_routes(ctx)  # a NAT gateway's subnet routes to the IGW (6.6)
+    read_expectations(ctx, top)  # the expect list (contract section 3)
+    problems = sorted(ctx.problems, key=_order)
+    if any(p.severity == "error" for p in problems):
+        raise ScenarioInvalid(problems)
+    return _model(ctx), problems
+
+
+def default_name(path: str) -> str:
+    """The file stem made into a scenario name: lowercase, [a-z0-9-], at most 12 chars."""
+    stem = re.sub(r"[^a-z0-9-]", "-", PurePath(path).stem.lower())
+    name = re.sub(r"^[^a-z]+", "", stem)[:12].rstrip("-")
+    return name if SCENARIO_NAME_RE.fullmatch(name) else "scenario"
+
+
+def _read_top(ctx: Ctx, raw: Node) -> dict[str, Node] | None:
+    if raw.tag == "null":
+        ctx.error(raw.pos, "the scenario is empty; it needs at least a 'vpcs' mapping")
+        return None
+    top = as_map(ctx, raw, "the scenario", null_ok=False)
+    if top is None:
+        return None
+    check_keys(ctx, top, raw, "the scenario", TOP_KEYS)
+    ctx.scenario = default_name(ctx.path)
+    if "name" in top:
+        name = text(ctx, top["name"], "name")
+        if name is not None and SCENARIO_NAME_RE.fullmatch(name):
+            ctx.scenario = name
+        elif name is not None:
+            msg = f"name {q(name)} must be a lowercase letter then up to 11 of a-z, 0-9, '-'"
+            ctx.error(top["name"], msg + " (netemu: it prefixes every kernel object)")
+    if "region" in top:
+        region = text(ctx, top["region"], "region")
+        if region is not None and REGION_RE.fullmatch(region):
+            ctx.region = region
+        elif region is not None:
+            ctx.error(top["region"], f"region {q(region)} does not look like us-east-1")
+    else:
+        ctx.region = DEFAULT_REGION
+    if "description" in top:
+        text(ctx, top["description"], "description")
+    return top
+
+
+def _declare_names(ctx: Ctx, top: dict[str, Node]) -> None:
+    for key, kind in SECTIONS.items():
+        node = top.get(key)
+        if node is not None and isinstance(node.value, dict):
+            for name, value in node.value.items():
+                ctx.declare(kind, name, value)
+    internet = top.get("internet")
+    hosts = internet.value.get("hosts") if internet and isinstance(internet.value, dict) else None
+    if hosts is not None and isinstance(hosts.value, dict):
+        for name, value in hosts.value.items():
+            ctx.declare(HOST, name, value)
+
+
+def _order(p: Problem) -> tuple[int, int, int]:
+    return (0, 0, 0) if p.pos is None else (1, p.pos.line, p.pos.col)
+
+
+def _model(ctx: Ctx) -> Model:
+    return Model(
+        name=ctx.scenario,
+        region=ctx.region,
+        source=ctx.path,
+        vpcs=ctx.vpcs,
+        internet_gateways=ctx.internet_gateways,
+        subnets=ctx.subnets,
+        route_tables=ctx.route_tables,
+        security_groups=ctx.security_groups,
+        network_acls=ctx.network_acls,
+        instances=ctx.instances,
+        nat_gateways=ctx.nat_gateways,
+        public_pool=ctx.public_pool,
+        internet_hosts=ctx.internet_hosts,
+        expectations=tuple(ctx.expectations),
+    )

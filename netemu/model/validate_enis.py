@@ -1,0 +1,305 @@
+"""Instances and NAT gateways: their ENIs, private addresses (2.3, 9.1) and public IPs (9.3, 9.4).
+
+Order matters for determinism: explicit private IPs are reserved first, then the rest get the
+lowest free address, instances before NAT gateways, each in file order. Public IPs: explicit
+elastic IPs first, then pool addresses for instances, then for `elastic_ip: auto` NAT gateways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from typing import Literal
+
+from netemu.model.ids import aws_id, eni_mac
+from netemu.model.types import Eni, Instance, NatGateway, Service, Subnet
+from netemu.model.validate_context import HOST, INSTANCE, NAT, SUBNET, Ctx, aws, in_vpc, q
+from netemu.model.validate_fields import (
+    address,
+    as_map,
+    check_keys,
+    object_name,
+    opt_bool,
+    section,
+    text,
+)
+from netemu.model.validate_internet import PUBLIC_RULE, is_public
+from netemu.model.validate_security import group_list
+from netemu.model.validate_traffic import services
+from netemu.scenario import Node
+
+INSTANCE_KEYS = (
+    "subnet",
+    "private_ip",
+    "public_ip",
+    "elastic_ip",
+    "security_groups",
+    "services",
+    "source_dest_check",
+    "state",
+)
+NAT_KEYS = ("subnet", "elastic_ip", "private_ip")
+MAX_EIPS = 5  # default quota per Region, ref 1.8
+
+
+@dataclass
+class _Draft:
+    kind: Literal["instance", "nat_gateway"]
+    name: str
+    node: Node
+    subnet: Subnet
+    ip_node: Node | None
+    wants_public: bool = False  # an auto-assigned public IP from the pool
+    eip_node: Node | None = None
+    eip: IPv4Address | None = None
+    eip_auto: bool = False
+    groups: tuple[str, ...] = ()
+    source_dest_check: bool = True
+    services: tuple[Service, ...] = ()
+    state: Literal["running", "stopped"] = "running"
+    ip: IPv4Address | None = None
+    public_ip: IPv4Address | None = None
+
+    @property
+    def who(self) -> str:
+        return f"{INSTANCE if self.kind == 'instance' else NAT} {q(self.name)}"
+
+
+def read_enis(ctx: Ctx, top: dict[str, Node]) -> None:
+    drafts = _instances(ctx, top) + _nat_gateways(ctx, top)
+    _private_ips(ctx, drafts)
+    _public_ips(ctx, drafts)
+    macs: set[str] = set()
+    ports: dict[str, int] = {}
+    for d in drafts:
+        if d.ip is None:
+            continue
+        eni_id = aws_id(ctx.scenario, "eni", f"{d.kind}/{d.name}")
+        mac = eni_mac(eni_id, macs)
+        macs.add(mac)
+        port = ports.get(d.subnet.name, 0)
+        ports[d.subnet.name] = port + 1
+        elastic = d.eip is not None or d.eip_auto
+        eni = Eni(
+            eni_id, d.subnet.name, d.ip, mac, d.groups, d.source_dest_check, d.public_ip,
+            elastic, d.kind, d.name, port,
+        )  # fmt: skip
+        if d.kind == "instance":
+            instance_id = aws_id(ctx.scenario, "i", d.name)
+            ctx.instances[d.name] = Instance(d.name, instance_id, eni, d.services, d.state)
+        else:
+            ctx.nat_gateways[d.name] = NatGateway(d.name, aws_id(ctx.scenario, "nat", d.name), eni)
+
+
+def _subnet(ctx: Ctx, m: dict[str, Node], what: str) -> Subnet | None:
+    node = m.get("subnet")
+    name = text(ctx, node, f"{what} subnet") if node is not None else None
+    if node is None or name is None:
+        return None
+    return ctx.lookup(SUBNET, name, node, ctx.subnets, what)
+
+
+def _default_host_clash(ctx: Ctx, name: str, node: Node, what: str) -> None:
+    if name in ctx.internet_hosts and ctx.declared.get(HOST, {}).get(name) is None:
+        msg = f"{what} has the name of the default internet host; expectations refer to both"
+        ctx.error(node.where, msg + " by name: rename it or declare internet.hosts")
+
+
+def _elastic_ip(
+    ctx: Ctx, m: dict[str, Node], what: str
+) -> tuple[Node | None, IPv4Address | None, bool]:
+    """(node, explicit address, auto) of `elastic_ip: ADDRESS|auto`."""
+    node = m.get("elastic_ip")
+    if node is None:
+        return None, None, False
+    if node.value == "auto" and node.tag == "str":
+        return node, None, True
+    return node, address(ctx, node, f"{what} elastic_ip"), False
+
+
+def _instances(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
+    drafts = []
+    for name, node in section(ctx, top, "instances").items():
+        object_name(ctx, INSTANCE, name, node)
+        what = f"instance {q(name)}"
+        _default_host_clash(ctx, name, node, what)
+        m = as_map(ctx, node, what, null_ok=False)
+        if m is None:
+            continue
+        check_keys(ctx, m, node, what, INSTANCE_KEYS, ("subnet",))
+        subnet = _subnet(ctx, m, what)
+        svcs = services(ctx, m.get("services"), what)
+        sdc = opt_bool(ctx, m, "source_dest_check", what, True)  # ref 9.9
+        state = _state(ctx, m, what)
+        eip_node, eip, eip_auto = _elastic_ip(ctx, m, what)
+        # ref 2.6, 2.7: the subnet's MapPublicIpOnLaunch unless the launch overrides it
+        public = opt_bool(ctx, m, "public_ip", what, bool(subnet and subnet.public_ip_on_launch))
+        if subnet is None:
+            continue  # its subnet is unknown or broken: addresses cannot be checked
+        groups = group_list(ctx, m.get("security_groups"), what, subnet.vpc)
+        draft = _Draft("instance", name, node, subnet, m.get("private_ip"))
+        draft.wants_public = public and eip_node is None
+        draft.eip_node, draft.eip, draft.eip_auto = eip_node, eip, eip_auto
+        draft.groups, draft.source_dest_check, draft.services, draft.state = (
+            groups,
+            sdc,
+            svcs,
+            state,
+        )
+        drafts.append(draft)
+    return drafts
+
+
+def _state(ctx: Ctx, m: dict[str, Node], what: str) -> Literal["running", "stopped"]:
+    node = m.get("state")
+    raw = text(ctx, node, f"{what} state") if node is not None else "running"
+    if raw == "stopped":
+        return "stopped"
+    if raw == "running":
+        return "running"
+    if raw is not None:
+        ctx.error(node, f"{what} state {q(raw)} must be running or stopped")
+    return "running"
+
+
+def _nat_gateways(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
+    drafts = []
+    for name, node in section(ctx, top, "nat_gateways").items():
+        object_name(ctx, NAT, name, node)
+        what = f"NAT gateway {q(name)}"
+        if ctx.is_declared(INSTANCE, name):
+            msg = f"{what} has the same name as instance {q(name)}; expectations refer to both"
+            ctx.error(node.where, msg + " by name")
+        _default_host_clash(ctx, name, node, what)
+        m = as_map(ctx, node, what, null_ok=False)
+        if m is None:
+            continue
+        check_keys(ctx, m, node, what, NAT_KEYS, ("subnet",))
+        subnet = _subnet(ctx, m, what)
+        eip_node, eip, eip_auto = _elastic_ip(ctx, m, what)
+        if subnet is None:
+            continue
+        draft = _Draft("nat_gateway", name, node, subnet, m.get("private_ip"))
+        draft.source_dest_check = False  # it forwards traffic of other addresses
+        # a public NAT gateway always has an EIP (ref 6.1): none given means auto
+        draft.eip_node, draft.eip, draft.eip_auto = eip_node, eip, eip_auto or eip_node is None
+        if ctx.igw_of(subnet.vpc) is None:
+            rule = aws(
+                "a public NAT gateway in a VPC without an internet gateway fails: "
+                "'Network vpc-... has no internet gateway attached'",
+                "6.1, 6.2",
+            )
+            ctx.error(
+                node.where,
+                f"{what} is in VPC {q(subnet.vpc)}, which has no internet gateway" + rule,
+            )
+        drafts.append(draft)
+    return drafts
+
+
+def _reserved(subnet: Subnet, ip: IPv4Address) -> bool:
+    """Base, base+1 (router), base+2 (DNS), base+3 and the last address (ref 2.3)."""
+    offset = int(ip) - int(subnet.cidr.network_address)
+    return offset <= 3 or ip == subnet.cidr.broadcast_address
+
+
+def _private_ips(ctx: Ctx, drafts: list[_Draft]) -> None:
+    used: dict[str, dict[IPv4Address, str]] = {}  # per subnet: one subnet, one owner per IP
+    for d in drafts:
+        if d.ip_node is None:
+            continue
+        ip = address(ctx, d.ip_node, f"{d.who} private_ip")
+        if ip is None:
+            continue
+        taken = used.setdefault(d.subnet.name, {})
+        where = f"subnet {q(d.subnet.name)} {d.subnet.cidr}"
+        if ip not in d.subnet.cidr:
+            rule = aws("a private IP must come from its subnet's range", "9.1")
+            ctx.error(d.ip_node, f"{d.who} private_ip {ip} is not inside {where}" + rule)
+        elif _reserved(d.subnet, ip):
+            rule = aws(
+                "the first four addresses and the last address of every subnet are reserved", "2.3"
+            )
+            ctx.error(d.ip_node, f"{d.who} private_ip {ip} is reserved in {where}" + rule)
+        elif ip in taken:
+            rule = aws(
+                "an address belongs to one network interface (InvalidIPAddress.InUse)", "9.1"
+            )
+            ctx.error(d.ip_node, f"{d.who} private_ip {ip} is already used by {taken[ip]}" + rule)
+        else:
+            taken[ip] = d.who
+            d.ip = ip
+    cursors: dict[str, Iterator[IPv4Address]] = {}
+    for d in drafts:
+        if d.ip_node is not None:
+            continue
+        taken = used.setdefault(d.subnet.name, {})
+        cursor = cursors.setdefault(d.subnet.name, _lowest_free(d.subnet, taken))
+        d.ip = next(cursor, None)
+        if d.ip is None:
+            net = d.subnet.cidr
+            rule = aws(
+                f"a /{net.prefixlen} offers {net.num_addresses - 5} addresses, "
+                "five of every subnet being reserved",
+                "2.3",
+            )
+            msg = f"subnet {q(d.subnet.name)} {net} has no free address left for {d.who}"
+            ctx.error(d.node.where, msg + rule)
+        else:
+            taken[d.ip] = d.who
+
+
+def _lowest_free(subnet: Subnet, taken: dict[IPv4Address, str]) -> Iterator[IPv4Address]:
+    first = int(subnet.cidr.network_address) + 4
+    for n in range(first, int(subnet.cidr.broadcast_address)):
+        ip = IPv4Address(n)
+        if ip not in taken:
+            yield ip
+
+
+def _public_ips(ctx: Ctx, drafts: list[_Draft]) -> None:
+    host_ips = {h.ip: h.name for h in ctx.internet_hosts.values()}
+    eips: dict[IPv4Address, str] = {}
+    for d in drafts:
+        if d.eip is None or d.eip_node is None:
+            continue
+        who = f"{d.who} elastic_ip {d.eip}"
+        vpc = in_vpc(d.eip, ctx.vpcs.values())
+        if not is_public(d.eip):
+            ctx.error(d.eip_node, f"{who} is not a public address" + PUBLIC_RULE)
+        elif vpc is not None:
+            rule = aws("the internet gateway maps a public address 1:1 to a private one", "5.3")
+            msg = f"{who} lies inside VPC {q(vpc.name)} {vpc.cidr}; it must be outside every VPC"
+            ctx.error(d.eip_node, msg + rule)
+        elif d.eip in host_ips:
+            ctx.error(d.eip_node, f"{who} is the address of internet host {q(host_ips[d.eip])}")
+        elif d.eip in eips:
+            rule = aws("an elastic IP is associated with one address at a time", "9.4")
+            ctx.error(d.eip_node, f"{who} is already used by {eips[d.eip]}" + rule)
+        else:
+            eips[d.eip] = d.who
+            d.public_ip = d.eip
+    elastic = [d for d in drafts if d.eip_node is not None]
+    if len(elastic) > MAX_EIPS:
+        rule = aws("the default quota is 5 elastic IPs per Region", "1.8, 9.4")
+        ctx.warn(elastic[MAX_EIPS].eip_node, f"the scenario uses {len(elastic)} elastic IPs" + rule)
+    pool = _pool_addresses(ctx, set(eips) | set(host_ips))
+    wanting = [d for d in drafts if d.kind == "instance" and (d.wants_public or d.eip_auto)]
+    wanting += [d for d in drafts if d.kind == "nat_gateway" and d.eip_auto]
+    for d in wanting:
+        d.public_ip = next(pool, None)
+        if d.public_ip is None:
+            msg = f"public_pool {ctx.public_pool} has no free address left for {d.who}"
+            ctx.error(
+                d.node.where, msg + " (netemu: auto public IPs come from internet.public_pool)"
+            )
+
+
+def _pool_addresses(ctx: Ctx, skip: set[IPv4Address]) -> Iterator[IPv4Address]:
+    """Pool addresses, lowest first, without its network and broadcast addresses."""
+    pool = ctx.public_pool
+    for n in range(int(pool.network_address) + 1, int(pool.broadcast_address)):
+        ip = IPv4Address(n)
+        if ip not in skip:
+            yield ip

@@ -1,0 +1,166 @@
+"""The `expect` list: endpoints, traffic, verdict and reason (contract section 3)."""
+
+from __future__ import annotations
+
+from ipaddress import AddressValueError, IPv4Address
+from typing import Literal
+
+from netemu.model.types import Expectation
+from netemu.model.validate_context import HOST, INSTANCE, NAT, Ctx, q, suggest
+from netemu.model.validate_fields import (
+    as_list,
+    as_map,
+    boolean,
+    check_keys,
+    integer,
+    looks_like_ip,
+    text,
+)
+from netemu.scenario import Node
+
+EXPECT_KEYS = (
+    "from",
+    "to",
+    "tcp",
+    "udp",
+    "icmp",
+    "result",
+    "reason",
+    "seen_source",
+    "source_port",
+)
+# Reachability Analyzer explanation codes netemu reports (contract section 5, ref 13.3).
+REASONS = (
+    "NO_ROUTE_TO_DESTINATION",
+    "BAD_STATE_ROUTE",
+    "SUBNET_ACL_RESTRICTION",
+    "ENI_SG_RULES_MISMATCH",
+    "IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS",
+    "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS",
+    "NAT_GATEWAY_NO_INBOUND",
+    "DISCONNECTED_VPCS",
+    "ENI_SOURCE_DEST_CHECK_RESTRICTION",
+    "INSTANCE_STOPPED",
+)
+_PROTOCOLS: tuple[Literal["tcp", "udp", "icmp"], ...] = ("tcp", "udp", "icmp")
+
+
+def read_expectations(ctx: Ctx, top: dict[str, Node]) -> None:
+    node = top.get("expect")
+    for index, item in enumerate(as_list(ctx, node, "'expect'")):
+        what = f"expectation {index + 1}"
+        m = as_map(ctx, item, what, null_ok=False)
+        if m is None:
+            continue
+        check_keys(ctx, m, item, what, EXPECT_KEYS, ("from", "to", "result"))
+        source = _endpoint(ctx, m, "from", what, (INSTANCE, HOST))
+        dest = _endpoint(ctx, m, "to", what, (INSTANCE, HOST, NAT))
+        traffic = _traffic(ctx, m, item, what)
+        result = _result(ctx, m, what)
+        reason = _reason(ctx, m, what, result)
+        seen = _seen_source(ctx, m, what)
+        sport = None
+        if "source_port" in m:
+            sport = integer(ctx, m["source_port"], f"{what} source_port", 1, 65535)
+        if source is None or dest is None or traffic is None or result is None:
+            continue
+        proto, port = traffic
+        ctx.expectations.append(
+            Expectation(source, dest, proto, port, result, reason, seen, sport, pos=item.pos)
+        )
+
+
+def _endpoint(
+    ctx: Ctx, m: dict[str, Node], key: str, what: str, kinds: tuple[str, ...]
+) -> str | None:
+    node = m.get(key)
+    name = text(ctx, node, f"{what} {key}") if node is not None else None
+    if node is None or name is None:
+        return None
+    if key == "to" and looks_like_ip(name):  # `to` may be any IPv4 address
+        try:
+            return str(IPv4Address(name))
+        except AddressValueError:
+            ctx.error(node, f"{what} to {q(name)} is not a valid IPv4 address")
+            return None
+    found = {
+        INSTANCE: ctx.instances.keys(),
+        HOST: ctx.internet_hosts.keys(),
+        NAT: ctx.nat_gateways.keys(),
+    }
+    if any(name in found[k] for k in kinds):
+        return name
+    if any(ctx.is_declared(k, name) for k in kinds):
+        return None  # exists but had errors of its own
+    label = " or ".join(kinds)
+    if key == "from" and ctx.is_declared(NAT, name):
+        ctx.error(node, f"{what} from {q(name)} is a NAT gateway; traffic starts at an {label}")
+        return None
+    names = [n for k in kinds for n in found[k]]
+    extra = ", or an IPv4 address" if key == "to" else ""
+    msg = f"{what} {key} {q(name)} is not a known {label}{extra}{suggest(name, names, 'names')}"
+    ctx.error(node, msg)
+    return None
+
+
+def _traffic(
+    ctx: Ctx, m: dict[str, Node], item: Node, what: str
+) -> tuple[Literal["tcp", "udp", "icmp"], int | None] | None:
+    given = [p for p in _PROTOCOLS if p in m]
+    if len(given) != 1:
+        ctx.error(
+            item.where, f"{what} needs exactly one of 'tcp: PORT', 'udp: PORT' or 'icmp: true'"
+        )
+        return None
+    proto = given[0]
+    if proto == "icmp":
+        if boolean(ctx, m["icmp"], f"{what} icmp") is False:
+            ctx.error(m["icmp"], f"{what}: icmp takes only true; use tcp or udp otherwise")
+            return None
+        return (proto, None)
+    port = integer(ctx, m[proto], f"{what} {proto} port", 1, 65535)
+    return None if port is None else (proto, port)
+
+
+def _result(ctx: Ctx, m: dict[str, Node], what: str) -> Literal["reachable", "blocked"] | None:
+    node = m.get("result")
+    raw = text(ctx, node, f"{what} result") if node is not None else None
+    if raw == "reachable":
+        return "reachable"
+    if raw == "blocked":
+        return "blocked"
+    if raw is not None:
+        ctx.error(node, f"{what} result {q(raw)} must be reachable or blocked")
+    return None
+
+
+def _reason(ctx: Ctx, m: dict[str, Node], what: str, result: str | None) -> str | None:
+    node = m.get("reason")
+    raw = text(ctx, node, f"{what} reason") if node is not None else None
+    if node is None or raw is None:
+        return None
+    if raw not in REASONS:
+        ctx.error(
+            node,
+            f"{what} reason {q(raw)} is not a known code{suggest(raw, REASONS, 'codes', 'valid')}",
+        )
+        return None
+    if result == "reachable":
+        ctx.error(node, f"{what}: a reason only goes with result: blocked")
+    return raw
+
+
+def _seen_source(ctx: Ctx, m: dict[str, Node], what: str) -> str | None:
+    node = m.get("seen_source")
+    raw = text(ctx, node, f"{what} seen_source") if node is not None else None
+    if node is None or raw is None:
+        return None
+    if raw in ("nat", "public_ip"):
+        return raw
+    if looks_like_ip(raw):
+        try:
+            return str(IPv4Address(raw))
+        except AddressValueError:
+            pass
+    ctx.error(node, f"{what} seen_source {q(raw)} must be an IPv4 address, nat or public_ip")
+    return None

@@ -1,0 +1,277 @@
+"""Security groups and network ACLs: the defaults every VPC gets, declared ones, their rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from ipaddress import IPv4Network
+from typing import Literal, TypeVar
+
+from netemu.model.ids import aws_id
+from netemu.model.types import (
+    PROTO_ALL,
+    NetworkAcl,
+    NetworkAclRule,
+    SecurityGroup,
+    SecurityGroupRule,
+)
+from netemu.model.validate_context import ACL, GROUP, Ctx, aws, q, suggest
+from netemu.model.validate_fields import (
+    as_list,
+    as_map,
+    check_keys,
+    cidr,
+    integer,
+    object_name,
+    section,
+    text,
+)
+from netemu.model.validate_network import vpc_ref
+from netemu.model.validate_traffic import TRAFFIC_KEYS, traffic
+from netemu.scenario import Node
+
+R = TypeVar("R")
+
+ANY = IPv4Network("0.0.0.0/0")
+SG_KEYS = ("vpc", "ingress", "egress", "description")
+SG_RULE_KEYS = (*TRAFFIC_KEYS, "cidr", "security_group", "description")
+ACL_KEYS = ("vpc", "ingress", "egress")
+ACL_RULE_KEYS = ("rule", *TRAFFIC_KEYS, "cidr", "action")
+DEFAULT_RULES_KEYS = ("ingress", "egress")
+MAX_SG_RULES = 60  # per direction, ref 7.9
+MAX_ACL_RULES = 19  # per direction, 20 including the `*` rule, ref 8.11
+
+_ALLOW_ALL_SG = SecurityGroupRule(0, PROTO_ALL, None, None, None, ANY, None)  # ref 7.3, 7.4
+_ALLOW_ALL_ACL = NetworkAclRule(100, PROTO_ALL, None, None, None, ANY, "allow")  # ref 8.4
+
+
+def _defaults_spec(ctx: Ctx, vpc: str, key: str) -> dict[str, Node]:
+    """vpcs.<vpc>.default_security_group / default_network_acl as a checked mapping."""
+    node = ctx.vpc_raw.get(vpc, {}).get(key)
+    if node is None:
+        return {}
+    what = f"VPC {q(vpc)} {key}"
+    spec = as_map(ctx, node, what) or {}
+    check_keys(ctx, spec, node, what, DEFAULT_RULES_KEYS)
+    return spec
+
+
+def _direction(
+    ctx: Ctx,
+    spec: dict[str, Node],
+    key: str,
+    default: tuple[R, ...],
+    read: Callable[[Ctx, Node, str], tuple[R, ...]],
+    what: str,
+) -> tuple[R, ...]:
+    node = spec.get(key)
+    return default if node is None else read(ctx, node, f"{what} {key}")
+
+
+# -- security groups ----------------------------------------------------------------------
+
+
+def read_security_groups(ctx: Ctx, top: dict[str, Node]) -> None:
+    for owner in ctx.vpcs.values():  # ids first: rules may reference any group of the VPC
+        default_id = aws_id(ctx.scenario, "sg", f"{owner.name}/default")
+        ctx.group_ids[owner.name] = {"default": default_id}
+    heads: list[tuple[str, str, dict[str, Node]]] = []
+    for name, node in section(ctx, top, "security_groups").items():
+        object_name(ctx, GROUP, name, node)
+        what = f"security group {q(name)}"
+        if name == "default":
+            rule = aws("every VPC already has a group named default; its rules are editable", "7.4")
+            msg = f"{what}: change the default group under vpcs.<vpc>.default_security_group"
+            ctx.error(node.where, msg + rule)
+            continue
+        if name.startswith("sg-"):
+            rule = aws("a group name may not start with sg-", "7.8")
+            ctx.error(node.where, f"{what}: the name starts with 'sg-'" + rule)
+        m = as_map(ctx, node, what, null_ok=False)
+        if m is None:
+            continue
+        check_keys(ctx, m, node, what, SG_KEYS, ("vpc",))
+        vpc = vpc_ref(ctx, m, what)
+        if vpc is None:
+            continue
+        ctx.group_ids[vpc.name][name] = aws_id(ctx.scenario, "sg", name)
+        ctx.group_vpc[name] = vpc.name
+        if "description" in m:
+            text(ctx, m["description"], f"{what} description")
+        heads.append((name, vpc.name, m))
+    for owner in ctx.vpcs.values():  # ref 7.4: all from members of itself, all out
+        own = ctx.group_ids[owner.name]["default"]
+        spec = _defaults_spec(ctx, owner.name, "default_security_group")
+        what = f"VPC {q(owner.name)} default security group"
+        self_rule = SecurityGroupRule(0, PROTO_ALL, None, None, None, None, own)
+        reader = _sg_reader(owner.name)
+        ingress = _direction(ctx, spec, "ingress", (self_rule,), reader, what)
+        egress = _direction(ctx, spec, "egress", (_ALLOW_ALL_SG,), reader, what)
+        group = SecurityGroup("default", own, owner.name, ingress, egress, is_default=True)
+        ctx.security_groups[own] = group
+    for name, vpc_name, m in heads:  # ref 7.3: no inbound, all outbound unless given
+        what = f"security group {q(name)}"
+        reader = _sg_reader(vpc_name)
+        ingress = _direction(ctx, m, "ingress", (), reader, what)
+        egress = _direction(ctx, m, "egress", (_ALLOW_ALL_SG,), reader, what)
+        group_id = ctx.group_ids[vpc_name][name]
+        ctx.security_groups[group_id] = SecurityGroup(name, group_id, vpc_name, ingress, egress)
+
+
+def _sg_reader(vpc: str) -> Callable[[Ctx, Node, str], tuple[SecurityGroupRule, ...]]:
+    def read(ctx: Ctx, node: Node, what: str) -> tuple[SecurityGroupRule, ...]:
+        return sg_rules(ctx, node, what, vpc)
+
+    return read
+
+
+def sg_rules(ctx: Ctx, node: Node, what: str, vpc: str) -> tuple[SecurityGroupRule, ...]:
+    items = as_list(ctx, node, what)
+    if len(items) > MAX_SG_RULES:
+        rule = aws("a security group has at most 60 inbound and 60 outbound rules", "7.9")
+        ctx.error(items[MAX_SG_RULES], f"{what} has {len(items)} rules" + rule)
+    rules: list[SecurityGroupRule] = []
+    for index, item in enumerate(items):
+        rwhat = f"{what} rule {index + 1}"
+        m = as_map(ctx, item, rwhat, null_ok=False)
+        if m is None:
+            continue
+        check_keys(ctx, m, item, rwhat, SG_RULE_KEYS, ("protocol",))
+        spec = traffic(ctx, m, item, rwhat, "7.5")
+        peers = [k for k in ("cidr", "security_group") if k in m]
+        if len(peers) != 1:
+            rule = aws("a rule has one source or destination: a CIDR or a security group", "7.5")
+            ctx.error(item.where, f"{rwhat} needs exactly one of 'cidr' or 'security_group'" + rule)
+        net = cidr(ctx, m["cidr"], f"{rwhat} cidr") if "cidr" in m else None
+        peer = _group_ref(ctx, m["security_group"], rwhat, vpc) if "security_group" in m else None
+        if "description" in m:
+            text(ctx, m["description"], f"{rwhat} description")
+        if spec is None or len(peers) != 1 or (net is None and peer is None):
+            continue
+        desc = m["description"].value if "description" in m else None
+        rules.append(
+            SecurityGroupRule(
+                index,
+                *spec,
+                cidr=net,
+                security_group=peer,
+                pos=item.pos,
+                description=desc if isinstance(desc, str) else None,
+            )
+        )
+    return tuple(rules)
+
+
+def _group_ref(ctx: Ctx, node: Node, what: str, vpc: str) -> str | None:
+    """A group name of the same VPC -> its id (ref 7.6); `default` is the VPC's own."""
+    name = text(ctx, node, f"{what} security_group")
+    if name is None:
+        return None
+    ids = ctx.group_ids.get(vpc, {})
+    if name in ids:
+        return ids[name]
+    owner = ctx.group_vpc.get(name)
+    if owner is not None:
+        rule = aws("a rule can only reference a group of its own VPC here (no peering)", "7.6")
+        ctx.error(
+            node, f"{what} references group {q(name)} of VPC {q(owner)}, not of {q(vpc)}" + rule
+        )
+    elif not ctx.is_declared(GROUP, name):
+        hint = suggest(name, ids, f"security groups of {q(vpc)}")
+        ctx.error(node, f"{what} refers to unknown security group {q(name)}{hint}")
+    return None
+
+
+def group_list(ctx: Ctx, node: Node | None, what: str, vpc: str) -> tuple[str, ...]:
+    """An ENI's groups: names in its VPC, default [default], at most 5, no duplicates."""
+    items = as_list(ctx, node, f"{what} security_groups")
+    if not items:  # ref 7.1: no group given -> the VPC's default group
+        return (ctx.group_ids.get(vpc, {}).get("default", ""),)
+    if len(items) > 5:
+        rule = aws("an ENI has at most 5 security groups", "7.1")
+        ctx.error(node, f"{what} lists {len(items)} security groups" + rule)
+    out: list[str] = []
+    for item in items:
+        group_id = _group_ref(ctx, item, what, vpc)
+        if group_id is not None and group_id in out:
+            ctx.error(item, f"{what} lists security group {q(str(item.value))} twice")
+        elif group_id is not None:
+            out.append(group_id)
+    return tuple(out)
+
+
+# -- network ACLs -------------------------------------------------------------------------
+
+
+def read_network_acls(ctx: Ctx, top: dict[str, Node]) -> None:
+    for owner in ctx.vpcs.values():  # ref 8.4: rule 100 allows all, both ways
+        name = f"{owner.name}-default"
+        spec = _defaults_spec(ctx, owner.name, "default_network_acl")
+        what = f"network ACL {q(name)}"
+        ingress = _direction(ctx, spec, "ingress", (_ALLOW_ALL_ACL,), acl_rules, what)
+        egress = _direction(ctx, spec, "egress", (_ALLOW_ALL_ACL,), acl_rules, what)
+        acl_id = aws_id(ctx.scenario, "acl", name)
+        ctx.network_acls[name] = NetworkAcl(name, acl_id, owner.name, ingress, egress, True)
+        ctx.default_acl[owner.name] = name
+        ctx.declare(ACL, name, None)
+    for name, node in section(ctx, top, "network_acls").items():
+        object_name(ctx, ACL, name, node)
+        what = f"network ACL {q(name)}"
+        if name in ctx.network_acls:
+            msg = f"{what}: the name is taken by the default network ACL of VPC"
+            ctx.error(node.where, f"{msg} {q(ctx.network_acls[name].vpc)}; pick another name")
+            continue
+        m = as_map(ctx, node, what, null_ok=False)
+        if m is None:
+            continue
+        check_keys(ctx, m, node, what, ACL_KEYS, ("vpc",))
+        vpc = vpc_ref(ctx, m, what)
+        ingress = _direction(ctx, m, "ingress", (), acl_rules, what)  # ref 8.5: none = deny all
+        egress = _direction(ctx, m, "egress", (), acl_rules, what)
+        if vpc is not None:
+            acl_id = aws_id(ctx.scenario, "acl", name)
+            ctx.network_acls[name] = NetworkAcl(name, acl_id, vpc.name, ingress, egress)
+
+
+def acl_rules(ctx: Ctx, node: Node, what: str) -> tuple[NetworkAclRule, ...]:
+    items = as_list(ctx, node, what)
+    if len(items) > MAX_ACL_RULES:
+        rule = aws("a network ACL has at most 20 rules per direction, the * rule included", "8.11")
+        ctx.error(items[MAX_ACL_RULES], f"{what} has {len(items)} rules" + rule)
+    rules: list[NetworkAclRule] = []
+    numbers: dict[int, int] = {}
+    for index, item in enumerate(items):
+        rwhat = f"{what} rule {index + 1}"
+        m = as_map(ctx, item, rwhat, null_ok=False)
+        if m is None:
+            continue
+        check_keys(ctx, m, item, rwhat, ACL_RULE_KEYS, ("rule", "protocol", "cidr", "action"))
+        number = None
+        if "rule" in m:
+            nrule = aws("rule numbers are 1 to 32766", "8.2")
+            number = integer(ctx, m["rule"], f"{rwhat} number", 1, 32766, nrule)
+            if number is not None and number in numbers:
+                rule = aws("a rule number is unique within its direction", "8.7")
+                msg = f"{rwhat}: rule number {number} is already used by rule {numbers[number]}"
+                ctx.error(m["rule"], msg + rule)
+                number = None
+            elif number is not None:
+                numbers[number] = index + 1
+        spec = traffic(ctx, m, item, rwhat, "8.8")
+        net = cidr(ctx, m["cidr"], f"{rwhat} cidr") if "cidr" in m else None
+        action = _action(ctx, m["action"], rwhat) if "action" in m else None
+        if number is None or spec is None or net is None or action is None:
+            continue
+        rules.append(NetworkAclRule(number, *spec, cidr=net, action=action, pos=item.pos))
+    return tuple(sorted(rules, key=lambda r: r.number))  # ref 8.2: lowest number first
+
+
+def _action(ctx: Ctx, node: Node, what: str) -> Literal["allow", "deny"] | None:
+    raw = text(ctx, node, f"{what} action")
+    if raw == "allow":
+        return "allow"
+    if raw == "deny":
+        return "deny"
+    if raw is not None:
+        rule = aws("each rule either allows or denies", "8.2")
+        ctx.error(node, f"{what} action {q(raw)} must be allow or deny" + rule)
+    return None
