@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 from netemu import lifecycle
 from netemu.driver import state as st
@@ -179,6 +180,15 @@ def cmd_test(args: argparse.Namespace) -> int:
     return ExitStatus.CHECKS_FAILED if failed else ExitStatus.OK
 
 
+def cmd_stop_start(args: argparse.Namespace) -> int:
+    target: Literal["running", "stopped"] = "stopped" if args.command == "stop" else "running"
+    name = lifecycle.current(args.scenario)
+    inst = lifecycle.set_instance_state(name, args.instance, target, lifecycle.KernelDriver())
+    public = f", public {inst.public_ip}" if inst.public_ip else ", no public IP"
+    print(f"instance '{inst.name}' is {inst.state}: private {inst.private_ip}{public}")
+    return ExitStatus.OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="netemu", description="AWS VPC networking, built for real in one Linux kernel."
@@ -218,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--icmp", action="store_true")
     pr.add_argument("--source-port", type=_port, metavar="PORT")
     pr.add_argument("--json", action="store_true")
+    for verb, what in (("stop", "stop an instance (its auto public IP is released)"),
+                       ("start", "start a stopped instance (it gets a new auto public IP)")):
+        ss = add(verb, cmd_stop_start, what)
+        ss.add_argument("-s", "--scenario")
+        ss.add_argument("instance")
     t = add("test", cmd_test, "run a scenario's expectations (bringing it up and down if needed)")
     t.add_argument("file")
     t.add_argument("--json", action="store_true")

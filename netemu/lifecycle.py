@@ -9,12 +9,13 @@ import contextlib
 import ctypes.util
 import os
 import signal
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from netemu.driver import state as st
 from netemu.errors import HostUnsupported, KernelError, Problem, UsageError
 from netemu.model import load_model
-from netemu.model.types import Model
+from netemu import instance_state
+from netemu.model.types import Instance, Model
 from netemu.render import names, render
 from netemu.render.plan import Plan
 
@@ -26,6 +27,7 @@ class Driver(Protocol):
     def apply(self, plan: Plan, created: list[str], workdir: str, pids: list[int]) -> None: ...
     def destroy(self, namespaces: list[str]) -> None: ...
     def leftovers(self, prefix: str) -> list[str]: ...
+    def reload(self, before: Plan, after: Plan) -> None: ...
 
 
 class KernelDriver:
@@ -60,6 +62,11 @@ class KernelDriver:
         from netemu.driver import netns
 
         return netns.list_names(prefix)
+
+    def reload(self, before: Plan, after: Plan) -> None:
+        from netemu.driver import kernel
+
+        kernel.reload(before, after)
 
 
 def summary(model: Model) -> dict[str, Any]:
@@ -187,4 +194,19 @@ def running_model(name: str) -> Model:
     if state is None or not state.complete:
         raise UsageError(f"scenario '{name}' is not completely up; run `netemu down {name}`")
     model, _ = load_model(st.scenario_copy(name, state.source))
-    return model
+    return instance_state.apply_overrides(model, state.overrides)
+
+
+def set_instance_state(
+    scenario: str, instance: str, target: Literal["running", "stopped"], driver: Driver
+) -> Instance:
+    """`netemu stop|start INSTANCE`: change the model, then make the kernel follow."""
+    state = st.load(scenario)
+    if state is None or not state.complete:
+        raise UsageError(f"scenario '{scenario}' is not completely up")
+    before = running_model(scenario)
+    after, inst = instance_state.change(before, state, instance, target)
+    driver.reload(render(before), render(after))
+    state.summary = summary(after)
+    st.save(state)
+    return inst

@@ -19,6 +19,7 @@ from pyroute2 import IPRoute
 
 from netemu.driver import netns, process
 from netemu.errors import KernelError
+from netemu.render.names import NFT_TABLE
 from netemu.render.plan import Address, Link, Plan, Process, Route, Rule, Ruleset
 
 IFA_F_NOPREFIXROUTE = 0x200
@@ -107,11 +108,17 @@ def _rule(socks: Sockets, r: Rule) -> None:
     socks[r.ns].rule("add", **kwargs)
 
 
-def load_ruleset(rs: Ruleset) -> None:
+def load_ruleset(rs: Ruleset, replace: bool = False) -> None:
+    """Load a namespace's ruleset in one transaction; with `replace`, the old table goes in
+    the same transaction, so no packet ever sees a half-loaded ruleset."""
+    doc = rs.json()
+    if replace:
+        table = {"family": "inet", "name": NFT_TABLE}
+        doc = {"nftables": [{"add": {"table": table}}, {"delete": {"table": table}}, *doc["nftables"]]}
     with netns.entered(rs.ns):
         nft = nftables.Nftables()
         nft.set_json_output(True)
-        rc, _out, err = nft.json_cmd(rs.json())
+        rc, _out, err = nft.json_cmd(doc)
     if rc != 0:
         raise KernelError(
             f"nftables refused the ruleset for {rs.ns}: {err.strip()}\n"
@@ -152,6 +159,31 @@ def apply(plan: Plan, created: list[str], workdir: str, pids: list[int]) -> None
     except KernelError:
         raise
     except Exception as e:  # netlink and OS errors carry no context of their own
+        raise KernelError(f"{type(e).__name__}: {e}") from e
+    finally:
+        socks.close()
+
+
+def reload(before: Plan, after: Plan) -> None:
+    """Bring a running scenario from `before` to `after`: routes that differ, and every
+    ruleset that differs (same namespaces and links; stop/start changes nothing else)."""
+    socks = Sockets()
+    try:
+        for r in set(before.routes) - set(after.routes):
+            kwargs: dict[str, Any] = {"dst": r.dst, "table": r.table}
+            if r.metric is not None:
+                kwargs["priority"] = r.metric
+            socks[r.ns].route("del", **kwargs)
+        for r in after.routes:
+            if r not in set(before.routes):
+                _route(socks, r)
+        old = {rs.ns: rs for rs in before.rulesets}
+        for rs in after.rulesets:
+            if old.get(rs.ns) != rs:
+                load_ruleset(rs, replace=True)
+    except KernelError:
+        raise
+    except Exception as e:
         raise KernelError(f"{type(e).__name__}: {e}") from e
     finally:
         socks.close()

@@ -22,6 +22,8 @@ class State:
     pids: list[int] = field(default_factory=list)  # processes netemu started
     complete: bool = False  # False while `up` runs or after it crashed
     summary: dict[str, Any] = field(default_factory=dict)  # what `status` prints
+    # Changes made while running (netemu stop/start): instance name -> state, public IP.
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def state_dir(scenario: str) -> str:

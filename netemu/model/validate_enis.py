@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 from typing import Literal
 
 from netemu.model.ids import aws_id, eni_mac
@@ -284,7 +284,7 @@ def _public_ips(ctx: Ctx, drafts: list[_Draft]) -> None:
     if len(elastic) > MAX_EIPS:
         rule = aws("the default quota is 5 elastic IPs per Region", "1.8, 9.4")
         ctx.warn(elastic[MAX_EIPS].eip_node, f"the scenario uses {len(elastic)} elastic IPs" + rule)
-    pool = _pool_addresses(ctx, set(eips) | set(host_ips))
+    pool = pool_addresses(ctx.public_pool, set(eips) | set(host_ips))
     wanting = [d for d in drafts if d.kind == "instance" and (d.wants_public or d.eip_auto)]
     wanting += [d for d in drafts if d.kind == "nat_gateway" and d.eip_auto]
     for d in wanting:
@@ -296,9 +296,8 @@ def _public_ips(ctx: Ctx, drafts: list[_Draft]) -> None:
             )
 
 
-def _pool_addresses(ctx: Ctx, skip: set[IPv4Address]) -> Iterator[IPv4Address]:
+def pool_addresses(pool: IPv4Network, skip: set[IPv4Address]) -> Iterator[IPv4Address]:
     """Pool addresses, lowest first, without its network and broadcast addresses."""
-    pool = ctx.public_pool
     for n in range(int(pool.network_address) + 1, int(pool.broadcast_address)):
         ip = IPv4Address(n)
         if ip not in skip:

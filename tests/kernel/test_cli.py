@@ -124,3 +124,35 @@ def test_up_status_probe_exec_down(tmp_path: Path) -> None:
         down = netemu("down", path)
     assert down.returncode == 0
     assert netemu("down", "clitest").returncode == 2  # not up any more
+
+
+def test_stop_keeps_private_address_and_start_gives_new_public_ip(tmp_path: Path) -> None:
+    """9.2, 9.3: the private address stays; an auto public IP is released at stop and a new
+    one given at start; an elastic IP stays; a stopped instance answers nothing."""
+    text = vpc(name="clitest", db_extra=", elastic_ip: 198.51.100.77")
+    path = write(tmp_path, text)
+    assert netemu("up", path).returncode == 0
+    try:
+        def status() -> dict[str, dict[str, str]]:
+            doc = json.loads(netemu("status", "clitest", "--json").stdout)
+            return doc["scenarios"][0]["instances"]  # type: ignore[no-any-return]
+
+        first = status()["web"]["public_ip"]
+        assert netemu("stop", "-s", "clitest", "web").returncode == 0
+        stopped = status()["web"]
+        assert (stopped["state"], stopped["public_ip"], stopped["private_ip"]) == ("stopped", None, "172.30.0.10")
+        probe = json.loads(netemu("probe", "-s", "clitest", "app", "web", "--tcp", "22", "--json").stdout)
+        assert probe["reason"]["code"] == "INSTANCE_STOPPED"
+        gone = netemu("probe", "-s", "clitest", "client", first, "--tcp", "22", "--json")
+        assert json.loads(gone.stdout)["result"] == "blocked"
+        assert netemu("start", "-s", "clitest", "web").returncode == 0
+        started = status()["web"]
+        assert started["state"] == "running" and started["private_ip"] == "172.30.0.10"
+        assert started["public_ip"] not in (None, first)
+        back = json.loads(netemu("probe", "-s", "clitest", "client", "web", "--tcp", "22", "--json").stdout)
+        assert (back["result"], back["dst_ip"]) == ("reachable", started["public_ip"])
+        assert netemu("stop", "-s", "clitest", "db").returncode == 0
+        assert netemu("start", "-s", "clitest", "db").returncode == 0
+        assert status()["db"]["public_ip"] == "198.51.100.77"
+    finally:
+        assert netemu("down", "clitest").returncode == 0
