@@ -107,6 +107,13 @@ def up(path: str, driver: Driver) -> tuple[Model, list[Problem]]:
     """Build the scenario at `path`. On any failure, remove what was made and re-raise."""
     driver.check_host()
     model, warnings = load_model(path)
+    up_model(model, path, driver)
+    return model, warnings
+
+
+def up_model(model: Model, path: str, driver: Driver) -> None:
+    """Build an already resolved model (`path` is the scenario it came from). Benchmarks use
+    this to build models past AWS quotas, which `load_model` would refuse."""
     plan = render(model)
     st.claim(model.name, path)
     state = st.State(model.name, os.path.abspath(path), [ns.name for ns in plan.namespaces])
@@ -122,7 +129,6 @@ def up(path: str, driver: Driver) -> tuple[Model, list[Problem]]:
         driver.destroy(created)
         st.release(model.name)
         raise
-    return model, warnings
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import time
+from collections import OrderedDict
 from typing import Any
 
 import nftables
@@ -24,30 +25,52 @@ from netemu.render.plan import Address, Link, Plan, Process, Route, Rule, Rulese
 
 IFA_F_NOPREFIXROUTE = 0x200
 RTNH_F_ONLINK = 4
+CHOSEN_INDEX_BASE = 100_000
 RT_TYPES = {"unicast": 1, "blackhole": 6, "unreachable": 7}
 
 
 class Sockets:
-    """Netlink sockets per namespace, opened on first use and closed together."""
+    """Netlink sockets per namespace, opened on first use. Only the most recently used few
+    stay open: a thousand namespaces would otherwise mean a thousand descriptors, past
+    what select() (used inside pyroute2) can watch."""
+
+    MAX_OPEN = 32
 
     def __init__(self) -> None:
-        self._open: dict[str, Any] = {}
+        self._open: OrderedDict[str, Any] = OrderedDict()
         self._index: dict[tuple[str, str], int] = {}
 
     def __getitem__(self, ns: str) -> Any:
-        if ns not in self._open:
-            with netns.entered(ns):
-                self._open[ns] = IPRoute()
+        if ns in self._open:
+            self._open.move_to_end(ns)
+            return self._open[ns]
+        if len(self._open) >= self.MAX_OPEN:
+            _, oldest = self._open.popitem(last=False)
+            oldest.close()
+        with netns.entered(ns):
+            self._open[ns] = IPRoute()
         return self._open[ns]
 
     def index(self, ns: str, ifname: str) -> int:
         key = (ns, ifname)
         if key not in self._index:
-            found = self[ns].link_lookup(ifname=ifname)
-            if not found:
-                raise KernelError(f"no interface {ifname} in namespace {ns}")
-            self._index[key] = found[0]
+            self.learn(ns)
+        if key not in self._index:
+            raise KernelError(f"no interface {ifname} in namespace {ns}")
         return self._index[key]
+
+    def learn(self, ns: str) -> None:
+        """Record every interface index of `ns` with one dump."""
+        for msg in self[ns].get_links():
+            self._index[(ns, msg.get("ifname"))] = msg["index"]
+
+    def next_index(self, ns: str, ifname: str) -> int:
+        """An ifindex for a new interface in `ns`. The kernel numbers the peers it creates
+        upwards from 2; ours start far above, so the two never meet."""
+        used = [i for (n, _), i in self._index.items() if n == ns and i >= CHOSEN_INDEX_BASE]
+        index = max([CHOSEN_INDEX_BASE - 1, *used]) + 1
+        self._index[(ns, ifname)] = index
+        return index
 
     def close(self) -> None:
         for sock in self._open.values():
@@ -56,22 +79,30 @@ class Sockets:
 
 
 def _link(socks: Sockets, link: Link) -> None:
+    """Create the pair from side a, up, with an ifindex we choose, so no lookup is needed
+    for it later; side b's index is learnt from one dump per namespace (`learn`)."""
     fd = os.open(netns.path(link.ns_b), os.O_RDONLY)
     try:
         peer: dict[str, Any] = {"ifname": link.ifname_b, "net_ns_fd": fd}
         if link.mac_b:
             peer["address"] = link.mac_b
-        kwargs: dict[str, Any] = {"ifname": link.ifname_a, "kind": "veth", "peer": peer}
+        index = socks.next_index(link.ns_a, link.ifname_a)
+        kwargs: dict[str, Any] = {
+            "ifname": link.ifname_a, "kind": "veth", "peer": peer, "index": index, "state": "up"
+        }
         if link.mac_a:
             kwargs["address"] = link.mac_a
         socks[link.ns_a].link("add", **kwargs)
     finally:
         os.close(fd)
-    for ns, ifname in ((link.ns_a, link.ifname_a), (link.ns_b, link.ifname_b)):
-        idx = socks.index(ns, ifname)
-        if link.alias:
-            socks[ns].link("set", index=idx, ifalias=link.alias)
-        socks[ns].link("set", index=idx, state="up")
+
+
+def _raise_peer(socks: Sockets, link: Link) -> None:
+    # The peer comes up (and gets the cable's name as alias) only once the kernel made it.
+    kwargs: dict[str, Any] = {"index": socks.index(link.ns_b, link.ifname_b), "state": "up"}
+    if link.alias:
+        kwargs["ifalias"] = link.alias
+    socks[link.ns_b].link("set", **kwargs)
 
 
 def _address(socks: Sockets, a: Address) -> None:
@@ -138,9 +169,11 @@ def apply(plan: Plan, created: list[str], workdir: str, pids: list[int]) -> None
             with netns.entered(ns.name):
                 for key, value in ns.sysctls:
                     netns.write_sysctl(key, value)
-            socks[ns.name].link("set", index=socks.index(ns.name, "lo"), state="up")
+            socks[ns.name].link("set", index=1, state="up")  # lo is always ifindex 1
         for link in plan.links:
             _link(socks, link)
+        for link in plan.links:
+            _raise_peer(socks, link)
         for ns in plan.namespaces:
             if ns.late_sysctls:
                 with netns.entered(ns.name):

@@ -16,20 +16,21 @@ from netemu.driver import netns
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _enter(ns: str) -> None:
-    # Runs in the child between fork and exec: only async-signal-safe calls (open, setns).
-    fd = os.open(netns.path(ns), os.O_RDONLY)
-    if _libc.setns(fd, netns.CLONE_NEWNET) != 0:
-        os._exit(126)
-    os.close(fd)
-
-
 def spawn(ns: str, argv: Sequence[str], log_path: str) -> subprocess.Popen[bytes]:
-    """Start `argv` inside namespace `ns`, output appended to `log_path`."""
-    with open(log_path, "ab") as log:
+    """Start `argv` inside namespace `ns`, output appended to `log_path`.
+
+    The calling thread enters `ns` and starts the child from there: a child is born in the
+    network namespace of the thread that made it. Without a preexec_fn, Python starts it
+    with vfork instead of copying the whole interpreter with fork, which took 12 ms a
+    process here (a hundred DHCP clients: 1.3 s) against about 1 ms."""
+    with open(log_path, "ab") as log, netns.entered(ns):
         return subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            preexec_fn=lambda: _enter(ns), start_new_session=True, close_fds=True,
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
         )
 
 

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from netemu.errors import UsageError
+from netemu.services import privsep
 
 STATE_ROOT = "/run/netemu"
 
@@ -73,7 +74,8 @@ def release(scenario: str) -> None:
     try:
         os.rmdir(STATE_ROOT)  # leave no empty directory behind
     except OSError:
-        pass
+        return  # another scenario is still up
+    privsep.release()  # the last scenario is gone: /run/sshd too, if netemu made it
 
 
 def running() -> list[str]:

@@ -12,6 +12,8 @@ def render(model: Model) -> list[Ruleset]:
     cmds = [
         nft.add_table(),
         nft.add_chain("internet", "prerouting", 0),
+        # The internet's own resolver (render.dns) is an address of this namespace.
+        nft.add_rule("internet", nft.fib_local(), nft.ACCEPT, comment="the internet's own address"),
         nft.add_drop(
             "internet",
             nft.fib_no_route(policy=False),

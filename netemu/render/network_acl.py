@@ -19,8 +19,8 @@ from netemu.model.types import (
     NetworkAcl,
     NetworkAclRule,
 )
+from netemu.render import dns, nft
 from netemu.render import names as n
-from netemu.render import nft
 
 Json = dict[str, Any]
 PROTO_NAMES = {PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp"}
@@ -62,10 +62,26 @@ def render(model: Model, subnet: str, edge_ifs: list[str]) -> list[Json]:
     cmds.append(nft.add_chain("nacl_outbound", "forward", 10))
     cmds.append(
         nft.add_rule(
+            "nacl_outbound",
+            *dns.amazon_dns(model, subnet, to_resolver=True),
+            nft.ACCEPT,
+            comment="Amazon DNS is not filtered by network ACLs (7.11, 8.10)",
+        )
+    )
+    cmds.append(
+        nft.add_rule(
             "nacl_outbound", nft.match(nft.meta("oifname"), n.UPLINK_IF), nft.jump("acl_egress")
         )
     )
     cmds.append(nft.add_chain("nacl_inbound", "forward", 20))
+    cmds.append(
+        nft.add_rule(
+            "nacl_inbound",
+            *dns.amazon_dns(model, subnet, to_resolver=False),
+            nft.ACCEPT,
+            comment="Amazon DNS is not filtered by network ACLs (7.11, 8.10)",
+        )
+    )
     cmds.append(
         nft.add_rule(
             "nacl_inbound",

@@ -20,6 +20,7 @@ ACCEPT: Json = {"accept": None}
 DROP: Json = {"drop": None}
 RETURN: Json = {"return": None}
 COUNTER: Json = {"counter": None}
+NOTRACK: Json = {"notrack": None}
 
 
 def add_table() -> Json:
@@ -79,10 +80,6 @@ def payload(protocol: str, field: str) -> Json:
     return {"payload": {"protocol": protocol, "field": field}}
 
 
-def concat(*exprs: Expr) -> Json:
-    return {"concat": list(exprs)}
-
-
 def anon_set(elements: list[Expr]) -> Json:
     return {"set": elements}
 
@@ -101,10 +98,6 @@ def prefix(net: IPv4Network) -> Expr:
 def port_range(ports: tuple[int, int]) -> Expr:
     lo, hi = ports
     return lo if lo == hi else {"range": [lo, hi]}
-
-
-def address(ip: IPv4Address) -> str:
-    return str(ip)
 
 
 def jump(chain: str) -> Json:
@@ -132,23 +125,21 @@ def fib_no_route(policy: bool = True) -> Json:
     return match({"fib": {"result": "oif", "flags": flags}}, False)
 
 
-def set_mark(value: int) -> Json:
-    return {"mangle": {"key": meta("mark"), "value": value}}
+def fib_local() -> Json:
+    """Matches packets addressed to this namespace itself (an address on one of its
+    interfaces). `fib_no_route` finds no route for those, since they are delivered, not
+    routed, so rules that drop with it must let them pass first."""
+    return match({"fib": {"result": "type", "flags": ["daddr"]}}, "local")
 
 
-def snat_map(map_name: str) -> Json:
-    return {
-        "snat": {
-            "family": "ip",
-            "addr": {"map": {"key": payload("ip", "saddr"), "data": ref(map_name)}},
-        }
-    }
+def set_mark_by_iif(pairs: list[tuple[str, int]]) -> Json:
+    """meta mark set iifname map { "s0" : 1, ... }: one lookup, however many interfaces."""
+    table = {"map": {"key": meta("iifname"), "data": {"set": [[k, v] for k, v in pairs]}}}
+    return {"mangle": {"key": meta("mark"), "value": table}}
 
 
-def dnat_map(map_name: str) -> Json:
-    return {
-        "dnat": {
-            "family": "ip",
-            "addr": {"map": {"key": payload("ip", "daddr"), "data": ref(map_name)}},
-        }
-    }
+def rewrite(field: str, map_name: str) -> Json:
+    """ip saddr|daddr set ip saddr|daddr map @map_name: stateless address translation; nft
+    updates the IP and the TCP/UDP pseudo-header checksums."""
+    key = payload("ip", field)
+    return {"mangle": {"key": key, "value": {"map": {"key": key, "data": ref(map_name)}}}}

@@ -122,16 +122,26 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
     When the kernel finds no usable route, the route it chose is the longest-prefix match
     among all routes, hence also the longest among the non-forwarding ones (blackholes,
     the VPC CIDR outside every subnet, the catch-all). Trying those longest first therefore
-    names exactly the route the kernel used."""
+    names exactly the route the kernel used. Every packet pays one route lookup here; only
+    packets that found no route go on to the naming rules."""
+    subnets = [sub for sub in model.subnets.values() if sub.vpc == vpc]
     cmds: list[dict[str, Any]] = [
         nft.add_table(),
         nft.add_chain("subnet_mark", "prerouting", -150),
         nft.add_chain(CHAIN, "prerouting", 0),
+        nft.add_chain("unrouted"),
     ]
+    if subnets:
+        marks = [(n.router_subnet_if(sub.index), subnet_mark(sub.index)) for sub in subnets]
+        cmds.append(nft.add_rule("subnet_mark", nft.set_mark_by_iif(marks)))
+    cmds.append(nft.add_rule(CHAIN, nft.fib_no_route(), nft.jump("unrouted")))
+    # The router's own addresses (the Amazon DNS at VPC base+2, 10.2) have no route: they
+    # are delivered to the router itself, whatever the route tables say.
+    cmds.append(nft.add_rule("unrouted", nft.fib_local(), nft.RETURN,
+                             comment="VPC router's own address"))
+    dispatch = []
     vpc_cidr = model.vpcs[vpc].cidr
-    for sub in model.subnets.values():
-        if sub.vpc != vpc:
-            continue
+    for sub in subnets:
         table = model.route_tables[sub.route_table]
         dead = [
             (r.destination, f"route {r.destination} blackhole")
@@ -141,21 +151,12 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
         dead.append((vpc_cidr, f"local route {vpc_cidr}: no subnet holds the address"))
         dead.append((IPv4Network("0.0.0.0/0"), "no route"))
         dead.sort(key=lambda d: -d[0].prefixlen)  # stable: a blackhole 0/0 before the catch-all
-        iif = nft.match(nft.meta("iifname"), n.router_subnet_if(sub.index))
-        cmds.append(nft.add_rule("subnet_mark", iif, nft.set_mark(subnet_mark(sub.index))))
+        chain = f"unrouted_{sub.index}"
+        cmds.append(nft.add_chain(chain))
+        dispatch.append((n.router_subnet_if(sub.index), nft.jump(chain)))
         for dst, what in dead:
-            to = (
-                []
-                if dst.prefixlen == 0
-                else [nft.match(nft.payload("ip", "daddr"), nft.prefix(dst))]
-            )
-            cmds.append(
-                nft.add_drop(
-                    CHAIN,
-                    iif,
-                    *to,
-                    nft.fib_no_route(),
-                    why=f"route_table:{table.name} {what}",
-                )
-            )
+            to = [] if dst.prefixlen == 0 else [nft.match(nft.payload("ip", "daddr"), nft.prefix(dst))]
+            cmds.append(nft.add_drop(chain, *to, why=f"route_table:{table.name} {what}"))
+    if dispatch:
+        cmds.append(nft.add_rule("unrouted", nft.vmap(nft.meta("iifname"), dispatch)))
     return Ruleset(n.router_ns(model.name, vpc), tuple(cmds))

@@ -24,8 +24,8 @@ from netemu.model.types import (
     SecurityGroup,
     SecurityGroupRule,
 )
+from netemu.render import dns, nft
 from netemu.render import names as n
-from netemu.render import nft
 
 Json = dict[str, Any]
 PROTO_NAMES = {PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp"}
@@ -160,6 +160,22 @@ def render(model: Model, subnet: str) -> list[Json]:
     established = nft.ct_state("established")
     cmds.append(nft.add_chain("sg_egress", "forward", 0))
     cmds.append(nft.add_chain("sg_ingress", "forward", 30))
+    cmds.append(
+        nft.add_rule(
+            "sg_egress",
+            *dns.amazon_dns(model, subnet, to_resolver=True),
+            nft.ACCEPT,
+            comment="Amazon DNS is not filtered by security groups (7.11)",
+        )
+    )
+    cmds.append(
+        nft.add_rule(
+            "sg_ingress",
+            *dns.amazon_dns(model, subnet, to_resolver=False),
+            nft.ACCEPT,
+            comment="Amazon DNS is not filtered by security groups (7.11)",
+        )
+    )
     if enis:
         cmds.append(
             nft.add_rule(

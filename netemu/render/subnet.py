@@ -16,6 +16,10 @@ def _unheld_addresses(model: Model, subnet: str) -> list[dict[str, Any]]:
     would answer with an ICMP error instead; AWS just drops it)."""
     sub = model.subnets[subnet]
     held = [str(e.private_ip) for e in model.enis_in(subnet)]
+    # The Amazon DNS (VPC base+2) may lie in this subnet; the VPC router answers it (10.2).
+    dns = model.vpcs[sub.vpc].dns_ip
+    if dns in sub.cidr:
+        held.append(str(dns))
     return [
         nft.add_chain("unheld", "prerouting", 0),
         nft.add_drop(
@@ -30,6 +34,8 @@ def _unheld_addresses(model: Model, subnet: str) -> list[dict[str, Any]]:
 def _stopped_instances(model: Model, subnet: str) -> list[dict[str, Any]]:
     """A stopped instance keeps its ENI and private address (9.2) but answers nothing."""
     stopped = [i for i in model.instances.values() if i.subnet == subnet and i.state == "stopped"]
+    if not stopped:
+        return []  # a base chain costs every packet something, even when empty
     cmds = [nft.add_chain("instance_state", "forward", -10)]
     for inst in stopped:
         port = n.eni_port_if(inst.eni.port)

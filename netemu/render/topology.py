@@ -98,8 +98,11 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
         sub = model.subnets[eni.subnet]
         ins, sns, port = eni_ns(model, eni), n.subnet_ns(s, sub.name), n.eni_port_if(eni.port)
         links.append(Link(ins, n.ENI_IF, sns, port, mac_a=eni.mac, alias=f"{eni.id} {eni.owner}"))
-        addrs.append(Address(ins, n.ENI_IF, f"{eni.private_ip}/{sub.cidr.prefixlen}"))
-        routes.append(Route(ins, "0.0.0.0/0", via=str(sub.router_ip), dev=n.ENI_IF))
+        if eni.owner_kind == "nat_gateway":
+            # A NAT gateway's ENI is requester-managed and configured statically; an
+            # instance asks the subnet's DHCP server for the same address (render.dhcp).
+            addrs.append(Address(ins, n.ENI_IF, f"{eni.private_ip}/{sub.cidr.prefixlen}"))
+            routes.append(Route(ins, "0.0.0.0/0", via=str(sub.router_ip), dev=n.ENI_IF))
         # The subnet answers for base+1 on every port and reaches each ENI by a host route.
         addrs.append(
             Address(sns, port, f"{sub.router_ip}/{sub.cidr.prefixlen}", noprefixroute=True)

@@ -1,0 +1,212 @@
+"""DNS: the Amazon resolver at VPC base+2 in each VPC router, one resolver on the internet.
+
+Each VPC router namespace runs a dnsmasq that answers at the VPC's base+2 (10.2), an
+address of the router itself (on its `lo`): instances reach it through their subnet, like
+any other destination beyond base+1. It knows, and answers authoritatively:
+
+- private names `ip-a-b-c-d.<region>.compute.internal` (`.ec2.internal` in us-east-1) of
+  every ENI in the VPC -> the private address, and the reverse (PTR) lookup;
+- public names `ec2-a-b-c-d.<region>.compute.amazonaws.com` (`.compute-1.amazonaws.com` in
+  us-east-1) of its instances -> the *private* address, as AWS answers inside the VPC (9.5);
+  those of instances in other VPCs -> their public address;
+- internet hosts by their scenario name, bare (`repo`) or under the pseudo top-level
+  domain `internet` (`repo.internet`) -> their address.
+
+Instance names (private and public) exist only when the VPC has `dns_hostnames` on: AWS
+gives instances DNS names only when both DNS attributes are true, and netemu always has DNS
+support on (10.3). The emulation is a closed world: nothing is forwarded to a real
+upstream, and every other name is NXDOMAIN.
+
+The internet has its own resolver, at `internet_resolver_ip()` (198.51.100.53 unless the
+scenario uses that address), which internet hosts' resolv.conf names. It answers public
+names of instances -> public addresses (9.5) and internet hosts' names.
+
+Security groups and network ACLs never filter traffic to and from the Amazon DNS (7.11,
+8.10): see the exemptions in render.security_group, render.network_acl and render.subnet.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+
+from netemu.model.types import Eni, Model, Vpc
+from netemu.render import etc, hostnames, nft
+from netemu.render import names as n
+from netemu.render.dhcp import DNSMASQ, SERVER_PHASE
+from netemu.render.plan import Address, File, Process
+
+INTERNET_DOMAIN = "internet"  # `repo.internet`: internet hosts' names
+# The internet resolver takes the first of these that the scenario leaves free; all lie
+# in documentation ranges (architecture.md 4), as internet hosts' addresses usually do.
+INTERNET_RESOLVER_CANDIDATES = tuple(
+    IPv4Address(a) for a in ("198.51.100.53", "192.0.2.53", "203.0.113.53")
+)
+DOCUMENTATION_RANGES = tuple(
+    IPv4Network(c) for c in ("198.51.100.0/24", "192.0.2.0/24", "203.0.113.0/24")
+)
+INTERNET = "internet"  # the resolver's file names under dns/
+DNS_PORT = 53
+
+
+def conf(owner: str) -> str:
+    return f"dns/{owner}.conf"
+
+
+def pid(owner: str) -> str:
+    return f"dns/{owner}.pid"
+
+
+def _taken(model: Model) -> tuple[set[IPv4Address], list[IPv4Network]]:
+    used = {h.ip for h in model.internet_hosts.values()}
+    used |= {e.public_ip for e in model.enis() if e.public_ip}
+    # The public pool hands out new addresses at `start` (9.3), so none of it is safe.
+    nets = [model.public_pool, *(v.cidr for v in model.vpcs.values())]
+    return used, nets
+
+
+def internet_resolver_ip(model: Model) -> IPv4Address | None:
+    """An address no host, ENI, VPC or the public pool uses: the preferred candidates
+    first, then the rest of the documentation ranges from the top. None if all are taken
+    (the internet then has no resolver)."""
+    used, nets = _taken(model)
+
+    def free(ip: IPv4Address) -> bool:
+        return ip not in used and not any(ip in net for net in nets)
+
+    for ip in INTERNET_RESOLVER_CANDIDATES:
+        if free(ip):
+            return ip
+    for net in DOCUMENTATION_RANGES:
+        for ip in reversed(list(net.hosts())):
+            if free(ip):
+                return ip
+    return None
+
+
+def _records(name_to_ip: list[tuple[list[str], IPv4Address]]) -> list[str]:
+    # host-record answers exactly these names (not subdomains) and the reverse lookup of
+    # the address with the first record that holds it, so private names go first.
+    return [f"host-record={','.join(names)},{ip}" for names, ip in name_to_ip]
+
+
+def _host_records(model: Model) -> list[tuple[list[str], IPv4Address]]:
+    return [([h.name, f"{h.name}.{INTERNET_DOMAIN}"], h.ip) for h in model.internet_hosts.values()]
+
+
+def _named(model: Model, vpc: str) -> list[Eni]:
+    """ENIs of `vpc` that have DNS names: all of them, when the VPC has hostnames on."""
+    if not model.vpcs[vpc].dns_hostnames:
+        return []
+    return [e for e in model.enis() if model.subnets[e.subnet].vpc == vpc]
+
+
+def _public_instances(model: Model, vpc: str) -> list[Eni]:
+    return [e for e in _named(model, vpc) if e.owner_kind == "instance" and e.public_ip]
+
+
+def _header(what: str, ip: IPv4Address) -> list[str]:
+    return [
+        f"# netemu: {what} at {ip}; see netemu/render/dns.py",
+        f"listen-address={ip}",
+        "bind-interfaces",
+        # Closed world: a name not listed here does not exist (NXDOMAIN); nothing is
+        # forwarded anywhere.
+        "local=/#/",
+    ]
+
+
+def vpc_resolver_config(model: Model, vpc: Vpc) -> str:
+    r = model.region
+    records = [
+        ([hostnames.private_dns_name(r, e.private_ip)], e.private_ip)
+        for e in _named(model, vpc.name)
+    ]
+    # Inside the VPC an instance's public name leads to its private address (9.5).
+    records += [
+        ([hostnames.public_dns_name(r, e.public_ip)], e.private_ip)
+        for e in _public_instances(model, vpc.name)
+        if e.public_ip
+    ]
+    records += [
+        ([hostnames.public_dns_name(r, e.public_ip)], e.public_ip)
+        for other in model.vpcs.values()
+        if other.name != vpc.name
+        for e in _public_instances(model, other.name)
+        if e.public_ip
+    ]
+    records += _host_records(model)
+    lines = _header(f"Amazon DNS of VPC {vpc.name} ({vpc.id} {vpc.cidr})", vpc.dns_ip)
+    return "\n".join(lines + _records(records)) + "\n"
+
+
+def internet_resolver_config(model: Model, ip: IPv4Address) -> str:
+    records = [
+        ([hostnames.public_dns_name(model.region, e.public_ip)], e.public_ip)
+        for vpc in model.vpcs.values()
+        for e in _public_instances(model, vpc.name)
+        if e.public_ip
+    ]
+    records += _host_records(model)
+    return "\n".join(_header("the internet's resolver", ip) + _records(records)) + "\n"
+
+
+def _process(ns: str, owner: str, what: str) -> Process:
+    return Process(
+        ns=ns,
+        name=f"dns-server {what}",
+        argv=(
+            DNSMASQ,
+            "--keep-in-foreground",
+            "--no-resolv",  # no upstream from /etc/resolv.conf: a closed world
+            "--no-hosts",  # nor the host's /etc/hosts
+            f"--conf-file={{state}}/{conf(owner)}",  # and not /etc/dnsmasq.conf
+            f"--pid-file={{state}}/{pid(owner)}",
+            "--log-facility=-",
+        ),
+        phase=SERVER_PHASE,
+        ready_file=pid(owner),
+    )
+
+
+def amazon_dns(model: Model, subnet: str, to_resolver: bool) -> list[nft.Json]:
+    """Matches for DNS to (queries) or from (answers) the Amazon DNS of the subnet's VPC,
+    which security groups and network ACLs never filter (7.11, 8.10)."""
+    ip = str(model.vpcs[model.subnets[subnet].vpc].dns_ip)
+    addr, port = ("daddr", "dport") if to_resolver else ("saddr", "sport")
+    return [
+        nft.match(nft.payload("ip", addr), ip),
+        nft.match(nft.meta("l4proto"), nft.anon_set(["tcp", "udp"])),
+        nft.match(nft.payload("th", port), DNS_PORT),
+    ]
+
+
+def resolv_conf(nameserver: IPv4Address, search: str | None = None) -> str:
+    return (f"search {search}\n" if search else "") + f"nameserver {nameserver}\n"
+
+
+def render(model: Model) -> tuple[list[File], list[Process], list[Address]]:
+    s = model.name
+    files: list[File] = []
+    procs: list[Process] = []
+    addrs: list[Address] = []
+    for vpc in model.vpcs.values():
+        rns = n.router_ns(s, vpc.name)
+        addrs.append(Address(rns, "lo", f"{vpc.dns_ip}/32"))
+        files.append(File(conf(f"vpc-{vpc.name}"), vpc_resolver_config(model, vpc)))
+        procs.append(_process(rns, f"vpc-{vpc.name}", f"vpc:{vpc.name}"))
+    # Instances learn their resolver by DHCP (render.dhcp); a NAT gateway's is fixed.
+    domain = hostnames.domain_name(model.region)
+    for nat in model.nat_gateways.values():
+        vpc = model.vpcs[model.subnets[nat.subnet].vpc]
+        files.append(File(etc.resolv_conf(nat.name), resolv_conf(vpc.dns_ip, domain)))
+    ip = internet_resolver_ip(model)
+    if ip is not None:
+        inet = n.internet_ns(s)
+        addrs.append(Address(inet, "lo", f"{ip}/32"))
+        files.append(File(conf(INTERNET), internet_resolver_config(model, ip)))
+        procs.append(_process(inet, INTERNET, "internet"))
+        for host in model.internet_hosts.values():
+            files.append(File(etc.resolv_conf(host.name), resolv_conf(ip)))
+    for host in model.internet_hosts.values():
+        files.append(File(etc.hostname(host.name), f"{host.name}\n"))
+    return files, procs, addrs

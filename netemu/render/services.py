@@ -1,0 +1,205 @@
+"""Model -> the service part of the Plan: the service daemon with its configuration and
+metadata documents, one sshd per instance or host that lists `ssh`, the one-shot task that
+makes the SSH keys, and 169.254.169.254 in every subnet namespace that holds instances.
+
+The metadata address sits on `lo` of the subnet namespace: an instance reaches it through
+its default route to base+1, one routed hop that ends in that namespace's input hook, where
+no security group or network ACL is (they filter forwarded traffic only), as on AWS (7.11).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from typing import Any
+
+from netemu.model.types import Instance, InternetHost, Model
+from netemu.render import names as n
+from netemu.render.hostnames import private_dns_name, public_dns_name
+from netemu.render.plan import Address, File, Plan, Process
+from netemu.services import config as cfg
+
+# The interpreter running netemu now runs its daemons too, so they import the same netemu.
+PYTHON = sys.executable
+# Phases (render.dhcp: DHCP servers in 0, clients in 1). The daemon needs no instance
+# address (it binds 0.0.0.0), so it starts beside the DHCP servers; the keys are made while
+# the clients run; sshd starts last, once instances have their address and host name.
+DAEMON_PHASE = 0
+KEYS_PHASE = 1
+SSHD_PHASE = 2
+
+SSHD_CONFIG = """\
+# netemu: the sshd of every instance and internet host of this scenario that lists `ssh`.
+# Read instead of /etc/ssh/sshd_config (sshd -f); paths below the state directory (host
+# key, authorized key, pid file) come on each sshd's command line.
+AddressFamily inet
+ListenAddress 0.0.0.0:22
+# Root, by the scenario's key pair only: netemu makes no user accounts on the host.
+PermitRootLogin prohibit-password
+AuthenticationMethods publickey
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+UseDNS no
+# A bastion opens the connection to the next hop for `ssh -J` (direct-tcpip channels).
+AllowTcpForwarding yes
+X11Forwarding no
+PrintMotd no
+PrintLastLog no
+Subsystem sftp internal-sftp
+"""
+
+
+def _owners(model: Model) -> list[tuple[str, str, Instance | InternetHost]]:
+    """(kind, namespace, object) of everything that can list services."""
+    s = model.name
+    return [("i", n.instance_ns(s, i.name), i) for i in model.instances.values()] + [
+        ("h", n.host_ns(s, h.name), h) for h in model.internet_hosts.values()
+    ]
+
+
+def _subnets_with_instances(model: Model) -> list[str]:
+    held = {i.subnet for i in model.instances.values()}
+    return [name for name in model.subnets if name in held]
+
+
+def listeners(model: Model) -> list[cfg.Listener]:
+    out = [
+        cfg.Listener(ns, obj.name, svc.kind, svc.port)
+        for _, ns, obj in _owners(model)
+        for svc in obj.services
+        if svc.kind != "ssh"
+    ]
+    out += [
+        cfg.Listener(
+            n.subnet_ns(model.name, sub), sub, "metadata", cfg.METADATA_PORT, cfg.METADATA_IP
+        )
+        for sub in _subnets_with_instances(model)
+    ]
+    return out
+
+
+def metadata_tree(model: Model, inst: Instance) -> dict[str, Any]:
+    """What /latest/ holds for one instance; absent keys answer 404 (no public IP: no
+    public-ipv4, as on AWS)."""
+    eni, sub = inst.eni, model.subnets[inst.subnet]
+    vpc = model.vpcs[sub.vpc]
+    groups = [model.security_groups[g] for g in eni.security_groups]
+    local_name = private_dns_name(model.region, eni.private_ip)
+    iface: dict[str, Any] = {
+        "device-number": "0",
+        "interface-id": eni.id,
+        "local-hostname": local_name,
+        "local-ipv4s": str(eni.private_ip),
+        "mac": eni.mac,
+        "security-group-ids": "\n".join(g.id for g in groups),
+        "security-groups": "\n".join(g.name for g in groups),
+        "subnet-id": sub.id,
+        "subnet-ipv4-cidr-block": str(sub.cidr),
+        "vpc-id": vpc.id,
+        "vpc-ipv4-cidr-block": str(vpc.cidr),
+    }
+    meta: dict[str, Any] = {
+        "hostname": local_name,
+        "instance-id": inst.id,
+        "local-hostname": local_name,
+        "local-ipv4": str(eni.private_ip),
+        "mac": eni.mac,
+        "network": {"interfaces": {"macs": {eni.mac: iface}}},
+        "placement": {"availability-zone": sub.az, "region": model.region},
+        "security-groups": "\n".join(g.name for g in groups),
+    }
+    if eni.public_ip is not None:
+        meta["public-ipv4"] = iface["public-ipv4s"] = str(eni.public_ip)
+        if vpc.dns_hostnames:  # public DNS names exist only with DNS hostnames on (10.3)
+            meta["public-hostname"] = iface["public-hostname"] = public_dns_name(
+                model.region, eni.public_ip
+            )
+    document = {
+        "availabilityZone": sub.az,
+        "instanceId": inst.id,
+        "privateIp": str(eni.private_ip),
+        "region": model.region,
+    }
+    identity = {"document": json.dumps(document, indent=2)}
+    return {
+        "meta-data": dict(sorted(meta.items())),
+        "dynamic": {"instance-identity": identity},
+    }
+
+
+def metadata_document(model: Model) -> str:
+    """METADATA: per subnet namespace, per private address, the running instance's tree.
+    A stopped instance has none (it answers nothing either)."""
+    subnets: dict[str, dict[str, Any]] = {}
+    for inst in model.instances.values():
+        if inst.state != "running":
+            continue
+        ns = n.subnet_ns(model.name, inst.subnet)
+        subnets.setdefault(ns, {})[str(inst.private_ip)] = metadata_tree(model, inst)
+    return json.dumps({"scenario": model.name, "subnets": subnets}, indent=1) + "\n"
+
+
+def _sshd(kind: str, ns: str, name: str) -> Process:
+    pid = cfg.sshd_pid_file(kind, name)
+    return Process(
+        ns,
+        f"sshd {'instance' if kind == 'i' else 'internet_host'}:{name}",
+        (
+            cfg.SSHD,
+            "-D",  # stay in the foreground: the driver tracks it by PID
+            "-e",  # log to stderr, which the driver keeps under logs/
+            "-f",
+            f"{{state}}/{cfg.SSHD_CONFIG}",
+            "-h",
+            f"{{state}}/{cfg.HOST_KEY}",
+            "-o",
+            f"AuthorizedKeysFile={{state}}/{cfg.KEY_PAIR}.pub",
+            "-o",
+            f"PidFile={{state}}/{pid}",
+        ),
+        phase=SSHD_PHASE,
+        ready_file=pid,  # sshd writes it after its socket listens
+    )
+
+
+def render(model: Model) -> tuple[list[Address], list[File], list[Process]]:
+    inet = n.internet_ns(model.name)
+    addresses = [
+        Address(n.subnet_ns(model.name, sub), "lo", f"{cfg.METADATA_IP}/32")
+        for sub in _subnets_with_instances(model)
+    ]
+    files: list[File] = []
+    processes: list[Process] = []
+    ssh_owners = [
+        (kind, ns, obj.name)
+        for kind, ns, obj in _owners(model)
+        if any(svc.kind == "ssh" for svc in obj.services)
+    ]
+    if ssh_owners:
+        files.append(File(cfg.SSHD_CONFIG, SSHD_CONFIG))
+        keys = (PYTHON, "-m", "netemu.services.sshkeys", "{state}")
+        processes.append(Process(inet, "ssh keys", keys, phase=KEYS_PHASE, wait=True))
+        processes += [_sshd(kind, ns, name) for kind, ns, name in ssh_owners]
+    found = listeners(model)
+    if found:
+        config = cfg.Config(model.name, tuple(found))
+        files.append(File(cfg.CONFIG, config.to_json()))
+        files.append(File(cfg.METADATA, metadata_document(model)))
+        daemon = (PYTHON, "-m", "netemu.services", f"{{state}}/{cfg.CONFIG}")
+        processes.append(
+            Process(inet, "services", daemon, phase=DAEMON_PHASE, ready_file=cfg.READY)
+        )
+    return addresses, files, processes
+
+
+def add(model: Model, plan: Plan) -> Plan:
+    """`plan` with the services added."""
+    addresses, files, processes = render(model)
+    return dataclasses.replace(
+        plan,
+        addresses=plan.addresses + tuple(addresses),
+        files=plan.files + tuple(files),
+        processes=plan.processes + tuple(processes),
+    )
