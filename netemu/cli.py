@@ -106,7 +106,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
-    from netemu.driver import netns
+    from netemu.driver import mountns
 
     name = lifecycle.current(args.scenario)
     model = lifecycle.running_model(name)
@@ -114,9 +114,46 @@ def cmd_exec(args: argparse.Namespace) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         raise UsageError("give a command after --, e.g. netemu exec web -- ip addr")
-    netns.enter_for_good(ns)
+    # The endpoint's own resolv.conf and host name, in mount and UTS namespaces of this
+    # process only; the host's /etc is untouched.
+    mountns.enter_endpoint(ns, st.state_dir(name), args.target)
     os.execvp(command[0], command)
     return ExitStatus.OK  # not reached
+
+
+def cmd_ssh(args: argparse.Namespace) -> int:
+    from netemu.driver import mountns
+    from netemu.services import ssh_client
+
+    opts = _ssh_options(args)
+    name = lifecycle.current(opts.scenario)
+    model = lifecycle.running_model(name)
+    ssh = ssh_client.command(
+        model, st.state_dir(name), opts.target, opts.source, opts.jump, opts.command
+    )
+    hops = [opts.target, *([opts.jump] if opts.jump else [])]
+    for lacking in ssh_client.lacking_ssh(model, hops):
+        print(f"netemu: warning: {lacking} runs no ssh server (services: [ssh])", file=sys.stderr)
+    mountns.enter_endpoint(ssh.ns, st.state_dir(name), ssh.source)
+    os.execvp(ssh.argv[0], ssh.argv)
+    return ExitStatus.OK  # not reached: the exit status is ssh's
+
+
+def _ssh_options(args: argparse.Namespace) -> argparse.Namespace:
+    """Options may also follow TARGET (`netemu ssh db --jump web -- cmd`), where argparse's
+    REMAINDER has swallowed them: take them from there, up to `--`."""
+    rest: list[str] = args.rest
+    cut = rest.index("--") if "--" in rest else len(rest)
+    late = argparse.ArgumentParser(prog="netemu ssh", add_help=False)
+    late.add_argument("-s", "--scenario", default=args.scenario)
+    late.add_argument("--from", dest="source", default=args.source)
+    late.add_argument("--jump", default=args.jump)
+    opts, unknown = late.parse_known_args(rest[:cut])
+    if unknown and cut < len(rest):
+        raise UsageError(f"netemu ssh: unexpected {' '.join(unknown)} before --")
+    opts.target = args.target
+    opts.command = unknown + rest[cut + 1 :]
+    return opts
 
 
 def _spec(args: argparse.Namespace) -> ProbeSpec:
@@ -149,6 +186,12 @@ def cmd_test(args: argparse.Namespace) -> int:
     driver = lifecycle.KernelDriver()
     was_up = model.name in st.running()
     if was_up:
+        running = st.load(model.name)
+        if running and running.source != os.path.abspath(args.file):
+            raise UsageError(
+                f"scenario '{model.name}' is already up from {running.source}; "
+                f"run `netemu down {model.name}` first or give this one another name"
+            )
         model = lifecycle.running_model(model.name)
     else:
         lifecycle.up(args.file, driver)
@@ -218,6 +261,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-s", "--scenario")
     e.add_argument("target")
     e.add_argument("command", nargs=argparse.REMAINDER)
+    sh = add("ssh", cmd_ssh, "log in with the real ssh client and the scenario's key pair")
+    sh.usage = "netemu ssh [-s NAME] TARGET [--from HOST] [--jump BASTION] [-- CMD...]"
+    sh.add_argument("-s", "--scenario")
+    sh.add_argument("target", metavar="TARGET", help="instance, internet host or address")
+    sh.add_argument(
+        "--from", dest="source", metavar="HOST", help="where ssh runs (default: an internet host)"
+    )
+    sh.add_argument("--jump", metavar="BASTION", help="log in through this host (ssh -J)")
+    sh.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     pr = add("probe", cmd_probe, "send one real probe and say what happened to it")
     pr.add_argument("-s", "--scenario")
     pr.add_argument("source", metavar="FROM")
