@@ -51,6 +51,7 @@ class ProbeResult:
     dst_ip: str
     result: Literal["reachable", "blocked"]
     seen_source: str | None
+    seen_port: int | None  # the source port the destination saw (NAT may change it)
     reason: Reason | None
     hops: list[str]
     elapsed_ms: int
@@ -65,6 +66,7 @@ class ProbeResult:
             "dst_ip": self.dst_ip,
             "result": self.result,
             "seen_source": self.seen_source,
+            "seen_port": self.seen_port,
             "reason": self.reason.to_json() if self.reason else None,
             "hops": self.hops,
             "elapsed_ms": self.elapsed_ms,
@@ -313,6 +315,7 @@ class Prober:
         end = f.done_at or time.monotonic()
         elapsed = int((end - f.sent_at) * 1000)
         seen = str(f.arrived.src) if f.arrived else None
+        seen_port = f.arrived.sport if f.arrived else None
         if f.reply:
             return ProbeResult(
                 f.spec,
@@ -320,6 +323,7 @@ class Prober:
                 str(f.dst.ip),
                 "reachable",
                 seen,
+                seen_port,
                 None,
                 [f.src.name, f.dst.name],
                 elapsed,
@@ -333,7 +337,7 @@ class Prober:
                 hops.append(f.dst.name)
             hops.append(f"dropped in {where}: {name}")
         return ProbeResult(
-            f.spec, str(f.src.ip), str(f.dst.ip), "blocked", seen, reason, hops, elapsed
+            f.spec, str(f.src.ip), str(f.dst.ip), "blocked", seen, seen_port, reason, hops, elapsed
         )
 
 

@@ -16,7 +16,6 @@ from netemu.render import nft
 from netemu.render.plan import Ruleset
 
 EPHEMERAL = (1024, 65535)
-IDLE_TIMEOUT_S = 350  # ref 6.12
 
 
 def _ruleset(model: Model, nat: NatGateway) -> Ruleset:

@@ -13,6 +13,11 @@ from netemu.render import names as n
 from netemu.render.plan import Address, Link, Namespace, Route
 
 NO_IPV6 = (("net/ipv6/conf/all/disable_ipv6", "1"), ("net/ipv6/conf/default/disable_ipv6", "1"))
+# A NAT gateway forgets a TCP mapping after 350 s idle (ref 6.12).
+NAT_TIMEOUTS = (("net/netfilter/nf_conntrack_tcp_timeout_established", "350"),)
+# Security groups keep a UDP flow with replies ("stream") for 180 s, Linux for 120 s (7.17,
+# 7.20); the other defaults already match AWS (TCP established 5 days, UDP 30 s).
+SG_TIMEOUTS = (("net/netfilter/nf_conntrack_udp_timeout_stream", "180"),)
 ROUTER = (
     ("net/ipv4/ip_forward", "1"),
     ("net/ipv4/conf/all/rp_filter", "0"),
@@ -62,14 +67,18 @@ def namespaces(model: Model) -> list[Namespace]:
         )
     for nat in model.nat_gateways.values():
         out.append(
-            Namespace(n.nat_gateway_ns(s, nat.name), f"nat_gateway:{nat.name}", NO_IPV6 + ROUTER)
+            Namespace(
+                n.nat_gateway_ns(s, nat.name),
+                f"nat_gateway:{nat.name}",
+                (*NO_IPV6, *ROUTER, *NAT_TIMEOUTS),
+            )
         )
     for sub in model.subnets.values():
         out.append(
             Namespace(
                 n.subnet_ns(s, sub.name),
                 f"subnet:{sub.name}",
-                (*NO_IPV6, *ROUTER, ("net/ipv4/conf/all/proxy_arp", "1")),
+                (*NO_IPV6, *ROUTER, *SG_TIMEOUTS, ("net/ipv4/conf/all/proxy_arp", "1")),
                 # Proxy ARP otherwise waits up to 0.8 s before it answers.
                 late_sysctls=(("net/ipv4/neigh/*/proxy_delay", "0"),),
             )

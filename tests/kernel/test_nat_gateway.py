@@ -1,0 +1,67 @@
+"""NAT gateway with real packets (ref section 6)."""
+
+from __future__ import annotations
+
+import subprocess
+
+from scenarios import vpc
+
+from netemu.render.names import nat_gateway_ns
+from netemu.testing import running_text
+
+NAT = "nat_gateways:\n  nat: {subnet: public, elastic_ip: 203.0.113.50}\n"
+VIA_NAT = "      - {destination: 0.0.0.0/0, nat_gateway: nat}"
+
+
+def test_snat_to_elastic_ip_with_ports_in_range() -> None:
+    """6.7, 6.8: the internet sees the elastic IP; source ports land in 1024-65535, also
+    when the instance used a port below 1024."""
+    with running_text(vpc(private_routes=VIA_NAT) + NAT) as s:
+        for port in (40000, 80, 1023):
+            r = s.probe("db", "client", tcp=443, source_port=port)
+            assert r.result == "reachable"
+            assert r.seen_source == "203.0.113.50"
+            assert r.seen_port is not None and 1024 <= r.seen_port <= 65535
+        assert s.probe("db", "client", udp=53).seen_source == "203.0.113.50"
+        assert s.probe("db", "client", icmp=True).result == "reachable"
+
+
+def test_no_inbound_through_the_nat_gateway() -> None:
+    """6.9, 6.10: nothing started outside gets in, not even a ping of the gateway itself."""
+    with running_text(vpc(private_routes=VIA_NAT) + NAT) as s:
+        for kw in ({"tcp": 22}, {"udp": 53}, {"icmp": True}):
+            r = s.probe("client", "nat", **kw)  # type: ignore[arg-type]
+            assert r.result == "blocked"
+            assert r.reason and r.reason.code == "NAT_GATEWAY_NO_INBOUND"
+        r = s.probe("client", "203.0.113.50", tcp=3306)
+        assert r.result == "blocked" and r.reason and r.reason.code == "NAT_GATEWAY_NO_INBOUND"
+
+
+def test_nat_gateway_subnet_acl_applies_both_ways() -> None:
+    """6.13: no security group on a NAT gateway, but its subnet's ACL sees its traffic both
+    ways: an ACL admitting replies only on 32768-65535 breaks a connection whose NAT port
+    falls below that range."""
+    acls = (
+        "  pub:\n    vpc: main\n    ingress:\n"
+        "      - {rule: 100, protocol: all, cidr: 172.30.0.0/16, action: allow}\n"
+        "      - {rule: 110, protocol: tcp, ports: 32768-65535, cidr: 0.0.0.0/0, action: allow}\n"
+        "    egress:\n      - {rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}\n"
+    )
+    text = vpc(private_routes=VIA_NAT, acls=acls, public_extra=", network_acl: pub") + NAT
+    with running_text(text) as s:
+        assert s.probe("db", "client", tcp=80, source_port=45000).result == "reachable"
+        r = s.probe("db", "client", tcp=80, source_port=2000)
+        assert r.result == "blocked"
+        assert r.reason and (r.reason.code, r.reason.component, r.reason.leg) == (
+            "SUBNET_ACL_RESTRICTION", "network_acl:pub", "reply")
+
+
+def test_idle_tcp_mappings_expire_after_350_seconds() -> None:
+    """6.12: the gateway's connection tracking forgets an idle TCP mapping after 350 s."""
+    with running_text(vpc(private_routes=VIA_NAT) + NAT) as s:
+        ns = nat_gateway_ns(s.model.name, "nat")
+        out = subprocess.run(
+            ["ip", "netns", "exec", ns, "cat", "/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        assert out.strip() == "350"
