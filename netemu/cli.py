@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from netemu import lifecycle
+from netemu import lab, lifecycle
 from netemu.driver import state as st
 from netemu.errors import ExitStatus, NetemuError, Problem, ScenarioInvalid, UsageError
 from netemu.model import load_model
@@ -290,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true")
     t.add_argument("--junit", metavar="PATH")
     t.add_argument("--keep", action="store_true", help="leave the scenario up afterwards")
+    lab.register(sub, add)  # netemu lab list|start|hint|check|solution|stop
     return p
 
 
@@ -314,6 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("netemu: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `netemu test … | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return ExitStatus.OK
 
 
 if __name__ == "__main__":

@@ -22,11 +22,12 @@ from typing import Any, Literal
 
 from netemu.driver import netns
 from netemu.model.types import Model
-from netemu.probe import nflog
+from netemu.probe import nflog, path
 from netemu.probe.endpoints import Endpoint, destination, source
 from netemu.probe.nflog import Packet, parse_ipv4
 from netemu.probe.reason import Reason, from_drop
 from netemu.render import names as n
+from netemu.render import topology
 
 PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1}
 ETH_P_IP = 0x0800
@@ -172,6 +173,7 @@ class Prober:
         self.model = model
         self.timeout = timeout
         self.listeners = {nflog.open_listener(ns): ns for ns in infrastructure_namespaces(model)}
+        self.components = {ns.name: ns.aws for ns in topology.namespaces(model)}
         self.captures: dict[str, socket.socket] = {}
         self.raw: dict[str, socket.socket] = {}
         self.tokens = itertools.count(random.randrange(1, 30000))
@@ -316,28 +318,20 @@ class Prober:
         elapsed = int((end - f.sent_at) * 1000)
         seen = str(f.arrived.src) if f.arrived else None
         seen_port = f.arrived.sport if f.arrived else None
-        if f.reply:
-            return ProbeResult(
-                f.spec,
-                str(f.src.ip),
-                str(f.dst.ip),
-                "reachable",
-                seen,
-                seen_port,
-                None,
-                [f.src.name, f.dst.name],
-                elapsed,
-            )
-        reason = None
-        hops = [f.src.name]
+        forward = path.walk(self.model, f.src, f.dst.ip)
+        result: Literal["reachable", "blocked"] = "reachable" if f.reply else "blocked"
+        reason, hops = None, forward
         if f.drop:
             name, leg, where, packet = f.drop
             reason = from_drop(name, leg, self.model, f.src, f.dst, packet)
-            if leg == "reply":
-                hops.append(f.dst.name)
-            hops.append(f"dropped in {where}: {name}")
+            died = self.components.get(where, where)
+            if leg == "request":
+                hops = path.until(forward, died)
+            else:
+                back = path.walk(self.model, f.dst, f.arrived.src if f.arrived else f.src.ip)
+                hops = forward + path.until(back[1:], died)
         return ProbeResult(
-            f.spec, str(f.src.ip), str(f.dst.ip), "blocked", seen, seen_port, reason, hops, elapsed
+            f.spec, str(f.src.ip), str(f.dst.ip), result, seen, seen_port, reason, hops, elapsed
         )
 
 

@@ -31,7 +31,7 @@ def because(r: ProbeResult) -> list[str]:
     return [
         f"  {x.code}: {leg}",
         f"  dropped by {x.component}{direction}{rule}  ({x.detail})",
-        f"  path: {' -> '.join(r.hops)}",
+        f"  path: {' -> '.join(r.hops)}  <- dropped here",
     ]
 
 

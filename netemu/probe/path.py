@@ -1,0 +1,88 @@
+"""The AWS components a packet crosses between two endpoints, for showing where it stopped.
+
+The verdict and its reason always come from the kernel (probe.engine); this only lays out
+the way there, using the same route tables the kernel uses, so a user can read
+`internet_host:client -> internet -> internet_gateway:igw -> vpc_router:main -> subnet:private`.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+from netemu.model.types import Eni, Model, Route
+from netemu.probe.endpoints import Endpoint
+
+MAX_HOPS = 16
+
+
+def _component(eni: Eni) -> str:
+    return f"{eni.owner_kind}:{eni.owner}"
+
+
+def _lookup(model: Model, subnet: str, dst: IPv4Address) -> Route | None:
+    table = model.route_tables[model.subnets[subnet].route_table]
+    matching = [r for r in table.routes if dst in r.destination]
+    return max(matching, key=lambda r: r.destination.prefixlen, default=None)
+
+
+def _holder(model: Model, vpc: str, ip: IPv4Address) -> Eni | None:
+    return next(
+        (e for e in model.enis() if e.private_ip == ip and model.subnets[e.subnet].vpc == vpc), None
+    )
+
+
+def _from_internet(model: Model, dst: IPv4Address, hops: list[str]) -> None:
+    for host in model.internet_hosts.values():
+        if host.ip == dst:
+            hops.append(f"internet_host:{host.name}")
+            return
+    eni = next((e for e in model.enis() if e.public_ip == dst), None)
+    if eni is None:
+        return
+    vpc = model.subnets[eni.subnet].vpc
+    igw = model.igw_of(vpc)
+    if igw:
+        hops += [f"internet_gateway:{igw.name}", f"vpc_router:{vpc}", f"subnet:{eni.subnet}", _component(eni)]
+
+
+def _from_subnet(model: Model, subnet: str, dst: IPv4Address, hops: list[str]) -> None:
+    vpc = model.subnets[subnet].vpc
+    for _ in range(MAX_HOPS):
+        local = _holder(model, vpc, dst)
+        if local and local.subnet == subnet:
+            hops.append(_component(local))
+            return
+        hops.append(f"vpc_router:{vpc}")
+        route = _lookup(model, subnet, dst)
+        if route is None or route.target_kind == "blackhole":
+            return
+        if route.target_kind == "local":
+            if local:
+                hops += [f"subnet:{local.subnet}", _component(local)]
+            return
+        if route.target_kind == "internet_gateway":
+            hops += [f"internet_gateway:{route.target}", "internet"]
+            _from_internet(model, dst, hops)
+            return
+        target = next(e for e in model.enis() if (e.owner_kind, e.owner) == (route.target_kind, route.target))
+        hops += [f"subnet:{target.subnet}", _component(target), f"subnet:{target.subnet}"]
+        subnet = target.subnet
+
+
+def walk(model: Model, src: Endpoint, dst: IPv4Address) -> list[str]:
+    """Components from `src` towards `dst`, in order."""
+    if src.eni is None:
+        hops = [f"internet_host:{src.name}", "internet"]
+        _from_internet(model, dst, hops)
+        return hops
+    hops = [_component(src.eni), f"subnet:{src.eni.subnet}"]
+    _from_subnet(model, src.eni.subnet, dst, hops)
+    return hops
+
+
+def until(hops: list[str], component: str) -> list[str]:
+    """`hops` up to and including the last occurrence of `component`."""
+    for i in range(len(hops) - 1, -1, -1):
+        if hops[i] == component:
+            return hops[: i + 1]
+    return hops
