@@ -47,9 +47,14 @@ internet:
 """
 
 
-def _iperf(client_ns: str, server_ns: str, server_ip: str, seconds: int, udp: bool) -> dict[str, Any]:
-    server = subprocess.Popen(["ip", "netns", "exec", server_ns, "iperf3", "-s", "-1"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _iperf(
+    client_ns: str, server_ns: str, server_ip: str, seconds: int, udp: bool
+) -> dict[str, Any]:
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", server_ns, "iperf3", "-s", "-1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(0.3)
     args = ["ip", "netns", "exec", client_ns, "iperf3", "-c", server_ip, "-t", str(seconds), "-J"]
     if udp:
@@ -75,11 +80,37 @@ def bare(seconds: int) -> tuple[float, float]:
     netns.create(a)
     netns.create(b)
     try:
-        for ns, cmds in ((a, [["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", b],
-                              ["ip", "addr", "add", "10.99.0.1/30", "dev", "eth0"],
-                              ["ip", "link", "set", "eth0", "up"], ["ip", "link", "set", "lo", "up"]]),
-                         (b, [["ip", "addr", "add", "10.99.0.2/30", "dev", "eth0"],
-                              ["ip", "link", "set", "eth0", "up"], ["ip", "link", "set", "lo", "up"]])):
+        for ns, cmds in (
+            (
+                a,
+                [
+                    [
+                        "ip",
+                        "link",
+                        "add",
+                        "eth0",
+                        "type",
+                        "veth",
+                        "peer",
+                        "name",
+                        "eth0",
+                        "netns",
+                        b,
+                    ],
+                    ["ip", "addr", "add", "10.99.0.1/30", "dev", "eth0"],
+                    ["ip", "link", "set", "eth0", "up"],
+                    ["ip", "link", "set", "lo", "up"],
+                ],
+            ),
+            (
+                b,
+                [
+                    ["ip", "addr", "add", "10.99.0.2/30", "dev", "eth0"],
+                    ["ip", "link", "set", "eth0", "up"],
+                    ["ip", "link", "set", "lo", "up"],
+                ],
+            ),
+        ):
             for c in cmds:
                 subprocess.run(["ip", "netns", "exec", ns, *c], check=True)
         return _rates(a, b, "10.99.0.2", seconds)
@@ -94,15 +125,28 @@ def _with_rules(model: Model, count: int) -> Model:
     the TCP rule iperf3's control connection needs."""
     group = next(g for g in model.security_groups.values() if g.name == "app")
     rules = [
-        SecurityGroupRule(i, PROTO_UDP, (6000 + i % 20, 6000 + i % 20), None, None,
-                          IPv4Network(f"100.{64 + i // 250}.{i % 250}.0/24"), None)
+        SecurityGroupRule(
+            i,
+            PROTO_UDP,
+            (6000 + i % 20, 6000 + i % 20),
+            None,
+            None,
+            IPv4Network(f"100.{64 + i // 250}.{i % 250}.0/24"),
+            None,
+        )
         for i in range(count - 1)
     ]
-    rules.append(SecurityGroupRule(count - 1, PROTO_UDP, (5201, 5201), None, None,
-                                   IPv4Network("198.51.100.0/24"), None))
+    rules.append(
+        SecurityGroupRule(
+            count - 1, PROTO_UDP, (5201, 5201), None, None, IPv4Network("198.51.100.0/24"), None
+        )
+    )
     # iperf3's control connection, beside the rules under test.
-    rules.append(SecurityGroupRule(count, PROTO_TCP, (5201, 5201), None, None,
-                                   IPv4Network("198.51.100.0/24"), None))
+    rules.append(
+        SecurityGroupRule(
+            count, PROTO_TCP, (5201, 5201), None, None, IPv4Network("198.51.100.0/24"), None
+        )
+    )
     groups = dict(model.security_groups)
     groups[group.id] = dataclasses.replace(group, ingress=tuple(rules))
     return dataclasses.replace(model, security_groups=groups)
@@ -136,5 +180,11 @@ def measure(seconds: int) -> dict[str, float]:
     tcp, udp = _through_netemu("bpath", seconds, None)
     _, one = _through_netemu("bsg1", seconds, 1)
     _, thousand = _through_netemu("bsg1000", seconds, 1000)
-    return {"bare_tcp_gbps": bare_tcp, "bare_udp_pps": bare_udp, "netemu_tcp_gbps": tcp,
-            "netemu_udp_pps": udp, "sg1_udp_pps": one, "sg1000_udp_pps": thousand}
+    return {
+        "bare_tcp_gbps": bare_tcp,
+        "bare_udp_pps": bare_udp,
+        "netemu_tcp_gbps": tcp,
+        "netemu_udp_pps": udp,
+        "sg1_udp_pps": one,
+        "sg1000_udp_pps": thousand,
+    }

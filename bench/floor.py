@@ -28,8 +28,14 @@ def build(n: int, prefix: str = "ne-floor-") -> tuple[float, float]:
     for i, name in enumerate(names):
         fd = os.open(netns.path(name), os.O_RDONLY)
         try:
-            ipr.link("add", ifname=f"h{i}", kind="veth", index=100_000 + i, state="up",
-                     peer={"ifname": "eth0", "net_ns_fd": fd})
+            ipr.link(
+                "add",
+                ifname=f"h{i}",
+                kind="veth",
+                index=100_000 + i,
+                state="up",
+                peer={"ifname": "eth0", "net_ns_fd": fd},
+            )
         finally:
             os.close(fd)
     ipr.close()

@@ -27,7 +27,9 @@ PY = sys.executable
 
 
 def _netemu(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PY, "-m", "netemu.cli", *args], capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [PY, "-m", "netemu.cli", *args], capture_output=True, text=True, check=False
+    )
 
 
 def _timed(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -52,23 +54,34 @@ def up_down(n: int, workdir: str) -> dict[str, Any]:
         f.write(scenario(n, f"b{n}"))
     before = _mem_available_kb()
     t = time.perf_counter()
-    child = subprocess.Popen([PY, "-m", "netemu.cli", "up", path], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [PY, "-m", "netemu.cli", "up", path],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _, status, usage = os.wait4(child.pid, 0)
     up = time.perf_counter() - t
     if status != 0:
-        raise SystemExit(f"netemu up of {n} instances failed: {child.stderr.read() if child.stderr else ''}")
+        raise SystemExit(
+            f"netemu up of {n} instances failed: {child.stderr.read() if child.stderr else ''}"
+        )
     held_kb = before - _mem_available_kb()
     down, out = _timed("down", f"b{n}")
     if out.returncode != 0:
         raise SystemExit(f"netemu down failed: {out.stderr}")
-    return {"up_s": up, "down_s": down, "peak_rss_mb": usage.ru_maxrss / 1024,
-            "kernel_kb_per_instance": held_kb / n}
+    return {
+        "up_s": up,
+        "down_s": down,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "kernel_kb_per_instance": held_kb / n,
+    }
 
 
 def floor(n: int) -> dict[str, float]:
-    out = subprocess.run([PY, "-m", "bench.floor", str(n)], capture_output=True, text=True,
-                         cwd=ROOT, check=True)
+    out = subprocess.run(
+        [PY, "-m", "bench.floor", str(n)], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
@@ -76,8 +89,22 @@ def mininet(n: int) -> float | None:
     if not shutil.which("mn"):
         return None
     t = time.perf_counter()
-    out = subprocess.run(["mn", "--switch", "lxbr", "--controller", "none", "--topo", f"single,{n}",
-                          "--test", "none"], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [
+            "mn",
+            "--switch",
+            "lxbr",
+            "--controller",
+            "none",
+            "--topo",
+            f"single,{n}",
+            "--test",
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     took = time.perf_counter() - t
     return took if out.returncode == 0 else None
 
@@ -95,6 +122,10 @@ def expectations(workdir: str, count: int) -> dict[str, Any]:
     return {"seconds": took, "passed": doc["passed"], "failed": doc["failed"], "count": count}
 
 
+def _peak_rss_mb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="N=10 and short runs: a smoke test")
@@ -108,37 +139,82 @@ def main() -> None:
         for n in sizes:
             ours, base, mn = up_down(n, workdir), floor(n), mininet(n)
             results["sizes"][n] = {"netemu": ours, "floor": base, "mininet_up_s": mn}
-            rows.append((f"up {n}", f"{ours['up_s']:.2f} s", f"floor {base['up']:.2f} s",
-                         f"{ours['up_s'] / base['up']:.2f}x floor"))
+            rows.append(
+                (
+                    f"up {n}",
+                    f"{ours['up_s']:.2f} s",
+                    f"floor {base['up']:.2f} s",
+                    f"{ours['up_s'] / base['up']:.2f}x floor",
+                )
+            )
             if mn:
-                rows.append((f"up {n} vs mininet", f"{ours['up_s']:.2f} s", f"mininet {mn:.2f} s",
-                             f"{ours['up_s'] / mn:.2f}x mininet"))
-            rows.append((f"down {n}", f"{ours['down_s']:.2f} s", f"floor {base['down']:.2f} s",
-                         f"{ours['down_s'] / max(base['down'], 1e-3):.1f}x floor"))
-            rows.append((f"memory {n}", f"{ours['peak_rss_mb']:.0f} MB peak",
-                         f"{ours['kernel_kb_per_instance']:.0f} kB kernel/instance", ""))
+                rows.append(
+                    (
+                        f"up {n} vs mininet",
+                        f"{ours['up_s']:.2f} s",
+                        f"mininet {mn:.2f} s",
+                        f"{ours['up_s'] / mn:.2f}x mininet",
+                    )
+                )
+            rows.append(
+                (
+                    f"down {n}",
+                    f"{ours['down_s']:.2f} s",
+                    f"floor {base['down']:.2f} s",
+                    f"{ours['down_s'] / max(base['down'], 1e-3):.1f}x floor",
+                )
+            )
+            rows.append(
+                (
+                    f"memory {n}",
+                    f"{ours['peak_rss_mb']:.0f} MB peak",
+                    f"{ours['kernel_kb_per_instance']:.0f} kB kernel/instance",
+                    "",
+                )
+            )
         count = 20 if args.quick else 200
         e = expectations(workdir, count)
         results["expectations"] = e
-        rows.append((f"test {count} expectations", f"{e['seconds']:.2f} s",
-                     f"{e['passed']} passed {e['failed']} failed", "target < 2 s"))
+        rows.append(
+            (
+                f"test {count} expectations",
+                f"{e['seconds']:.2f} s",
+                f"{e['passed']} passed {e['failed']} failed",
+                "target < 2 s",
+            )
+        )
         dp = datapath.measure(seconds)
         results["datapath"] = dp
-        rows.append(("TCP through SG+ACL+router+IGW", f"{dp['netemu_tcp_gbps']:.2f} Gbit/s",
-                     f"bare veth {dp['bare_tcp_gbps']:.2f} Gbit/s",
-                     f"{dp['netemu_tcp_gbps'] / dp['bare_tcp_gbps']:.2f} of bare"))
-        rows.append(("UDP 64 B through the same", f"{dp['netemu_udp_pps'] / 1e3:.0f} kpps",
-                     f"bare veth {dp['bare_udp_pps'] / 1e3:.0f} kpps",
-                     f"{dp['netemu_udp_pps'] / dp['bare_udp_pps']:.2f} of bare"))
-        rows.append(("SG with 1000 CIDR rules, UDP 64 B", f"{dp['sg1000_udp_pps'] / 1e3:.0f} kpps",
-                     f"1 rule {dp['sg1_udp_pps'] / 1e3:.0f} kpps",
-                     f"{dp['sg1000_udp_pps'] / dp['sg1_udp_pps']:.2f} of 1 rule"))
+        rows.append(
+            (
+                "TCP through SG+ACL+router+IGW",
+                f"{dp['netemu_tcp_gbps']:.2f} Gbit/s",
+                f"bare veth {dp['bare_tcp_gbps']:.2f} Gbit/s",
+                f"{dp['netemu_tcp_gbps'] / dp['bare_tcp_gbps']:.2f} of bare",
+            )
+        )
+        rows.append(
+            (
+                "UDP 64 B through the same",
+                f"{dp['netemu_udp_pps'] / 1e3:.0f} kpps",
+                f"bare veth {dp['bare_udp_pps'] / 1e3:.0f} kpps",
+                f"{dp['netemu_udp_pps'] / dp['bare_udp_pps']:.2f} of bare",
+            )
+        )
+        rows.append(
+            (
+                "SG with 1000 CIDR rules, UDP 64 B",
+                f"{dp['sg1000_udp_pps'] / 1e3:.0f} kpps",
+                f"1 rule {dp['sg1_udp_pps'] / 1e3:.0f} kpps",
+                f"{dp['sg1000_udp_pps'] / dp['sg1_udp_pps']:.2f} of 1 rule",
+            )
+        )
     width = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(c.ljust(width[i]) for i, c in enumerate(r)))
     with open(args.json, "w") as f:
         json.dump(results, f, indent=1)
-    print(f"(written to {args.json}; peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB)")
+    print(f"(written to {args.json}; peak RSS of this process {_peak_rss_mb()} MB)")
 
 
 if __name__ == "__main__":

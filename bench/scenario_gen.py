@@ -31,11 +31,8 @@ def scenario(n: int, name: str = "bench", subnets: int = 10, expectations: int =
         "subnets:",
     ]
     for s in range(subnets):
-        lines.append(
-            f"  s{s}: {{vpc: main, cidr: 10.0.{s * 4}.0/22, network_acl: edge}}"
-        )
-    lines += ["internet:",
-              "  hosts:", "    client: {ip: 198.51.100.10}", "instances:"]
+        lines.append(f"  s{s}: {{vpc: main, cidr: 10.0.{s * 4}.0/22, network_acl: edge}}")
+    lines += ["internet:", "  hosts:", "    client: {ip: 198.51.100.10}", "instances:"]
     for i in range(n):
         lines.append(f"  i{i}: {{subnet: s{i % subnets}, security_groups: [app]}}")
     if expectations:

@@ -40,7 +40,7 @@ def _next_public_ip(model: Model, released: IPv4Address | None) -> IPv4Address:
     used |= {h.ip for h in model.internet_hosts.values()}
     if released:
         used.add(released)
-    for ip in pool_addresses(model.public_pool, used):  # type: ignore[arg-type]
+    for ip in pool_addresses(model.public_pool, used):
         return ip
     raise UsageError(f"public_pool {model.public_pool} has no free address left")
 

@@ -236,8 +236,9 @@ def run_processes(plan: Plan, workdir: str, pids: list[int], timeout: float = 30
         for p in (p for p in group if not p.wait):
             child = process.spawn(p.ns, _argv(p, workdir), _log(logs, p))
             pids.append(child.pid)
-        for p in (p for p in group if not p.wait and p.ready_file):
-            _await_file(os.path.join(workdir, p.ready_file), p, timeout)
+        for p in group:
+            if not p.wait and p.ready_file:
+                _await_file(os.path.join(workdir, p.ready_file), p, timeout)
         tasks = [(p, process.spawn(p.ns, _argv(p, workdir), _log(logs, p))) for p in group if p.wait]
         deadline = time.monotonic() + timeout
         for p, child in tasks:

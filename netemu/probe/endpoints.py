@@ -53,15 +53,15 @@ def destination(model: Model, name: str, src: Endpoint) -> Endpoint:
     if name in model.internet_hosts:
         return Endpoint(name, n.host_ns(model.name, name), model.internet_hosts[name].ip, None)
     try:
-        ip = ip_address(name)
+        literal = ip_address(name)
     except ValueError:
         raise UsageError(
             f"probe destination '{name}' is not an instance, NAT gateway, "
             "internet host or IPv4 address"
         ) from None
-    if not isinstance(ip, IPv4Address):
+    if not isinstance(literal, IPv4Address):
         raise UsageError(f"probe destination '{name}': only IPv4 is emulated")
-    return owner_of(model, ip, src) or Endpoint(name, None, ip, None)
+    return owner_of(model, literal, src) or Endpoint(name, None, literal, None)
 
 
 def owner_of(model: Model, ip: IPv4Address, src: Endpoint) -> Endpoint | None:

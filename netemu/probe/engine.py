@@ -12,7 +12,6 @@ the reply at the source, or a named drop of the request or the reply.
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import select
 import socket
@@ -128,7 +127,7 @@ def _capture(ns: str) -> socket.socket:
 
 
 def _read_capture(s: socket.socket) -> list[Packet]:
-    out = []
+    out: list[Packet] = []
     while True:
         try:
             data, addr = s.recvfrom(256)

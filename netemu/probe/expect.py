@@ -7,8 +7,8 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from netemu.model.types import Expectation, Model
-from netemu.probe.engine import ProbeResult, ProbeSpec, probe
 from netemu.probe.endpoints import source
+from netemu.probe.engine import ProbeResult, ProbeSpec, probe
 
 
 @dataclass

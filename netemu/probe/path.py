@@ -42,7 +42,12 @@ def _from_internet(model: Model, dst: IPv4Address, hops: list[str]) -> None:
     vpc = model.subnets[eni.subnet].vpc
     igw = model.igw_of(vpc)
     if igw:
-        hops += [f"internet_gateway:{igw.name}", f"vpc_router:{vpc}", f"subnet:{eni.subnet}", _component(eni)]
+        hops += [
+            f"internet_gateway:{igw.name}",
+            f"vpc_router:{vpc}",
+            f"subnet:{eni.subnet}",
+            _component(eni),
+        ]
 
 
 def _from_subnet(model: Model, subnet: str, dst: IPv4Address, hops: list[str]) -> None:
@@ -64,7 +69,9 @@ def _from_subnet(model: Model, subnet: str, dst: IPv4Address, hops: list[str]) -
             hops += [f"internet_gateway:{route.target}", "internet"]
             _from_internet(model, dst, hops)
             return
-        target = next(e for e in model.enis() if (e.owner_kind, e.owner) == (route.target_kind, route.target))
+        target = next(
+            e for e in model.enis() if (e.owner_kind, e.owner) == (route.target_kind, route.target)
+        )
         hops += [f"subnet:{target.subnet}", _component(target), f"subnet:{target.subnet}"]
         subnet = target.subnet
 

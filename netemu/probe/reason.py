@@ -26,7 +26,11 @@ class Reason:
 
 
 def from_drop(
-    name: str, leg: Literal["request", "reply"], model: Model, src: Endpoint, dst: Endpoint,
+    name: str,
+    leg: Literal["request", "reply"],
+    model: Model,
+    src: Endpoint,
+    dst: Endpoint,
     packet: Packet | None = None,
 ) -> Reason:
     reason = _classify(name, leg, model, src, dst)

@@ -99,18 +99,18 @@ def render(model: Model) -> tuple[list[Route], list[Rule], list[Ruleset]]:
     # In the target ENI's subnet, traffic arriving on its cable goes to that ENI.
     for eni in target_enis(model):
         sns = n.subnet_ns(s, eni.subnet)
-        table = TARGET_TABLE_BASE + eni.port
+        kt = TARGET_TABLE_BASE + eni.port
         routes.append(
             Route(
                 sns,
                 "0.0.0.0/0",
                 via=str(eni.private_ip),
                 dev=n.eni_port_if(eni.port),
-                table=table,
+                table=kt,
                 onlink=True,
             )
         )
-        rules.append(Rule(sns, table, n.RULE_PRIORITY_BASE + eni.port, iif=target_link_if(eni)))
+        rules.append(Rule(sns, kt, n.RULE_PRIORITY_BASE + eni.port, iif=target_link_if(eni)))
 
     rulesets = [_attribution(model, vpc.name) for vpc in model.vpcs.values()]
     return routes, rules, rulesets

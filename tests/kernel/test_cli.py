@@ -26,7 +26,10 @@ expect:
 
 def netemu(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "netemu.cli", *args], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "netemu.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
 
@@ -46,8 +49,21 @@ def test_test_passes_with_exit_0_and_json(tmp_path: Path) -> None:
     doc = json.loads(out.stdout)
     assert (doc["scenario"], doc["passed"], doc["failed"]) == ("clitest", 3, 0)
     first = doc["results"][0]
-    for key in ("from", "to", "protocol", "port", "src_ip", "dst_ip", "result", "seen_source",
-                "reason", "hops", "elapsed_ms", "expected", "ok"):
+    for key in (
+        "from",
+        "to",
+        "protocol",
+        "port",
+        "src_ip",
+        "dst_ip",
+        "result",
+        "seen_source",
+        "reason",
+        "hops",
+        "elapsed_ms",
+        "expected",
+        "ok",
+    ):
         assert key in first
     blocked = doc["results"][1]["reason"]
     assert set(blocked) >= {"code", "direction", "component", "rule", "leg"}
@@ -65,7 +81,10 @@ def test_failed_expectation_exits_1_with_junit(tmp_path: Path) -> None:
     assert suite.tag == "testsuite"
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "0")
     cases = suite.findall("testcase")
-    assert [c.get("name") for c in cases] == ["client -> web tcp/22 reachable", "client -> db tcp/22 reachable"]
+    assert [c.get("name") for c in cases] == [
+        "client -> web tcp/22 reachable",
+        "client -> db tcp/22 reachable",
+    ]
     assert all(c.get("classname") and c.get("time") for c in cases)
     assert cases[0].find("failure") is None
     failure = cases[1].find("failure")
@@ -117,7 +136,9 @@ def test_up_status_probe_exec_down(tmp_path: Path) -> None:
         probe = netemu("probe", "-s", "clitest", "client", "web", "--tcp", "22", "--json")
         assert probe.returncode == 0 and json.loads(probe.stdout)["result"] == "reachable"
         blocked = netemu("probe", "-s", "clitest", "client", "db", "--tcp", "22")
-        assert blocked.returncode == 1 and "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS" in blocked.stdout
+        assert (
+            blocked.returncode == 1 and "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS" in blocked.stdout
+        )
         ex = netemu("exec", "-s", "clitest", "web", "--", "ip", "-4", "-o", "addr", "show", "eth0")
         assert ex.returncode == 0 and "172.30.0.10" in ex.stdout
     finally:
@@ -133,6 +154,7 @@ def test_stop_keeps_private_address_and_start_gives_new_public_ip(tmp_path: Path
     path = write(tmp_path, text)
     assert netemu("up", path).returncode == 0
     try:
+
         def status() -> dict[str, dict[str, str]]:
             doc = json.loads(netemu("status", "clitest", "--json").stdout)
             return doc["scenarios"][0]["instances"]  # type: ignore[no-any-return]
@@ -140,8 +162,14 @@ def test_stop_keeps_private_address_and_start_gives_new_public_ip(tmp_path: Path
         first = status()["web"]["public_ip"]
         assert netemu("stop", "-s", "clitest", "web").returncode == 0
         stopped = status()["web"]
-        assert (stopped["state"], stopped["public_ip"], stopped["private_ip"]) == ("stopped", None, "172.30.0.10")
-        probe = json.loads(netemu("probe", "-s", "clitest", "app", "web", "--tcp", "22", "--json").stdout)
+        assert (stopped["state"], stopped["public_ip"], stopped["private_ip"]) == (
+            "stopped",
+            None,
+            "172.30.0.10",
+        )
+        probe = json.loads(
+            netemu("probe", "-s", "clitest", "app", "web", "--tcp", "22", "--json").stdout
+        )
         assert probe["reason"]["code"] == "INSTANCE_STOPPED"
         gone = netemu("probe", "-s", "clitest", "client", first, "--tcp", "22", "--json")
         assert json.loads(gone.stdout)["result"] == "blocked"
@@ -149,7 +177,9 @@ def test_stop_keeps_private_address_and_start_gives_new_public_ip(tmp_path: Path
         started = status()["web"]
         assert started["state"] == "running" and started["private_ip"] == "172.30.0.10"
         assert started["public_ip"] not in (None, first)
-        back = json.loads(netemu("probe", "-s", "clitest", "client", "web", "--tcp", "22", "--json").stdout)
+        back = json.loads(
+            netemu("probe", "-s", "clitest", "client", "web", "--tcp", "22", "--json").stdout
+        )
         assert (back["result"], back["dst_ip"]) == ("reachable", started["public_ip"])
         assert netemu("stop", "-s", "clitest", "db").returncode == 0
         assert netemu("start", "-s", "clitest", "db").returncode == 0

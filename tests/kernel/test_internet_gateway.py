@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from scenarios import vpc
-
 from netemu.testing import running_text
+from scenarios import vpc
 
 
 def test_internet_host_reaches_public_instance_and_back() -> None:

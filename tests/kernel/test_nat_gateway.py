@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import subprocess
 
-from scenarios import vpc
-
 from netemu.render.names import nat_gateway_ns
 from netemu.testing import running_text
+from scenarios import vpc
 
 NAT = "nat_gateways:\n  nat: {subnet: public, elastic_ip: 203.0.113.50}\n"
 VIA_NAT = "      - {destination: 0.0.0.0/0, nat_gateway: nat}"
@@ -53,7 +52,10 @@ def test_nat_gateway_subnet_acl_applies_both_ways() -> None:
         r = s.probe("db", "client", tcp=80, source_port=2000)
         assert r.result == "blocked"
         assert r.reason and (r.reason.code, r.reason.component, r.reason.leg) == (
-            "SUBNET_ACL_RESTRICTION", "network_acl:pub", "reply")
+            "SUBNET_ACL_RESTRICTION",
+            "network_acl:pub",
+            "reply",
+        )
 
 
 def test_idle_tcp_mappings_expire_after_350_seconds() -> None:
@@ -61,7 +63,16 @@ def test_idle_tcp_mappings_expire_after_350_seconds() -> None:
     with running_text(vpc(private_routes=VIA_NAT) + NAT) as s:
         ns = nat_gateway_ns(s.model.name, "nat")
         out = subprocess.run(
-            ["ip", "netns", "exec", ns, "cat", "/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established"],
-            capture_output=True, text=True, check=True,
+            [
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                "cat",
+                "/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         assert out.strip() == "350"

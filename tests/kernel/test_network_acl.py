@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from scenarios import vpc
-
 from netemu.testing import running_text
+from scenarios import vpc
 
 
 def _acl(ingress: str, egress: str, name: str = "guard") -> str:
@@ -21,17 +20,24 @@ def test_first_match_wins() -> None:
         "      - {rule: 90, protocol: tcp, port: 22, cidr: 198.51.100.0/24, action: deny}\n"
         "      - {rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}"
     )
-    with running_text(vpc(acls=_acl(deny_first, ALL_OUT), public_extra=", network_acl: guard")) as s:
+    with running_text(
+        vpc(acls=_acl(deny_first, ALL_OUT), public_extra=", network_acl: guard")
+    ) as s:
         r = s.probe("client", "web", tcp=22)
         assert r.result == "blocked"
         assert r.reason and (r.reason.code, r.reason.rule, r.reason.direction) == (
-            "SUBNET_ACL_RESTRICTION", "90", "ingress")
+            "SUBNET_ACL_RESTRICTION",
+            "90",
+            "ingress",
+        )
         assert s.probe("client", "web", tcp=80).result == "reachable"
     allow_first = (
         "      - {rule: 90, protocol: all, cidr: 0.0.0.0/0, action: allow}\n"
         "      - {rule: 100, protocol: tcp, port: 22, cidr: 198.51.100.0/24, action: deny}"
     )
-    with running_text(vpc(acls=_acl(allow_first, ALL_OUT), public_extra=", network_acl: guard")) as s:
+    with running_text(
+        vpc(acls=_acl(allow_first, ALL_OUT), public_extra=", network_acl: guard")
+    ) as s:
         assert s.probe("client", "web", tcp=22).result == "reachable"
 
 
@@ -65,11 +71,17 @@ def test_acl_ignored_inside_subnet_applied_across_subnets() -> None:
 def test_missing_ephemeral_range_drops_the_reply() -> None:
     """8.1: stateless; the request arrives, the answer dies on the way out."""
     no_ephemeral = "      - {rule: 100, protocol: tcp, port: 22, cidr: 0.0.0.0/0, action: allow}"
-    with running_text(vpc(acls=_acl(ALL_IN, no_ephemeral), public_extra=", network_acl: guard")) as s:
+    with running_text(
+        vpc(acls=_acl(ALL_IN, no_ephemeral), public_extra=", network_acl: guard")
+    ) as s:
         r = s.probe("client", "web", tcp=22)
         assert r.result == "blocked"
         assert r.seen_source == "198.51.100.10"  # the request did arrive
-        assert r.reason and (r.reason.leg, r.reason.direction, r.reason.rule) == ("reply", "egress", "*")
+        assert r.reason and (r.reason.leg, r.reason.direction, r.reason.rule) == (
+            "reply",
+            "egress",
+            "*",
+        )
 
 
 AWS_EXAMPLE_IN = """      - {rule: 100, protocol: tcp, port: 80, cidr: 0.0.0.0/0, action: allow}
@@ -91,7 +103,11 @@ def test_aws_documentation_example_acl() -> None:
         assert s.probe("client", "web", tcp=443, source_port=50000).result == "reachable"
         r = s.probe("client", "web", tcp=80, source_port=30000)
         assert r.result == "blocked"
-        assert r.reason and (r.reason.leg, r.reason.direction, r.reason.rule) == ("reply", "egress", "*")
+        assert r.reason and (r.reason.leg, r.reason.direction, r.reason.rule) == (
+            "reply",
+            "egress",
+            "*",
+        )
         r = s.probe("client", "web", tcp=22)  # client is not in the home range 192.0.2.0/24
         assert r.result == "blocked"
         assert r.reason and (r.reason.leg, r.reason.rule) == ("request", "*")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from scenarios import vpc
-
 from netemu.testing import Running, running_text
+from scenarios import vpc
 
 NAT = "nat_gateways:\n  nat: {subnet: public, elastic_ip: auto}\n"
 VIA_NAT = "      - {destination: 0.0.0.0/0, nat_gateway: nat}"
@@ -23,21 +22,39 @@ def test_no_route_and_blackhole() -> None:
     routes = "      - {destination: 192.0.2.0/24, blackhole: true}"
     with running_text(vpc(private_routes=routes)) as s:
         assert _blocked(s, "db", "client", tcp=80) == (
-            "NO_ROUTE_TO_DESTINATION", "route_table:private", None, "request")
+            "NO_ROUTE_TO_DESTINATION",
+            "route_table:private",
+            None,
+            "request",
+        )
         assert _blocked(s, "db", "192.0.2.7", udp=53) == (
-            "BAD_STATE_ROUTE", "route_table:private", "192.0.2.0/24", "request")
+            "BAD_STATE_ROUTE",
+            "route_table:private",
+            "192.0.2.0/24",
+            "request",
+        )
 
 
 def test_acl_request_and_reply_legs() -> None:
     """13.3 SUBNET_ACL_RESTRICTION on either leg (8.1)."""
-    acls = ("  guard:\n    vpc: main\n    ingress:\n"
-            "      - {rule: 100, protocol: tcp, port: 22, cidr: 0.0.0.0/0, action: allow}\n"
-            "    egress: []\n")
+    acls = (
+        "  guard:\n    vpc: main\n    ingress:\n"
+        "      - {rule: 100, protocol: tcp, port: 22, cidr: 0.0.0.0/0, action: allow}\n"
+        "    egress: []\n"
+    )
     with running_text(vpc(acls=acls, public_extra=", network_acl: guard")) as s:
         assert _blocked(s, "client", "web", tcp=80) == (
-            "SUBNET_ACL_RESTRICTION", "network_acl:guard", "*", "request")
+            "SUBNET_ACL_RESTRICTION",
+            "network_acl:guard",
+            "*",
+            "request",
+        )
         assert _blocked(s, "client", "web", tcp=22) == (
-            "SUBNET_ACL_RESTRICTION", "network_acl:guard", "*", "reply")
+            "SUBNET_ACL_RESTRICTION",
+            "network_acl:guard",
+            "*",
+            "reply",
+        )
 
 
 def test_security_group_and_gateway_codes() -> None:
@@ -47,15 +64,22 @@ def test_security_group_and_gateway_codes() -> None:
     with running_text(vpc(groups=groups, web_groups="none")) as s:
         assert _blocked(s, "client", "web", tcp=22)[0] == "ENI_SG_RULES_MISMATCH"
         assert _blocked(s, "app", "client", tcp=443)[:2] == (
-            "IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS", "internet_gateway:igw")
+            "IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS",
+            "internet_gateway:igw",
+        )
         assert _blocked(s, "client", "db", tcp=22)[:2] == (
-            "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS", "internet_gateway:igw")
+            "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS",
+            "internet_gateway:igw",
+        )
 
 
 def test_nat_gateway_refuses_inbound() -> None:
     """NAT_GATEWAY_NO_INBOUND (6.9, 6.10): no connection from outside, no ping answered."""
     with running_text(vpc(private_routes=VIA_NAT, more_instances="") + NAT) as s:
-        assert _blocked(s, "client", "nat", tcp=22)[:2] == ("NAT_GATEWAY_NO_INBOUND", "nat_gateway:nat")
+        assert _blocked(s, "client", "nat", tcp=22)[:2] == (
+            "NAT_GATEWAY_NO_INBOUND",
+            "nat_gateway:nat",
+        )
         assert _blocked(s, "client", "nat", icmp=True)[0] == "NAT_GATEWAY_NO_INBOUND"
         assert _blocked(s, "web", "nat", icmp=True)[0] == "NAT_GATEWAY_NO_INBOUND"
         r = s.probe("db", "client", tcp=80)
@@ -65,13 +89,20 @@ def test_nat_gateway_refuses_inbound() -> None:
 
 def test_separate_vpcs() -> None:
     """DISCONNECTED_VPCS (1.9)."""
-    text = vpc() + """
+    text = (
+        vpc()
+        + """
   # a second VPC, appended below
 """
-    text = text.replace("vpcs:\n  main: {cidr: 172.30.0.0/16}",
-                        "vpcs:\n  main: {cidr: 172.30.0.0/16}\n  other: {cidr: 10.9.0.0/16}")
+    )
+    text = text.replace(
+        "vpcs:\n  main: {cidr: 172.30.0.0/16}",
+        "vpcs:\n  main: {cidr: 172.30.0.0/16}\n  other: {cidr: 10.9.0.0/16}",
+    )
     text = text.replace("subnets:\n", "subnets:\n  far: {vpc: other, cidr: 10.9.0.0/24}\n")
-    text = text.replace("instances:\n", "instances:\n  lonely: {subnet: far, security_groups: [default]}\n")
+    text = text.replace(
+        "instances:\n", "instances:\n  lonely: {subnet: far, security_groups: [default]}\n"
+    )
     with running_text(text) as s:
         lonely = str(s.model.instances["lonely"].private_ip)
         assert _blocked(s, "web", lonely, tcp=22)[0] == "DISCONNECTED_VPCS"
@@ -102,6 +133,11 @@ def test_negative_probes_are_definite() -> None:
     """A probe into the void is blocked, never reachable, and says where it died."""
     with running_text(vpc()) as s:
         assert _blocked(s, "web", "172.30.0.99", icmp=True)[:2] == (
-            "NO_ROUTE_TO_DESTINATION", "subnet:public")
-        assert _blocked(s, "web", "192.0.2.99", udp=9)[:2] == ("NO_ROUTE_TO_DESTINATION", "internet")
+            "NO_ROUTE_TO_DESTINATION",
+            "subnet:public",
+        )
+        assert _blocked(s, "web", "192.0.2.99", udp=9)[:2] == (
+            "NO_ROUTE_TO_DESTINATION",
+            "internet",
+        )
         assert _blocked(s, "db", "172.30.9.9", tcp=1)[0] == "NO_ROUTE_TO_DESTINATION"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from scenarios import vpc
-
 from netemu.testing import running_text
+from scenarios import vpc
 
 SSH_ONLY = """  ssh:
     vpc: main
@@ -79,15 +78,23 @@ def test_default_group_admits_members_and_refuses_others() -> None:
 
 def test_group_reference_matches_private_address_only() -> None:
     """7.6: a member reaching the group through its public address does not match."""
-    text = vpc(groups=SSH_ONLY, web_groups="ssh", db_groups="fromweb", db_extra=", public_ip: true",
-               private_routes="      - {destination: 0.0.0.0/0, internet_gateway: igw}")
+    text = vpc(
+        groups=SSH_ONLY,
+        web_groups="ssh",
+        db_groups="fromweb",
+        db_extra=", public_ip: true",
+        private_routes="      - {destination: 0.0.0.0/0, internet_gateway: igw}",
+    )
     with running_text(text) as s:
         assert s.probe("web", "db", tcp=3306).result == "reachable"
         public = str(s.model.instances["db"].public_ip)
         r = s.probe("web", public, tcp=3306)
         assert r.result == "blocked"
         assert r.reason and r.reason.code == "ENI_SG_RULES_MISMATCH"
-        assert r.reason.packet == {"src": str(s.model.instances["web"].public_ip), "dst": "172.30.1.10"}
+        assert r.reason.packet == {
+            "src": str(s.model.instances["web"].public_ip),
+            "dst": "172.30.1.10",
+        }
 
 
 def test_both_sides_checked_inside_one_subnet() -> None:
@@ -150,8 +157,12 @@ def _subnet_rules(s: object, subnet: str) -> str:
 
     model = s.model  # type: ignore[attr-defined]
     ns = subnet_ns(model.name, subnet)
-    return subprocess.run(["ip", "netns", "exec", ns, "nft", "list", "ruleset"],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["ip", "netns", "exec", ns, "nft", "list", "ruleset"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def test_rules_carry_aws_names() -> None:
@@ -164,7 +175,10 @@ def test_rules_carry_aws_names() -> None:
 
 def test_thousand_cidr_rules_become_one_set_lookup() -> None:
     """Large groups stay fast: same-port CIDR rules share one nftables rule and set."""
-    cidrs = "\n".join(f"      - {{protocol: udp, port: 9000, cidr: 10.{i // 250}.{i % 250}.0/24}}" for i in range(59))
+    cidrs = "\n".join(
+        f"      - {{protocol: udp, port: 9000, cidr: 10.{i // 250}.{i % 250}.0/24}}"
+        for i in range(59)
+    )
     groups = f"  many:\n    vpc: main\n    ingress:\n{cidrs}\n"
     with running_text(vpc(groups=groups, web_groups="many")) as s:
         rules = _subnet_rules(s, "public")
