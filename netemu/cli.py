@@ -232,6 +232,28 @@ def cmd_stop_start(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from netemu import verify
+    from netemu.render import render
+
+    driver = lifecycle.KernelDriver()
+    driver.check_host()
+    name = lifecycle.current(args.name)
+    state = st.load(name)
+    model = lifecycle.running_model(name)
+    differences = verify.verify(model, render(model), state.pids if state else [])
+    if args.json:
+        print(json.dumps({"scenario": name, **verify.report(differences)}, indent=1))
+    else:
+        for d in differences:
+            print(d)
+        if differences:
+            print(f"{name}: {len(differences)} difference(s) between the kernel and the plan")
+        else:
+            print(f"{name}: the kernel holds exactly what the plan asks for")
+    return ExitStatus.CHECKS_FAILED if differences else ExitStatus.OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="netemu", description="AWS VPC networking, built for real in one Linux kernel."
@@ -290,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true")
     t.add_argument("--junit", metavar="PATH")
     t.add_argument("--keep", action="store_true", help="leave the scenario up afterwards")
+    v = add("verify", cmd_verify, "check the live kernel state against the scenario's plan")
+    v.add_argument("name", nargs="?", metavar="NAME")
+    v.add_argument("--json", action="store_true")
     lab.register(sub, add)  # netemu lab list|start|hint|check|solution|stop
     return p
 

@@ -9,15 +9,22 @@ import contextlib
 import ctypes.util
 import os
 import signal
-from typing import Any, Literal, Protocol
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from netemu import capacity, instance_state
 from netemu.driver import state as st
 from netemu.errors import HostUnsupported, KernelError, Problem, UsageError
 from netemu.model import load_model
-from netemu import instance_state
 from netemu.model.types import Instance, Model
 from netemu.render import names, render
 from netemu.render.plan import Plan
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from netemu.verify import Difference
 
 
 class Driver(Protocol):
@@ -27,7 +34,9 @@ class Driver(Protocol):
     def apply(self, plan: Plan, created: list[str], workdir: str, pids: list[int]) -> None: ...
     def destroy(self, namespaces: list[str]) -> None: ...
     def leftovers(self, prefix: str) -> list[str]: ...
-    def reload(self, before: Plan, after: Plan) -> None: ...
+    def reload(self, before: Plan, after: Plan, workdir: str) -> None: ...
+    def check_capacity(self, model: Model, plan: Plan) -> None: ...
+    def verify(self, model: Model, plan: Plan, pids: list[int]) -> list[Difference]: ...
 
 
 class KernelDriver:
@@ -63,10 +72,18 @@ class KernelDriver:
 
         return netns.list_names(prefix)
 
-    def reload(self, before: Plan, after: Plan) -> None:
+    def reload(self, before: Plan, after: Plan, workdir: str) -> None:
         from netemu.driver import kernel
 
-        kernel.reload(before, after)
+        kernel.reload(before, after, workdir)
+
+    def check_capacity(self, model: Model, plan: Plan) -> None:
+        capacity.check(model, plan)
+
+    def verify(self, model: Model, plan: Plan, pids: list[int]) -> list[Difference]:
+        from netemu import verify
+
+        return verify.verify(model, plan, pids)
 
 
 def summary(model: Model) -> dict[str, Any]:
@@ -115,34 +132,180 @@ def up_model(model: Model, path: str, driver: Driver) -> None:
     """Build an already resolved model (`path` is the scenario it came from). Benchmarks use
     this to build models past AWS quotas, which `load_model` would refuse."""
     plan = render(model)
-    st.claim(model.name, path)
+    driver.check_capacity(model, plan)  # too big for this host: refused before anything exists
     state = st.State(model.name, os.path.abspath(path), [ns.name for ns in plan.namespaces])
+    ours = set(state.namespaces)
     created: list[str] = []
+    claimed = False
     try:
-        st.save(state)  # before the first namespace exists, so a crash can be cleaned up
-        with _interrupts_as_errors():
+        with _Interrupts() as interrupts:
+            with interrupts.held():
+                st.claim(model.name, path)  # the one winner of racing `up`s; else UsageError
+                claimed = True
+            # Namespaces of the plan that exist already are not ours to remove on rollback
+            # (creating one fails then); normally there are none.
+            before = set(driver.leftovers(names.scenario_prefix(model.name))) & ours
+            with interrupts.held():
+                st.save(state)  # before the first namespace exists, so a crash can be cleaned up
             driver.apply(plan, created, st.state_dir(model.name), state.pids)
-        state.complete = True
-        state.summary = summary(model)
-        st.save(state)
-    except BaseException:
-        driver.destroy(created)
-        st.release(model.name)
+            differences = driver.verify(model, plan, state.pids)
+            if differences:
+                raise KernelError(_verify_failed(model.name, differences))
+            with interrupts.held():
+                state.complete = True
+                state.summary = summary(model)
+                st.save(state)
+    except BaseException as e:
+        if claimed:
+            with _signals_ignored():  # a second Ctrl-C must not cut the rollback short
+                # Also a namespace whose creation was interrupted before `created` heard of it.
+                appeared = set(driver.leftovers(names.scenario_prefix(model.name))) & ours
+                rest = sorted(appeared - before - set(created))
+                driver.destroy(created + rest)
+                st.release(model.name)
+        limit = capacity.exhausted(e) if isinstance(e, Exception) else None
+        if limit and not isinstance(e, HostUnsupported):
+            raise capacity.CapacityExceeded(
+                f"scenario '{model.name}' did not fit: the host ran out of {limit} ({e}); "
+                "everything built was rolled back"
+            ) from e
         raise
 
 
+def _verify_failed(scenario: str, differences: list[Difference]) -> str:
+    shown = "\n  ".join(str(d) for d in differences[:40])
+    more = f"\n  ... and {len(differences) - 40} more" if len(differences) > 40 else ""
+    return (
+        f"scenario '{scenario}' was built, but the kernel does not hold what its plan asks "
+        f"for ({len(differences)} difference(s)); rolled back:\n  {shown}{more}"
+    )
+
+
+class _Interrupts:
+    """Ctrl-C (SIGINT) and SIGTERM during `up` roll back like any other failure, but the
+    exception is only raised where it leaves nothing half-done: not while the thread is
+    inside another network namespace (it would stay there), not inside a netlink call
+    (pyroute2's socket would be left mid-message), a fork (the child could escape its
+    PID record), or netemu's namespace and state-file code, and not inside `held()`.
+    There the signal waits; SIGALRM looks again every 5 ms. A caller's own interval timer
+    is paused meanwhile and resumes (firing at once if its time passed) afterwards. Only
+    the main thread can install handlers; elsewhere signals keep their defaults."""
+
+    RETRY_S = 0.005
+
+    def __init__(self) -> None:
+        self.pending: int | None = None
+        self.depth = 0
+        self.home = _thread_netns()
+        self.old: dict[int, Any] = {}
+        self.old_timer = (0.0, 0.0)
+        self.entered_at = 0.0
+        self.unsafe_files, self.unsafe_code = _critical_code()
+
+    def __enter__(self) -> _Interrupts:
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self.old_timer = signal.setitimer(signal.ITIMER_REAL, 0)
+            self.entered_at = time.monotonic()
+            for sig, handler in (
+                (signal.SIGINT, self._on_signal),
+                (signal.SIGTERM, self._on_signal),
+                (signal.SIGALRM, self._on_alarm),
+            ):
+                self.old[sig] = signal.signal(sig, handler)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.pending = None
+        if self.old:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            for sig, handler in self.old.items():
+                signal.signal(sig, handler)
+            self.old.clear()
+            remaining, interval = self.old_timer
+            if remaining > 0:
+                left = remaining - (time.monotonic() - self.entered_at)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), interval)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """A block no interrupt may cut; one that arrived meanwhile is raised after it."""
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+        if self.pending is not None and self.depth == 0 and not self._unsafe(None):
+            self._raise()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.pending = signum
+        self._try(frame)
+
+    def _on_alarm(self, _signum: int, frame: FrameType | None) -> None:
+        if self.pending is not None:
+            self._try(frame)
+
+    def _try(self, frame: FrameType | None) -> None:
+        if self.depth or self._unsafe(frame):
+            signal.setitimer(signal.ITIMER_REAL, self.RETRY_S)
+            return
+        self._raise()
+
+    def _raise(self) -> None:
+        # `pending` stays set and the timer armed: an exception raised where Python
+        # swallows it (a finalizer that the garbage collector happened to run) is raised
+        # again 5 ms later; leaving the `with` block ends both.
+        signum = self.pending
+        signal.setitimer(signal.ITIMER_REAL, self.RETRY_S)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise KernelError(f"interrupted by signal {signum}; rolled back")
+
+    def _unsafe(self, frame: FrameType | None) -> bool:
+        if _thread_netns() != self.home:
+            return True
+        while frame is not None:
+            code = frame.f_code
+            if code in self.unsafe_code or code.co_filename.startswith(self.unsafe_files):
+                return True
+            if code.co_name == "__del__":  # exceptions raised in finalizers are lost
+                return True
+            frame = frame.f_back
+        return False
+
+
+def _thread_netns() -> int:
+    return os.stat("/proc/thread-self/ns/net").st_ino
+
+
+def _critical_code() -> tuple[tuple[str, ...], set[Any]]:
+    import subprocess
+
+    import pyroute2
+
+    from netemu.driver import netns, process
+
+    files = (os.path.dirname(pyroute2.__file__), netns.__file__, process.__file__, st.__file__)
+    popen: Any = subprocess.Popen
+    code = {popen.__init__.__code__, popen._execute_child.__code__}
+    return tuple(f for f in files if f), code
+
+
 @contextlib.contextmanager
-def _interrupts_as_errors() -> Any:
-    """Ctrl-C or SIGTERM during `up` rolls back like any other failure."""
+def _signals_ignored() -> Iterator[None]:
+    import threading
 
-    def stop(signum: int, _frame: object) -> None:
-        raise KernelError(f"interrupted by signal {signum}; rolling back")
-
-    old = signal.signal(signal.SIGTERM, stop)
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def resolve_name(arg: str) -> str:
@@ -155,17 +318,28 @@ def resolve_name(arg: str) -> str:
 
 def down(scenario: str, driver: Driver) -> None:
     state = st.load(scenario)
-    if state is None and not os.path.isdir(st.state_dir(scenario)):
-        if driver.leftovers(names.scenario_prefix(scenario)) == []:
-            raise UsageError(f"scenario '{scenario}' is not up")
+    if (
+        state is None
+        and not os.path.isdir(st.state_dir(scenario))
+        and driver.leftovers(names.scenario_prefix(scenario)) == []
+    ):
+        raise UsageError(f"scenario '{scenario}' is not up")
     if state is not None:
         for pid in state.pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         driver.destroy(list(reversed(state.namespaces)))
-    else:  # `up` crashed before its first save: only our prefix tells what is ours
-        driver.destroy(driver.leftovers(names.scenario_prefix(scenario)))
+    else:  # `up` crashed before its first save: only our prefix tells what is ours, less
+        # what other scenarios own (scenario `a-i`'s namespaces also start with `ne-a-`)
+        others = {ns for o in st.running() if o != scenario for ns in _namespaces_of(o)}
+        leftovers = driver.leftovers(names.scenario_prefix(scenario))
+        driver.destroy([ns for ns in leftovers if ns not in others])
     st.release(scenario)
+
+
+def _namespaces_of(scenario: str) -> list[str]:
+    state = st.load(scenario)
+    return state.namespaces if state else []
 
 
 def down_all(driver: Driver) -> list[str]:
@@ -212,7 +386,7 @@ def set_instance_state(
         raise UsageError(f"scenario '{scenario}' is not completely up")
     before = running_model(scenario)
     after, inst = instance_state.change(before, state, instance, target)
-    driver.reload(render(before), render(after))
+    driver.reload(render(before), render(after), st.state_dir(scenario))
     state.summary = summary(after)
     st.save(state)
     return inst

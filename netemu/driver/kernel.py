@@ -13,6 +13,7 @@ import os
 import subprocess
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
 import nftables
@@ -21,7 +22,7 @@ from pyroute2 import IPRoute
 from netemu.driver import netns, process
 from netemu.errors import KernelError
 from netemu.render.names import NFT_TABLE
-from netemu.render.plan import Address, Link, Plan, Process, Route, Rule, Ruleset
+from netemu.render.plan import Address, File, Link, Plan, Process, Route, Rule, Ruleset
 
 IFA_F_NOPREFIXROUTE = 0x200
 RTNH_F_ONLINK = 4
@@ -88,7 +89,11 @@ def _link(socks: Sockets, link: Link) -> None:
             peer["address"] = link.mac_b
         index = socks.next_index(link.ns_a, link.ifname_a)
         kwargs: dict[str, Any] = {
-            "ifname": link.ifname_a, "kind": "veth", "peer": peer, "index": index, "state": "up"
+            "ifname": link.ifname_a,
+            "kind": "veth",
+            "peer": peer,
+            "index": index,
+            "state": "up",
         }
         if link.mac_a:
             kwargs["address"] = link.mac_a
@@ -145,7 +150,9 @@ def load_ruleset(rs: Ruleset, replace: bool = False) -> None:
     doc = rs.json()
     if replace:
         table = {"family": "inet", "name": NFT_TABLE}
-        doc = {"nftables": [{"add": {"table": table}}, {"delete": {"table": table}}, *doc["nftables"]]}
+        doc = {
+            "nftables": [{"add": {"table": table}}, {"delete": {"table": table}}, *doc["nftables"]]
+        }
     with netns.entered(rs.ns):
         nft = nftables.Nftables()
         nft.set_json_output(True)
@@ -197,9 +204,11 @@ def apply(plan: Plan, created: list[str], workdir: str, pids: list[int]) -> None
         socks.close()
 
 
-def reload(before: Plan, after: Plan) -> None:
-    """Bring a running scenario from `before` to `after`: routes that differ, and every
-    ruleset that differs (same namespaces and links; stop/start changes nothing else)."""
+def reload(before: Plan, after: Plan, workdir: str) -> None:
+    """Bring a running scenario from `before` to `after`: routes that differ, every ruleset
+    that differs, and every file that differs (daemons such as the metadata service re-read
+    theirs); stop/start changes nothing else."""
+    write_files(set(after.files) - set(before.files), workdir)
     socks = Sockets()
     try:
         for r in set(before.routes) - set(after.routes):
@@ -222,24 +231,35 @@ def reload(before: Plan, after: Plan) -> None:
         socks.close()
 
 
-def run_processes(plan: Plan, workdir: str, pids: list[int], timeout: float = 30.0) -> None:
-    for f in plan.files:
+def write_files(files: Iterable[File], workdir: str) -> None:
+    """Write each file whole under a temporary name, then rename it into place: daemons
+    that re-read a file when it changes never see half of it."""
+    for f in files:
         path = os.path.join(workdir, f.path)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as out:
+        tmp = f"{path}.tmp"
+        with open(tmp, "w") as out:
             out.write(f.content)
-        os.chmod(path, f.mode)
+        os.chmod(tmp, f.mode)
+        os.replace(tmp, path)
+
+
+def run_processes(plan: Plan, workdir: str, pids: list[int], timeout: float = 30.0) -> None:
+    write_files(plan.files, workdir)
     logs = os.path.join(workdir, "logs")
     os.makedirs(logs, exist_ok=True)
     for phase in sorted({p.phase for p in plan.processes}):
         group = [p for p in plan.processes if p.phase == phase]
-        for p in (p for p in group if not p.wait):
-            child = process.spawn(p.ns, _argv(p, workdir), _log(logs, p))
-            pids.append(child.pid)
-        for p in group:
-            if not p.wait and p.ready_file:
-                _await_file(os.path.join(workdir, p.ready_file), p, timeout)
-        tasks = [(p, process.spawn(p.ns, _argv(p, workdir), _log(logs, p))) for p in group if p.wait]
+        daemons = [
+            (p, process.spawn(p.ns, _argv(p, workdir), _log(logs, p))) for p in group if not p.wait
+        ]
+        pids.extend(child.pid for _, child in daemons)
+        for p, child in daemons:
+            if p.ready_file:
+                _await_file(os.path.join(workdir, p.ready_file), p, child, timeout, _log(logs, p))
+        tasks = [
+            (p, process.spawn(p.ns, _argv(p, workdir), _log(logs, p))) for p in group if p.wait
+        ]
         deadline = time.monotonic() + timeout
         for p, child in tasks:
             try:
@@ -261,11 +281,17 @@ def _log(logs: str, p: Process) -> str:
     return os.path.join(logs, f"{safe}.log")
 
 
-def _await_file(path: str, p: Process, timeout: float) -> None:
+def _await_file(
+    path: str, p: Process, child: subprocess.Popen[bytes], timeout: float, log: str
+) -> None:
     deadline = time.monotonic() + timeout
     while not os.path.exists(path):
+        if child.poll() is not None:
+            raise KernelError(
+                f"{p.name} exited ({child.returncode}) before it was ready; see {log}"
+            )
         if time.monotonic() > deadline:
-            raise KernelError(f"{p.name} did not become ready within {timeout:.0f} s")
+            raise KernelError(f"{p.name} did not become ready within {timeout:.0f} s; see {log}")
         time.sleep(0.005)
 
 

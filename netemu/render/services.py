@@ -22,12 +22,12 @@ from netemu.services import config as cfg
 
 # The interpreter running netemu now runs its daemons too, so they import the same netemu.
 PYTHON = sys.executable
-# Phases (render.dhcp: DHCP servers in 0, clients in 1). The daemon needs no instance
-# address (it binds 0.0.0.0), so it starts beside the DHCP servers; the keys are made while
-# the clients run; sshd starts last, once instances have their address and host name.
-DAEMON_PHASE = 0
+# Phases (render.dhcp: DHCP servers in 0, clients in 1). The keys are made while the DHCP
+# clients run; the servers start last, once instances have their address. The daemon and
+# the sshds share a phase so that `up` waits for their start-ups at once, not one after
+# the other (the daemon takes about 80 ms, mostly importing asyncio).
 KEYS_PHASE = 1
-SSHD_PHASE = 2
+SERVERS_PHASE = 2
 
 SSHD_CONFIG = """\
 # netemu: the sshd of every instance and internet host of this scenario that lists `ssh`.
@@ -159,7 +159,7 @@ def _sshd(kind: str, ns: str, name: str) -> Process:
             "-o",
             f"PidFile={{state}}/{pid}",
         ),
-        phase=SSHD_PHASE,
+        phase=SERVERS_PHASE,
         ready_file=pid,  # sshd writes it after its socket listens
     )
 
@@ -189,7 +189,7 @@ def render(model: Model) -> tuple[list[Address], list[File], list[Process]]:
         files.append(File(cfg.METADATA, metadata_document(model)))
         daemon = (PYTHON, "-m", "netemu.services", f"{{state}}/{cfg.CONFIG}")
         processes.append(
-            Process(inet, "services", daemon, phase=DAEMON_PHASE, ready_file=cfg.READY)
+            Process(inet, "services", daemon, phase=SERVERS_PHASE, ready_file=cfg.READY)
         )
     return addresses, files, processes
 

@@ -181,6 +181,14 @@ def test_stop_keeps_private_address_and_start_gives_new_public_ip(tmp_path: Path
             netemu("probe", "-s", "clitest", "client", "web", "--tcp", "22", "--json").stdout
         )
         assert (back["result"], back["dst_ip"]) == ("reachable", started["public_ip"])
+        # The instance learns its new public address from the metadata service (10.6).
+        imds = "http://169.254.169.254/latest"
+        ask = (
+            f"t=$(curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' {imds}/api/token);"
+            f' curl -s -H "X-aws-ec2-metadata-token: $t" {imds}/meta-data/public-ipv4'
+        )
+        seen = netemu("exec", "-s", "clitest", "web", "--", "sh", "-c", ask).stdout.strip()
+        assert seen == started["public_ip"]
         assert netemu("stop", "-s", "clitest", "db").returncode == 0
         assert netemu("start", "-s", "clitest", "db").returncode == 0
         assert status()["db"]["public_ip"] == "198.51.100.77"
