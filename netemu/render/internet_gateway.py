@@ -38,11 +38,12 @@ def _ruleset(model: Model, igw: InternetGateway) -> Ruleset:
         nft.add_map("private_of", "ipv4_addr", "ipv4_addr", [(b, a) for a, b in pairs]),
         nft.add_set("mapped_private", "ipv4_addr", [a for a, _ in pairs], interval=False),
         nft.add_set("mapped_public", "ipv4_addr", [b for _, b in pairs], interval=False),
-        # A static 1:1 map needs no connection state: addresses are rewritten packet by
-        # packet, and the gateway keeps no conntrack entries at all (cheaper, and nothing
-        # to expire).
-        nft.add_chain("ingress", "prerouting", -300),
-        nft.add_rule("ingress", nft.NOTRACK),
+        # Connection-tracking NAT, although the map is static: it also translates the
+        # headers quoted inside ICMP errors, without which path MTU discovery and
+        # "port unreachable" would not reach the instance (a stateless rewrite was tried
+        # and broke exactly that: test_icmp_errors_of_a_flow_are_not_admitted_by_state).
+        # Before destination NAT: what arrives from the internet must be a mapped address.
+        nft.add_chain("ingress", "prerouting", -150),
         nft.add_drop(
             "ingress",
             inet_if,
@@ -55,7 +56,8 @@ def _ruleset(model: Model, igw: InternetGateway) -> Ruleset:
             nft.match(nft.payload("ip", "daddr"), nft.ref("mapped_public"), "!="),
             why=f"{who} ingress to an address with no public IP",
         ),
-        nft.add_rule("ingress", inet_if, nft.rewrite("daddr", "private_of")),
+        nft.add_chain("dnat", "prerouting", -100, kind="nat"),
+        nft.add_rule("dnat", inet_if, nft.nat_map("dnat", "daddr", "private_of")),
         nft.add_chain("egress", "forward", 0),
         nft.add_drop(
             "egress",
@@ -69,7 +71,12 @@ def _ruleset(model: Model, igw: InternetGateway) -> Ruleset:
             nft.match(nft.payload("ip", "daddr"), private),
             why=f"{who} egress to a private destination",
         ),
-        nft.add_rule("egress", vpc_if, nft.rewrite("saddr", "public_of")),
+        nft.add_chain("snat", "postrouting", 100, kind="nat"),
+        nft.add_rule(
+            "snat",
+            nft.match(nft.meta("oifname"), n.IGW_INET_IF),
+            nft.nat_map("snat", "saddr", "public_of"),
+        ),
     ]
     return Ruleset(n.igw_ns(model.name, igw.name), tuple(cmds))
 

@@ -20,7 +20,6 @@ ACCEPT: Json = {"accept": None}
 DROP: Json = {"drop": None}
 RETURN: Json = {"return": None}
 COUNTER: Json = {"counter": None}
-NOTRACK: Json = {"notrack": None}
 
 
 def add_table() -> Json:
@@ -138,8 +137,7 @@ def set_mark_by_iif(pairs: list[tuple[str, int]]) -> Json:
     return {"mangle": {"key": meta("mark"), "value": table}}
 
 
-def rewrite(field: str, map_name: str) -> Json:
-    """ip saddr|daddr set ip saddr|daddr map @map_name: stateless address translation; nft
-    updates the IP and the TCP/UDP pseudo-header checksums."""
+def nat_map(kind: str, field: str, map_name: str) -> Json:
+    """snat|dnat ip to ip saddr|daddr map @map_name: 1:1 translation by a map."""
     key = payload("ip", field)
-    return {"mangle": {"key": key, "value": {"map": {"key": key, "data": ref(map_name)}}}}
+    return {kind: {"family": "ip", "addr": {"map": {"key": key, "data": ref(map_name)}}}}
