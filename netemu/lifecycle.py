@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from netemu import capacity, instance_state
+from netemu.driver import process
 from netemu.driver import state as st
 from netemu.errors import HostUnsupported, KernelError, Problem, UsageError
 from netemu.model import load_model
@@ -134,6 +135,7 @@ def up_model(model: Model, path: str, driver: Driver) -> None:
     plan = render(model)
     driver.check_capacity(model, plan)  # too big for this host: refused before anything exists
     state = st.State(model.name, os.path.abspath(path), [ns.name for ns in plan.namespaces])
+    state.up_pid = os.getpid()
     ours = set(state.namespaces)
     created: list[str] = []
     claimed = False
@@ -324,17 +326,38 @@ def down(scenario: str, driver: Driver) -> None:
         and driver.leftovers(names.scenario_prefix(scenario)) == []
     ):
         raise UsageError(f"scenario '{scenario}' is not up")
+    if state is not None and not state.complete and _alive(state.up_pid):
+        # Tearing down under a running `up` would leave it building into nothing: the
+        # daemons it starts afterwards would outlive both.
+        raise UsageError(
+            f"`netemu up` of '{scenario}' is still running (pid {state.up_pid}); "
+            "wait for it, or stop it (it rolls back on Ctrl-C)"
+        )
     if state is not None:
         for pid in state.pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         driver.destroy(list(reversed(state.namespaces)))
+        # Daemons whose namespace vanished under them (a crash at the wrong moment).
+        process.stop(process.pids_referencing(st.state_dir(scenario)))
     else:  # `up` crashed before its first save: only our prefix tells what is ours, less
         # what other scenarios own (scenario `a-i`'s namespaces also start with `ne-a-`)
         others = {ns for o in st.running() if o != scenario for ns in _namespaces_of(o)}
         leftovers = driver.leftovers(names.scenario_prefix(scenario))
         driver.destroy([ns for ns in leftovers if ns not in others])
     st.release(scenario)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _namespaces_of(scenario: str) -> list[str]:

@@ -53,6 +53,22 @@ def pids_in(namespaces: Sequence[str]) -> list[int]:
     return found
 
 
+def pids_referencing(directory: str) -> list[int]:
+    """Processes whose command line names a file under `directory`: every daemon netemu
+    starts for a scenario does (its configuration lives in the scenario's state directory),
+    so this finds them even when their namespace is already gone."""
+    needle = directory.rstrip("/").encode() + b"/"
+    me = os.getpid()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        with contextlib.suppress(OSError), open(f"/proc/{entry}/cmdline", "rb") as f:
+            if needle in f.read():
+                found.append(int(entry))
+    return found
+
+
 def stop(pids: Sequence[int], grace: float = 0.5) -> None:
     """SIGTERM, then SIGKILL what is still there after `grace` seconds."""
     alive = []

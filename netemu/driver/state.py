@@ -22,6 +22,7 @@ class State:
     namespaces: list[str]  # every namespace the plan makes, in creation order
     pids: list[int] = field(default_factory=list)  # processes netemu started
     complete: bool = False  # False while `up` runs or after it crashed
+    up_pid: int = 0  # the `up` that builds it; `down` waits for it unless it died
     summary: dict[str, Any] = field(default_factory=dict)  # what `status` prints
     # Changes made while running (netemu stop/start): instance name -> state, public IP.
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -62,6 +62,10 @@ def _classify(
         return reason("ENI_SOURCE_DEST_CHECK_RESTRICTION")
     if kind == "instance":
         return reason("INSTANCE_STOPPED", d=None)
+    if kind == "nat_gateway" and "route loop" in rest:
+        nat = model.nat_gateways.get(head.partition(":")[2])
+        table = model.subnets[nat.subnet].route_table if nat else "?"
+        return Reason("NO_ROUTE_TO_DESTINATION", "egress", f"route_table:{table}", None, leg, name)
     if kind == "nat_gateway":
         return reason("NAT_GATEWAY_NO_INBOUND", d="ingress")
     if kind == "route_table":

@@ -25,6 +25,14 @@ def _ruleset(model: Model, nat: NatGateway) -> Ruleset:
     l4 = nft.match(nft.meta("l4proto"), nft.anon_set(["tcp", "udp"]))
     cmds: list[dict[str, Any]] = [
         nft.add_table(),
+        # Its own translated traffic coming back to it means its subnet's route table sends
+        # 0.0.0.0/0 to the gateway itself: a loop the kernel would drop unseen (martian).
+        nft.add_chain("loop", "prerouting", -200),
+        nft.add_drop(
+            "loop",
+            nft.match(nft.payload("ip", "saddr"), own),
+            why=f"{who} route loop: its own subnet routes its traffic back to it",
+        ),
         nft.add_chain("forward_new", "forward", 0),
         nft.add_rule("forward_new", nft.ct_state("established", "related"), nft.ACCEPT),
         nft.add_rule(
