@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from typing import Literal
 
 from netemu import lifecycle
+from netemu.driver import mountns
+from netemu.driver.state import state_dir
 from netemu.model.types import Model
 from netemu.probe.engine import ProbeResult, ProbeSpec, probe
 from netemu.render.topology import endpoint_ns
@@ -51,14 +53,16 @@ class Running:
     def exec(
         self, target: str, *command: str, timeout: float = 30
     ) -> subprocess.CompletedProcess[str]:
-        """Run a command inside an instance, NAT gateway or internet host."""
+        """Run a command inside an instance, NAT gateway or internet host, seeing its own
+        /etc/resolv.conf and host name (netemu.driver.mountns)."""
         ns = endpoint_ns(self.model, target)
         return subprocess.run(
-            ["ip", "netns", "exec", ns, *command],
+            list(command),
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
+            preexec_fn=mountns.preexec(ns, state_dir(self.model.name), target),
         )
 
 

@@ -7,6 +7,7 @@ namespace. Nothing is created in the host's own namespace.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -208,7 +209,9 @@ def reload(before: Plan, after: Plan, workdir: str) -> None:
     """Bring a running scenario from `before` to `after`: routes that differ, every ruleset
     that differs, and every file that differs (daemons such as the metadata service re-read
     theirs); stop/start changes nothing else."""
-    write_files(set(after.files) - set(before.files), workdir)
+    changed = set(after.files) - set(before.files)
+    write_files(changed, workdir)
+    _tell_readers(after, {f.path for f in changed}, workdir)
     socks = Sockets()
     try:
         for r in set(before.routes) - set(after.routes):
@@ -229,6 +232,19 @@ def reload(before: Plan, after: Plan, workdir: str) -> None:
         raise KernelError(f"{type(e).__name__}: {e}") from e
     finally:
         socks.close()
+
+
+def _tell_readers(plan: Plan, changed: set[str], workdir: str) -> None:
+    """Signal each daemon that rereads its files on a signal (dnsmasq: SIGHUP) and names
+    a changed one in its arguments."""
+    for p in plan.processes:
+        if p.reread_signal is None or p.ready_file is None:
+            continue
+        if not any(f"{{state}}/{path}" in arg for path in changed for arg in p.argv):
+            continue
+        gone = (FileNotFoundError, ValueError, ProcessLookupError)
+        with contextlib.suppress(*gone), open(os.path.join(workdir, p.ready_file)) as f:
+            os.kill(int(f.read().strip()), p.reread_signal)
 
 
 def write_files(files: Iterable[File], workdir: str) -> None:

@@ -64,18 +64,17 @@ def enter_endpoint(ns: str, state_dir: str, name: str) -> None:
     for src, target in binds:
         # Writable: editing /etc/resolv.conf inside an instance edits that instance's file.
         _check(_libc.mount(src.encode(), target.encode(), None, MS_BIND, None), f"bind {target}")
-    host = _hostname(binds)
+    host = _hostname(os.path.join(state_dir, etc.hostname(name)))
     if host:
-        raw = host.encode()
-        _check(_libc.sethostname(raw, len(raw)), "sethostname")
+        _check(_libc.sethostname(host, len(host)), "sethostname")
 
 
-def _hostname(binds: list[tuple[str, str]]) -> str:
-    for src, target in binds:
-        if target == "/etc/hostname":
-            with open(src) as f:
-                return f.read().strip()
-    return ""
+def _hostname(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read().strip()
+    except FileNotFoundError:  # a NAT gateway, or an instance not yet leased
+        return b""
 
 
 def preexec(ns: str, state_dir: str, name: str) -> Callable[[], None]:

@@ -15,7 +15,9 @@ any other destination beyond base+1. It knows, and answers authoritatively:
 Instance names (private and public) exist only when the VPC has `dns_hostnames` on: AWS
 gives instances DNS names only when both DNS attributes are true, and netemu always has DNS
 support on (10.3). The emulation is a closed world: nothing is forwarded to a real
-upstream, and every other name is NXDOMAIN.
+upstream, and every other name is NXDOMAIN. The names are in a hosts file that dnsmasq
+rereads on SIGHUP, which `reload` sends when the file changes (a new public IP at `netemu
+start`, 9.3), so no resolver restarts.
 
 The internet has its own resolver, at `internet_resolver_ip()` (198.51.100.53 unless the
 scenario uses that address), which internet hosts' resolv.conf names. It answers public
@@ -27,6 +29,7 @@ Security groups and network ACLs never filter traffic to and from the Amazon DNS
 
 from __future__ import annotations
 
+import signal
 from ipaddress import IPv4Address, IPv4Network
 
 from netemu.model.types import Eni, Model, Vpc
@@ -50,6 +53,12 @@ DNS_PORT = 53
 
 def conf(owner: str) -> str:
     return f"dns/{owner}.conf"
+
+
+def hosts(owner: str) -> str:
+    """The resolver's names, in hosts-file form: dnsmasq reads it again on SIGHUP, so a
+    changed public IP (`netemu start`, 9.3) needs a new file and a signal, not a restart."""
+    return f"dns/{owner}.hosts"
 
 
 def pid(owner: str) -> str:
@@ -83,10 +92,10 @@ def internet_resolver_ip(model: Model) -> IPv4Address | None:
     return None
 
 
-def _records(name_to_ip: list[tuple[list[str], IPv4Address]]) -> list[str]:
-    # host-record answers exactly these names (not subdomains) and the reverse lookup of
-    # the address with the first record that holds it, so private names go first.
-    return [f"host-record={','.join(names)},{ip}" for names, ip in name_to_ip]
+def _records(name_to_ip: list[tuple[list[str], IPv4Address]]) -> str:
+    # dnsmasq answers exactly these names (not subdomains), and the reverse lookup of an
+    # address with the first line that holds it, so private names go first.
+    return "".join(f"{ip} {' '.join(names)}\n" for names, ip in name_to_ip)
 
 
 def _host_records(model: Model) -> list[tuple[list[str], IPv4Address]]:
@@ -109,13 +118,19 @@ def _header(what: str, ip: IPv4Address) -> list[str]:
         f"# netemu: {what} at {ip}; see netemu/render/dns.py",
         f"listen-address={ip}",
         "bind-interfaces",
-        # Closed world: a name not listed here does not exist (NXDOMAIN); nothing is
-        # forwarded anywhere.
+        # Closed world: a name not in the hosts file does not exist (NXDOMAIN); nothing
+        # is forwarded anywhere.
         "local=/#/",
     ]
 
 
-def vpc_resolver_config(model: Model, vpc: Vpc) -> str:
+def vpc_resolver_config(vpc: Vpc) -> str:
+    return (
+        "\n".join(_header(f"Amazon DNS of VPC {vpc.name} ({vpc.id} {vpc.cidr})", vpc.dns_ip)) + "\n"
+    )
+
+
+def vpc_resolver_hosts(model: Model, vpc: Vpc) -> str:
     r = model.region
     records = [
         ([hostnames.private_dns_name(r, e.private_ip)], e.private_ip)
@@ -135,11 +150,14 @@ def vpc_resolver_config(model: Model, vpc: Vpc) -> str:
         if e.public_ip
     ]
     records += _host_records(model)
-    lines = _header(f"Amazon DNS of VPC {vpc.name} ({vpc.id} {vpc.cidr})", vpc.dns_ip)
-    return "\n".join(lines + _records(records)) + "\n"
+    return _records(records)
 
 
-def internet_resolver_config(model: Model, ip: IPv4Address) -> str:
+def internet_resolver_config(ip: IPv4Address) -> str:
+    return "\n".join(_header("the internet's resolver", ip)) + "\n"
+
+
+def internet_resolver_hosts(model: Model) -> str:
     records = [
         ([hostnames.public_dns_name(model.region, e.public_ip)], e.public_ip)
         for vpc in model.vpcs.values()
@@ -147,7 +165,7 @@ def internet_resolver_config(model: Model, ip: IPv4Address) -> str:
         if e.public_ip
     ]
     records += _host_records(model)
-    return "\n".join(_header("the internet's resolver", ip) + _records(records)) + "\n"
+    return _records(records)
 
 
 def _process(ns: str, owner: str, what: str) -> Process:
@@ -160,11 +178,16 @@ def _process(ns: str, owner: str, what: str) -> Process:
             "--no-resolv",  # no upstream from /etc/resolv.conf: a closed world
             "--no-hosts",  # nor the host's /etc/hosts
             f"--conf-file={{state}}/{conf(owner)}",  # and not /etc/dnsmasq.conf
+            f"--addn-hosts={{state}}/{hosts(owner)}",
+            # dnsmasq reads (and on SIGHUP rereads) the hosts file after dropping root,
+            # and the state directory is root's alone (0700): keep root, inside the netns.
+            "--user=root",
             f"--pid-file={{state}}/{pid(owner)}",
             "--log-facility=-",
         ),
         phase=SERVER_PHASE,
         ready_file=pid(owner),
+        reread_signal=signal.SIGHUP,  # rereads the hosts file (`netemu start`, 9.3, 9.5)
     )
 
 
@@ -192,7 +215,8 @@ def render(model: Model) -> tuple[list[File], list[Process], list[Address]]:
     for vpc in model.vpcs.values():
         rns = n.router_ns(s, vpc.name)
         addrs.append(Address(rns, "lo", f"{vpc.dns_ip}/32"))
-        files.append(File(conf(f"vpc-{vpc.name}"), vpc_resolver_config(model, vpc)))
+        files.append(File(conf(f"vpc-{vpc.name}"), vpc_resolver_config(vpc)))
+        files.append(File(hosts(f"vpc-{vpc.name}"), vpc_resolver_hosts(model, vpc)))
         procs.append(_process(rns, f"vpc-{vpc.name}", f"vpc:{vpc.name}"))
     # Instances learn their resolver by DHCP (render.dhcp); a NAT gateway's is fixed.
     domain = hostnames.domain_name(model.region)
@@ -203,7 +227,8 @@ def render(model: Model) -> tuple[list[File], list[Process], list[Address]]:
     if ip is not None:
         inet = n.internet_ns(s)
         addrs.append(Address(inet, "lo", f"{ip}/32"))
-        files.append(File(conf(INTERNET), internet_resolver_config(model, ip)))
+        files.append(File(conf(INTERNET), internet_resolver_config(ip)))
+        files.append(File(hosts(INTERNET), internet_resolver_hosts(model)))
         procs.append(_process(inet, INTERNET, "internet"))
         for host in model.internet_hosts.values():
             files.append(File(etc.resolv_conf(host.name), resolv_conf(ip)))

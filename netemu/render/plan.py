@@ -93,6 +93,9 @@ class Process:
     phase: int = 0
     wait: bool = False
     ready_file: str | None = None  # a daemon is up once this file (under state) exists
+    # A daemon that rereads its files on this signal (its ready_file then holds its pid):
+    # `reload` sends it when a file named in `argv` changed.
+    reread_signal: int | None = None
 
 
 @dataclass(frozen=True)
