@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import ctypes.util
 import os
+import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -40,23 +41,51 @@ class Driver(Protocol):
     def verify(self, model: Model, plan: Plan, pids: list[int]) -> list[Difference]: ...
 
 
+CONNTRACK_SYSCTL = "/proc/sys/net/netfilter/nf_conntrack_max"
+
+
+# What the host must have, one probe each (tests replace them to check the refusals).
+def has_root() -> bool:
+    return os.geteuid() == 0
+
+
+def has_libnftables() -> bool:
+    return bool(ctypes.util.find_library("nftables"))
+
+
+def has_nftables_binding() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("nftables") is not None
+
+
+def has_conntrack() -> bool:
+    if not os.path.exists(CONNTRACK_SYSCTL):
+        os.system("modprobe nf_conntrack >/dev/null 2>&1")
+    return os.path.exists(CONNTRACK_SYSCTL)
+
+
 class KernelDriver:
     def check_host(self) -> None:
-        if os.geteuid() != 0:
+        if not has_root():
             raise HostUnsupported(
                 "netemu builds network namespaces and needs root: run it with sudo"
             )
-        if not ctypes.util.find_library("nftables"):
+        if not has_libnftables():
             raise HostUnsupported(
                 "libnftables is missing: apt-get install nftables libnftables1 (or sudo make setup)"
             )
-        if not os.path.exists("/proc/sys/net/netfilter/nf_conntrack_max"):
-            os.system("modprobe nf_conntrack >/dev/null 2>&1")
-            if not os.path.exists("/proc/sys/net/netfilter/nf_conntrack_max"):
-                raise HostUnsupported(
-                    "connection tracking (nf_conntrack) is not available in this kernel; "
-                    "security groups cannot be stateful without it"
-                )
+        if not has_nftables_binding():
+            raise HostUnsupported(
+                "the Python binding of libnftables is missing: pip install pip-nftables "
+                "(or sudo make setup, which installs netemu with it)"
+            )
+        if not has_conntrack():
+            raise HostUnsupported(
+                "connection tracking (nf_conntrack) is not available in this kernel; "
+                "security groups cannot be stateful without it: load it with "
+                "`modprobe nf_conntrack` or use a kernel built with CONFIG_NF_CONNTRACK"
+            )
 
     def apply(self, plan: Plan, created: list[str], workdir: str, pids: list[int]) -> None:
         from netemu.driver import kernel
@@ -129,10 +158,22 @@ def up(path: str, driver: Driver) -> tuple[Model, list[Problem]]:
     return model, warnings
 
 
+def check_programs(plan: Plan) -> None:
+    """Every program the plan runs (dnsmasq, udhcpc, sshd, …) must exist before anything is
+    built; a missing one is a host problem (exit 3), not a failure halfway through `up`."""
+    missing = sorted({p.argv[0] for p in plan.processes if not shutil.which(p.argv[0])})
+    if missing:
+        raise HostUnsupported(
+            f"missing programs: {', '.join(missing)}; run `sudo make setup` "
+            "(Debian packages: see scripts/deb-packages.txt)"
+        )
+
+
 def up_model(model: Model, path: str, driver: Driver) -> None:
     """Build an already resolved model (`path` is the scenario it came from). Benchmarks use
     this to build models past AWS quotas, which `load_model` would refuse."""
     plan = render(model)
+    check_programs(plan)
     driver.check_capacity(model, plan)  # too big for this host: refused before anything exists
     state = st.State(model.name, os.path.abspath(path), [ns.name for ns in plan.namespaces])
     state.up_pid = os.getpid()

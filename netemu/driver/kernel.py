@@ -267,14 +267,14 @@ def run_processes(plan: Plan, workdir: str, pids: list[int], timeout: float = 30
     for phase in sorted({p.phase for p in plan.processes}):
         group = [p for p in plan.processes if p.phase == phase]
         daemons = [
-            (p, process.spawn(p.ns, _argv(p, workdir), _log(logs, p))) for p in group if not p.wait
+            (p, _spawn(p, workdir, logs)) for p in group if not p.wait
         ]
         pids.extend(child.pid for _, child in daemons)
         for p, child in daemons:
             if p.ready_file:
                 _await_file(os.path.join(workdir, p.ready_file), p, child, timeout, _log(logs, p))
         tasks = [
-            (p, process.spawn(p.ns, _argv(p, workdir), _log(logs, p))) for p in group if p.wait
+            (p, _spawn(p, workdir, logs)) for p in group if p.wait
         ]
         deadline = time.monotonic() + timeout
         for p, child in tasks:
@@ -286,6 +286,12 @@ def run_processes(plan: Plan, workdir: str, pids: list[int], timeout: float = 30
                 raise KernelError(f"{p.name} did not finish within {timeout:.0f} s") from None
             if rc != 0:
                 raise KernelError(f"{p.name} failed (exit {rc}); see {_log(logs, p)}")
+
+
+def _spawn(p: Process, workdir: str, logs: str) -> subprocess.Popen[bytes]:
+    if p.endpoint:
+        return process.spawn_in_endpoint(p.ns, _argv(p, workdir), _log(logs, p), workdir, p.endpoint)
+    return process.spawn(p.ns, _argv(p, workdir), _log(logs, p))
 
 
 def _argv(p: Process, workdir: str) -> list[str]:

@@ -11,7 +11,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 
-from netemu.driver import netns
+from netemu.driver import mountns, netns
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -31,6 +31,22 @@ def spawn(ns: str, argv: Sequence[str], log_path: str) -> subprocess.Popen[bytes
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+        )
+
+
+def spawn_in_endpoint(
+    ns: str, argv: Sequence[str], log_path: str, state_dir: str, endpoint: str
+) -> subprocess.Popen[bytes]:
+    """Like `spawn`, with the endpoint's own /etc files and host name (driver.mountns)."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            preexec_fn=mountns.preexec(ns, state_dir, endpoint),
         )
 
 

@@ -96,6 +96,9 @@ class Process:
     # A daemon that rereads its files on this signal (its ready_file then holds its pid):
     # `reload` sends it when a file named in `argv` changed.
     reread_signal: int | None = None
+    # The instance or internet host whose own /etc files and host name the process sees
+    # (driver.mountns): sshd, so that a login shows the instance, not the machine.
+    endpoint: str | None = None
 
 
 @dataclass(frozen=True)

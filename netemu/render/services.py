@@ -161,6 +161,7 @@ def _sshd(kind: str, ns: str, name: str) -> Process:
         ),
         phase=SERVERS_PHASE,
         ready_file=pid,  # sshd writes it after its socket listens
+        endpoint=name,
     )
 
 
