@@ -1,8 +1,10 @@
 """Reads what the kernel really holds in a set of namespaces, for `netemu verify`.
 
-Read only: nothing here changes a namespace. One netlink socket per namespace, opened while
-the thread is inside it and closed before the next, so a thousand namespaces never hold a
-thousand descriptors at once. nftables is listed through the JSON API as everywhere else.
+Read only, but for one thing: where connection tracking holds no entry yet, one datagram
+from `lo` to itself shows whether it tracks (it leaves one entry that expires by itself).
+One netlink socket per namespace, opened while the thread is inside it and closed before
+the next, so a thousand namespaces never hold a thousand descriptors at once. nftables is
+listed through the JSON API, as everywhere else in netemu.
 """
 
 from __future__ import annotations
@@ -16,14 +18,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import nftables
-from pyroute2 import IPRoute
 
-from netemu.driver import netns
+from netemu.driver import netns, rtnl
+from netemu.render.names import NFT_TABLE
 
 IFF_UP = 0x1
 IFA_F_NOPREFIXROUTE = 0x200
-NSID_NOT_ASSIGNED = 0xFFFFFFFF
-RT_TABLE_COMPAT = 252  # the header's table when the real one (RTA_TABLE) exceeds 255
 ROUTE_TYPES = {1: "unicast", 2: "local", 3: "broadcast", 6: "blackhole", 7: "unreachable"}
 HOST = "<host>"  # the peer namespace name given to the host's own namespace
 CONNTRACK_COUNT = "net/netfilter/nf_conntrack_count"
@@ -178,118 +178,144 @@ def _nft() -> NftSeen:
 
 
 def _ours(obj: Mapping[str, Any]) -> bool:
-    from netemu.render.names import NFT_TABLE
-
     return bool(obj.get("family") == "inet" and obj.get("table") == NFT_TABLE)
 
 
-def _links(ipr: Any) -> dict[int, LinkSeen]:
+IFLA_ADDRESS, IFLA_IFNAME, IFLA_LINK, IFLA_LINKINFO, IFLA_INFO_KIND = 1, 3, 5, 18, 1
+IFLA_LINK_NETNSID = 37
+IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS = 1, 2, 8
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_MULTIPATH, RTA_TABLE = 1, 4, 5, 6, 9, 15
+RTA_VIA, RTA_NH_ID = 18, 30
+FRA_IIFNAME, FRA_PRIORITY, FRA_FWMARK, FRA_TABLE = 3, 6, 10, 15
+FRA_SUPPRESS_IFGROUP, FRA_SUPPRESS_PREFIXLEN = 13, 14
+# Rule selectors netemu never sets: a rule carrying one is not a rule of the plan.
+RULE_SELECTORS = {
+    1: "to", 2: "from", 4: "goto", 11: "realm", 12: "tun_id", 17: "oif",
+    19: "l3mdev", 20: "uidrange", 22: "ipproto", 23: "sport", 24: "dport",
+}  # fmt: skip
+FRA_NOT_SET = 0xFFFFFFFF
+FR_ACT_TO_TBL = 1
+FIB_RULE_INVERT = 0x2
+
+
+def _links(sock: rtnl.Socket) -> dict[int, LinkSeen]:
     out = {}
-    for msg in ipr.get_links():
-        index = msg["index"]
-        nsid = msg.get_attr("IFLA_LINK_NETNSID")
-        peer = msg.get_attr("IFLA_LINK")
+    for msg in sock.links():
+        _family, _type, index, flags, _change = msg.fields
+        nsid = msg.s32(IFLA_LINK_NETNSID)
+        peer = msg.u32(IFLA_LINK)
+        kind = msg.nested(IFLA_LINKINFO).get(IFLA_INFO_KIND)
         out[index] = LinkSeen(
             index=index,
-            ifname=msg.get_attr("IFLA_IFNAME"),
-            kind=msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND"),
-            up=bool(msg["flags"] & IFF_UP),
-            mac=msg.get_attr("IFLA_ADDRESS"),
-            peer_index=peer if peer not in (None, index) else None,
-            peer_ns=None if nsid is None else f"<nsid {nsid}>",
+            ifname=msg.text(IFLA_IFNAME) or f"#{index}",
+            kind=kind.split(b"\0", 1)[0].decode() if kind is not None else None,
+            up=bool(flags & IFF_UP),
+            mac=msg.mac(IFLA_ADDRESS),
+            # IFLA_LINK is the device itself for some kinds; the same number in another
+            # namespace is another device.
+            peer_index=None if peer in (None, 0) or (peer == index and nsid is None) else peer,
+            peer_ns=None if nsid is None or nsid < 0 else f"<nsid {nsid}>",
         )
     return out
 
 
-def _addresses(ipr: Any, family: int, links: dict[int, LinkSeen]) -> list[AddressSeen]:
+def _addresses(sock: rtnl.Socket, family: int, links: dict[int, LinkSeen]) -> list[AddressSeen]:
     out = []
-    for msg in ipr.get_addr(family=family):
-        link = links.get(msg["index"])
-        flags = msg.get_attr("IFA_FLAGS") or msg["flags"]
-        addr = msg.get_attr("IFA_LOCAL") or msg.get_attr("IFA_ADDRESS")
+    for msg in sock.addresses(family):
+        _family, prefixlen, flags8, _scope, index = msg.fields
+        flags = msg.u32(IFA_FLAGS)
+        addr = msg.ip(IFA_LOCAL, family) or msg.ip(IFA_ADDRESS, family)
+        link = links.get(index)
         out.append(
             AddressSeen(
-                link.ifname if link else f"#{msg['index']}",
-                f"{addr}/{msg['prefixlen']}",
-                bool(flags & IFA_F_NOPREFIXROUTE),
+                link.ifname if link else f"#{index}",
+                f"{addr}/{prefixlen}",
+                bool((flags if flags is not None else flags8) & IFA_F_NOPREFIXROUTE),
             )
         )
     return out
 
 
-def _routes(ipr: Any, links: dict[int, LinkSeen]) -> list[RouteSeen]:
+def _routes(sock: rtnl.Socket, links: dict[int, LinkSeen]) -> list[RouteSeen]:
     out = []
-    for msg in ipr.get_routes(family=socket.AF_INET):
-        table = msg.get_attr("RTA_TABLE") or msg["table"]
-        dst = msg.get_attr("RTA_DST") or "0.0.0.0"
-        oif = msg.get_attr("RTA_OIF")
+    for msg in sock.routes(socket.AF_INET):
+        _family, dst_len, _src_len, _tos, table, proto, _scope, kind, _flags = msg.fields
+        oif = msg.u32(RTA_OIF)
         link = links.get(oif) if oif is not None else None
         out.append(
             RouteSeen(
-                table=table,
-                dst=f"{dst}/{msg['dst_len']}",
-                kind=ROUTE_TYPES.get(msg["type"], f"type {msg['type']}"),
-                via=msg.get_attr("RTA_GATEWAY"),
+                table=msg.u32(RTA_TABLE) or table,
+                dst=f"{msg.ipv4(RTA_DST) or '0.0.0.0'}/{dst_len}",
+                kind=ROUTE_TYPES.get(kind, f"type {kind}"),
+                via=msg.ipv4(RTA_GATEWAY),
                 dev=link.ifname if link else (None if oif is None else f"#{oif}"),
-                metric=msg.get_attr("RTA_PRIORITY") or 0,
-                proto=msg["proto"],
-                multipath=msg.get_attr("RTA_MULTIPATH") is not None,
+                metric=msg.u32(RTA_PRIORITY) or 0,
+                proto=proto,
+                multipath=any(k in msg.attrs for k in (RTA_MULTIPATH, RTA_VIA, RTA_NH_ID)),
             )
         )
     return out
 
 
-RULE_SELECTORS = ("FRA_SRC", "FRA_DST", "FRA_OIFNAME", "FRA_GOTO", "FRA_L3MDEV", "FRA_UID_RANGE",
-                  "FRA_IP_PROTO", "FRA_SPORT_RANGE", "FRA_DPORT_RANGE", "FRA_TUN_ID")  # fmt: skip
-
-
-def _rules(ipr: Any) -> list[RuleSeen]:
+def _rules(sock: rtnl.Socket) -> list[RuleSeen]:
     out = []
-    for msg in ipr.get_rules(family=socket.AF_INET):
-        other = [(k, msg.get_attr(k)) for k in RULE_SELECTORS if msg.get_attr(k) is not None]
-        other += [(k, msg[k]) for k in ("src_len", "dst_len", "tos") if msg[k]]
-        if msg["action"] != 1:  # FR_ACT_TO_TBL
-            other.append(("action", msg["action"]))
-        if msg["flags"] & 0x2:  # FIB_RULE_INVERT
+    for msg in sock.rules(socket.AF_INET):
+        _family, dst_len, src_len, tos, table, _r1, _r2, action, flags = msg.fields
+        other: list[tuple[str, Any]] = []
+        for k, what in RULE_SELECTORS.items():
+            if k in msg.attrs:
+                ip = msg.ipv4(k) if what in ("to", "from") else None
+                length = src_len if what == "from" else dst_len
+                other.append((what, f"{ip}/{length}" if ip else msg.attrs[k].hex()))
+        if tos:
+            other.append(("tos", tos))
+        for key, name in ((FRA_SUPPRESS_PREFIXLEN, "suppress_prefixlength"),
+                          (FRA_SUPPRESS_IFGROUP, "suppress_ifgroup")):  # fmt: skip
+            value = msg.u32(key)
+            if value not in (None, FRA_NOT_SET):
+                other.append((name, value))
+        if action != FR_ACT_TO_TBL:
+            other.append(("action", action))
+        if flags & FIB_RULE_INVERT:
             other.append(("not", True))
         out.append(
             RuleSeen(
-                priority=msg.get_attr("FRA_PRIORITY") or 0,
-                table=msg.get_attr("FRA_TABLE") or msg["table"],
-                iif=msg.get_attr("FRA_IIFNAME"),
-                fwmark=msg.get_attr("FRA_FWMARK"),
+                priority=msg.u32(FRA_PRIORITY) or 0,
+                table=msg.u32(FRA_TABLE) or table,
+                iif=msg.text(FRA_IIFNAME),
+                fwmark=msg.u32(FRA_FWMARK),
                 other=tuple(other),
             )
         )
     return out
 
 
-def _nsid_names(ipr: Any, wanted: set[int], candidates: Iterable[str], home: int) -> dict[int, str]:
+def _nsid_names(
+    sock: rtnl.Socket, wanted: set[int], candidates: Iterable[str], home: int
+) -> dict[int, str]:
     """Names of the namespaces that the netns ids in `wanted` stand for, as seen from the
-    namespace of `ipr`: the likely ones first (`candidates`), then the host's own, then
+    namespace of `sock`: the likely ones first (`candidates`), then the host's own, then
     every namespace under /run/netns."""
     found: dict[int, str] = {}
-
-    def ask(fd: int) -> int | None:
-        nsid = ipr.get_netnsid(fd=fd).get("nsid")
-        return None if nsid in (None, NSID_NOT_ASSIGNED) else int(nsid)
 
     def try_names(names: Iterable[str]) -> None:
         for name in names:
             if not wanted - found.keys():
                 return
-            with contextlib.suppress(OSError):
+            try:
                 fd = os.open(netns.path(name), os.O_RDONLY)
-                try:
-                    nsid = ask(fd)
-                finally:
-                    os.close(fd)
-                if nsid in wanted:
-                    found[nsid] = name
+            except OSError:
+                continue
+            try:
+                nsid = sock.netnsid(fd)
+            finally:
+                os.close(fd)
+            if nsid in wanted:
+                found[nsid] = name
 
     try_names(candidates)
     if wanted - found.keys():
-        nsid = ask(home)
+        nsid = sock.netnsid(home)
         if nsid in wanted:
             found[nsid] = HOST
     if wanted - found.keys():
@@ -318,7 +344,7 @@ def observe(
                 continue
             ns = NamespaceSeen(name, inode)
             with netns.entered(name):
-                ipr = IPRoute()
+                sock = rtnl.Socket()
                 try:
                     for key in sysctls.get(name, ()):
                         paths = glob.glob(f"/proc/sys/{key}") if "*" in key else [key]
@@ -328,28 +354,49 @@ def observe(
                     ns.nft = _nft()
                     if name in want_ct:
                         ns.conntrack = _conntrack_works(want_ct[name])
-                    ns.links = _links(ipr)
-                    ns.addresses = _addresses(ipr, socket.AF_INET, ns.links)
-                    ns.ipv6_addresses = _addresses(ipr, socket.AF_INET6, ns.links)
-                    ns.routes = _routes(ipr, ns.links)
-                    ns.rules = _rules(ipr)
-                    wanted = {
-                        int(link.peer_ns[6:-1]) for link in ns.links.values() if link.peer_ns
-                    }
+                    ns.links = _links(sock)
+                    ns.addresses = _addresses(sock, socket.AF_INET, ns.links)
+                    ns.ipv6_addresses = _addresses(sock, socket.AF_INET6, ns.links)
+                    ns.routes = _routes(sock, ns.links)
+                    ns.rules = _rules(sock)
+                    wanted = {int(link.peer_ns[6:-1]) for link in ns.links.values() if link.peer_ns}
                     if wanted:
-                        known = _nsid_names(ipr, wanted, peers.get(name, ()), home)
+                        known = _nsid_names(sock, wanted, peers.get(name, ()), home)
                         for i, link in ns.links.items():
                             if link.peer_ns:
                                 nsid = int(link.peer_ns[6:-1])
                                 ns.links[i] = replace(link, peer_ns=known.get(nsid, link.peer_ns))
                 finally:
-                    ipr.close()
+                    sock.close()
             seen[name] = ns
     finally:
         os.close(home)
+    host: dict[int, LinkSeen] | None = None
+    seen_elsewhere: dict[str, NamespaceSeen] = {}
     for ns in seen.values():  # name each peer now that every namespace's links are known
         for i, link in ns.links.items():
-            where = seen.get(link.peer_ns) if link.peer_ns else ns
-            if link.peer_index is not None and where is not None:
+            if link.peer_index is None:
+                continue
+            if link.peer_ns == HOST:
+                if host is None:
+                    with rtnl.Socket() as sock:  # read only: the host's own link names
+                        host = _links(sock)
+                peer = host.get(link.peer_index)
+                ns.links[i] = replace(link, peer_ifname=peer.ifname if peer else None)
+                continue
+            if link.peer_ns and link.peer_ns not in seen and netns.exists(link.peer_ns):
+                seen_elsewhere[link.peer_ns] = _foreign(link.peer_ns)  # to name the peer
+            where = (
+                (seen.get(link.peer_ns) or seen_elsewhere.get(link.peer_ns)) if link.peer_ns else ns
+            )
+            if where is not None:
                 ns.links[i] = replace(link, peer_ifname=where.ifname(link.peer_index))
     return seen
+
+
+def _foreign(name: str) -> NamespaceSeen:
+    """Only the links of a namespace outside the scenario, to name a stray link's peer."""
+    ns = NamespaceSeen(name, namespace_inode(name) or 0)
+    with netns.entered(name), rtnl.Socket() as sock:
+        ns.links = _links(sock)
+    return ns
