@@ -197,6 +197,7 @@ class NatGateway:
     name: str
     id: str  # nat-…
     eni: Eni  # public_ip = its elastic IP
+    idle_timeout: int = 350  # seconds an idle TCP mapping lives (ref 6.12)
 
     @property
     def subnet(self) -> str:

@@ -19,6 +19,7 @@ from netemu.model.validate_fields import (
     address,
     as_map,
     check_keys,
+    integer,
     object_name,
     opt_bool,
     section,
@@ -39,7 +40,8 @@ INSTANCE_KEYS = (
     "source_dest_check",
     "state",
 )
-NAT_KEYS = ("subnet", "elastic_ip", "private_ip")
+NAT_IDLE_TIMEOUT_S = 350  # ref 6.12
+NAT_KEYS = ("subnet", "elastic_ip", "private_ip", "idle_timeout")
 MAX_EIPS = 5  # default quota per Region, ref 1.8
 
 
@@ -58,6 +60,7 @@ class _Draft:
     source_dest_check: bool = True
     services: tuple[Service, ...] = ()
     state: Literal["running", "stopped"] = "running"
+    idle_timeout: int = NAT_IDLE_TIMEOUT_S
     ip: IPv4Address | None = None
     public_ip: IPv4Address | None = None
 
@@ -89,7 +92,9 @@ def read_enis(ctx: Ctx, top: dict[str, Node]) -> None:
             instance_id = aws_id(ctx.scenario, "i", d.name)
             ctx.instances[d.name] = Instance(d.name, instance_id, eni, d.services, d.state)
         else:
-            ctx.nat_gateways[d.name] = NatGateway(d.name, aws_id(ctx.scenario, "nat", d.name), eni)
+            ctx.nat_gateways[d.name] = NatGateway(
+                d.name, aws_id(ctx.scenario, "nat", d.name), eni, d.idle_timeout
+            )
 
 
 def _subnet(ctx: Ctx, m: dict[str, Node], what: str) -> Subnet | None:
@@ -182,6 +187,10 @@ def _nat_gateways(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
             continue
         draft = _Draft("nat_gateway", name, node, subnet, m.get("private_ip"))
         draft.source_dest_check = False  # it forwards traffic of other addresses
+        if "idle_timeout" in m:
+            rule = " (netemu: seconds an idle TCP mapping lives; AWS uses 350, ref 6.12)"
+            timeout = integer(ctx, m["idle_timeout"], f"{what} idle_timeout", 1, 432000, rule)
+            draft.idle_timeout = timeout or NAT_IDLE_TIMEOUT_S
         # a public NAT gateway always has an EIP (ref 6.1): none given means auto
         draft.eip_node, draft.eip, draft.eip_auto = eip_node, eip, eip_auto or eip_node is None
         if ctx.igw_of(subnet.vpc) is None:

@@ -13,8 +13,8 @@ from netemu.render import names as n
 from netemu.render.plan import Address, Link, Namespace, Route
 
 NO_IPV6 = (("net/ipv6/conf/all/disable_ipv6", "1"), ("net/ipv6/conf/default/disable_ipv6", "1"))
-# A NAT gateway forgets a TCP mapping after 350 s idle (ref 6.12).
-NAT_TIMEOUTS = (("net/netfilter/nf_conntrack_tcp_timeout_established", "350"),)
+# A NAT gateway forgets an idle TCP mapping after 350 s (ref 6.12; `idle_timeout`).
+NAT_TCP_TIMEOUT = "net/netfilter/nf_conntrack_tcp_timeout_established"
 # Security groups keep a UDP flow with replies ("stream") for 180 s, Linux for 120 s (7.17,
 # 7.20); the other defaults already match AWS (TCP established 5 days, UDP 30 s).
 SG_TIMEOUTS = (("net/netfilter/nf_conntrack_udp_timeout_stream", "180"),)
@@ -70,7 +70,7 @@ def namespaces(model: Model) -> list[Namespace]:
             Namespace(
                 n.nat_gateway_ns(s, nat.name),
                 f"nat_gateway:{nat.name}",
-                (*NO_IPV6, *ROUTER, *NAT_TIMEOUTS),
+                (*NO_IPV6, *ROUTER, (NAT_TCP_TIMEOUT, str(nat.idle_timeout))),
             )
         )
     for sub in model.subnets.values():

@@ -58,24 +58,16 @@ def test_nat_gateway_subnet_acl_applies_both_ways() -> None:
         )
 
 
-def test_idle_tcp_mappings_expire_after_350_seconds() -> None:
-    """6.12: the gateway's connection tracking forgets an idle TCP mapping after 350 s."""
-    with running_text(vpc(private_routes=VIA_NAT) + NAT) as s:
-        ns = nat_gateway_ns(s.model.name, "nat")
-        out = subprocess.run(
-            [
-                "ip",
-                "netns",
-                "exec",
-                ns,
-                "cat",
-                "/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        assert out.strip() == "350"
+def test_idle_tcp_mappings_expire_after_350_seconds_or_as_configured() -> None:
+    """6.12: the gateway's connection tracking forgets an idle TCP mapping after 350 s, or
+    after the scenario's `idle_timeout`."""
+    timeout = "/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established"
+    for nat, expected in ((NAT, "350"), (NAT.replace("}", ", idle_timeout: 60}"), "60")):
+        with running_text(vpc(private_routes=VIA_NAT) + nat) as s:
+            ns = nat_gateway_ns(s.model.name, "nat")
+            out = subprocess.run(["ip", "netns", "exec", ns, "cat", timeout],
+                                 capture_output=True, text=True, check=True).stdout
+            assert out.strip() == expected
 
 
 def test_nat_gateway_in_the_subnet_it_serves_is_a_named_loop() -> None:
@@ -89,3 +81,32 @@ def test_nat_gateway_in_the_subnet_it_serves_is_a_named_loop() -> None:
         assert r.reason and (r.reason.code, r.reason.component) == (
             "NO_ROUTE_TO_DESTINATION", "route_table:private")
         assert r.elapsed_ms < 500
+
+
+TRACEROUTE = """
+import socket, sys
+hops = []
+icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+icmp.settimeout(0.5)
+for ttl in range(1, 8):
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+    udp.sendto(b"netemu", ("198.51.100.10", 33434 + ttl))
+    try:
+        data, (hop, _) = icmp.recvfrom(512)
+    except TimeoutError:
+        hop = "*"
+    hops.append(hop)
+    udp.close()
+print(" ".join(hops))
+"""
+
+
+def test_nat_gateway_appears_as_a_hop_in_traceroute() -> None:
+    """6.15: the NAT gateway decrements TTL, so traceroute from a private instance shows
+    its private address. (The instance's group must admit ICMP time-exceeded: errors are
+    not replies, 7.19.)"""
+    groups = "  trace:\n    vpc: main\n    ingress:\n      - {protocol: icmp, icmp_type: 11, icmp_code: -1, cidr: 0.0.0.0/0}\n"
+    with running_text(vpc(private_routes=VIA_NAT, groups=groups, db_groups="trace") + NAT) as s:
+        hops = s.exec("db", "python3", "-c", TRACEROUTE).stdout.split()
+        assert str(s.model.nat_gateways["nat"].eni.private_ip) in hops

@@ -334,3 +334,19 @@ def test_instance_named_like_the_default_internet_host_is_rejected() -> None:
     """)
     assert _at(p) == "11:3"
     assert "name of the default internet host" in p.message
+
+
+def test_nat_gateway_idle_timeout_is_configurable_and_bounded() -> None:
+    """6.12: AWS forgets an idle TCP mapping after 350 s; netemu lets a scenario choose."""
+    from netemu.model import load_model_text
+
+    base = open("tests/unit/data/webdb.yaml").read()
+    model, _ = load_model_text(base)
+    assert model.nat_gateways["nat"].idle_timeout == 350
+    text = base.replace("elastic_ip: 203.0.113.50}", "elastic_ip: 203.0.113.50, idle_timeout: 120}")
+    model, _ = load_model_text(text)
+    assert model.nat_gateways["nat"].idle_timeout == 120
+    bad = text.replace("idle_timeout: 120", "idle_timeout: 0")
+    with pytest.raises(ScenarioInvalid) as caught:
+        load_model_text(bad)
+    assert "idle_timeout 0 is outside 1..432000" in str(caught.value)
