@@ -37,10 +37,12 @@ def scenario(n: int, name: str = "bench", subnets: int = 10, expectations: int =
         lines.append(f"  i{i}: {{subnet: s{i % subnets}, security_groups: [app]}}")
     if expectations:
         lines.append("expect:")
+        # Half reachable (tcp/80 is open inside the VPC), half blocked by the receiver's
+        # group (tcp/443), between instances of the same and of different subnets.
         for k in range(expectations):
-            target = f"i{k % n}"
+            src, dst = f"i{k % n}", f"i{(k + 1 + k // n) % n}"
             if k % 2:
-                lines.append(f"  - {{from: client, to: {target}, tcp: 443, result: blocked}}")
+                lines.append(f"  - {{from: {src}, to: {dst}, tcp: 443, result: blocked}}")
             else:
-                lines.append(f"  - {{from: client, to: {target}, tcp: 22, result: reachable}}")
+                lines.append(f"  - {{from: {src}, to: {dst}, tcp: 80, result: reachable}}")
     return "\n".join(lines) + "\n"
