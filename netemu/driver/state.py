@@ -43,6 +43,8 @@ def claim(scenario: str, source: str) -> None:
     """Take the scenario's state directory. mkdir is atomic, so of two racing `up`s of one
     scenario exactly one wins; the other is refused before it touches anything."""
     os.makedirs(STATE_ROOT, exist_ok=True)
+    # sshd refuses keys below a group- or world-writable directory (StrictModes).
+    os.chmod(STATE_ROOT, 0o755)
     try:
         os.mkdir(state_dir(scenario), 0o700)
     except FileExistsError:
