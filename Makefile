@@ -15,7 +15,7 @@ BENCH_ARGS ?=
 # Lists netemu objects left on the host; shipped beside the repo, absent elsewhere.
 LEAKCHECK := $(wildcard $(ROOT)/../shared/tools/leakcheck)
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean reliability
 
 setup:
 	@bash $(ROOT)/scripts/setup.sh
@@ -47,6 +47,12 @@ bench: setup
 	if [ -f bench/run.py ]; then $(PY) bench/run.py $(BENCH_ARGS); \
 	elif [ -f bench/__main__.py ]; then $(PY) -m bench $(BENCH_ARGS); \
 	else echo "bench: no benchmarks yet (add bench/run.py)"; fi
+
+# The full form of tests/reliability (crash trials, soak, hostile input) with its figures;
+# RELIABILITY_ARGS=--quick runs a tenth of it.
+RELIABILITY_ARGS ?=
+reliability: setup
+	cd $(ROOT) && $(PY) tests/reliability/full.py $(RELIABILITY_ARGS)
 
 clean:
 	rm -rf $(VENV)

@@ -37,8 +37,11 @@ class LinkSeen:
     up: bool
     mac: str | None
     peer_index: int | None  # IFLA_LINK: the peer's ifindex, in `peer_ns`
-    peer_ns: str | None  # None: same namespace (or no peer); HOST; or "<nsid N>" if unknown
-    peer_ifname: str | None = None  # filled in once every namespace has been read
+    peer_nsid: int | None  # IFLA_LINK_NETNSID: the peer's namespace, as this one numbers it
+    # Filled in once every namespace has been read. peer_ns: None for the same namespace
+    # (or no peer), HOST, a namespace name, or "<unknown namespace N>".
+    peer_ns: str | None = None
+    peer_ifname: str | None = None
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,7 @@ def _links(sock: rtnl.Socket) -> dict[int, LinkSeen]:
             # IFLA_LINK is the device itself for some kinds; the same number in another
             # namespace is another device.
             peer_index=None if peer in (None, 0) or (peer == index and nsid is None) else peer,
-            peer_ns=None if nsid is None or nsid < 0 else f"<nsid {nsid}>",
+            peer_nsid=None if nsid is None or nsid < 0 else nsid,
         )
     return out
 
@@ -359,13 +362,12 @@ def observe(
                     ns.ipv6_addresses = _addresses(sock, socket.AF_INET6, ns.links)
                     ns.routes = _routes(sock, ns.links)
                     ns.rules = _rules(sock)
-                    wanted = {int(link.peer_ns[6:-1]) for link in ns.links.values() if link.peer_ns}
-                    if wanted:
-                        known = _nsid_names(sock, wanted, peers.get(name, ()), home)
-                        for i, link in ns.links.items():
-                            if link.peer_ns:
-                                nsid = int(link.peer_ns[6:-1])
-                                ns.links[i] = replace(link, peer_ns=known.get(nsid, link.peer_ns))
+                    wanted = {x.peer_nsid for x in ns.links.values() if x.peer_nsid is not None}
+                    known = _nsid_names(sock, wanted, peers.get(name, ()), home) if wanted else {}
+                    for i, link in ns.links.items():
+                        if link.peer_nsid is not None:
+                            unknown = f"<unknown namespace {link.peer_nsid}>"
+                            ns.links[i] = replace(link, peer_ns=known.get(link.peer_nsid, unknown))
                 finally:
                     sock.close()
             seen[name] = ns
