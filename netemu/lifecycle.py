@@ -158,6 +158,20 @@ def up(path: str, driver: Driver) -> tuple[Model, list[Problem]]:
     return model, warnings
 
 
+def _refuse_taken_names(scenario: str, plan: Plan, driver: Driver) -> None:
+    """Names may contain `-`, so two scenarios can want one namespace name (scenario `a`'s
+    instance `i-b` and scenario `a-i`'s instance `b` are both `ne-a-i-i-b`). Refuse before
+    building rather than fail halfway."""
+    taken = set(driver.leftovers(names.PREFIX)) & {ns.name for ns in plan.namespaces}
+    if taken:
+        owners = [o for o in st.running() if taken & set(_namespaces_of(o))]
+        whose = f" (used by scenario {', '.join(owners)})" if owners else ""
+        raise UsageError(
+            f"namespace {sorted(taken)[0]} already exists{whose}; "
+            f"run `netemu down {owners[0] if owners else scenario}` or rename"
+        )
+
+
 def check_programs(plan: Plan) -> None:
     """Every program the plan runs (dnsmasq, udhcpc, sshd, …) must exist before anything is
     built; a missing one is a host problem (exit 3), not a failure halfway through `up`."""
@@ -175,8 +189,9 @@ def up_model(model: Model, path: str, driver: Driver) -> None:
     plan = render(model)
     check_programs(plan)
     driver.check_capacity(model, plan)  # too big for this host: refused before anything exists
+    _refuse_taken_names(model.name, plan, driver)
     state = st.State(model.name, os.path.abspath(path), [ns.name for ns in plan.namespaces])
-    state.up_pid = os.getpid()
+    state.up_pid, state.up_started = os.getpid(), _started(os.getpid())
     ours = set(state.namespaces)
     created: list[str] = []
     claimed = False
@@ -325,12 +340,18 @@ def _thread_netns() -> int:
 
 def _critical_code() -> tuple[tuple[str, ...], set[Any]]:
     import subprocess
+    import sys
 
-    import pyroute2
+    from netemu.driver import netns, process, rtnl_batch
 
-    from netemu.driver import netns, process
-
-    files = (os.path.dirname(pyroute2.__file__), netns.__file__, process.__file__, st.__file__)
+    files: tuple[str | None, ...] = (
+        rtnl_batch.__file__, netns.__file__, process.__file__, st.__file__,
+    )  # fmt: skip
+    # pyroute2 only if something loaded it: `up` no longer does, and importing it costs
+    # a tenth of a second.
+    pyroute2 = sys.modules.get("pyroute2")
+    if pyroute2 is not None and pyroute2.__file__:
+        files += (os.path.dirname(pyroute2.__file__),)
     popen: Any = subprocess.Popen
     code = {popen.__init__.__code__, popen._execute_child.__code__}
     return tuple(f for f in files if f), code
@@ -367,7 +388,7 @@ def down(scenario: str, driver: Driver) -> None:
         and driver.leftovers(names.scenario_prefix(scenario)) == []
     ):
         raise UsageError(f"scenario '{scenario}' is not up")
-    if state is not None and not state.complete and _alive(state.up_pid):
+    if state is not None and not state.complete and _alive(state.up_pid, state.up_started):
         # Tearing down under a running `up` would leave it building into nothing: the
         # daemons it starts afterwards would outlive both.
         raise UsageError(
@@ -389,16 +410,22 @@ def down(scenario: str, driver: Driver) -> None:
     st.release(scenario)
 
 
-def _alive(pid: int) -> bool:
+def _started(pid: int) -> int:
+    """When process `pid` started (clock ticks since boot), 0 if there is no such process:
+    with the pid it tells a process apart from a later one that reuses its pid."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0
+    return int(fields[19]) if fields[0] != "Z" else 0
+
+
+def _alive(pid: int, started: int) -> bool:
+    """Whether the `up` that recorded (pid, started) still runs."""
     if pid <= 0 or pid == os.getpid():
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return _started(pid) == started != 0
 
 
 def _namespaces_of(scenario: str) -> list[str]:

@@ -23,6 +23,7 @@ class State:
     pids: list[int] = field(default_factory=list)  # processes netemu started
     complete: bool = False  # False while `up` runs or after it crashed
     up_pid: int = 0  # the `up` that builds it; `down` waits for it unless it died
+    up_started: int = 0  # that process's start time, so a reused pid is not mistaken for it
     summary: dict[str, Any] = field(default_factory=dict)  # what `status` prints
     # Changes made while running (netemu stop/start): instance name -> state, public IP.
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)

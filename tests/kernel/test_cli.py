@@ -194,3 +194,19 @@ def test_stop_keeps_private_address_and_start_gives_new_public_ip(tmp_path: Path
         assert status()["db"]["public_ip"] == "198.51.100.77"
     finally:
         assert netemu("down", "clitest").returncode == 0
+
+
+def test_a_namespace_name_already_taken_is_refused_before_building(tmp_path: Path) -> None:
+    """Scenario `ka` with instance `i-b` and scenario `ka-i` with instance `b` would share
+    the namespace ne-ka-i-i-b; the second `up` is refused, the first keeps running."""
+    first = "name: ka\nvpcs: {v: {cidr: 10.0.0.0/16}}\nsubnets: {s: {vpc: v, cidr: 10.0.0.0/24}}\ninstances: {i-b: {subnet: s}}\n"
+    second = "name: ka-i\nvpcs: {v: {cidr: 10.0.0.0/16}}\nsubnets: {s: {vpc: v, cidr: 10.0.0.0/24}}\ninstances: {b: {subnet: s}}\n"
+    assert netemu("up", write(tmp_path, first, "ka.yaml")).returncode == 0
+    try:
+        out = netemu("up", write(tmp_path, second, "kai.yaml"))
+        assert out.returncode == 2
+        assert "ne-ka-i-i-b already exists (used by scenario ka)" in out.stderr
+        assert "ka-i" not in netemu("status").stdout.split()
+        assert netemu("exec", "-s", "ka", "i-b", "--", "true").returncode == 0
+    finally:
+        netemu("down", "ka")
