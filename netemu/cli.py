@@ -93,13 +93,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{s.scenario}  from {s.source}{flag}")
         for name, i in s.summary.get("instances", {}).items():
             public = i["public_ip"] or "-"
-            print(
-                f"  instance     {name:<14} {i['private_ip']:<15} {public:<15} {i['state']:<8} {i['namespace']}"
-            )
+            row = f"{name:<14} {i['private_ip']:<15} {public:<15} {i['state']:<8}"
+            print(f"  instance     {row} {i['namespace']}")
         for name, g in s.summary.get("nat_gateways", {}).items():
-            print(
-                f"  nat_gateway  {name:<14} {g['private_ip']:<15} {g['public_ip'] or '-':<15} {'':<8} {g['namespace']}"
-            )
+            row = f"{name:<14} {g['private_ip']:<15} {g['public_ip'] or '-':<15} {'':<8}"
+            print(f"  nat_gateway  {row} {g['namespace']}")
         for name, h in s.summary.get("internet_hosts", {}).items():
             print(f"  host         {name:<14} {'-':<15} {h['ip']:<15} {'':<8} {h['namespace']}")
     return ExitStatus.OK
@@ -302,8 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--icmp", action="store_true")
     pr.add_argument("--source-port", type=_port, metavar="PORT")
     pr.add_argument("--json", action="store_true")
-    for verb, what in (("stop", "stop an instance (its auto public IP is released)"),
-                       ("start", "start a stopped instance (it gets a new auto public IP)")):
+    for verb, what in (
+        ("stop", "stop an instance (its auto public IP is released)"),
+        ("start", "start a stopped instance (it gets a new auto public IP)"),
+    ):
         ss = add(verb, cmd_stop_start, what)
         ss.add_argument("-s", "--scenario")
         ss.add_argument("instance")

@@ -11,10 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from netemu.model.types import (
-    PROTO_ALL,
-    PROTO_ICMP,
-    PROTO_TCP,
-    PROTO_UDP,
     Model,
     NetworkAcl,
     NetworkAclRule,
@@ -23,22 +19,13 @@ from netemu.render import dns, nft
 from netemu.render import names as n
 
 Json = dict[str, Any]
-PROTO_NAMES = {PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp"}
 
 
 def _matches(rule: NetworkAclRule, peer: str) -> list[Json]:
     out: list[Json] = []
     if rule.cidr.prefixlen:
         out.append(nft.match(nft.payload("ip", peer), nft.prefix(rule.cidr)))
-    if rule.protocol != PROTO_ALL:
-        out.append(nft.match(nft.meta("l4proto"), PROTO_NAMES.get(rule.protocol, rule.protocol)))
-        if rule.protocol in (PROTO_TCP, PROTO_UDP) and rule.ports:
-            out.append(nft.match(nft.payload("th", "dport"), nft.port_range(rule.ports)))
-        if rule.protocol == PROTO_ICMP and rule.icmp_type is not None and rule.icmp_type >= 0:
-            out.append(nft.match(nft.payload("icmp", "type"), rule.icmp_type))
-            if rule.icmp_code is not None and rule.icmp_code >= 0:
-                out.append(nft.match(nft.payload("icmp", "code"), rule.icmp_code))
-    return out
+    return out + nft.traffic(rule.protocol, rule.ports, rule.icmp_type, rule.icmp_code)
 
 
 def _chain(acl: NetworkAcl, direction: str) -> list[Json]:

@@ -7,7 +7,7 @@ API avoids both (architecture.md 4 and 6).
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Network
 from typing import Any
 
 from netemu.render.names import NFT_TABLE
@@ -141,3 +141,23 @@ def nat_map(kind: str, field: str, map_name: str) -> Json:
     """snat|dnat ip to ip saddr|daddr map @map_name: 1:1 translation by a map."""
     key = payload("ip", field)
     return {kind: {"family": "ip", "addr": {"map": {"key": key, "data": ref(map_name)}}}}
+
+
+PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp"}
+
+
+def traffic(
+    protocol: int, ports: tuple[int, int] | None, icmp_type: int | None, icmp_code: int | None
+) -> list[Json]:
+    """Matches for an AWS rule's traffic fields, shared by security groups and network ACLs:
+    protocol -1 is everything; ports only for TCP/UDP; ICMP type and code, -1 = any."""
+    if protocol == -1:
+        return []
+    out = [match(meta("l4proto"), PROTO_NAMES.get(protocol, protocol))]
+    if protocol in (6, 17) and ports:
+        out.append(match(payload("th", "dport"), port_range(ports)))
+    if protocol == 1 and icmp_type is not None and icmp_type >= 0:
+        out.append(match(payload("icmp", "type"), icmp_type))
+        if icmp_code is not None and icmp_code >= 0:
+            out.append(match(payload("icmp", "code"), icmp_code))
+    return out

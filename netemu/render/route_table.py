@@ -1,10 +1,10 @@
 """Route tables -> policy routing in each VPC router namespace (ref section 4).
 
 Each route table is one kernel table; traffic entering the router from subnet X is marked
-and the mark looks up X's table (ref 4.1), so the kernel's longest-prefix match is AWS's (4.5). Drops that the
-routing makes (blackhole routes, no matching route) are taken by nftables rules before the
-routing decision, each named after the table and route, so a probe can say which route
-table and route dropped it.
+and the mark looks up X's table (ref 4.1), so the kernel's longest-prefix match is AWS's
+(4.5). Drops that the routing makes (blackhole routes, no matching route) are taken by
+nftables rules before the routing decision, each named after the table and route, so a
+probe can say which route table and route dropped it.
 """
 
 from __future__ import annotations
@@ -137,8 +137,9 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
     cmds.append(nft.add_rule(CHAIN, nft.fib_no_route(), nft.jump("unrouted")))
     # The router's own addresses (the Amazon DNS at VPC base+2, 10.2) have no route: they
     # are delivered to the router itself, whatever the route tables say.
-    cmds.append(nft.add_rule("unrouted", nft.fib_local(), nft.RETURN,
-                             comment="VPC router's own address"))
+    cmds.append(
+        nft.add_rule("unrouted", nft.fib_local(), nft.RETURN, comment="VPC router's own address")
+    )
     dispatch = []
     vpc_cidr = model.vpcs[vpc].cidr
     for sub in subnets:
@@ -155,7 +156,11 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
         cmds.append(nft.add_chain(chain))
         dispatch.append((n.router_subnet_if(sub.index), nft.jump(chain)))
         for dst, what in dead:
-            to = [] if dst.prefixlen == 0 else [nft.match(nft.payload("ip", "daddr"), nft.prefix(dst))]
+            to = (
+                []
+                if dst.prefixlen == 0
+                else [nft.match(nft.payload("ip", "daddr"), nft.prefix(dst))]
+            )
             cmds.append(nft.add_drop(chain, *to, why=f"route_table:{table.name} {what}"))
     if dispatch:
         cmds.append(nft.add_rule("unrouted", nft.vmap(nft.meta("iifname"), dispatch)))

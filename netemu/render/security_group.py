@@ -15,10 +15,6 @@ from ipaddress import IPv4Network, collapse_addresses
 from typing import Any
 
 from netemu.model.types import (
-    PROTO_ALL,
-    PROTO_ICMP,
-    PROTO_TCP,
-    PROTO_UDP,
     Eni,
     Model,
     SecurityGroup,
@@ -28,7 +24,6 @@ from netemu.render import dns, nft
 from netemu.render import names as n
 
 Json = dict[str, Any]
-PROTO_NAMES = {PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp"}
 
 
 def group_chain(group: SecurityGroup, direction: str) -> str:
@@ -50,17 +45,7 @@ def members(model: Model, group_id: str) -> list[str]:
 
 def _protocol_matches(rule: SecurityGroupRule) -> list[Json]:
     """Matches for the rule's protocol and ports (or ICMP type and code)."""
-    if rule.protocol == PROTO_ALL:
-        return []
-    out = [nft.match(nft.meta("l4proto"), PROTO_NAMES.get(rule.protocol, rule.protocol))]
-    if rule.protocol in (PROTO_TCP, PROTO_UDP) and rule.ports:
-        out.append(nft.match(nft.payload("th", "dport"), nft.port_range(rule.ports)))
-    if rule.protocol == PROTO_ICMP:
-        if rule.icmp_type is not None and rule.icmp_type >= 0:
-            out.append(nft.match(nft.payload("icmp", "type"), rule.icmp_type))
-            if rule.icmp_code is not None and rule.icmp_code >= 0:
-                out.append(nft.match(nft.payload("icmp", "code"), rule.icmp_code))
-    return out
+    return nft.traffic(rule.protocol, rule.ports, rule.icmp_type, rule.icmp_code)
 
 
 def _key(rule: SecurityGroupRule) -> tuple[int, tuple[int, int] | None, int | None, int | None]:
@@ -128,7 +113,8 @@ def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
     cmds.append(
         nft.add_drop(
             chain,
-            why=f"security_group:{names} {direction} no rule matches ({eni.owner_kind} {eni.owner})",
+            why=f"security_group:{names} {direction} no rule matches "
+            f"({eni.owner_kind} {eni.owner})",
         )
     )
     return cmds

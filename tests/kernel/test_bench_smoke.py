@@ -15,11 +15,21 @@ def test_bench_quick_run_prints_every_ratio(tmp_path: Path) -> None:
     out_json = tmp_path / "bench.json"
     run = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--json", str(out_json)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    for row in ("up 10", "down 10", "test 20 expectations", "TCP through", "UDP 64 B",
-                "SG with 1000 CIDR rules"):
+    for row in (
+        "up 10",
+        "down 10",
+        "test 20 expectations",
+        "TCP through",
+        "UDP 64 B",
+        "SG with 1000 CIDR rules",
+    ):
         assert row in run.stdout
     doc = json.loads(out_json.read_text())
     assert doc["expectations"]["failed"] == 0

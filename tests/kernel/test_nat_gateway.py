@@ -65,8 +65,12 @@ def test_idle_tcp_mappings_expire_after_350_seconds_or_as_configured() -> None:
     for nat, expected in ((NAT, "350"), (NAT.replace("}", ", idle_timeout: 60}"), "60")):
         with running_text(vpc(private_routes=VIA_NAT) + nat) as s:
             ns = nat_gateway_ns(s.model.name, "nat")
-            out = subprocess.run(["ip", "netns", "exec", ns, "cat", timeout],
-                                 capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                ["ip", "netns", "exec", ns, "cat", timeout],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
             assert out.strip() == expected
 
 
@@ -74,12 +78,17 @@ def test_nat_gateway_in_the_subnet_it_serves_is_a_named_loop() -> None:
     """6.6: the NAT gateway's own subnet needs a route to the internet gateway; when that
     subnet sends 0.0.0.0/0 to the NAT gateway itself, the translated packet comes back to
     it, and the probe names the route table instead of timing out."""
-    text = vpc(private_routes=VIA_NAT) + "nat_gateways:\n  nat: {subnet: private, elastic_ip: 203.0.113.50}\n"
+    text = (
+        vpc(private_routes=VIA_NAT)
+        + "nat_gateways:\n  nat: {subnet: private, elastic_ip: 203.0.113.50}\n"
+    )
     with running_text(text) as s:
         r = s.probe("db", "client", tcp=80)
         assert r.result == "blocked"
         assert r.reason and (r.reason.code, r.reason.component) == (
-            "NO_ROUTE_TO_DESTINATION", "route_table:private")
+            "NO_ROUTE_TO_DESTINATION",
+            "route_table:private",
+        )
         assert r.elapsed_ms < 500
 
 

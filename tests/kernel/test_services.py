@@ -152,8 +152,9 @@ def test_ssh_through_bastion_reaches_private_instance(s: Running) -> None:
     # db sees the bastion's private address: the second hop stays inside the VPC.
     assert who.stdout.split()[:1] == ["172.30.0.10"], who.stderr
     # The login lands in the instance: its own host name and resolver (10.1, 10.4).
-    where = netemu("ssh", "-s", NAME, "db", "--jump", "web", "--", "sh", "-c",
-                   "hostname; cat /etc/resolv.conf")
+    where = netemu(
+        "ssh", "-s", NAME, "db", "--jump", "web", "--", "sh", "-c", "hostname; cat /etc/resolv.conf"
+    )
     assert where.stdout.splitlines()[0] == "ip-172-30-1-10", where.stderr
     assert "nameserver 172.30.0.2" in where.stdout
 

@@ -340,7 +340,8 @@ def test_nat_gateway_idle_timeout_is_configurable_and_bounded() -> None:
     """6.12: AWS forgets an idle TCP mapping after 350 s; netemu lets a scenario choose."""
     from netemu.model import load_model_text
 
-    base = open("tests/unit/data/webdb.yaml").read()
+    with open("tests/unit/data/webdb.yaml") as f:
+        base = f.read()
     model, _ = load_model_text(base)
     assert model.nat_gateways["nat"].idle_timeout == 350
     text = base.replace("elastic_ip: 203.0.113.50}", "elastic_ip: 203.0.113.50, idle_timeout: 120}")
