@@ -6,7 +6,8 @@ NETEMU=.venv/bin/netemu
 SCENARIO=scenarios/book/webdb.yaml
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-cleanup() { "$NETEMU" down webdb >/dev/null 2>&1 || true; }
+ours=0
+cleanup() { [ "$ours" = 1 ] && "$NETEMU" down webdb >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
 say "netemu validate $SCENARIO"
@@ -14,12 +15,13 @@ say "netemu validate $SCENARIO"
 
 say "netemu up $SCENARIO"
 "$NETEMU" up "$SCENARIO"
+ours=1
 
 say "web sees only its private address (the internet gateway holds the public one)"
 "$NETEMU" exec web -- ip -4 -brief addr show dev eth0
 
 say "log in to db through the bastion: internet -> web (public IP) -> db (private IP), real ssh"
-"$NETEMU" ssh db --jump web -- sh -c 'echo "logged in to $(hostname) as $(id -un), address $(ip -4 -o addr show dev eth0 | awk "{print \$4}")"'
+"$NETEMU" ssh db --jump web -- 'echo "logged in to $(hostname) as $(id -un), address $(ip -4 -o addr show dev eth0 | cut -d" " -f7)"'
 
 say "db downloads from the mirror through the NAT gateway; the mirror reports who it saw"
 "$NETEMU" exec db -- curl -s --max-time 5 http://198.51.100.20/
