@@ -163,6 +163,10 @@ def _refuse_taken_names(scenario: str, plan: Plan, driver: Driver) -> None:
     instance `i-b` and scenario `a-i`'s instance `b` are both `ne-a-i-i-b`). Refuse before
     building rather than fail halfway."""
     taken = set(driver.leftovers(names.PREFIX)) & {ns.name for ns in plan.namespaces}
+    # Namespaces of this very scenario mean an `up` of it is running or crashed: the claim
+    # refuses that with its own message ("already up"), even when a racing `up` got as
+    # far as its first namespaces before this one looked.
+    taken -= set(_namespaces_of(scenario))
     if taken:
         owners = [o for o in st.running() if taken & set(_namespaces_of(o))]
         whose = f" (used by scenario {', '.join(owners)})" if owners else ""

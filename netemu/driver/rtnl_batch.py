@@ -31,7 +31,7 @@ from netemu.errors import KernelError
 
 NLM_F_ACK = 0x4
 NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x100, 0x200, 0x400
-NLM_F_ACK_TLVS = 0x200  # in an acknowledgement: extended attributes follow
+NLM_F_CAPPED, NLM_F_ACK_TLVS = 0x100, 0x200  # in an acknowledgement: request cut; TLVs follow
 NLMSGERR_ATTR_MSG = 1
 SOL_NETLINK = 270
 NETLINK_CAP_ACK, NETLINK_EXT_ACK = 10, 11
@@ -41,6 +41,7 @@ IFF_UP = 0x1
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_LINKINFO, IFLA_IFALIAS, IFLA_NET_NS_FD = 1, 3, 18, 20, 28
 IFLA_INFO_KIND, IFLA_INFO_DATA, VETH_INFO_PEER = 1, 2, 1
 IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS = 1, 2, 8
+IFA_F_NOPREFIXROUTE = 0x200
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_TABLE = 1, 4, 5, 6, 15
 FRA_IFNAME, FRA_PRIORITY, FRA_FWMARK, FRA_TABLE = 3, 6, 10, 15
 RT_TABLE_UNSPEC = 0
@@ -153,8 +154,8 @@ class Batch:
         ip, plen = cidr.split("/")
         body = _IFADDR.pack(socket.AF_INET, int(plen), 0, RT_SCOPE_UNIVERSE, index)
         body += attr(IFA_LOCAL, _ipv4(ip)) + attr(IFA_ADDRESS, _ipv4(ip))
-        if noprefixroute:  # IFA_F_NOPREFIXROUTE does not fit the header's 8-bit flags
-            body += attr(IFA_FLAGS, _u32(0x200))
+        if noprefixroute:  # a flag past the header's 8-bit field: only IFA_FLAGS holds it
+            body += attr(IFA_FLAGS, _u32(IFA_F_NOPREFIXROUTE))
         self.add(RTM_NEWADDR, _create_flags(replace), body, what)
 
     def route(
@@ -296,6 +297,8 @@ def _reason(msg: memoryview, flags: int) -> str:
     """The kernel's own message in an extended acknowledgement, if any."""
     if not flags & NLM_F_ACK_TLVS:
         return ""
-    # nlmsghdr, error code, then the request's nlmsghdr (NETLINK_CAP_ACK), then attributes.
-    text = parse_attrs(msg[_HDR.size + 4 + _HDR.size :]).get(NLMSGERR_ATTR_MSG)
+    # nlmsghdr, error code, the request (only its nlmsghdr when capped), then attributes.
+    echoed = msg[_HDR.size + 4 :]
+    skip = _HDR.size if flags & NLM_F_CAPPED else _HDR.unpack_from(echoed, 0)[0]
+    text = parse_attrs(echoed[(skip + 3) & ~3 :]).get(NLMSGERR_ATTR_MSG)
     return text.split(b"\0", 1)[0].decode(errors="replace") if text else ""

@@ -34,7 +34,8 @@ UDHCPC = "udhcpc"  # busybox's DHCP client (Debian package udhcpc)
 
 # Servers first; their pid file is their ready file (dnsmasq writes it after binding port
 # 67), so no client's first DISCOVER is lost. Every lease is then obtained in one phase,
-# all at once. Later phases (services) can count on instances having their address.
+# the clients running together (driver.tasks). Later phases (services) can count on
+# instances having their address.
 SERVER_PHASE = 0
 CLIENT_PHASE = 1
 
@@ -45,30 +46,24 @@ CLIENT_TIMEOUT_S = 1
 CLIENT_SCRIPT = "dhcp/udhcpc.sh"
 
 # udhcpc runs this with the event in $1 and the lease in the environment (ip, mask, router,
-# dns, domain, hostname). It does what a cloud image's DHCP hook does: address and default
-# route on the interface, then the resolver and host name, here written to the instance's
-# own /etc files under the state directory ($NETEMU_ETC) instead of the shared /etc.
-CLIENT_SCRIPT_TEXT = """#!/bin/sh
+# dns, domain, hostname). It does what a cloud image's DHCP hook does, split in two: the
+# address and default route go to its output, one line starting with LEASE_MARK, from
+# which netemu configures the interface once the client has exited (driver.lease); the
+# resolver and host name go to the instance's own /etc files under the state directory
+# ($NETEMU_ETC, made before the client starts), not the shared /etc. Only shell builtins:
+# each process started here would cost about a millisecond of CPU per instance at `up`.
+LEASE_MARK = "netemu-lease"
+CLIENT_SCRIPT_TEXT = rf"""#!/bin/sh
 # netemu: udhcpc event script (see netemu/render/dhcp.py). $1 = deconfig|bound|renew|...
-# Every process started here costs about a millisecond for each instance at `up`, so the
-# two routing changes share one `ip -batch`, and files are written by the shell itself.
-PATH=/usr/sbin:/usr/bin:/sbin:/bin
+# deconfig needs nothing: the interface has no address before its first lease.
 case "$1" in
-deconfig)
-    # No address before the lease (the link is already up: netemu brings it up).
-    ip -4 addr flush dev "$interface"
-    ;;
 bound|renew)
     set -- $router
-    ip -batch - <<EOF
-addr replace $ip/$mask dev $interface
-route replace default via $1 dev $interface
-EOF
-    [ -d "$NETEMU_ETC" ] || mkdir -p "$NETEMU_ETC"
-    {
+    echo "{LEASE_MARK} interface=$interface ip=$ip mask=$mask router=$1"
+    {{
         [ -n "$domain" ] && echo "search $domain"
         for d in $dns; do echo "nameserver $d"; done
-    } > "$NETEMU_ETC/resolv.conf"
+    }} > "$NETEMU_ETC/resolv.conf"
     [ -n "$hostname" ] && echo "$hostname" > "$NETEMU_ETC/hostname"
     ;;
 esac
@@ -146,8 +141,6 @@ def client_process(model: Model, inst: Instance) -> Process:
         ns=n.instance_ns(model.name, inst.name),
         name=f"dhcp-client instance:{inst.name}",
         argv=(
-            "env",
-            f"NETEMU_ETC={{state}}/{etc.endpoint_dir(inst.name)}",
             UDHCPC,
             "-f",  # foreground: the driver waits for it
             "-q",  # quit once bound (one-shot)
@@ -163,6 +156,9 @@ def client_process(model: Model, inst: Instance) -> Process:
         ),
         phase=CLIENT_PHASE,
         wait=True,
+        env=(("NETEMU_ETC", f"{{state}}/{etc.endpoint_dir(inst.name)}"),),
+        dirs=(etc.endpoint_dir(inst.name),),
+        lease=True,
     )
 
 

@@ -84,8 +84,8 @@ class File:
 class Process:
     """A program run inside a namespace. Daemons keep running until `down`; tasks
     (`wait=True`) must finish with exit status 0. Phases run in order; within a phase all
-    daemons start first, then all tasks run at once. In `argv`, "{state}" stands for the
-    state directory."""
+    daemons start first, then the tasks run together (driver.tasks). In `argv`, "{state}"
+    stands for the state directory."""
 
     ns: str
     name: str  # what it is, e.g. "dhcp-server subnet:public"
@@ -99,6 +99,15 @@ class Process:
     # The instance or internet host whose own /etc files and host name the process sees
     # (driver.mountns): sshd, so that a login shows the instance, not the machine.
     endpoint: str | None = None
+    # Added to the environment it inherits ("{state}" substituted as in `argv`).
+    env: tuple[tuple[str, str], ...] = ()
+    # Directories (under state) it writes into, made by the driver before it starts, so
+    # that a shell script needs no `mkdir` process of its own.
+    dirs: tuple[str, ...] = ()
+    # A DHCP client whose event script prints the lease on its output (render.dhcp): once
+    # the task has exited, the driver gives the lease's interface its address and default
+    # route (driver.lease).
+    lease: bool = False
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,8 @@ def test_every_instance_runs_a_one_shot_client_after_the_servers() -> None:
     web = next(p for p in clients if p.ns == n.instance_ns("webdb", "web"))
     assert "udhcpc" in web.argv and "-q" in web.argv and "-n" in web.argv
     assert web.argv[web.argv.index("-i") + 1] == "eth0"
-    assert f"NETEMU_ETC={{state}}/{etc.endpoint_dir('web')}" in web.argv
+    assert ("NETEMU_ETC", f"{{state}}/{etc.endpoint_dir('web')}") in web.env
+    assert web.dirs == (etc.endpoint_dir("web"),) and web.lease
     script = next(f for f in files if f.path == dhcp.CLIENT_SCRIPT)
     assert script.mode == 0o755 and "resolv.conf" in script.content
 
