@@ -31,7 +31,7 @@ ETC = [
     "/etc/sysctl.conf", "/etc/sysctl.d", "/etc/modprobe.d", "/etc/modules-load.d",
     "/etc/modules", "/etc/network", "/etc/dhcp", "/etc/udhcpc", "/etc/machine-id",
 ]  # fmt: skip
-RUN = ["/run/sshd", "/run/netns"]  # made on first use (as iproute2 and sshd do) and kept
+RUN = ["/run/sshd", "/run/netns"]  # /run/netns is made on first use (as iproute2 does) and kept
 VOLATILE_SYSCTLS = ("nf_conntrack_count", "/random/", "stable_secret")
 
 
@@ -152,7 +152,9 @@ def test_host_state_is_identical_before_during_and_after(workdir: str, nothing_l
     finally:
         lifecycle.down(model.name, driver)
     after = snapshot()
-    assert _differences(before, during) == []
+    # sshd needs /run/sshd while a scenario runs one (services.privsep makes it, marked,
+    # and removes it with the last scenario): the one change allowed while up.
+    assert [d for d in _differences(before, during) if not d.startswith("run: /run/sshd:")] == []
     assert _differences(before, after) == []
 
 
