@@ -44,7 +44,7 @@ lint: setup
 
 # Mininet is the baseline `up` is compared with; only the benchmark needs it.
 bench: setup
-	@for p in mininet bridge-utils; do \
+	@missing=""; for p in mininet bridge-utils; do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
