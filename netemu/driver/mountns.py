@@ -14,27 +14,16 @@ between fork and exec (`preexec_fn`), so it changes that process only.
 
 from __future__ import annotations
 
-import ctypes
 import os
 from collections.abc import Callable
 
 from netemu.driver import netns
+from netemu.driver.netns import MNT_DETACH, MS_BIND, MS_REC, _check, _libc
 from netemu.render import etc
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
-MS_BIND = 0x1000
-MS_REC = 0x4000
 MS_SLAVE = 1 << 19
-MNT_DETACH = 2
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
 def overlays(state_dir: str, name: str) -> list[tuple[str, str]]:
