@@ -168,9 +168,8 @@ def _start_daemon(p: Process, workdir: str, logs: str) -> subprocess.Popen[bytes
 def _spawn(p: Process, workdir: str, output: int) -> subprocess.Popen[bytes]:
     argv = [_fill(a, workdir) for a in p.argv]
     env = {k: _fill(v, workdir) for k, v in p.env}
-    if p.endpoint:
-        return process.spawn_in_endpoint(p.ns, argv, output, workdir, p.endpoint, env)
-    return process.spawn(p.ns, argv, output, env)
+    endpoint = (workdir, p.endpoint) if p.endpoint else None
+    return process.spawn(p.ns, argv, output, env, endpoint)
 
 
 def _fill(arg: str, workdir: str) -> str:

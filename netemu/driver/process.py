@@ -4,59 +4,48 @@ tasks (a DHCP client), started without a shell and stopped by PID."""
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from netemu.driver import mountns, netns
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
 
 def spawn(
-    ns: str, argv: Sequence[str], output: int, env: Mapping[str, str] | None = None
-) -> subprocess.Popen[bytes]:
-    """Start `argv` inside namespace `ns`, its output and errors to the descriptor `output`
-    (a log, a pipe), with `env` added to the environment it inherits.
-
-    The calling thread enters `ns` and starts the child from there: a child is born in the
-    network namespace of the thread that made it. Without a preexec_fn, Python starts it
-    with vfork instead of copying the whole interpreter with fork: 1.2 ms a process here
-    instead of 2.8 ms, more in a big `up` (a hundred DHCP clients start at once)."""
-    with netns.entered(ns):
-        return subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-            env={**os.environ, **env} if env else None,
-        )
-
-
-def spawn_in_endpoint(
     ns: str,
     argv: Sequence[str],
     output: int,
-    state_dir: str,
-    endpoint: str,
     env: Mapping[str, str] | None = None,
+    endpoint: tuple[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Like `spawn`, with the endpoint's own /etc files and host name (driver.mountns)."""
-    return subprocess.Popen(
-        list(argv),
-        stdin=subprocess.DEVNULL,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        close_fds=True,
-        env={**os.environ, **env} if env else None,
-        preexec_fn=mountns.preexec(ns, state_dir, endpoint),
-    )
+    """Start `argv` inside namespace `ns`, its output and errors to the descriptor `output`
+    (a log, a pipe), with `env` added to the environment it inherits. With `endpoint`
+    (state directory, instance or host name) the child also gets that endpoint's own /etc
+    files and host name (driver.mountns).
+
+    Otherwise the calling thread enters `ns` and starts the child from there: a child is
+    born in the network namespace of the thread that made it. Without a preexec_fn, Python
+    starts it with vfork instead of copying the whole interpreter with fork: 1.2 ms a
+    process here instead of 2.8 ms, more in a big `up` (a hundred DHCP clients start at
+    once). The endpoint's mounts need a preexec_fn, so those few children pay the fork."""
+    options: dict[str, Any] = {
+        "stdin": subprocess.DEVNULL,
+        "stdout": output,
+        "stderr": subprocess.STDOUT,
+        "start_new_session": True,
+        "close_fds": True,
+        "env": {**os.environ, **env} if env else None,
+    }
+    if endpoint:
+        state_dir, name = endpoint
+        return subprocess.Popen(
+            list(argv), preexec_fn=mountns.preexec(ns, state_dir, name), **options
+        )
+    with netns.entered(ns):
+        return subprocess.Popen(list(argv), **options)
 
 
 def pids_in(namespaces: Sequence[str]) -> list[int]:

@@ -10,6 +10,7 @@ import pytest
 from netemu.errors import Problem, ScenarioInvalid
 from netemu.model import load_model_text
 from netemu.scenario import MAX_FILE_BYTES, Node, load, load_text
+from tests.unit.problems import at as _at
 
 
 def _yaml(text: str) -> str:
@@ -21,11 +22,6 @@ def _problem(text: str) -> Problem:
         load_text(_yaml(text), "s.yaml")
     assert len(caught.value.problems) == 1, caught.value
     return caught.value.problems[0]
-
-
-def _at(p: Problem) -> str:
-    assert p.pos is not None
-    return f"{p.pos.line}:{p.pos.col}"
 
 
 def test_positions_of_keys_and_values_are_one_based() -> None:

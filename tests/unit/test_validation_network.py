@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
-from netemu.errors import Problem, ScenarioInvalid
 from netemu.model import load_model_text
-
-
-def _errors(text: str) -> list[Problem]:
-    with pytest.raises(ScenarioInvalid) as caught:
-        load_model_text(textwrap.dedent(text).lstrip("\n"))
-    return [p for p in caught.value.problems if p.severity == "error"]
-
-
-def _one(text: str) -> Problem:
-    errors = _errors(text)
-    assert len(errors) == 1, "\n".join(str(e) for e in errors)
-    return errors[0]
-
-
-def _at(p: Problem) -> str:
-    assert p.pos is not None
-    return f"{p.pos.line}:{p.pos.col}"
-
+from tests.unit.problems import at as _at
+from tests.unit.problems import one as _one
 
 # -- VPCs ---------------------------------------------------------------------------------
 

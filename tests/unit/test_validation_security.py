@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
-from netemu.errors import Problem, ScenarioInvalid
+from netemu.errors import Problem
 from netemu.model import load_model_text
 from netemu.model.types import PROTO_ALL, PROTO_ICMP, PROTO_TCP, PROTO_UDP, SecurityGroupRule
-
-
-def _errors(text: str) -> list[Problem]:
-    with pytest.raises(ScenarioInvalid) as caught:
-        load_model_text(textwrap.dedent(text).lstrip("\n"))
-    return [p for p in caught.value.problems if p.severity == "error"]
-
-
-def _at(p: Problem) -> str:
-    assert p.pos is not None
-    return f"{p.pos.line}:{p.pos.col}"
-
+from tests.unit.problems import at as _at
+from tests.unit.problems import errors as _errors
 
 SG_BASE = """
 vpcs:
