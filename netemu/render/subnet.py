@@ -40,8 +40,13 @@ def _stopped_instances(model: Model, subnet: str) -> list[dict[str, Any]]:
     for inst in stopped:
         port = n.eni_port_if(inst.eni.port)
         for key in ("iifname", "oifname"):
-            cmds.append(nft.add_drop("instance_state", nft.match(nft.meta(key), port),
-                                     why=f"instance:{inst.name} stopped"))
+            cmds.append(
+                nft.add_drop(
+                    "instance_state",
+                    nft.match(nft.meta(key), port),
+                    why=f"instance:{inst.name} stopped",
+                )
+            )
     return cmds
 
 
