@@ -230,6 +230,22 @@ def cmd_stop_start(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
+def cmd_logs(args: argparse.Namespace) -> int:
+    from netemu.render import render
+    from netemu.services import logs
+
+    name = lifecycle.current(args.scenario)
+    model = lifecycle.running_model(name)
+    topology.endpoint_ns(model, args.target)  # an unknown target is a usage error
+    found = logs.sections(render(model), st.state_dir(name), args.target)
+    if not found:
+        print(f"{args.target}: no user data or service logs")
+    for title, text in found:
+        print(f"== {title}")
+        print(text.rstrip("\n"))
+    return ExitStatus.OK
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from netemu import verify
     from netemu.render import render
@@ -312,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true")
     t.add_argument("--junit", metavar="PATH")
     t.add_argument("--keep", action="store_true", help="leave the scenario up afterwards")
+    lg = add("logs", cmd_logs, "show the output of an instance's user data and servers")
+    lg.add_argument("-s", "--scenario")
+    lg.add_argument("target", metavar="TARGET")
     v = add("verify", cmd_verify, "check the live kernel state against the scenario's plan")
     v.add_argument("name", nargs="?", metavar="NAME")
     v.add_argument("--json", action="store_true")

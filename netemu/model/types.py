@@ -150,8 +150,13 @@ class NetworkAcl:
 
 @dataclass(frozen=True)
 class Service:
-    kind: Literal["ssh", "http", "tcp", "udp"]
-    port: int  # 22 for ssh, 80 for http
+    kind: Literal["ssh", "http", "tcp", "udp", "mariadb", "nginx"]
+    port: int  # 22 for ssh, 80 for http and nginx, 3306 for mariadb
+    # A real server's options from the scenario (netemu.services.servers_model), sorted by key.
+    settings: tuple[tuple[str, str], ...] = ()
+
+    def setting(self, key: str) -> str | None:
+        return dict(self.settings).get(key)
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,10 @@ class Instance:
     eni: Eni
     services: tuple[Service, ...]
     state: Literal["running", "stopped"]
+    user_data: str | None = None  # a script run once at first launch (services.user_data)
+
+    def server(self, kind: str) -> Service | None:
+        return next((s for s in self.services if s.kind == kind), None)
 
     @property
     def subnet(self) -> str:

@@ -1,0 +1,109 @@
+"""Real servers in `services:` (`mariadb`, `nginx`) with their options, an instance's
+`user_data`, and nginx's reference to the instance whose database its page reads."""
+
+from __future__ import annotations
+
+import re
+
+from netemu.model.types import Service
+from netemu.model.validate_context import Ctx, q
+from netemu.model.validate_fields import as_list, as_map, check_keys, section, text
+from netemu.scenario import Node
+
+SERVERS = {"mariadb": 3306, "nginx": 80}
+_KEYS = {"mariadb": ("database", "user", "password"), "nginx": ("database",)}
+_REQUIRED = {"mariadb": ("database", "user", "password"), "nginx": ()}
+# MariaDB's own limits: names of 1-64 characters; user names up to 80. netemu keeps to
+# characters that need no quoting in a shell, a URL or SQL.
+_FORMS = {
+    "mariadb.database": (re.compile(r"[A-Za-z0-9_]{1,64}"), "1 to 64 letters, digits or '_'"),
+    "mariadb.user": (re.compile(r"[A-Za-z0-9_.-]{1,80}"), "1 to 80 letters, digits, '_', '.', '-'"),
+    "mariadb.password": (
+        re.compile(r"[!#-&(-\[\]-~]{1,128}"),
+        "1 to 128 printable characters without spaces, quotes or backslashes",
+    ),
+    "nginx.database": (re.compile(r".+"), "an instance name"),
+}
+# Amazon EC2 takes at most 16 KB of user data (before base64); netemu keeps that limit.
+USER_DATA_MAX = 16 * 1024
+
+
+def is_server(raw: str) -> bool:
+    return raw in SERVERS
+
+
+def plain(ctx: Ctx, item: Node, raw: str, what: str) -> Service | None:
+    """`nginx` without options serves a static page; `mariadb` needs its options."""
+    if _REQUIRED[raw]:
+        need = ", ".join(_REQUIRED[raw])
+        ctx.error(item, f"{what} service {raw} needs its options: {{{raw}: {{{need}}}}}")
+        return None
+    return Service(raw, SERVERS[raw])  # type: ignore[arg-type]
+
+
+def server(ctx: Ctx, item: Node, what: str, on_instance: bool) -> Service | None:
+    """`{mariadb: {database, user, password}}` or `{nginx: {database: INSTANCE}}`."""
+    assert isinstance(item.value, dict)
+    if len(item.value) != 1:
+        ctx.error(item, f"{what} service must be one server name with its options, not several")
+        return None
+    ((kind, opts),) = item.value.items()
+    if kind not in SERVERS:
+        ctx.error(
+            opts.where, f"{what} service {q(kind)} takes no options (servers: mariadb, nginx)"
+        )
+        return None
+    if not on_instance:
+        ctx.error(opts.where, f"{what}: {kind} runs on instances only")
+        return None
+    entries = as_map(ctx, opts, f"{what} {kind}")
+    if entries is None:
+        return None
+    check_keys(ctx, entries, opts, f"{what} {kind}", _KEYS[kind], _REQUIRED[kind])
+    settings = []
+    for key, node in entries.items():
+        if key not in _KEYS[kind]:
+            continue
+        value = text(ctx, node, f"{what} {kind} {key}")
+        form, rule = _FORMS[f"{kind}.{key}"]
+        if value is None:
+            continue
+        if not form.fullmatch(value):
+            shown = "the value given" if key == "password" else q(value)
+            ctx.error(node, f"{what} {kind} {key}: {shown} is not {rule}")
+            continue
+        settings.append((key, value))
+    return Service(kind, SERVERS[kind], tuple(sorted(settings)))  # type: ignore[arg-type]
+
+
+def user_data(ctx: Ctx, node: Node | None, what: str) -> str | None:
+    if node is None:
+        return None
+    value = text(ctx, node, f"{what} user_data")
+    if value is not None and len(value.encode()) > USER_DATA_MAX:
+        ctx.error(node, f"{what} user_data is longer than 16 KB, the limit of Amazon EC2")
+        return None
+    return value
+
+
+def check_references(ctx: Ctx, top: dict[str, Node]) -> None:
+    """nginx's `database` names an instance that runs mariadb (any VPC it can reach)."""
+    for name, node in section(ctx, top, "instances").items():
+        if not isinstance(node.value, dict) or name not in ctx.instances:
+            continue
+        for item in as_list(ctx, node.value.get("services"), "services"):
+            opts = item.value.get("nginx") if isinstance(item.value, dict) else None
+            if opts is None or not isinstance(opts.value, dict):
+                continue
+            ref = opts.value.get("database")
+            if ref is None or not isinstance(ref.value, str):
+                continue
+            target = ctx.instances.get(ref.value)
+            if target is None or target.server("mariadb") is None:
+                runs = [i.name for i in ctx.instances.values() if i.server("mariadb")]
+                hint = f" (instances with mariadb: {', '.join(runs)})" if runs else ""
+                ctx.error(
+                    ref,
+                    f"instance {q(name)} nginx database {q(ref.value)} is not an instance "
+                    f"that runs mariadb{hint}",
+                )
