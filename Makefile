@@ -17,14 +17,20 @@ LEAKCHECK := $(wildcard $(ROOT)/../shared/tools/leakcheck)
 
 .PHONY: setup demo test lint bench clean reliability
 
+# WITH=mariadb,nginx also installs the real servers scenarios may run in instances.
+WITH ?=
+# The kernel tests run real MariaDB and nginx, so `make test` installs them.
+TEST_WITH ?= mariadb,nginx
+
 setup:
-	@bash $(ROOT)/scripts/setup.sh
+	@WITH="$(WITH)" bash $(ROOT)/scripts/setup.sh
 
 demo: setup
 	bash $(ROOT)/scripts/demo.sh
 
 # The leak check runs even when pytest fails, so one run reports both.
-test: setup
+test:
+	@WITH="$(TEST_WITH)" bash $(ROOT)/scripts/setup.sh
 	@rc=0; \
 	(cd $(ROOT) && $(PY) -m pytest -q $(PYTEST_ARGS) $(TESTS)) || rc=$$?; \
 	if [ -n "$(LEAKCHECK)" ]; then \

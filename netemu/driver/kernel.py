@@ -214,11 +214,9 @@ def _await_file(
     deadline = time.monotonic() + timeout
     while not os.path.exists(path):
         if child.poll() is not None:
-            raise KernelError(
-                f"{p.name} exited ({child.returncode}) before it was ready; see {log}"
-            )
+            raise readiness.failed(f"{p.name} exited ({child.returncode}) before it was ready", log)
         if time.monotonic() > deadline:
-            raise KernelError(f"{p.name} did not become ready within {timeout:.0f} s; see {log}")
+            raise readiness.failed(f"{p.name} did not become ready within {timeout:.0f} s", log)
         time.sleep(0.005)
 
 

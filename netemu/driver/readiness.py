@@ -34,20 +34,33 @@ def accepts(ns: str, address: str, port: int) -> bool:
         return True
 
 
+def failed(message: str, log: str, lines: int = 8) -> KernelError:
+    """`message` with the end of the daemon's log: rollback removes the state directory,
+    and the log with it, so what it said travels in the error."""
+    try:
+        with open(log, errors="replace") as f:
+            tail = f.read().strip().splitlines()[-lines:]
+    except OSError:
+        tail = []
+    shown = "".join(f"\n  {line}" for line in tail)
+    return KernelError(f"{message}; see {log}" + (f", which ends:{shown}" if shown else ""))
+
+
 def await_tcp(p: Process, child: subprocess.Popen[bytes], timeout: float, log: str) -> None:
     assert p.ready_tcp is not None
     address, port = p.ready_tcp
     deadline = time.monotonic() + timeout
     while not accepts(p.ns, address, port):
         if child.poll() is not None:
-            raise KernelError(
+            raise failed(
                 f"{p.name} exited ({child.returncode}) before it accepted connections "
-                f"on {address}:{port}; see {log}"
+                f"on {address}:{port}",
+                log,
             )
         if time.monotonic() > deadline:
-            raise KernelError(
-                f"{p.name} did not accept connections on {address}:{port} "
-                f"within {timeout:.0f} s; see {log}"
+            raise failed(
+                f"{p.name} did not accept connections on {address}:{port} within {timeout:.0f} s",
+                log,
             )
         time.sleep(RETRY_S)
 
