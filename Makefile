@@ -19,13 +19,16 @@ LEAKCHECK := $(wildcard $(ROOT)/../shared/tools/leakcheck)
 
 # WITH=mariadb,nginx also installs the real servers scenarios may run in instances.
 WITH ?=
-# The kernel tests run real MariaDB and nginx, so `make test` installs them.
+# The kernel tests and the demo run real MariaDB and nginx, so `make test` and `make demo`
+# install them.
 TEST_WITH ?= mariadb,nginx
 
 setup:
 	@WITH="$(WITH)" bash $(ROOT)/scripts/setup.sh
 
-demo: setup
+# The demo's second part runs real MariaDB and nginx, so it installs them.
+demo:
+	@WITH="$(TEST_WITH)" bash $(ROOT)/scripts/setup.sh
 	bash $(ROOT)/scripts/demo.sh
 
 # The leak check runs even when pytest fails, so one run reports both.
