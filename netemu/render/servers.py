@@ -17,13 +17,17 @@ from netemu.render.plan import File, Plan, Process
 from netemu.services import mariadb, nginx, user_data
 
 PYTHON = sys.executable
-# What each server needs besides the program it runs, and the `make setup WITH=` name that
-# installs it (scripts/setup.sh).
-NEEDS = {
-    mariadb.MARIADBD: ("mariadb", (mariadb.INSTALL_DB, mariadb.CLIENT)),
-    nginx.NGINX: ("nginx", ()),
-    "webapp": ("mariadb", (mariadb.CLIENT,)),
-}
+
+
+def _needs() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """What each server needs besides the program it runs, and the `make setup WITH=` name
+    that installs it (scripts/setup.sh). A function: the plug-ins import netemu.render,
+    which imports this module, so their names are read only when called."""
+    return {
+        mariadb.MARIADBD: ("mariadb", (mariadb.INSTALL_DB, mariadb.CLIENT)),
+        nginx.NGINX: ("nginx", ()),
+        "webapp": ("mariadb", (mariadb.CLIENT,)),
+    }
 
 
 def render(model: Model) -> tuple[list[File], list[Process]]:
@@ -55,10 +59,11 @@ def render(model: Model) -> tuple[list[File], list[Process]]:
 def programs(plan: Plan) -> dict[str, str]:
     """Every program the servers of `plan` run -> the WITH= name that installs it."""
     out: dict[str, str] = {}
+    needs = _needs()
     for p in plan.processes:
         key = "webapp" if p.name.startswith("webapp ") else p.argv[0]
-        if key in NEEDS:
-            what, extra = NEEDS[key]
+        if key in needs:
+            what, extra = needs[key]
             out.update(dict.fromkeys([*([] if key == "webapp" else [key]), *extra], what))
     return out
 
