@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from netemu import lifecycle
-from netemu.driver import netns
+from netemu.driver import netns, process
 from netemu.driver import state as st
 from netemu.errors import KernelError
 from netemu.render import names
@@ -172,6 +172,15 @@ def test_stop_start_keeps_the_data_and_user_data_runs_once() -> None:
         log = cli("logs", "-s", name, "db").stdout
         assert log.count("user data ran as root") == 1
         assert "data directory kept" in log
+        checked = cli("verify", name)  # the kernel and the processes match the plan again
+        assert checked.returncode == 0, checked.stdout
+        # Stopping web ends nginx, its workers and the app: nothing runs in web any more.
+        lifecycle.set_instance_state(name, "web", "stopped", driver)
+        assert process.pids_in([names.instance_ns(name, "web")]) == []
+        lifecycle.set_instance_state(name, "web", "running", driver)
+        public = lifecycle.running_model(name).instances["web"].public_ip
+        page = r.exec("client", "curl", "-s", "-m", "5", f"http://{public}/")
+        assert "table items: 3 rows" in page.stdout
     assert leaks(name) == []
 
 

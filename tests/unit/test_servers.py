@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from netemu import lifecycle
+from netemu import capacity, lifecycle
 from netemu.errors import HostUnsupported
 from netemu.model import load_model_text
 from netemu.model.types import Model
@@ -184,3 +184,9 @@ def test_logs_reads_task_sections_of_the_target_only(tmp_path: object) -> None:
     )
     got = logs.task_output(str(tmp_path), {"dhcp-client instance:web"})
     assert got == [("dhcp-client instance:web", "(exit 0)\nleased")]
+
+
+def test_capacity_charges_each_mariadb_beyond_a_daemon() -> None:
+    m = model(DB)
+    assert capacity.cost(m, render(m)).databases == 1
+    assert capacity.cost(m, render(m)).memory_kib >= capacity.KIB_PER_MARIADB
