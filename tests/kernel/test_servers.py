@@ -206,3 +206,18 @@ def test_server_that_fails_to_start_is_named_with_its_log_and_rolled_back(
     assert st.load(name) is None
     assert netns.list_names(names.scenario_prefix(name)) == []
     assert leaks(name) == []
+
+
+def test_instance_launched_stopped_gets_its_data_and_user_data_at_first_start() -> None:
+    """Written `state: stopped`, db has never run: its servers, data directory and user
+    data come with its first `netemu start` (aws-decisions.md, user data)."""
+    name = "ksrvls"
+    text = scenario(name).replace("    user_data: |", "    state: stopped\n    user_data: |")
+    with running_text(text) as r:
+        db_dir = os.path.join(st.state_dir(name), "instances", "db")
+        assert not os.path.exists(os.path.join(db_dir, "mariadb", "data"))
+        assert not os.path.exists(os.path.join(db_dir, "user-data.log"))
+        lifecycle.set_instance_state(name, "db", "running", lifecycle.KernelDriver())
+        done = mysql(r, "web", "SELECT COUNT(*) FROM items")
+        assert (done.returncode, done.stdout.strip()) == (0, "2"), done.stderr
+    assert leaks(name) == []
