@@ -24,6 +24,8 @@ _FORMS = {
     ),
     "nginx.database": (re.compile(r".+"), "an instance name"),
 }
+# The page's app behind nginx (services.nginx.APP_PORT); the model does not import services.
+APP_PORT = 9081
 # Amazon EC2 takes at most 16 KB of user data (before base64); netemu keeps that limit.
 USER_DATA_MAX = 16 * 1024
 
@@ -98,6 +100,12 @@ def check_references(ctx: Ctx, top: dict[str, Node]) -> None:
             ref = opts.value.get("database")
             if ref is None or not isinstance(ref.value, str):
                 continue
+            if any(x.kind == "tcp" and x.port == APP_PORT for x in ctx.instances[name].services):
+                ctx.error(
+                    ref,
+                    f"instance {q(name)} nginx with a database uses tcp {APP_PORT} on its "
+                    f'loopback for its page\'s app; it cannot also list "tcp:{APP_PORT}"',
+                )
             target = ctx.instances.get(ref.value)
             if target is None or target.server("mariadb") is None:
                 runs = [i.name for i in ctx.instances.values() if i.server("mariadb")]

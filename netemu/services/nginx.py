@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+from netemu.model import validate_servers
 from netemu.model.types import Instance, Model, Service
 from netemu.render import names as n
 from netemu.render.plan import File, Process
@@ -22,7 +23,8 @@ from netemu.services import mariadb
 NGINX = "/usr/sbin/nginx"
 PORT = 80
 APP_ADDRESS = "127.0.0.1"
-APP_PORT = 9081  # the app's port on the instance's loopback (no `tcp:9081` beside it)
+# The app's port on the instance's loopback; validation refuses `tcp:9081` beside it.
+APP_PORT = validate_servers.APP_PORT
 SERVER_PHASE = 2
 _CONF = """\
 # netemu: nginx of instance {instance}; relative paths are below its prefix (-p).

@@ -190,3 +190,8 @@ def test_capacity_charges_each_mariadb_beyond_a_daemon() -> None:
     m = model(DB)
     assert capacity.cost(m, render(m)).databases == 1
     assert capacity.cost(m, render(m)).memory_kib >= capacity.KIB_PER_MARIADB
+
+
+def test_nginx_page_app_port_cannot_also_be_a_listed_service() -> None:
+    p = one(HEAD + DB + '  web: {subnet: a, services: [{nginx: {database: db}}, "tcp:9081"]}\n')
+    assert 'cannot also list "tcp:9081"' in p.message
