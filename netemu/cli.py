@@ -231,13 +231,12 @@ def cmd_stop_start(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    from netemu.render import render
     from netemu.services import logs
 
     name = lifecycle.current(args.scenario)
     model = lifecycle.running_model(name)
     topology.endpoint_ns(model, args.target)  # an unknown target is a usage error
-    found = logs.sections(render(model), st.state_dir(name), args.target)
+    found = logs.of(model, st.state_dir(name), args.target)
     if not found:
         print(f"{args.target}: no user data or service logs")
     for title, text in found:

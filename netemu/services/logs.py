@@ -7,10 +7,12 @@ daemon's own log (mariadbd, nginx, its app, sshd), and nginx's access log.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 
 from netemu.driver import process
+from netemu.model.types import Model
 from netemu.render.plan import Plan, Process
 from netemu.services import nginx, user_data
 
@@ -43,6 +45,17 @@ def task_output(state: str, names: set[str]) -> list[tuple[str, str]]:
         elif current is not None:
             current.append(line)
     return [(name, "\n".join(text)) for name, text in found]
+
+
+def of(model: Model, state: str, target: str) -> list[tuple[str, str]]:
+    """The logs of `target` in a running scenario; a stopped instance's servers too (their
+    logs outlive them), so the plan is that of every instance running."""
+    from netemu.render import render
+
+    everyone = {
+        name: dataclasses.replace(inst, state="running") for name, inst in model.instances.items()
+    }
+    return sections(render(dataclasses.replace(model, instances=everyone)), state, target)
 
 
 def sections(plan: Plan, state: str, target: str) -> list[tuple[str, str]]:

@@ -162,6 +162,7 @@ def test_stop_start_keeps_the_data_and_user_data_runs_once() -> None:
             pid = int(f.read())
         lifecycle.set_instance_state(name, "db", "stopped", driver)
         assert not os.path.exists(f"/proc/{pid}")
+        assert "mariadbd: Shutdown complete" in cli("logs", "-s", name, "db").stdout
         state = st.load(name)
         assert state is not None and pid not in state.pids
         assert mysql(r, "web", "SELECT 1").returncode != 0
