@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from netemu.model.types import Service
 from netemu.model.validate_context import Ctx, q
@@ -11,6 +12,7 @@ from netemu.model.validate_fields import as_list, as_map, check_keys, section, t
 from netemu.scenario import Node
 
 SERVERS = {"mariadb": 3306, "nginx": 80}
+_KINDS: dict[str, Literal["mariadb", "nginx"]] = {"mariadb": "mariadb", "nginx": "nginx"}
 _KEYS = {"mariadb": ("database", "user", "password"), "nginx": ("database",)}
 _REQUIRED = {"mariadb": ("database", "user", "password"), "nginx": ()}
 # MariaDB's own limits: names of 1-64 characters; user names up to 80. netemu keeps to
@@ -30,34 +32,34 @@ APP_PORT = 9081
 USER_DATA_MAX = 16 * 1024
 
 
-def is_server(raw: str) -> bool:
-    return raw in SERVERS
-
-
-def plain(ctx: Ctx, item: Node, raw: str, what: str) -> Service | None:
-    """`nginx` without options serves a static page; `mariadb` needs its options."""
-    if _REQUIRED[raw]:
-        need = ", ".join(_REQUIRED[raw])
-        ctx.error(item, f"{what} service {raw} needs its options: {{{raw}: {{{need}}}}}")
-        return None
-    return Service(raw, SERVERS[raw])  # type: ignore[arg-type]
+def is_server(item: Node) -> bool:
+    """`mariadb`, `nginx`, or a mapping (a server with its options)."""
+    return isinstance(item.value, dict) or (item.tag == "str" and item.value in SERVERS)
 
 
 def server(ctx: Ctx, item: Node, what: str, on_instance: bool) -> Service | None:
-    """`{mariadb: {database, user, password}}` or `{nginx: {database: INSTANCE}}`."""
-    assert isinstance(item.value, dict)
-    if len(item.value) != 1:
-        ctx.error(item, f"{what} service must be one server name with its options, not several")
-        return None
-    ((kind, opts),) = item.value.items()
+    """`{mariadb: {database, user, password}}`, `{nginx: {database: INSTANCE}}` or plain
+    `nginx` (a static page); `mariadb` needs its options."""
+    if isinstance(item.value, dict):
+        if len(item.value) != 1:
+            ctx.error(item, f"{what} service must be one server name with its options")
+            return None
+        ((kind, opts),) = item.value.items()
+        where = opts.where
+    else:
+        kind, opts, where = str(item.value), None, item.pos
     if kind not in SERVERS:
-        ctx.error(
-            opts.where, f"{what} service {q(kind)} takes no options (servers: mariadb, nginx)"
-        )
+        ctx.error(where, f"{what} service {q(kind)} takes no options (servers: mariadb, nginx)")
         return None
     if not on_instance:
-        ctx.error(opts.where, f"{what}: {kind} runs on instances only")
+        ctx.error(where, f"{what}: {kind} runs on instances only")
         return None
+    if opts is None:
+        if _REQUIRED[kind]:
+            need = ", ".join(_REQUIRED[kind])
+            ctx.error(item, f"{what} service {kind} needs its options: {{{kind}: {{{need}}}}}")
+            return None
+        return Service(_KINDS[kind], SERVERS[kind])
     entries = as_map(ctx, opts, f"{what} {kind}")
     if entries is None:
         return None
@@ -75,7 +77,7 @@ def server(ctx: Ctx, item: Node, what: str, on_instance: bool) -> Service | None
             ctx.error(node, f"{what} {kind} {key}: {shown} is not {rule}")
             continue
         settings.append((key, value))
-    return Service(kind, SERVERS[kind], tuple(sorted(settings)))  # type: ignore[arg-type]
+    return Service(_KINDS[kind], SERVERS[kind], tuple(sorted(settings)))
 
 
 def user_data(ctx: Ctx, node: Node | None, what: str) -> str | None:

@@ -137,30 +137,21 @@ def services(
     out: list[Service] = []
     seen: set[tuple[str, int]] = set()
     for item in as_list(ctx, node, f"{what} services"):
-        if isinstance(item.value, dict):
+        if validate_servers.is_server(item):
             service = validate_servers.server(ctx, item, what, on_instance)
-            if service is None:
-                continue
         else:
             raw = text(ctx, item, f"{what} service")
             if raw is None:
                 continue
-            if validate_servers.is_server(raw):
-                if not on_instance:
-                    ctx.error(item, f"{what}: {raw} runs on instances only")
-                    continue
-                service = validate_servers.plain(ctx, item, raw, what)
-                if service is None:
-                    continue
-            else:
-                service = _service(raw)
-                if service is None:
-                    msg = (
-                        f"{what} service {q(raw)} is not ssh, http, mariadb, nginx, "
-                        '"tcp:PORT" or "udp:PORT" (1-65535)'
-                    )
-                    ctx.error(item, msg)
-                    continue
+            service = _service(raw)
+            if service is None:
+                msg = (
+                    f"{what} service {q(raw)} is not ssh, http, mariadb, nginx, "
+                    '"tcp:PORT" or "udp:PORT" (1-65535)'
+                )
+                ctx.error(item, msg)
+        if service is None:
+            continue
         key = ("udp" if service.kind == "udp" else "tcp", service.port)
         if key in seen:
             ctx.error(item, f"{what} lists {key[0]} port {key[1]} twice in services")
