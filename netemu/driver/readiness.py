@@ -77,11 +77,19 @@ def stop_group(pid: int, grace: float = 20.0) -> None:
     database server gets time to shut down cleanly, as an instance stop would give it."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while _alive(pid) and time.monotonic() < deadline:
+    if not gone(pid, grace):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+def gone(pid: int, within: float) -> bool:
+    """Whether process `pid` ends (or is a zombie) within `within` seconds."""
+    deadline = time.monotonic() + within
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
         time.sleep(RETRY_S)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
+    return True
 
 
 def _alive(pid: int) -> bool:

@@ -19,7 +19,7 @@ from netemu.driver import state as st
 from netemu.errors import KernelError
 from netemu.render import names
 from netemu.render.plan import File, Process
-from netemu.services import mariadb
+from netemu.services import mariadb, nginx
 from netemu.testing import Running, running_text
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -221,4 +221,19 @@ def test_instance_launched_stopped_gets_its_data_and_user_data_at_first_start() 
         lifecycle.set_instance_state(name, "db", "running", lifecycle.KernelDriver())
         done = mysql(r, "web", "SELECT COUNT(*) FROM items")
         assert (done.returncode, done.stdout.strip()) == (0, "2"), done.stderr
+    assert leaks(name) == []
+
+
+def test_nginx_that_fails_to_start_is_named_and_rolled_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = "ksrvngx"
+    config = nginx.config
+    monkeypatch.setattr(nginx, "config", lambda *a: config(*a) + "no_such_directive on;\n")
+    with pytest.raises(KernelError) as caught, running_text(scenario(name)):
+        pass
+    message = str(caught.value)
+    assert "nginx instance:web exited (" in message
+    assert 'unknown directive "no_such_directive"' in message
+    assert st.load(name) is None
     assert leaks(name) == []

@@ -10,6 +10,7 @@ import textwrap
 import pytest
 
 from netemu import capacity, lifecycle
+from netemu.driver import readiness
 from netemu.errors import HostUnsupported
 from netemu.model import load_model_text
 from netemu.model.types import Model
@@ -195,3 +196,18 @@ def test_capacity_charges_each_mariadb_beyond_a_daemon() -> None:
 def test_nginx_page_app_port_cannot_also_be_a_listed_service() -> None:
     p = one(HEAD + DB + '  web: {subnet: a, services: [{nginx: {database: db}}, "tcp:9081"]}\n')
     assert 'cannot also list "tcp:9081"' in p.message
+
+
+def test_user_data_still_running_at_the_limit_is_killed_with_its_children(
+    tmp_path: object,
+) -> None:
+    state = str(tmp_path)
+    script = tmp_path / "instances" / "web" / "user-data"  # type: ignore[operator]
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\nsleep 30 &\necho $! > child\nsleep 30\n")
+    script.chmod(0o700)
+    said = user_data.run_once(state, "web", timeout=0.5)
+    assert "still running after 0 s" in said or "still running after 1 s" in said
+    child = int((script.parent / "child").read_text())
+    assert readiness.gone(child, within=2.0)  # SIGKILL takes a moment to land
+    assert (script.parent / "user-data.done").exists()
