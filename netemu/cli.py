@@ -177,7 +177,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from netemu.probe import expect, junit
+    from netemu.probe import command, expect, junit
 
     model, warnings = load_model(args.file)
     _print_problems(warnings)
@@ -195,10 +195,12 @@ def cmd_test(args: argparse.Namespace) -> int:
         lifecycle.up(args.file, driver)
     try:
         outcomes = expect.run(model)
+        commands = command.run(model, st.state_dir(model.name))  # expectations with `run:`
     finally:
         if not was_up and not args.keep:
             lifecycle.down(model.name, driver)
-    failed = sum(not o.ok for o in outcomes)
+    failed = sum(not o.ok for o in outcomes) + sum(not c.ok for c in commands)
+    total = len(outcomes) + len(commands)
     if args.junit:
         junit.write(args.junit, model.name, outcomes)
     if args.json:
@@ -206,9 +208,10 @@ def cmd_test(args: argparse.Namespace) -> int:
             json.dumps(
                 {
                     "scenario": model.name,
-                    "passed": len(outcomes) - failed,
+                    "passed": total - failed,
                     "failed": failed,
                     "results": [o.to_json() for o in outcomes],
+                    **({"commands": [c.to_json() for c in commands]} if commands else {}),
                 },
                 indent=1,
             )
@@ -217,7 +220,10 @@ def cmd_test(args: argparse.Namespace) -> int:
         for o in outcomes:
             for line in report.outcome_lines(o):
                 print(line)
-        print(f"{model.name}: {len(outcomes) - failed} passed, {failed} failed")
+        for c in commands:
+            for line in c.lines():
+                print(line)
+        print(f"{model.name}: {total - failed} passed, {failed} failed")
     return ExitStatus.CHECKS_FAILED if failed else ExitStatus.OK
 
 

@@ -66,6 +66,9 @@ say "the internet reads web's page at its public IP $public; the page is read fr
 say "db's user data ran once at launch; netemu logs shows its output (and the servers' logs)"
 "$NETEMU" logs db | sed -n '1,4p'
 
+say "netemu test: probes, and expectations run with the real clients"
+"$NETEMU" test "$REAL"
+
 say "netemu down"
 "$NETEMU" down webdb-real
 trap - EXIT

@@ -234,6 +234,19 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class CommandCheck:
+    """An expectation run as a real command (`run:`) inside an instance or internet host,
+    judged by its exit status and output (model.validate_checks, probe.command)."""
+
+    source: str  # `from`
+    command: str  # for /bin/sh -c, with {private_ip:NAME} and {public_ip:NAME} filled in
+    exit: int | Literal["nonzero"] = 0
+    output: str | None = None  # must appear in what the command printed
+    timeout: float = 10.0
+    pos: Pos | None = None
+
+
+@dataclass(frozen=True)
 class Model:
     """A whole resolved scenario. Dicts keep the scenario's order."""
 
@@ -251,6 +264,7 @@ class Model:
     public_pool: IPv4Network
     internet_hosts: dict[str, InternetHost]
     expectations: tuple[Expectation, ...] = field(default_factory=tuple)
+    command_checks: tuple[CommandCheck, ...] = ()  # expectations with `run:`
 
     def enis(self) -> list[Eni]:
         """Every ENI, instances first, in scenario order."""

@@ -237,3 +237,13 @@ def test_nginx_that_fails_to_start_is_named_and_rolled_back(
     assert 'unknown directive "no_such_directive"' in message
     assert st.load(name) is None
     assert leaks(name) == []
+
+
+def test_book_scenario_passes_its_probes_and_real_client_expectations() -> None:
+    """scenarios/book/webdb-real.yaml as shipped: `netemu test` brings it up, runs the
+    probes and the mysql/curl expectations inside their endpoints, and takes it down."""
+    done = cli("test", os.path.join(ROOT, "scenarios", "book", "webdb-real.yaml"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PASS  internet: curl -s -m 5 http://203.0.113.1/ exits 0" in done.stdout
+    assert "webdb-real: 7 passed, 0 failed" in done.stdout
+    assert leaks("webdb-real") == []

@@ -14,6 +14,7 @@ from netemu.driver import readiness
 from netemu.errors import HostUnsupported
 from netemu.model import load_model_text
 from netemu.model.types import Model
+from netemu.probe import command
 from netemu.render import render
 from netemu.render.plan import Plan
 from netemu.services import logs, user_data
@@ -211,3 +212,44 @@ def test_user_data_still_running_at_the_limit_is_killed_with_its_children(
     child = int((script.parent / "child").read_text())
     assert readiness.gone(child, within=2.0)  # SIGKILL takes a moment to land
     assert (script.parent / "user-data.done").exists()
+
+
+CHECKS = DB + "  web: {subnet: a, public_ip: true, services: [{nginx: {database: db}}]}\nexpect:\n"
+
+
+def test_run_expectation_is_a_command_check_not_a_probe() -> None:
+    m = model(
+        CHECKS
+        + '  - {from: web, run: "mysql -h db -e \'select 1\'", output: "1"}\n'
+        + '  - {from: web, run: "curl http://{public_ip:web}/", exit: nonzero, timeout: 3}\n'
+    )
+    assert m.expectations == ()
+    first, second = m.command_checks
+    assert (first.source, first.exit, first.output) == ("web", 0, "1")
+    assert (second.exit, second.timeout) == ("nonzero", 3.0)
+    assert command.fill(m, second.command) == f"curl http://{m.instances['web'].public_ip}/"
+
+
+def test_run_expectation_errors_point_at_the_value() -> None:
+    found = errors(
+        HEAD
+        + CHECKS.removeprefix(DB)
+        .replace("public_ip: true", "public_ip: false")
+        .replace("{nginx: {database: db}}", "nginx")
+        + '  - {from: nobody, run: "true"}\n'
+        + '  - {from: web, run: "curl {public_ip:web}", exit: maybe}\n'
+    )
+    messages = [f"{at(p)} {p.message}" for p in found]
+    assert any(m.startswith("9:12 ") and "'nobody' is not an instance" in m for m in messages)
+    assert any("instance 'web' has no public IP" in m for m in messages)
+    assert any("exit must be a status 0-255 or nonzero" in m for m in messages)
+
+
+def test_command_check_is_judged_by_exit_and_output() -> None:
+    m = model(CHECKS + '  - {from: web, run: "true", output: "hello"}\n')
+    (check,) = m.command_checks
+    assert command.judge(check, "true", 0, "hello world\n").ok
+    missing = command.judge(check, "true", 0, "bye\n")
+    assert not missing.ok and "expected 'hello' in its output" in missing.why
+    assert "expected exit 0, got 1" in command.judge(check, "true", 1, "hello").why
+    assert "still running after 10 s" in command.judge(check, "true", None, "").why
