@@ -16,6 +16,7 @@ from netemu.model import load_model
 from netemu.probe import report
 from netemu.probe.engine import ProbeSpec
 from netemu.render import topology
+from netemu.views import commands as views
 
 
 def _print_problems(problems: Sequence[Problem]) -> None:
@@ -316,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("name", nargs="?", metavar="NAME")
     v.add_argument("--json", action="store_true")
     lab.register(sub, add)  # netemu lab list|start|hint|check|solution|stop
+    views.register(sub, add)  # netemu schema|graph|ui|flowlogs
     return p
 
 
