@@ -202,6 +202,10 @@ def cmd_test(args: argparse.Namespace) -> int:
     failed = sum(not o.ok for o in outcomes)
     if args.junit:
         junit.write(args.junit, model.name, outcomes)
+    if args.html:
+        from netemu.views import html
+
+        html.write(args.html, model, outcomes)
     if args.json:
         print(
             json.dumps(
@@ -312,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("file")
     t.add_argument("--json", action="store_true")
     t.add_argument("--junit", metavar="PATH")
+    t.add_argument("--html", metavar="PATH", help="a self-contained HTML report with the diagram")
     t.add_argument("--keep", action="store_true", help="leave the scenario up afterwards")
     v = add("verify", cmd_verify, "check the live kernel state against the scenario's plan")
     v.add_argument("name", nargs="?", metavar="NAME")
