@@ -72,7 +72,9 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def register(sub: Any, add: Add) -> None:
     """Adds the view commands to netemu's parser (cli.build_parser)."""
     from netemu.cli import _port
+    from netemu.flowlogs import show
 
+    show.register(add("flowlogs", show.cmd_flowlogs, "VPC Flow Log records (AWS's format)"))
     add("schema", cmd_schema, "print the JSON Schema of the scenario format (for editors)")
     g = add("graph", cmd_graph, "draw a scenario (svg, png, Graphviz dot or Mermaid)")
     g.add_argument("target", metavar="FILE|NAME")
