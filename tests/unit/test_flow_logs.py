@@ -12,13 +12,14 @@ from netemu.flowlogs.collector import share
 from netemu.flowlogs.conntrack import TCP_CLOSE, Flow, Tuple
 from netemu.flowlogs.window import Window
 from netemu.model import load_model, load_model_text
+from netemu.model.types import Model
 from netemu.model.validate_flow_logs import V2_FIELDS
 from netemu.probe.nflog import Packet
 from netemu.render import render
 from tests.unit.problems import at, one
 
 ROOT = Path(__file__).resolve().parents[2]
-WEBDB = load_model(str(ROOT / "scenarios" / "book" / "webdb.yaml"))[0]
+
 BASE = """
 vpcs:
   main: {cidr: 10.0.0.0/16}
@@ -29,6 +30,12 @@ instances:
 flow_logs:
 """
 IP = IPv4Address
+
+
+def webdb() -> Model:
+    # Loaded per test, not at import: importing netemu.model.resolve while tests are being
+    # collected would shadow netemu.model.resolve() for modules collected later (lab_catalog).
+    return load_model(str(ROOT / "scenarios" / "book" / "webdb.yaml"))[0]
 
 
 def test_defaults_are_all_traffic_ten_minutes_and_the_version_2_format() -> None:
@@ -62,14 +69,14 @@ def test_collector_is_planned_only_with_flow_logs() -> None:
     model, _ = load_model_text(BASE + "  f: {resource: main}\n")
     names = [p.name for p in render(model).processes]
     assert names.count("flow-log collector") == 1
-    assert "flow-log collector" not in [p.name for p in render(WEBDB).processes]
+    assert "flow-log collector" not in [p.name for p in render(webdb()).processes]
 
 
 def test_nat_gateway_traffic_is_recorded_on_its_eni_with_its_own_address() -> None:
     """12.5: instance -> internet through the NAT gateway: on the NAT gateway's ENI the
     record shows its private address, the packet's real one in pkt-dstaddr."""
-    at_public = Attributor(WEBDB, "public")
-    nat = WEBDB.nat_gateways["nat"].eni
+    at_public = Attributor(webdb(), "public")
+    nat = webdb().nat_gateways["nat"].eni
     db, mirror = IP("172.30.1.10"), IP("198.51.100.20")
     (into,) = at_public.sides(db, mirror)
     assert (into.eni, into.direction, into.srcaddr, into.dstaddr, into.pkt_dstaddr) == (
@@ -79,13 +86,13 @@ def test_nat_gateway_traffic_is_recorded_on_its_eni_with_its_own_address() -> No
     assert (back.eni, back.direction, back.srcaddr, back.pkt_srcaddr) == (
         nat, "egress", nat.private_ip, mirror,
     )  # fmt: skip
-    (own,) = Attributor(WEBDB, "private").sides(db, mirror)
+    (own,) = Attributor(webdb(), "private").sides(db, mirror)
     assert (own.eni.owner, own.direction, own.srcaddr) == ("db", "egress", db)
 
 
 def test_resolver_imds_and_dhcp_are_not_logged() -> None:
     """12.7: the Amazon DNS server (base+2), IMDS, the router address and DHCP."""
-    at_private = Attributor(WEBDB, "private")
+    at_private = Attributor(webdb(), "private")
     db = IP("172.30.1.10")
     assert not at_private.logged(17, db, IP("172.30.0.2"), 40000, 53)
     assert not at_private.logged(6, db, IP("169.254.169.254"), 40000, 80)
@@ -101,9 +108,9 @@ def _flow(proto: int, orig: Tuple, reply_packets: int, state: int | None = None)
 
 def test_dropped_reply_of_a_tracked_flow_is_a_reject_not_an_accept() -> None:
     """12.4: conntrack counts the reply the ACL then drops; the record is REJECT only."""
-    w = Window(WEBDB)
+    w = Window(webdb())
     web, client = IP("172.30.0.10"), IP("198.51.100.10")
-    at_public = Attributor(WEBDB, "public")
+    at_public = Attributor(webdb(), "public")
     w.add_flow(at_public, _flow(1, Tuple(client, web, 7, 8 << 8), 1), new=True)
     w.add_drop(at_public, "network_acl:x egress rule * deny", Packet(1, web, client, 1), 84)
     got = sorted((r["action"], r["flow-direction"], r["packets"]) for r in w.records("1", 0, 60))
@@ -112,9 +119,9 @@ def test_dropped_reply_of_a_tracked_flow_is_a_reject_not_an_accept() -> None:
 
 def test_tcp_flags_follow_aws_values() -> None:
     """12.6: SYN 2, SYN-ACK 18, FIN 1, RST 4; a dropped SYN shows 2."""
-    w = Window(WEBDB)
+    w = Window(webdb())
     web, client = IP("172.30.0.10"), IP("198.51.100.10")
-    at_public = Attributor(WEBDB, "public")
+    at_public = Attributor(webdb(), "public")
     w.add_flow(at_public, _flow(6, Tuple(client, web, 40000, 22), 1, TCP_CLOSE), new=True)
     w.add_drop(at_public, "security_group:web ingress no rule matches",
                Packet(6, client, web, 9, 40001, 80, tcp_flags=0x02), 60)  # fmt: skip
