@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,25 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    from netemu import lifecycle
+    from netemu.views import ui
+
+    name = lifecycle.current(args.name)
+    lifecycle.running_model(name)  # refuses a scenario that is not completely up
+    try:
+        httpd = ui.server(name, args.port)
+    except OSError as e:
+        raise UsageError(f"cannot listen on {ui.HOST}:{args.port}: {e.strerror or e}") from None
+    print(f"netemu ui: scenario {name} on http://{ui.HOST}:{args.port}/ (Ctrl-C stops it)")
+    sys.stdout.flush()
+    try:
+        httpd.serve_forever()
+    finally:
+        httpd.server_close()
+    return ExitStatus.OK
+
+
 def register(sub: Any, add: Add) -> None:
     """Adds the view commands to netemu's parser (cli.build_parser)."""
     from netemu.cli import _port
@@ -85,3 +105,6 @@ def register(sub: Any, add: Add) -> None:
     kind.add_argument("--udp", type=_port, metavar="PORT")
     kind.add_argument("--icmp", action="store_true")
     g.add_argument("--source-port", type=_port, metavar="PORT")
+    u = add("ui", cmd_ui, "a web view of a running scenario on 127.0.0.1")
+    u.add_argument("name", nargs="?", metavar="NAME")
+    u.add_argument("--port", type=_port, default=8080)
