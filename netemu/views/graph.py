@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from html import escape
 
 from netemu.errors import HostUnsupported, UsageError
-from netemu.model.types import Model, RouteTable, SecurityGroup, Subnet
+from netemu.model.types import Model, SecurityGroup, Subnet
+from netemu.views import labels
 
 # AWS architecture icon colours
 VPC_COLOUR = "#8C4FFF"
@@ -49,14 +50,6 @@ def _q(node: str) -> str:
 def is_public(model: Model, subnet: Subnet) -> bool:
     table = model.route_tables[subnet.route_table]
     return any(r.target_kind == "internet_gateway" for r in table.routes)
-
-
-def _route_text(table: RouteTable) -> list[str]:
-    out = []
-    for r in table.routes:
-        target = "local" if r.target_kind == "local" else r.target or r.target_kind
-        out.append(f"{r.destination} → {target}")
-    return out
 
 
 def _groups(model: Model, ids: Sequence[str]) -> str:
@@ -96,6 +89,7 @@ def dot(model: Model, overlay: Overlay | None = None) -> str:
     out += _internet(model)
     for vpc in model.vpcs.values():
         out += _vpc(model, vpc.name)
+        out += _rules(model, vpc.name)
     out += [f"  {_q(a)} -> {_q(b)} [dir=none];" for a, b in cables(model)]
     if overlay:
         out += _overlay(overlay)
@@ -146,7 +140,7 @@ def _vpc(model: Model, vpc: str) -> list[str]:
         )
     tables = [t for t in model.route_tables.values() if t.vpc == vpc]
     rt_lines = [
-        f"route table {t.name}{' (main)' if t.main else ''}: " + "; ".join(_route_text(t))
+        f"route table {t.name}{' (main)' if t.main else ''}: " + "; ".join(labels.routes(t))
         for t in tables
     ]
     out.append(
@@ -169,6 +163,23 @@ def _vpc(model: Model, vpc: str) -> list[str]:
             out += _subnet(model, s)
         out.append("    }")
     out.append("  }")
+    return out
+
+
+def _rules(model: Model, vpc: str) -> list[str]:
+    """Notes under the VPC with the rules of the groups and ACLs in use."""
+    out = []
+    for kind, lines in (
+        ("security groups", labels.security_groups(model, vpc)),
+        ("network ACLs", labels.network_acls(model, vpc)),
+    ):
+        if lines:
+            name = f"{kind}:{vpc}"
+            label = _label(kind, lines, VPC_COLOUR, "☰")
+            out.append("  " + _node(name, label, "#879196", "note", "#FFFFFF"))
+            for e in model.enis():  # under every ENI of the VPC: below the VPC's frame
+                if model.subnets[e.subnet].vpc == vpc:
+                    out.append(f"  {_q(f'{e.owner_kind}:{e.owner}')} -> {_q(name)} [style=invis];")
     return out
 
 

@@ -83,3 +83,11 @@ def test_svg_is_rendered_with_graphviz(tmp_path: Path) -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["graph", "nope.yaml", "-o", str(tmp_path / "x.dot")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_rules_of_groups_and_acls_in_use_are_listed_under_the_vpc() -> None:
+    text = graph.dot(webdb())
+    assert "ssh  in: tcp/22 0.0.0.0/0  out: all 0.0.0.0/0" in text
+    assert "default  in: all sg default" in text
+    assert "main-default  in: 100 allow all 0.0.0.0/0, * deny" in text
+    assert '"instance:db" -> "security groups:main" [style=invis]' in text
