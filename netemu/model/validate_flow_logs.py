@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Literal
 
 from netemu.model.ids import aws_id
@@ -11,6 +12,7 @@ from netemu.model.validate_context import Ctx, aws, q, suggest
 from netemu.model.validate_fields import as_map, check_keys, integer, object_name, section, text
 from netemu.scenario import Node
 
+ResourceKind = Literal["vpc", "subnet", "instance", "nat_gateway"]
 FLOW_LOG_KEYS = ("resource", "traffic_type", "max_aggregation_interval", "log_format")
 TRAFFIC_TYPES = ("ACCEPT", "REJECT", "ALL")
 DEFAULT_INTERVAL_S = 600  # ref 12.1: 10 minutes unless 1 minute is asked for
@@ -78,23 +80,19 @@ def read_flow_logs(ctx: Ctx, top: dict[str, Node]) -> list[FlowLog]:
     return out
 
 
-def _resource(
-    ctx: Ctx, node: Node | None, what: str
-) -> tuple[Literal["vpc", "subnet", "instance", "nat_gateway"], str] | None:
+def _resource(ctx: Ctx, node: Node | None, what: str) -> tuple[ResourceKind, str] | None:
     if node is None:
         return None  # reported by check_keys
     name = text(ctx, node, f"{what} resource")
     if name is None:
         return None
-    found: list[Literal["vpc", "subnet", "instance", "nat_gateway"]] = []
-    for kind, declared in (
-        ("vpc", ctx.vpcs.keys()),
-        ("subnet", ctx.subnets.keys()),
-        ("instance", ctx.instances.keys()),
-        ("nat_gateway", ctx.nat_gateways.keys()),
-    ):
-        if name in declared:
-            found.append(kind)  # type: ignore[arg-type]
+    declared: dict[ResourceKind, Collection[str]] = {
+        "vpc": ctx.vpcs.keys(),
+        "subnet": ctx.subnets.keys(),
+        "instance": ctx.instances.keys(),
+        "nat_gateway": ctx.nat_gateways.keys(),
+    }
+    found = [kind for kind, names in declared.items() if name in names]
     if len(found) == 1:
         return found[0], name
     if len(found) > 1:

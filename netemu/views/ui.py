@@ -13,7 +13,7 @@ import os
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlparse
 
 from netemu.errors import NetemuError
@@ -23,6 +23,7 @@ from netemu.views import graph
 HOST = "127.0.0.1"  # never another interface (project safety rule)
 STATIC = os.path.join(os.path.dirname(__file__), "static")
 FILES = {"/": "index.html", "/ui.js": "ui.js", "/ui.css": "ui.css"}
+PROTOCOLS: dict[str, Literal["tcp", "udp", "icmp"]] = {"tcp": "tcp", "udp": "udp", "icmp": "icmp"}
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
 
 
@@ -87,13 +88,13 @@ class View:
         from netemu.probe.engine import ProbeSpec, probe
         from netemu.views.commands import overlay_of
 
-        proto = str(q.get("protocol", "tcp"))
-        if proto not in ("tcp", "udp", "icmp"):
-            raise NetemuError(f"protocol {proto!r} is not tcp, udp or icmp")
+        proto = PROTOCOLS.get(str(q.get("protocol", "tcp")))
+        if proto is None:
+            raise NetemuError(f"protocol {q.get('protocol')!r} is not tcp, udp or icmp")
         port = None if proto == "icmp" else int(q.get("port") or 0)
         if port is not None and not 1 <= port <= 65535:
             raise NetemuError("give a port from 1 to 65535")
-        spec = ProbeSpec(str(q.get("from", "")), str(q.get("to", "")), proto, port)  # type: ignore[arg-type]
+        spec = ProbeSpec(str(q.get("from", "")), str(q.get("to", "")), proto, port)
         model = self.model()
         with self.lock:
             (result,) = probe(model, [spec])
