@@ -23,6 +23,9 @@ from netemu.views import graph
 HOST = "127.0.0.1"  # never another interface (project safety rule)
 STATIC = os.path.join(os.path.dirname(__file__), "static")
 FILES = {"/": "index.html", "/ui.js": "ui.js", "/ui.css": "ui.css"}
+# Longer than the command line's 1 s: the page is often drawn by a browser busy on the same
+# machine, and a user waits for one probe gladly; only an unexplained drop takes this long.
+PROBE_TIMEOUT_S = 3.0
 PROTOCOLS: dict[str, Literal["tcp", "udp", "icmp"]] = {"tcp": "tcp", "udp": "udp", "icmp": "icmp"}
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
 
@@ -97,7 +100,7 @@ class View:
         spec = ProbeSpec(str(q.get("from", "")), str(q.get("to", "")), proto, port)
         model = self.model()
         with self.lock:
-            (result,) = probe(model, [spec])
+            (result,) = probe(model, [spec], PROBE_TIMEOUT_S)
         overlay = overlay_of(result)
         return {"result": result.to_json(), "title": overlay.title, "drop": overlay.drop,
                 "svg": self.diagram(overlay)}  # fmt: skip
@@ -106,7 +109,7 @@ class View:
         from netemu.probe import expect
 
         with self.lock:
-            outcomes = expect.run(self.model())
+            outcomes = expect.run(self.model(), PROBE_TIMEOUT_S)
         return {"results": [{**o.to_json(), "title": o.title, "why": o.why} for o in outcomes]}
 
     def flow_logs(self, after: int) -> dict[str, Any]:

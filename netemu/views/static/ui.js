@@ -35,6 +35,7 @@ async function loadState() {
   fill($("from"), sources);
   fill($("to"), s.instances.map((i) => i.name)
     .concat(s.nat_gateways.map((g) => g.name), s.internet_hosts.map((h) => h.name)));
+  if (s.internet_hosts.length) $("from").value = s.internet_hosts[0].name;  // outside in
   const ex = $("expectations").tBodies[0];
   ex.innerHTML = "";
   for (const e of s.expectations) cell(ex.insertRow(), e.title);
