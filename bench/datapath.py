@@ -181,15 +181,14 @@ def _through_netemu(
             lifecycle.down(name, driver)
 
 
-def measure(seconds: int) -> dict[str, float]:
+def measure(seconds: int) -> dict[str, Any]:
     bare_tcp, bare_udp = bare(seconds)
     tcp, udp = _through_netemu("bpath", seconds, None)
     _, one = _through_netemu("bsg1", seconds, 1)
     _, thousand = _through_netemu("bsg1000", seconds, 1000)
-    flow_tcp, flow_udp = _through_netemu("bflow", seconds, None, flow_logs=True)
+    flow = flow_log_cost(seconds)
     return {
-        "flowlog_tcp_gbps": flow_tcp,
-        "flowlog_udp_pps": flow_udp,
+        "flowlog": flow,
         "bare_tcp_gbps": bare_tcp,
         "bare_udp_pps": bare_udp,
         "netemu_tcp_gbps": tcp,

@@ -214,20 +214,21 @@ def main() -> None:
                 f"{dp['sg1000_udp_pps'] / dp['sg1_udp_pps']:.2f} of 1 rule",
             )
         )
+        fl = dp["flowlog"]  # with and without, alternating runs (datapath.flow_log_cost)
         rows.append(
             (
                 "flow logs on (VPC, 1 s windows), UDP 64 B",
-                f"{dp['flowlog_udp_pps'] / 1e3:.0f} kpps",
-                f"off {dp['netemu_udp_pps'] / 1e3:.0f} kpps",
-                f"{dp['flowlog_udp_pps'] / dp['netemu_udp_pps']:.2f} of off (target >= 0.90)",
+                f"{fl['udp_pps'] / 1e3:.0f} kpps",
+                f"off {fl['plain_udp_pps'] / 1e3:.0f} kpps",
+                f"{fl['udp_ratio']:.2f} of off (target >= 0.90)",
             )
         )
         rows.append(
             (
                 "flow logs on, TCP",
-                f"{dp['flowlog_tcp_gbps']:.2f} Gbit/s",
-                f"off {dp['netemu_tcp_gbps']:.2f} Gbit/s",
-                f"{dp['flowlog_tcp_gbps'] / dp['netemu_tcp_gbps']:.2f} of off (target >= 0.90)",
+                f"{fl['tcp_gbps']:.2f} Gbit/s",
+                f"off {fl['plain_tcp_gbps']:.2f} Gbit/s",
+                f"{fl['tcp_ratio']:.2f} of off (target >= 0.90)",
             )
         )
     width = [max(len(r[i]) for r in rows) for i in range(4)]
