@@ -152,3 +152,35 @@ def test_s3_key_follows_aws_layout() -> None:
     assert key.startswith("AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/30/")
     assert key.endswith(".log.gz") and f"123456789012_vpcflowlogs_us-east-1_{fl.id}_" in key
     assert len(records.account_id("webdb")) == 12
+
+
+def test_eni_filter_takes_an_id_or_its_owner_and_refuses_others() -> None:
+    import pytest
+
+    from netemu.errors import UsageError
+    from netemu.flowlogs import show
+
+    m = webdb()
+    assert show.eni_ids(m, "nat") == {m.nat_gateways["nat"].eni.id}
+    assert show.eni_ids(m, m.instances["web"].eni.id) == {m.instances["web"].eni.id}
+    with pytest.raises(UsageError, match="owners: web, db, nat"):
+        show.eni_ids(m, "dbb")
+
+
+def test_records_and_s3_files_are_read_back_and_copied_out(tmp_path: Path) -> None:
+    import gzip
+
+    from netemu.flowlogs import show
+
+    model, _ = load_model_text(BASE + "  f: {resource: main}\n")
+    fl = model.flow_logs[0]
+    nd = records.nodata(fl, "123456789012", "eni-1", 0, 60)
+    (tmp_path / records.DIR).mkdir()
+    records.append_jsonl(str(tmp_path / records.RECORDS), [nd, nd])
+    key = records.s3_key("123456789012", "us-east-1", fl, 60)
+    records.write_s3(str(tmp_path / records.DIR), key, fl.log_format, [nd])
+    assert [r["log-status"] for r in show.read(str(tmp_path))] == ["NODATA", "NODATA"]
+    out = tmp_path / "out"
+    assert show.copy_out(str(tmp_path), str(out)) == 1
+    lines = gzip.decompress((out / key).read_bytes()).decode().splitlines()
+    assert lines == [" ".join(V2_FIELDS), "2 123456789012 eni-1 - - - - - - - 0 60 - NODATA"]
