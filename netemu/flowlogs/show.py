@@ -29,10 +29,12 @@ def _lines(path: str, follow: bool) -> Iterator[str]:
             return
         time.sleep(0.2)
     with open(path) as f:
+        pending = ""  # the start of a line the collector is still writing
         while True:
-            line = f.readline()
-            if line.endswith("\n"):
-                yield line
+            pending += f.readline()
+            if pending.endswith("\n"):
+                yield pending
+                pending = ""
             elif follow:
                 time.sleep(0.2)
             else:

@@ -184,3 +184,23 @@ def test_records_and_s3_files_are_read_back_and_copied_out(tmp_path: Path) -> No
     assert show.copy_out(str(tmp_path), str(out)) == 1
     lines = gzip.decompress((out / key).read_bytes()).decode().splitlines()
     assert lines == [" ".join(V2_FIELDS), "2 123456789012 eni-1 - - - - - - - 0 60 - NODATA"]
+
+
+def test_follow_waits_for_whole_lines(tmp_path: Path) -> None:
+    """--follow: a line the collector is still writing is not read in halves."""
+    import threading
+    import time
+
+    from netemu.flowlogs import show
+
+    (tmp_path / records.DIR).mkdir()
+    path = tmp_path / records.RECORDS
+    path.write_text('{"a": ')
+
+    def finish() -> None:
+        time.sleep(0.3)
+        with open(path, "a") as f:
+            f.write("1}\n")
+
+    threading.Thread(target=finish).start()
+    assert next(show.read(str(tmp_path), follow=True)) == {"a": 1}
