@@ -273,6 +273,7 @@ def mermaid(model: Model, overlay: Overlay | None = None) -> str:
         return "n_" + "".join(c if c.isalnum() else "_" for c in node)
 
     lines = ["flowchart TB", f"  %% scenario {model.name} ({model.region})"]
+    styles: list[str] = []
     lines.append('  subgraph internet_cluster["Internet"]')
     lines.append(f'    {mid("internet")}(("internet"))')
     for h in model.internet_hosts.values():
@@ -280,6 +281,7 @@ def mermaid(model: Model, overlay: Overlay | None = None) -> str:
     lines.append("  end")
     for vpc in model.vpcs.values():
         lines.append(f'  subgraph {mid("vpc:" + vpc.name)}["VPC {vpc.name} {vpc.cidr}"]')
+        styles.append(f"  style {mid('vpc:' + vpc.name)} fill:#FFFFFF,stroke:{VPC_COLOUR}")
         igw = model.igw_of(vpc.name)
         if igw:
             lines.append(f'    {mid("internet_gateway:" + igw.name)}{{{{"IGW {igw.name}"}}}}')
@@ -290,6 +292,8 @@ def mermaid(model: Model, overlay: Overlay | None = None) -> str:
             kind = "public" if is_public(model, s) else "private"
             title = f"{kind} subnet {s.name} {s.cidr} ({s.az})"
             lines.append(f'    subgraph {mid("cluster:" + s.name)}["{title}"]')
+            stroke, fill = PUBLIC if kind == "public" else PRIVATE
+            styles.append(f"  style {mid('cluster:' + s.name)} fill:{fill},stroke:{stroke}")
             lines.append(
                 f'      {mid("subnet:" + s.name)}["edge: ACL {s.network_acl}, RT {s.route_table}"]'
             )
@@ -300,9 +304,12 @@ def mermaid(model: Model, overlay: Overlay | None = None) -> str:
                 if e.owner_kind == "instance":
                     label += f"<br/>SG: {_groups(model, e.security_groups)}"
                 lines.append(f'      {mid(f"{e.owner_kind}:{e.owner}")}["{label}"]')
+                colour = EC2 if e.owner_kind == "instance" else GATEWAY
+                styles.append(f"  style {mid(f'{e.owner_kind}:{e.owner}')} stroke:{colour}")
             lines.append("    end")
         lines.append("  end")
     lines += [f"  {mid(a)} --- {mid(b)}" for a, b in cables(model)]
+    lines += styles  # AWS's colours, as in the Graphviz drawing
     if overlay:
         for a, b in path_edges(overlay.hops):
             lines.append(f"  {mid(a)} ==> {mid(b)}")
