@@ -112,7 +112,10 @@ def _internet(model: Model) -> list[str]:
         "    " + _node("internet", _label("internet", [], INTERNET, "☁"), INTERNET, "ellipse"),
     ]
     for h in model.internet_hosts.values():
-        lines = [str(h.ip), *([", ".join(f"{s.kind}/{s.port}" for s in h.services)] if h.services else [])]
+        lines = [
+            str(h.ip),
+            *([", ".join(f"{s.kind}/{s.port}" for s in h.services)] if h.services else []),
+        ]
         out.append(
             "    "
             + _node(f"internet_host:{h.name}", _label(h.name, lines, INTERNET, "◉"), INTERNET)
