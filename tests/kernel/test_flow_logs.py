@@ -158,3 +158,34 @@ def test_reject_filter_custom_format_and_s3_files(tmp_path: Path) -> None:
     web = s.model.instances["web"]
     assert f"{web.eni.id} 198.51.100.10 172.30.0.10 2 REJECT ingress {web.id}" in body
     assert not os.path.exists(base)  # down removed the state directory
+
+
+NO_EGRESS = (
+    "  noout:\n    vpc: main\n    ingress:\n      - {protocol: all, cidr: 0.0.0.0/0}\n"
+    "    egress: []\n"
+)
+
+
+def test_inside_a_subnet_each_eni_logs_its_side_and_a_refused_send_only_the_sender() -> None:
+    """12.1: one record per flow per ENI: between two instances of one subnet each ENI
+    records both directions; a packet the sender's SG refuses (7.x egress) never reached
+    the receiver in the same subnet, so only the sender has a REJECT record."""
+    text = vpc(name="flf", groups=NO_EGRESS, app_groups="noout")
+    with running_text(text + FLOW_LOGS) as s:
+        assert s.probe("web", "app", tcp=22).result == "reachable"
+        assert s.probe("app", "web", tcp=80).result == "blocked"
+        rows = settled(s)
+    web, app = "172.30.0.10", "172.30.0.11"
+    tcp = [r for r in rows if r["protocol"] == 6]
+    on_web = {(r["action"], r["flow-direction"], r["srcaddr"], r["dstaddr"])
+              for r in tcp if r["interface-id"] == s.model.instances["web"].eni.id}  # fmt: skip
+    assert on_web == {("ACCEPT", "egress", web, app), ("ACCEPT", "ingress", app, web)}
+    on_app = {(r["action"], r["flow-direction"], r["srcaddr"], r["dstport"])
+              for r in tcp if r["interface-id"] == s.model.instances["app"].eni.id}  # fmt: skip
+    assert on_app == {("ACCEPT", "ingress", web, 22), ("ACCEPT", "egress", app, r22(rows)),
+                      ("REJECT", "egress", app, 80)}  # fmt: skip
+
+
+def r22(rows: list[dict[str, Any]]) -> int:
+    """The web client's source port of the tcp/22 probe (the reply's destination port)."""
+    return next(r["srcport"] for r in rows if r["dstport"] == 22 and r["protocol"] == 6)
