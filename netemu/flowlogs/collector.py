@@ -30,6 +30,10 @@ from netemu.probe import nflog
 from netemu.render import names as n
 from netemu.render.nft import FLOW_LOG_GROUP
 
+# Closes the current window now (AWS's interval is a maximum, so an early close is within
+# it); `netemu flowlogs` sends it so that it shows what happened until now.
+CLOSE_WINDOW = signal.SIGUSR1
+
 
 def enis_of(model: Model, fl: FlowLog) -> list[Eni]:
     """The ENIs a flow log covers (ref 12.1): a VPC's, a subnet's, or one."""
@@ -89,6 +93,8 @@ class Collector:
         self.window = Window(model)
         self.start = int(time.time())
         self.stopping = False
+        self.close_early = False
+        self.windows = 0  # windows written so far (records.WINDOWS)
 
     def open(self) -> None:
         for ns in self.subnets:
@@ -127,28 +133,37 @@ class Collector:
         window = self.window.records(self.account, self.start, end)
         root = os.path.join(self.state, records.DIR)
         for fl in self.model.flow_logs:
-            if end - self.start < 1:
-                continue
             kept = share(self.model, fl, window, self.account, self.start, end)
             key = records.s3_key(self.account, self.model.region, fl, end)
             records.write_s3(root, key, fl.log_format, kept)
             records.append_jsonl(os.path.join(self.state, records.RECORDS), kept)
         self.window = Window(self.model)
         self.start = end
+        self.windows += 1
+        tmp = os.path.join(self.state, records.WINDOWS + ".tmp")
+        with open(tmp, "w") as f:
+            f.write(f"{self.windows}\n")
+        os.replace(tmp, os.path.join(self.state, records.WINDOWS))  # whole, after the records
 
     def run(self) -> None:
+        # Signals wake the select at once through this pipe: SIGTERM must not wait for the
+        # end of a ten-minute window (down kills what has not exited within half a second).
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
         deadline = time.monotonic() + self.interval
-        watched = list(self.events) + list(self.drops)
+        sockets = {s.fileno(): s for s in [*self.events, *self.drops]}
         while not self.stopping:
             wait = max(0.0, deadline - time.monotonic())
-            try:
-                ready, _, _ = select.select(watched, [], [], wait)
-            except InterruptedError:
-                ready = []
-            self.drain(ready)
-            if time.monotonic() >= deadline:
+            ready, _, _ = select.select([*sockets, wake_r], [], [], wait)
+            if wake_r in ready:
+                os.read(wake_r, 512)
+            self.drain([sockets[fd] for fd in ready if fd in sockets])
+            if time.monotonic() >= deadline or self.close_early:
                 self.flush()
-                deadline += self.interval
+                self.close_early = False
+                deadline = time.monotonic() + self.interval
         self.flush()
 
 
@@ -161,8 +176,12 @@ def main(argv: list[str]) -> int:
     def stop(_sig: int, _frame: FrameType | None) -> None:
         collector.stopping = True
 
+    def close_window(_sig: int, _frame: FrameType | None) -> None:
+        collector.close_early = True  # `netemu flowlogs` wants what happened until now
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(CLOSE_WINDOW, close_window)
     collector.open()
     with open(os.path.join(state_dir, records.READY), "w") as f:
         f.write(f"{os.getpid()}\n")

@@ -22,6 +22,7 @@ DIR = "flowlogs"  # under the scenario's state directory
 RECORDS = f"{DIR}/records.jsonl"  # every record, one JSON object a line (netemu flowlogs)
 CONFIG = f"{DIR}/collector.json"  # what the collector watches (render)
 READY = f"{DIR}/ready"
+WINDOWS = f"{DIR}/windows"  # how many windows are written, replaced after each
 VERSION = 5  # the highest version of the fields netemu offers (ref 12.6)
 
 

@@ -46,6 +46,38 @@ def read(state_dir: str, follow: bool = False) -> Iterator[records.Record]:
         yield json.loads(line)
 
 
+def _windows(state_dir: str) -> int:
+    try:
+        with open(os.path.join(state_dir, records.WINDOWS)) as f:
+            return int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def close_window(state_dir: str, timeout: float = 5.0) -> bool:
+    """Ask the scenario's collector to close its window now and wait until it has written
+    it, so the reader sees everything so far.
+    False when there is no collector to ask."""
+    from netemu.flowlogs.collector import CLOSE_WINDOW
+
+    try:
+        with open(os.path.join(state_dir, records.READY)) as f:
+            pid = int(f.read().strip())
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"netemu.flowlogs" not in f.read():
+                return False  # the pid is someone else's now; never signal it
+    except (OSError, ValueError):
+        return False
+    before = _windows(state_dir)
+    os.kill(pid, CLOSE_WINDOW)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _windows(state_dir) > before:
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def copy_out(state_dir: str, target: str) -> int:
     """Copies the AWSLogs tree (as AWS writes it to S3) to `target`; the number of files."""
     source = os.path.join(state_dir, records.DIR, "AWSLogs")
@@ -64,6 +96,7 @@ def cmd_flowlogs(args: argparse.Namespace) -> int:
     if not model.flow_logs:
         raise UsageError(f"scenario '{name}' has no flow_logs (scenario key, docs/flow-logs.md)")
     state_dir = st.state_dir(name)
+    close_window(state_dir)  # AWS's interval is a maximum: show what happened until now
     if args.copy_to:
         count = copy_out(state_dir, args.copy_to)
         print(f"copied {count} file(s) to {os.path.join(args.copy_to, 'AWSLogs')}")

@@ -189,3 +189,20 @@ def test_inside_a_subnet_each_eni_logs_its_side_and_a_refused_send_only_the_send
 def r22(rows: list[dict[str, Any]]) -> int:
     """The web client's source port of the tcp/22 probe (the reply's destination port)."""
     return next(r["srcport"] for r in rows if r["dstport"] == 22 and r["protocol"] == 6)
+
+
+def test_flowlogs_command_closes_a_ten_minute_window_early_and_down_is_prompt() -> None:
+    """12.1: the aggregation interval is a maximum: `netemu flowlogs` closes the current
+    window so it shows what happened so far; `down` does not wait for the window's end."""
+    logs = "flow_logs:\n  slow: {resource: web}\n"  # the default: 600 s
+    with running_text(vpc(name="flg") + logs) as s:
+        assert s.model.flow_logs[0].max_aggregation_interval == 600
+        assert s.probe("client", "web", icmp=True).result == "reachable"
+        shown = subprocess.run(
+            [sys.executable, "-m", "netemu.cli", "flowlogs", "--json"],
+            capture_output=True, text=True, check=True, timeout=30,
+        ).stdout.splitlines()  # fmt: skip
+        started = time.monotonic()
+    assert time.monotonic() - started < 3, "down waited for the window"
+    icmp = [json.loads(x) for x in shown if json.loads(x)["protocol"] == 1]
+    assert sorted(r["flow-direction"] for r in icmp) == ["egress", "ingress"]
