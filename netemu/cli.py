@@ -16,6 +16,7 @@ from netemu.model import load_model
 from netemu.probe import report
 from netemu.probe.engine import ProbeSpec
 from netemu.render import topology
+from netemu.views import commands as views
 
 
 def _print_problems(problems: Sequence[Problem]) -> None:
@@ -203,6 +204,10 @@ def cmd_test(args: argparse.Namespace) -> int:
     total = len(outcomes) + len(commands)
     if args.junit:
         junit.write(args.junit, model.name, outcomes)
+    if args.html:
+        from netemu.views import html
+
+        html.write(args.html, model, outcomes)
     if args.json:
         print(
             json.dumps(
@@ -332,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("file")
     t.add_argument("--json", action="store_true")
     t.add_argument("--junit", metavar="PATH")
+    t.add_argument("--html", metavar="PATH", help="a self-contained HTML report with the diagram")
     t.add_argument("--keep", action="store_true", help="leave the scenario up afterwards")
     lg = add("logs", cmd_logs, "show the output of an instance's user data and servers")
     lg.add_argument("-s", "--scenario")
@@ -340,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("name", nargs="?", metavar="NAME")
     v.add_argument("--json", action="store_true")
     lab.register(sub, add)  # netemu lab list|start|hint|check|solution|stop
+    views.register(sub, add)  # netemu schema|graph|ui|flowlogs
     return p
 
 

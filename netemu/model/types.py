@@ -247,6 +247,19 @@ class CommandCheck:
 
 
 @dataclass(frozen=True)
+class FlowLog:
+    """A VPC Flow Log (ref 12.1): which ENIs it covers, what it keeps, its record format."""
+
+    name: str
+    id: str  # fl-…
+    resource_kind: Literal["vpc", "subnet", "instance", "nat_gateway"]
+    resource: str  # the object's name
+    traffic_type: Literal["ACCEPT", "REJECT", "ALL"]
+    max_aggregation_interval: int  # seconds; AWS offers 60 and 600 (the default)
+    log_format: tuple[str, ...]  # field names in order; the version-2 default (ref 12.2)
+
+
+@dataclass(frozen=True)
 class Model:
     """A whole resolved scenario. Dicts keep the scenario's order."""
 
@@ -265,6 +278,7 @@ class Model:
     internet_hosts: dict[str, InternetHost]
     expectations: tuple[Expectation, ...] = field(default_factory=tuple)
     command_checks: tuple[CommandCheck, ...] = ()  # expectations with `run:`
+    flow_logs: tuple[FlowLog, ...] = ()
 
     def enis(self) -> list[Eni]:
         """Every ENI, instances first, in scenario order."""

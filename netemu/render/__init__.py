@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from netemu.flowlogs import render as flowlogs
 from netemu.model.types import Model
 from netemu.render import (
     dhcp,
@@ -41,5 +42,6 @@ def render(model: Model) -> Plan:
         files=tuple(dhcp_files + dns_files),
         processes=tuple(dns_processes + dhcp_processes),
     )
+    plan = flowlogs.add(model, plan)  # the flow-log collector, with flow_logs only
     plan = services.add(model, plan)  # service daemon, sshd, keys, metadata address
     return servers.add(model, plan)  # mariadb, nginx, user data of running instances

@@ -45,10 +45,17 @@ def add_rule(chain: str, *exprs: Expr, comment: str | None = None) -> Json:
 DROP_LOG_GROUP = 17
 
 
+# VPC Flow Logs (netemu.flowlogs) hear every drop on a group of their own, so their
+# collector never competes with a probe for DROP_LOG_GROUP. With nobody bound to it the
+# kernel discards the copy at once, so scenarios without flow logs pay nothing for it.
+FLOW_LOG_GROUP = 18
+
+
 def add_drop(chain: str, *exprs: Expr, why: str) -> Json:
     """A rule that drops what `exprs` match, named `why` in its comment and its log prefix."""
     log = {"log": {"prefix": why[:127], "group": DROP_LOG_GROUP}}
-    return add_rule(chain, *exprs, COUNTER, log, DROP, comment=why)
+    flow_log = {"log": {"prefix": why[:127], "group": FLOW_LOG_GROUP}}
+    return add_rule(chain, *exprs, COUNTER, log, flow_log, DROP, comment=why)
 
 
 def add_set(name: str, kind: str | list[str], elements: list[Expr], interval: bool) -> Json:
