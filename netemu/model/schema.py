@@ -21,7 +21,6 @@ from netemu.model.validate_flow_logs import FLOW_LOG_FIELDS, FLOW_LOG_KEYS, TRAF
 from netemu.model.validate_internet import HOST_KEYS, INTERNET_KEYS
 from netemu.model.validate_network import IGW_KEYS, SUBNET_KEYS, TABLE_KEYS, VPC_KEYS
 from netemu.model.validate_routes import ROUTE_KEYS
-from netemu.model.validate_servers import SERVER_KEYS, SERVER_REQUIRED
 from netemu.model.validate_security import (
     ACL_KEYS,
     ACL_RULE_KEYS,
@@ -29,6 +28,7 @@ from netemu.model.validate_security import (
     SG_KEYS,
     SG_RULE_KEYS,
 )
+from netemu.model.validate_servers import SERVER_KEYS, SERVER_REQUIRED
 
 Schema = dict[str, Any]
 

@@ -49,9 +49,7 @@ def _call_key_sets(module: Any, args: list[ast.expr]) -> set[KeySet]:
         required_of: dict[str, tuple[str, ...]] = {}
         if len(args) > 1 and isinstance(args[1], ast.Subscript):
             required_of = getattr(module, args[1].value.id)  # type: ignore[attr-defined]
-        return {
-            (frozenset(allowed_of[k]), frozenset(required_of.get(k, ()))) for k in allowed_of
-        }
+        return {(frozenset(allowed_of[k]), frozenset(required_of.get(k, ()))) for k in allowed_of}
     allowed = _value(module, args[0])
     required = _value(module, args[1]) if len(args) > 1 else ()
     return {(frozenset(allowed), frozenset(required))}
