@@ -9,12 +9,13 @@ from netemu.render import (
     internet,
     internet_gateway,
     nat_gateway,
+    nft,
     route_table,
     services,
     subnet,
     topology,
 )
-from netemu.render.plan import Plan
+from netemu.render.plan import Plan, Ruleset
 
 
 def render(model: Model) -> Plan:
@@ -22,13 +23,14 @@ def render(model: Model) -> Plan:
     table_routes, rules, router_rulesets = route_table.render(model)
     dhcp_files, dhcp_processes = dhcp.render(model)  # a server per subnet, a client per instance
     dns_files, dns_processes, dns_addresses = dns.render(model)  # resolvers at VPC base+2
-    rulesets = (
-        subnet.render(model)
+    rulesets = [
+        _observed(rs)
+        for rs in subnet.render(model)
         + router_rulesets
         + internet_gateway.render(model)
         + nat_gateway.render(model)
         + internet.render(model)
-    )
+    ]
     plan = Plan(
         scenario=model.name,
         namespaces=tuple(topology.namespaces(model)),
@@ -41,3 +43,8 @@ def render(model: Model) -> Plan:
         processes=tuple(dns_processes + dhcp_processes),
     )
     return services.add(model, plan)  # service daemon, sshd, keys, metadata address
+
+
+def _observed(rs: Ruleset) -> Ruleset:
+    """Every namespace with AWS rules also logs the probe packets it sees (probe.engine)."""
+    return Ruleset(rs.ns, (*rs.commands, *nft.probe_hops()))

@@ -74,14 +74,15 @@ def test_security_group_and_gateway_codes() -> None:
 
 
 def test_nat_gateway_refuses_inbound() -> None:
-    """NAT_GATEWAY_NO_INBOUND (6.9, 6.10): no connection from outside, no ping answered."""
+    """NO_POSSIBLE_DESTINATION at the NAT gateway (6.9, 6.10; once netemu's own
+    NAT_GATEWAY_NO_INBOUND): no connection from outside, no ping answered."""
     with running_text(vpc(private_routes=VIA_NAT, more_instances="") + NAT) as s:
         assert _blocked(s, "client", "nat", tcp=22)[:2] == (
-            "NAT_GATEWAY_NO_INBOUND",
+            "NO_POSSIBLE_DESTINATION",
             "nat_gateway:nat",
         )
-        assert _blocked(s, "client", "nat", icmp=True)[0] == "NAT_GATEWAY_NO_INBOUND"
-        assert _blocked(s, "web", "nat", icmp=True)[0] == "NAT_GATEWAY_NO_INBOUND"
+        assert _blocked(s, "client", "nat", icmp=True)[0] == "NO_POSSIBLE_DESTINATION"
+        assert _blocked(s, "web", "nat", icmp=True)[0] == "NO_POSSIBLE_DESTINATION"
         r = s.probe("db", "client", tcp=80)
         assert r.result == "reachable"
         assert r.seen_source == str(s.model.nat_gateways["nat"].eni.public_ip)
@@ -124,9 +125,9 @@ def test_source_dest_check() -> None:
 
 
 def test_stopped_instance() -> None:
-    """INSTANCE_STOPPED (9.10)."""
+    """BAD_STATE at a stopped instance (9.10, 13.3; once netemu's own INSTANCE_STOPPED)."""
     with running_text(vpc(db_extra=", state: stopped")) as s:
-        assert _blocked(s, "web", "db", tcp=22)[:2] == ("INSTANCE_STOPPED", "instance:db")
+        assert _blocked(s, "web", "db", tcp=22) == ("BAD_STATE", "instance:db", "stopped", "request")
 
 
 def test_negative_probes_are_definite() -> None:
