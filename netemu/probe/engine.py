@@ -187,12 +187,22 @@ class Prober:
         self.captures: dict[str, socket.socket] = {}
         self.raw: dict[str, socket.socket] = {}
         self.listeners: dict[socket.socket, str] = {}
+        self.routers: set[str] = set()
         self.read = itertools.count()  # the order listener messages were read in
         self.held = contextlib.ExitStack()
         try:
             self.held.enter_context(lock.turn(st.state_dir(model.name)))
             for ns in infrastructure_namespaces(model):
                 self.listeners[nflog.open_listener(ns)] = ns
+            # Instances that route (route targets) hold no AWS rules to log with; their
+            # ENI's capture shows the probe passing through them instead.
+            self.routers = {
+                n.instance_ns(model.name, e.owner)
+                for e in topology.target_enis(model)
+                if e.owner_kind == "instance"
+            }
+            for ns in self.routers:
+                self._capture_of(ns)
         except BaseException:
             self.close()
             raise
@@ -312,6 +322,8 @@ class Prober:
         elif s in cap_ns:
             ns = cap_ns[s]
             for p in _read_capture(s):
+                if ns in self.routers:
+                    self._logged(ns, "hop", p, flights, now)
                 for f in flights:
                     if f.dst.ns == ns and f.arrived is None and f.is_request(p):
                         f.arrived = p
