@@ -437,17 +437,19 @@ def _namespaces_of(scenario: str) -> list[str]:
     return state.namespaces if state else []
 
 
-def down_all(driver: Driver) -> list[str]:
-    """Remove every scenario, then any namespace of ours that no state file lists (a crash
-    between creating a namespace and recording it cannot happen, but an older netemu or a
-    deleted state directory could leave some)."""
+def down_all(driver: Driver, force_unrecorded: bool = False) -> tuple[list[str], list[str]]:
+    """Remove every scenario netemu recorded under /run/netemu. Namespaces named `ne-…` that
+    no record lists (an older netemu, a deleted state directory, or someone else's objects
+    that merely share the prefix) are only removed with `force_unrecorded`; either way they
+    are returned: (scenarios removed, unrecorded namespaces)."""
     removed = []
     for scenario in st.running():
         down(scenario, driver)
         removed.append(scenario)
-    orphans = driver.leftovers(names.PREFIX)
-    driver.destroy(orphans)
-    return removed
+    unrecorded = sorted(driver.leftovers(names.PREFIX))
+    if force_unrecorded:
+        driver.destroy(unrecorded)
+    return removed, unrecorded
 
 
 def current(name: str | None) -> str:

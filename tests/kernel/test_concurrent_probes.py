@@ -12,7 +12,6 @@ import pytest
 
 from netemu.testing import running
 
-pytestmark = pytest.mark.kernel
 
 ROOT = Path(__file__).parents[2]
 ROUNDS = 20

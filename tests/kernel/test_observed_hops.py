@@ -17,7 +17,6 @@ from netemu.probe.engine import ProbeResult
 from netemu.testing import Running, running, running_text
 from scenarios import vpc
 
-pytestmark = pytest.mark.kernel
 
 BOOK = sorted(Path(__file__).parents[2].joinpath("scenarios", "book").glob("*.yaml"))
 LABS = catalog.all_labs()
