@@ -73,9 +73,7 @@ def parse_ipv4(data: bytes) -> Packet | None:
     if proto == 1 and len(l4) >= 8:
         t, c = l4[0], l4[1]
         ident = struct.unpack_from("!H", l4, 4)[0] if t in (0, 8) else None
-        return Packet(
-            proto, src, dst, ip_id, icmp_type=t, icmp_code=c, icmp_id=ident, ttl=ttl
-        )
+        return Packet(proto, src, dst, ip_id, icmp_type=t, icmp_code=c, icmp_id=ident, ttl=ttl)
     return Packet(proto, src, dst, ip_id, ttl=ttl)
 
 

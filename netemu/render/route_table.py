@@ -178,9 +178,7 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
                 if dst.prefixlen == 0
                 else [nft.match(nft.payload("ip", "daddr"), nft.prefix(dst))]
             )
-            cmds.append(
-                nft.add_drop(chain, *to, why=f"route_table:{table.name} {what}", drop=drop)
-            )
+            cmds.append(nft.add_drop(chain, *to, why=f"route_table:{table.name} {what}", drop=drop))
     if dispatch:
         cmds.append(nft.add_rule("unrouted", nft.vmap(nft.meta("iifname"), dispatch)))
     return Ruleset(n.router_ns(model.name, vpc), tuple(cmds))

@@ -8,10 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from netemu.testing import running
-
 
 ROOT = Path(__file__).parents[2]
 ROUNDS = 20
@@ -38,6 +35,11 @@ def _netemu(*args: str) -> subprocess.Popen[str]:
     )
 
 
+def _probe_args(p: tuple[str, str, str, str, str, str | None]) -> list[str]:
+    src, dst, option, port, _, _ = p
+    return ["probe", "-s", "conc", src, dst, option, *([port] if port else []), "--json"]
+
+
 def test_eight_probes_and_two_tests_at_once_for_twenty_rounds(tmp_path: Path) -> None:
     text = (ROOT / "scenarios/book/webdb.yaml").read_text()
     scenario = tmp_path / "conc.yaml"
@@ -45,11 +47,7 @@ def test_eight_probes_and_two_tests_at_once_for_twenty_rounds(tmp_path: Path) ->
     assert "name: conc" in scenario.read_text()
     with running(str(scenario)):
         for round_ in range(ROUNDS):
-            probes = [
-                (p, _netemu("probe", "-s", "conc", p[0], p[1], p[2], *([p[3]] if p[3] else []),
-                            "--json"))  # fmt: skip
-                for p in PROBES
-            ]
+            probes = [(p, _netemu(*_probe_args(p))) for p in PROBES]
             tests = [_netemu("test", str(scenario), "--json") for _ in range(2)]
             for (src, dst, _, _, result, reason), proc in probes:
                 out, err = proc.communicate(timeout=120)

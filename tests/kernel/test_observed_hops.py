@@ -17,7 +17,6 @@ from netemu.probe.engine import ProbeResult
 from netemu.testing import Running, running, running_text
 from scenarios import vpc
 
-
 BOOK = sorted(Path(__file__).parents[2].joinpath("scenarios", "book").glob("*.yaml"))
 LABS = catalog.all_labs()
 VIA_NAT = "      - {destination: 0.0.0.0/0, nat_gateway: nat}"
@@ -79,7 +78,10 @@ def test_drop_before_the_nat_gateway_is_not_shown_after_it() -> None:
         "      - {rule: 100, protocol: all, cidr: 198.51.100.0/24, action: allow}\n"
         "    egress:\n      - {rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}\n"
     )
-    text = vpc(name="hops", private_routes=VIA_NAT, acls=acls, public_extra=", network_acl: guard") + NAT
+    text = (
+        vpc(name="hops", private_routes=VIA_NAT, acls=acls, public_extra=", network_acl: guard")
+        + NAT
+    )
     with running_text(text) as s:
         r = s.probe("db", "client", tcp=80)
         assert r.result == "blocked" and r.reason
@@ -99,7 +101,9 @@ def test_source_dest_check_drop_and_forwarding_instance_hops() -> None:
         r = s.probe("db", "client", tcp=80)
         assert r.reason and r.reason.code == "ENI_SOURCE_DEST_CHECK_RESTRICTION"
         assert r.hops == ["instance:db", "subnet:private", "vpc_router:main", "subnet:public"]
-    with running_text(vpc(name="hops", private_routes=routes, web_extra=", source_dest_check: false")) as s:
+    with running_text(
+        vpc(name="hops", private_routes=routes, web_extra=", source_dest_check: false")
+    ) as s:
         r = s.probe("db", "client", tcp=80)
         assert r.reason and r.reason.code == "IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS"
         assert r.hops == [

@@ -127,7 +127,12 @@ def test_source_dest_check() -> None:
 def test_stopped_instance() -> None:
     """BAD_STATE at a stopped instance (9.10, 13.3; once netemu's own INSTANCE_STOPPED)."""
     with running_text(vpc(db_extra=", state: stopped")) as s:
-        assert _blocked(s, "web", "db", tcp=22) == ("BAD_STATE", "instance:db", "stopped", "request")
+        assert _blocked(s, "web", "db", tcp=22) == (
+            "BAD_STATE",
+            "instance:db",
+            "stopped",
+            "request",
+        )
 
 
 def test_negative_probes_are_definite() -> None:

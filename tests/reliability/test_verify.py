@@ -106,7 +106,8 @@ def _rule_changed_comment_kept() -> tuple[Callable[[], None], Callable[[], None]
         rule = next(
             i["rule"]
             for i in listed  # type: ignore[attr-defined]
-            if "rule" in i and " rule " in (i["rule"].get("comment") or "")
+            if "rule" in i
+            and " rule " in (i["rule"].get("comment") or "")
             and i["rule"]["expr"][-1] == {"accept": None}
         )
         kept.append(rule)
