@@ -37,6 +37,8 @@ def because(r: ProbeResult) -> list[str]:
         else f"the request reached {r.spec.destination}, its reply was dropped"
     )
     rule = f" rule {x.rule}" if x.rule else ""
+    if x.rule and x.rule.startswith("sg-"):  # the interface's groups, not one rule
+        rule = f" ({x.rule})"
     direction = f" {x.direction}" if x.direction else ""
     model = " (code from the model)" if x.origin == "model" else ""
     return [
