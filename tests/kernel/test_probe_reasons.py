@@ -147,3 +147,36 @@ def test_negative_probes_are_definite() -> None:
             "internet",
         )
         assert _blocked(s, "db", "172.30.9.9", tcp=1)[0] == "NO_ROUTE_TO_DESTINATION"
+
+
+def test_nat_gateway_refuses_other_protocols() -> None:
+    """PROTOCOL_RESTRICTION (6.11, 13.3): ESP from the private subnet dies at the NAT
+    gateway, named by the rule's structured log prefix."""
+    import select
+    import socket
+    import time
+
+    from netemu.driver import netns
+    from netemu.probe import nflog
+    from netemu.probe.reason import parse_prefix
+    from netemu.render import names as n
+    from netemu.render.nft import Drop
+
+    with running_text(vpc(private_routes=VIA_NAT) + NAT) as s:
+        listener = nflog.open_listener(n.nat_gateway_ns(s.model.name, "nat"))
+        with netns.entered(n.instance_ns(s.model.name, "db")):
+            esp = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
+        try:
+            esp.sendto(b"\0" * 16, ("198.51.100.10", 0))
+            drops: list[Drop] = []
+            deadline = time.monotonic() + 2
+            while not drops and time.monotonic() < deadline:
+                select.select([listener], [], [], 0.2)
+                for prefix, packet in nflog.read_logged(listener):
+                    what = parse_prefix(prefix)
+                    if isinstance(what, Drop) and packet.protocol == 50:
+                        drops.append(what)
+            assert drops == [Drop("PROTOCOL_RESTRICTION", "nat_gateway:nat", "egress")]
+        finally:
+            esp.close()
+            listener.close()
