@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from netemu.driver import netns
 from netemu.driver import state as st
+from netemu.errors import HostUnsupported, UsageError
 from netemu.model.types import Model
 from netemu.probe import hops, lock, nflog, path
 from netemu.probe.endpoints import Endpoint, destination, source
@@ -407,5 +408,15 @@ class Prober:
 
 
 def probe(model: Model, specs: list[ProbeSpec], timeout: float = 1.0) -> list[ProbeResult]:
-    with Prober(model, timeout) as p:
-        return p.run(specs)
+    """Probe `specs` on the running scenario `model`. A socket or namespace the host refuses
+    is one line and exit 3 (a namespace that vanished: the scenario went down, exit 2)."""
+    try:
+        with Prober(model, timeout) as p:
+            return p.run(specs)
+    except FileNotFoundError as e:
+        raise UsageError(
+            f"a namespace of scenario '{model.name}' is gone ({e.filename or e}); "
+            "was it brought down meanwhile?"
+        ) from None
+    except OSError as e:
+        raise HostUnsupported(f"probing failed on this host: {e.strerror or e}") from None
