@@ -43,6 +43,8 @@ ETH_P_IP = 0x0800
 PACKET_OUTGOING = 4
 CLIENT_PORTS = (32768, 60999)  # Linux's ip_local_port_range, the contract's default
 TCP_SYN, TCP_RST, TCP_ACK = 0x02, 0x04, 0x10
+# A probe still making progress (seen at one more hop) may take this many timeouts in all.
+PATIENCE = 3
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,11 @@ def _craft(f: _Flight) -> bytes:
     if f.spec.protocol == "udp":
         return bytes(ip / UDP(sport=f.sport, dport=f.spec.port) / nft.PROBE_PAYLOAD)
     return bytes(ip / ICMP(type=8, id=f.token, seq=1) / nft.PROBE_PAYLOAD)
+
+
+def _progress(flights: list[_Flight]) -> int:
+    """How much undecided flights have been seen so far (hops and arrivals)."""
+    return sum(len(f.seen) + (f.arrived is not None) for f in flights if not f.decided)
 
 
 def infrastructure_namespaces(model: Model) -> list[str]:
@@ -293,16 +300,22 @@ class Prober:
             f.sent_at = time.monotonic()
             assert f.src.ns
             self._raw_of(f.src.ns).sendto(packet, (str(f.dst.ip), 0))
-        deadline = time.monotonic() + self.timeout
+        start = time.monotonic()
+        deadline, limit = start + self.timeout, start + self.timeout * PATIENCE
         cap_ns = {s: ns for ns, s in self.captures.items()}
         watch = [*self.listeners, *cap_ns, *self._echoers, *(s for f in flights for s in f.extra)]
         while any(not f.decided for f in flights):
             left = deadline - time.monotonic()
             if left <= 0:
                 break
+            progress = _progress(flights)
             ready, _, _ = select.select(watch, [], [], left)
             for s in ready:
                 self._handle(s, flights, cap_ns)
+            if _progress(flights) > progress:
+                # Still moving (seen at a further hop, or arrived): a busy host delays
+                # packets, it does not drop them. Wait on, up to `limit`.
+                deadline = min(limit, max(deadline, time.monotonic() + self.timeout))
         for f in flights:  # the destination saw the request before the source saw a reply
             if f.reply and f.dst.ns and not f.arrived:
                 self._handle(self.captures[f.dst.ns], flights, cap_ns)

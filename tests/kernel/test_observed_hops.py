@@ -117,3 +117,36 @@ def test_source_dest_check_drop_and_forwarding_instance_hops() -> None:
             "internet_gateway:igw",
         ]
         assert r.hops_observed
+
+
+def test_without_hop_logs_the_path_is_modelled_and_labelled() -> None:
+    """A scenario whose namespaces log no probe packets (brought up by an older netemu):
+    the hops come from the route tables, cut at the visit the drop's TTL points at, and
+    say they are modelled, in JSON and in text."""
+    import nftables
+
+    from netemu.driver import netns
+    from netemu.probe import report
+    from netemu.probe.engine import infrastructure_namespaces
+    from netemu.render.names import NFT_TABLE
+
+    acls = (
+        "  guard:\n    vpc: main\n    ingress:\n"
+        "      - {rule: 100, protocol: all, cidr: 198.51.100.0/24, action: allow}\n"
+        "    egress:\n      - {rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}\n"
+    )
+    text = vpc(name="hops", private_routes=VIA_NAT, acls=acls, public_extra=", network_acl: guard")
+    with running_text(text + NAT) as s:
+        for ns in infrastructure_namespaces(s.model):
+            with netns.entered(ns):
+                chain = {"family": "inet", "table": NFT_TABLE, "name": "probe_hops"}
+                rc, _, err = nftables.Nftables().json_cmd(
+                    {"nftables": [{"flush": {"chain": chain}}]}
+                )
+                assert rc == 0, err
+        r = s.probe("db", "client", tcp=80)
+        assert r.reason and r.reason.code == "SUBNET_ACL_RESTRICTION"
+        assert not r.hops_observed and r.to_json()["hops_observed"] is False
+        assert r.hops == ["instance:db", "subnet:private", "vpc_router:main", "subnet:public"]
+        assert "path (modelled, not observed): instance:db" in "\n".join(report.because(r))
+        assert s.probe("web", "db", tcp=22).hops_observed is False
