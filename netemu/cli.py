@@ -54,9 +54,19 @@ def cmd_down(args: argparse.Namespace) -> int:
     driver = lifecycle.KernelDriver()
     driver.check_host()
     if args.all:
-        removed = lifecycle.down_all(driver)
+        removed, unrecorded = lifecycle.down_all(driver, args.force_unrecorded)
         print(f"removed: {', '.join(removed) if removed else 'nothing was up'}")
+        if unrecorded and args.force_unrecorded:
+            print(f"removed unrecorded namespaces: {', '.join(unrecorded)}")
+        elif unrecorded:
+            print(
+                f"netemu: left in place, no scenario records them: {', '.join(unrecorded)}; "
+                "remove them with `netemu down --all --force-unrecorded`",
+                file=sys.stderr,
+            )
         return ExitStatus.OK
+    if args.force_unrecorded:
+        raise UsageError("--force-unrecorded goes with --all")
     if not args.target:
         raise UsageError("say which scenario: netemu down NAME|FILE, or netemu down --all")
     name = lifecycle.resolve_name(args.target)
@@ -116,7 +126,20 @@ def cmd_exec(args: argparse.Namespace) -> int:
     # The endpoint's own resolv.conf and host name, in mount and UTS namespaces of this
     # process only; the host's /etc is untouched.
     mountns.enter_endpoint(ns, st.state_dir(name), args.target)
-    os.execvp(command[0], command)
+    return _exec(command, args.target)
+
+
+def _exec(argv: list[str], where: str) -> int:
+    """Replace this process with `argv`; if that fails, say so in one line and exit as a
+    shell would: 127 when there is no such command, 126 when it cannot be run."""
+    try:
+        os.execvp(argv[0], argv)
+    except FileNotFoundError:
+        print(f"netemu: {argv[0]}: command not found (in {where})", file=sys.stderr)
+        return 127
+    except OSError as e:
+        print(f"netemu: {argv[0]}: cannot run it (in {where}): {e.strerror}", file=sys.stderr)
+        return 126
     return ExitStatus.OK  # not reached
 
 
@@ -134,8 +157,7 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     for lacking in ssh_client.lacking_ssh(model, hops):
         print(f"netemu: warning: {lacking} runs no ssh server (services: [ssh])", file=sys.stderr)
     mountns.enter_endpoint(ssh.ns, st.state_dir(name), ssh.source)
-    os.execvp(ssh.argv[0], ssh.argv)
-    return ExitStatus.OK  # not reached: the exit status is ssh's
+    return _exec(list(ssh.argv), ssh.source)  # the exit status is ssh's
 
 
 def _ssh_options(args: argparse.Namespace) -> argparse.Namespace:
@@ -297,8 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("up", cmd_up, "build a scenario in the kernel").add_argument("file")
     d = add("down", cmd_down, "remove everything a scenario created")
     d.add_argument("target", nargs="?", metavar="NAME|FILE")
+    d.add_argument("--all", action="store_true", help="remove every scenario netemu recorded")
     d.add_argument(
-        "--all", action="store_true", help="remove every scenario and anything netemu left"
+        "--force-unrecorded",
+        action="store_true",
+        help="with --all: also remove ne-* namespaces that no scenario records",
     )
     s = add("status", cmd_status, "show what is running")
     s.add_argument("name", nargs="?")

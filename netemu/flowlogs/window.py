@@ -17,6 +17,8 @@ from netemu.flowlogs.conntrack import TCP_CLOSE, TCP_ESTABLISHED, TCP_TIME_WAIT,
 from netemu.flowlogs.records import Record
 from netemu.model.types import Model
 from netemu.probe.nflog import Packet
+from netemu.probe.reason import parse_prefix
+from netemu.render.nft import Drop
 
 FIN, SYN, RST, SYN_ACK = 1, 2, 4, 18
 # Drop rules that stand for a flow-log REJECT: security groups and network ACLs (ref 12.3).
@@ -62,13 +64,14 @@ class Window:
             for side in at.sides(t.src, t.dst):
                 self._add(side, "ACCEPT", flow.protocol, sport, dport, packets, size, flags)
 
-    def add_drop(self, at: Attributor, rule: str, pkt: Packet, size: int) -> None:
-        if not rule.startswith(REJECTING):
+    def add_drop(self, at: Attributor, prefix: str, pkt: Packet, size: int) -> None:
+        """A packet a drop rule logged, with the rule's structured prefix (render.nft.Drop)."""
+        drop = parse_prefix(prefix)
+        if not isinstance(drop, Drop) or not drop.component.startswith(REJECTING):
             return  # route, gateway and source/destination-check drops are not flow-log REJECTs
-        words = rule.split()
         only: Direction | None = None
-        if len(words) > 1 and words[1] in ("ingress", "egress"):
-            only = "ingress" if words[1] == "ingress" else "egress"
+        if drop.direction in ("ingress", "egress"):
+            only = "ingress" if drop.direction == "ingress" else "egress"
         sport, dport = _packet_ports(pkt)
         if not at.logged(pkt.protocol, pkt.src, pkt.dst, sport, dport):
             return

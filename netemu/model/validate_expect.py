@@ -30,17 +30,24 @@ EXPECT_KEYS = (
     "seen_source",
     "source_port",
 )
-# Reachability Analyzer explanation codes netemu reports (contract section 5, ref 13.3).
+# Reachability Analyzer explanation codes netemu reports (contract sections 5 and 6.3, ref
+# 13.3), then the old names that stay accepted as aliases (probe.reason.ALIASES).
 REASONS = (
     "NO_ROUTE_TO_DESTINATION",
     "BAD_STATE_ROUTE",
+    "BAD_STATE",
     "SUBNET_ACL_RESTRICTION",
     "ENI_SG_RULES_MISMATCH",
+    "ENI_SOURCE_DEST_CHECK_RESTRICTION",
     "IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS",
     "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS",
-    "NAT_GATEWAY_NO_INBOUND",
+    "IGW_SOURCE_ADDRESS_NOT_IN_RFC1918_INGRESS",
+    "IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS",
+    "NGW_REQUIRES_SOURCE_IN_VPC",
+    "NO_POSSIBLE_DESTINATION",
+    "PROTOCOL_RESTRICTION",
     "DISCONNECTED_VPCS",
-    "ENI_SOURCE_DEST_CHECK_RESTRICTION",
+    "NAT_GATEWAY_NO_INBOUND",
     "INSTANCE_STOPPED",
 )
 _PROTOCOLS: tuple[Literal["tcp", "udp", "icmp"], ...] = ("tcp", "udp", "icmp")

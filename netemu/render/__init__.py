@@ -10,13 +10,14 @@ from netemu.render import (
     internet,
     internet_gateway,
     nat_gateway,
+    nft,
     route_table,
     servers,
     services,
     subnet,
     topology,
 )
-from netemu.render.plan import Plan
+from netemu.render.plan import Plan, Ruleset
 
 
 def render(model: Model) -> Plan:
@@ -24,13 +25,14 @@ def render(model: Model) -> Plan:
     table_routes, rules, router_rulesets = route_table.render(model)
     dhcp_files, dhcp_processes = dhcp.render(model)  # a server per subnet, a client per instance
     dns_files, dns_processes, dns_addresses = dns.render(model)  # resolvers at VPC base+2
-    rulesets = (
-        subnet.render(model)
+    rulesets = [
+        _observed(rs)
+        for rs in subnet.render(model)
         + router_rulesets
         + internet_gateway.render(model)
         + nat_gateway.render(model)
         + internet.render(model)
-    )
+    ]
     plan = Plan(
         scenario=model.name,
         namespaces=tuple(topology.namespaces(model)),
@@ -45,3 +47,8 @@ def render(model: Model) -> Plan:
     plan = flowlogs.add(model, plan)  # the flow-log collector, with flow_logs only
     plan = services.add(model, plan)  # service daemon, sshd, keys, metadata address
     return servers.add(model, plan)  # mariadb, nginx, user data of running instances
+
+
+def _observed(rs: Ruleset) -> Ruleset:
+    """Every namespace with AWS rules also logs the probe packets it sees (probe.engine)."""
+    return Ruleset(rs.ns, (*rs.commands, *nft.probe_hops()))

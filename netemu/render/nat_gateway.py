@@ -23,6 +23,13 @@ def _ruleset(model: Model, nat: NatGateway) -> Ruleset:
     vpc = model.vpcs[model.subnets[nat.subnet].vpc]
     own = str(nat.eni.private_ip)
     l4 = nft.match(nft.meta("l4proto"), nft.anon_set(["tcp", "udp"]))
+    table = model.route_tables[model.subnets[nat.subnet].route_table]
+    to_itself = [
+        str(r.destination)
+        for r in table.routes
+        if (r.target_kind, r.target) == ("nat_gateway", nat.name)
+    ]
+    from_vpc = nft.match(nft.payload("ip", "saddr"), nft.prefix(vpc.cidr))
     cmds: list[dict[str, Any]] = [
         nft.add_table(),
         # Its own translated traffic coming back to it means its subnet's route table sends
@@ -32,19 +39,36 @@ def _ruleset(model: Model, nat: NatGateway) -> Ruleset:
             "loop",
             nft.match(nft.payload("ip", "saddr"), own),
             why=f"{who} route loop: its own subnet routes its traffic back to it",
+            drop=nft.Drop(
+                "NO_ROUTE_TO_DESTINATION",
+                f"route_table:{table.name}",
+                "egress",
+                to_itself[0] if to_itself else None,
+            ),
         ),
         nft.add_chain("forward_new", "forward", 0),
         nft.add_rule("forward_new", nft.ct_state("established", "related"), nft.ACCEPT),
-        nft.add_rule(
+        nft.add_drop(
             "forward_new",
-            nft.match(nft.payload("ip", "saddr"), nft.prefix(vpc.cidr)),
-            nft.match(nft.meta("l4proto"), nft.anon_set(["tcp", "udp", "icmp"])),
-            nft.ACCEPT,
+            from_vpc,
+            nft.match(nft.meta("l4proto"), nft.anon_set(["tcp", "udp", "icmp"]), "!="),
+            why=f"{who} carries only TCP, UDP and ICMP",
+            drop=nft.Drop("PROTOCOL_RESTRICTION", who, "egress"),
         ),
-        nft.add_drop("forward_new", why=f"{who} no inbound"),
+        nft.add_rule("forward_new", from_vpc, nft.ACCEPT),
+        nft.add_drop(
+            "forward_new",
+            why=f"{who} no inbound",
+            drop=nft.Drop("NGW_REQUIRES_SOURCE_IN_VPC", who, "ingress"),
+        ),
         nft.add_chain("own", "input", 0),
         nft.add_rule("own", nft.ct_state("established", "related"), nft.ACCEPT),
-        nft.add_drop("own", why=f"{who} no inbound"),
+        # Nothing is delivered to the gateway itself, not even a ping (6.10).
+        nft.add_drop(
+            "own",
+            why=f"{who} no inbound",
+            drop=nft.Drop("NO_POSSIBLE_DESTINATION", who, "ingress"),
+        ),
         nft.add_chain("snat", "postrouting", 100, kind="nat"),
         nft.add_rule(
             "snat",

@@ -27,6 +27,7 @@ def _unheld_addresses(model: Model, subnet: str) -> list[dict[str, Any]]:
             nft.match(nft.payload("ip", "daddr"), nft.prefix(sub.cidr)),
             nft.match(nft.payload("ip", "daddr"), nft.anon_set([str(sub.router_ip), *held]), "!="),
             why=f"subnet:{subnet} no ENI holds the address",
+            drop=nft.Drop("NO_ROUTE_TO_DESTINATION", f"subnet:{subnet}", "egress"),
         ),
     ]
 
@@ -39,12 +40,14 @@ def _stopped_instances(model: Model, subnet: str) -> list[dict[str, Any]]:
     cmds = [nft.add_chain("instance_state", "forward", -10)]
     for inst in stopped:
         port = n.eni_port_if(inst.eni.port)
-        for key in ("iifname", "oifname"):
+        for key, direction in (("iifname", "egress"), ("oifname", "ingress")):
             cmds.append(
                 nft.add_drop(
                     "instance_state",
                     nft.match(nft.meta(key), port),
                     why=f"instance:{inst.name} stopped",
+                    # BAD_STATE: "this component is not in a functional state" (ref 13.3).
+                    drop=nft.Drop("BAD_STATE", f"instance:{inst.name}", direction, "stopped"),
                 )
             )
     return cmds

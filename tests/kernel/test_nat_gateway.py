@@ -31,9 +31,9 @@ def test_no_inbound_through_the_nat_gateway() -> None:
         for kw in ({"tcp": 22}, {"udp": 53}, {"icmp": True}):
             r = s.probe("client", "nat", **kw)  # type: ignore[arg-type]
             assert r.result == "blocked"
-            assert r.reason and r.reason.code == "NAT_GATEWAY_NO_INBOUND"
+            assert r.reason and r.reason.code == "NO_POSSIBLE_DESTINATION"
         r = s.probe("client", "203.0.113.50", tcp=3306)
-        assert r.result == "blocked" and r.reason and r.reason.code == "NAT_GATEWAY_NO_INBOUND"
+        assert r.result == "blocked" and r.reason and r.reason.code == "NO_POSSIBLE_DESTINATION"
 
 
 def test_nat_gateway_subnet_acl_applies_both_ways() -> None:

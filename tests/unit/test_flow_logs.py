@@ -16,6 +16,7 @@ from netemu.model.types import Model
 from netemu.model.validate_flow_logs import V2_FIELDS
 from netemu.probe.nflog import Packet
 from netemu.render import render
+from netemu.render.nft import Drop
 from tests.unit.problems import at, one
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,7 +113,8 @@ def test_dropped_reply_of_a_tracked_flow_is_a_reject_not_an_accept() -> None:
     web, client = IP("172.30.0.10"), IP("198.51.100.10")
     at_public = Attributor(webdb(), "public")
     w.add_flow(at_public, _flow(1, Tuple(client, web, 7, 8 << 8), 1), new=True)
-    w.add_drop(at_public, "network_acl:x egress rule * deny", Packet(1, web, client, 1), 84)
+    acl = Drop("SUBNET_ACL_RESTRICTION", "network_acl:x", "egress", "*").prefix()
+    w.add_drop(at_public, acl, Packet(1, web, client, 1), 84)
     got = sorted((r["action"], r["flow-direction"], r["packets"]) for r in w.records("1", 0, 60))
     assert got == [("ACCEPT", "ingress", 1), ("REJECT", "egress", 1)]
 
@@ -123,8 +125,8 @@ def test_tcp_flags_follow_aws_values() -> None:
     web, client = IP("172.30.0.10"), IP("198.51.100.10")
     at_public = Attributor(webdb(), "public")
     w.add_flow(at_public, _flow(6, Tuple(client, web, 40000, 22), 1, TCP_CLOSE), new=True)
-    w.add_drop(at_public, "security_group:web ingress no rule matches",
-               Packet(6, client, web, 9, 40001, 80, tcp_flags=0x02), 60)  # fmt: skip
+    sg = Drop("ENI_SG_RULES_MISMATCH", "security_group:web", "ingress").prefix()
+    w.add_drop(at_public, sg, Packet(6, client, web, 9, 40001, 80, tcp_flags=0x02), 60)
     flags = {(r["dstport"], r["action"]): r["tcp-flags"] for r in w.records("1", 0, 60)}
     assert flags == {(22, "ACCEPT"): 2 | 4, (40000, "ACCEPT"): 18, (80, "REJECT"): 2}
 
