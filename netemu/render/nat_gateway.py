@@ -8,10 +8,13 @@ fragments but forwards UDP ones (6.11), answers a packet of a TCP flow that sat 
 its idle timeout with a RST (6.12), and refuses a connection beyond 55,000 at once to one
 destination (ErrorPortAllocation, 6.8).
 
-Port choice: AWS does not say which port a connection gets. netemu hands them out in
-sequence (1024, 1025, ... 65535, then 1024 again), one per new connection, so a scenario
-brought up fresh gives the same ports every time: a lab about ports is repeatable, and a
-probe's own source port never survives the NAT gateway (docs/aws-decisions.md).
+Port choice: AWS does not say which port a connection gets, only the range; observed
+ports spread over all of it. netemu lets the kernel pick a random free port in the range
+for every connection (`fully-random`), never the instance's own port, so a reply port
+below 32768 is as likely as on AWS, and an ACL that admits only 32768-65535 breaks about
+half of the connections, as it does there (lab 07; docs/aws-decisions.md). A sequence
+would have been repeatable, but nftables 1.0.6 hands a generated number to NAT in the
+wrong byte order, and a 64,512-entry map per gateway costs more than it teaches.
 """
 
 from __future__ import annotations
@@ -97,9 +100,8 @@ def _ruleset(model: Model, nat: NatGateway) -> Ruleset:
     vpc = model.vpcs[model.subnets[nat.subnet].vpc]
     own = str(nat.eni.private_ip)
     l4 = nft.match(nft.meta("l4proto"), nft.anon_set(["tcp", "udp"]))
-    # One port per new connection, in sequence over 1024-65535 (see the module's doc).
-    lo, hi = EPHEMERAL
-    next_port = {"numgen": {"mode": "inc", "mod": hi - lo + 1, "offset": lo}}
+    # A random free port of 1024-65535, never the instance's own (see the module's doc).
+    remap = {"range": list(EPHEMERAL)}
     cmds: list[dict[str, Any]] = [
         nft.add_table(),
         # Its own translated traffic coming back to it means its subnet's route table sends
@@ -130,7 +132,7 @@ def _ruleset(model: Model, nat: NatGateway) -> Ruleset:
             "snat",
             nft.match(nft.payload("ip", "saddr"), own, "!="),
             l4,
-            {"snat": {"family": "ip", "addr": own, "port": next_port}},
+            {"snat": {"family": "ip", "addr": own, "port": remap, "flags": "fully-random"}},
         ),
         nft.add_rule(
             "snat",
