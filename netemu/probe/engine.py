@@ -252,6 +252,7 @@ class Prober:
 
     def _run_batch(self, specs: list[ProbeSpec]) -> list[ProbeResult]:
         self._echoers: set[socket.socket] = set()
+        self._unclaimed: list[tuple[str, str, Packet]] = []  # drops no flight recognised yet
         flights = [self._prepare(s) for s in specs]
         for sock in self.listeners:  # forget drops from before this batch
             nflog.read_drops(sock)
@@ -283,19 +284,29 @@ class Prober:
         now = time.monotonic()
         if s in self.listeners:
             for name, p in nflog.read_drops(s):
+                claimed = False
                 for f in flights:
                     if f.decided:
                         continue
                     if f.is_request(p):
                         f.drop, f.done_at = (name, "request", self.listeners[s], p), now
+                        claimed = True
                     elif f.is_reply(p):
                         f.drop, f.done_at = (name, "reply", self.listeners[s], p), now
+                        claimed = True
+                if not claimed:
+                    # A reply to the port a NAT gateway chose is only recognised once the
+                    # destination's capture has shown that port (f.arrived).
+                    self._unclaimed.append((name, self.listeners[s], p))
         elif s in cap_ns:
             ns = cap_ns[s]
             for p in _read_capture(s):
                 for f in flights:
                     if f.dst.ns == ns and f.arrived is None and f.is_request(p):
                         f.arrived = p
+                        for name, where, q in self._unclaimed:
+                            if not f.decided and f.is_reply(q):
+                                f.drop, f.done_at = (name, "reply", where, q), now
                     elif f.src.ns == ns and not f.decided and p.dst == f.src.ip and f.is_reply(p):
                         f.reply, f.done_at = p, now
         elif s in self._echoers:
