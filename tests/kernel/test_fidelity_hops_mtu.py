@@ -1,0 +1,111 @@
+"""Hops, TTL and MTU as a user sees them with ping, traceroute and tracepath (reference
+5.6, 6.15, 7.19, 10.9)."""
+
+from __future__ import annotations
+
+import re
+
+from netemu.testing import Running, running_text
+from scenarios import vpc
+
+NAT = "nat_gateways:\n  nat: {subnet: public, elastic_ip: 203.0.113.50}\n"
+VIA_NAT = "      - {destination: 0.0.0.0/0, nat_gateway: nat}"
+CLIENT = "198.51.100.10"
+INTERNET_HOP = "169.254.3.1"  # the emulated internet's one router (docs/aws-decisions.md)
+# web admits everything except ICMP "destination unreachable" (type 3): no PMTUD.
+NO_ICMP_ERRORS = """  noerrors:
+    vpc: main
+    ingress:
+      - {protocol: tcp, ports: 0-65535, cidr: 0.0.0.0/0}
+      - {protocol: udp, ports: 0-65535, cidr: 0.0.0.0/0}
+      - {protocol: icmp, icmp_type: 0, cidr: 0.0.0.0/0}
+      - {protocol: icmp, icmp_type: 11, cidr: 0.0.0.0/0}
+"""
+PMTUD = NO_ICMP_ERRORS.replace("noerrors", "pmtud") + (
+    "      - {protocol: icmp, icmp_type: 3, icmp_code: 4, cidr: 0.0.0.0/0}\n"
+)
+
+
+def _scenario(web_groups: str = "open") -> str:
+    return (
+        vpc(
+            name="fidhop",
+            private_routes=VIA_NAT,
+            groups=NO_ICMP_ERRORS + PMTUD,
+            web_groups=web_groups,
+        )
+        + NAT
+    )
+
+
+def _ping_ttl(s: Running, source: str, destination: str) -> int:
+    out = s.exec(source, "ping", "-c1", "-W2", destination).stdout
+    found = re.search(r"ttl=(\d+)", out)
+    assert found, out
+    return int(found.group(1))
+
+
+def _traceroute(s: Running, source: str, destination: str) -> list[str]:
+    out = s.exec(source, "traceroute", "-n", "-q1", "-w1", "-m6", destination).stdout
+    return [line.split()[1] for line in out.splitlines()[1:]]
+
+
+def test_ping_ttl_shows_no_hop_inside_the_vpc_and_one_for_a_nat_gateway() -> None:
+    """10.9: between subnets (and inside one) the VPC router does not decrement TTL, so a
+    Linux ping (TTL 64) comes back with 64; 6.15: the NAT gateway is a hop; the internet
+    counts as one hop in netemu."""
+    with running_text(_scenario()) as s:
+        assert _ping_ttl(s, "web", "172.30.1.10") == 64  # another subnet
+        assert _ping_ttl(s, "web", "172.30.0.11") == 64  # the same subnet
+        assert _ping_ttl(s, "db", "172.30.0.10") == 64
+        assert _ping_ttl(s, "web", CLIENT) == 63  # internet gateway: no hop; internet: one
+        assert _ping_ttl(s, "db", CLIENT) == 62  # NAT gateway and internet
+
+
+def test_traceroute_shows_one_hop_between_subnets_and_the_nat_gateway_on_the_way_out() -> None:
+    """10.9, 6.15: traceroute from web to db (another subnet) reaches db at hop 1; from
+    the private db to the internet the NAT gateway's private IP is the first hop."""
+    with running_text(_scenario()) as s:
+        assert _traceroute(s, "web", "172.30.1.10") == ["172.30.1.10"]
+        nat_ip = str(s.model.nat_gateways["nat"].eni.private_ip)
+        assert _traceroute(s, "db", CLIENT) == [nat_ip, INTERNET_HOP, CLIENT]
+        assert _traceroute(s, "web", CLIENT) == [INTERNET_HOP, CLIENT]
+
+
+def test_mtu_is_9001_by_dhcp_inside_and_jumbo_frames_cross_subnets() -> None:
+    """5.6: the instance gets MTU 9001 (DHCP option 26), and a 9001-byte packet with DF
+    crosses from one subnet to another."""
+    with running_text(_scenario()) as s:
+        assert "mtu 9001" in s.exec("web", "ip", "link", "show", "eth0").stdout
+        jumbo = s.exec("web", "ping", "-c1", "-W2", "-M", "do", "-s", "8973", "172.30.1.10")
+        assert jumbo.returncode == 0, jumbo.stdout + jumbo.stderr
+
+
+def test_tracepath_reports_pmtu_1500_at_the_subnet_router() -> None:
+    """5.6: towards the internet, tracepath starts at 9001 and learns 1500 from the
+    subnet's base+1 (the VPC router's frag-needed at the internet gateway's edge)."""
+    with running_text(_scenario()) as s:
+        out = s.exec("web", "tracepath", "-n", "-m4", CLIENT).stdout
+    lines = out.splitlines()
+    assert "pmtu 9001" in lines[0], out
+    assert re.search(r"^ 1:\s+172\.30\.0\.1\s.*pmtu 1500", out, re.M), out
+    assert "Resume: pmtu 1500" in out, out
+
+
+def _big_ping(s: Running) -> str:
+    r = s.exec("web", "ping", "-c2", "-i0.3", "-W1", "-M", "do", "-s", "3000", CLIENT)
+    return r.stdout + r.stderr
+
+
+def test_pmtud_needs_icmp_3_4_in_the_security_group() -> None:
+    """7.19: frag-needed is an ICMP error, not a reply, so path MTU discovery works only
+    when the instance's group admits ICMP type 3 code 4. Without it a too-big packet just
+    vanishes; with it the sender learns MTU 1500 from the subnet's base+1."""
+    with running_text(_scenario(web_groups="noerrors")) as s:
+        out = _big_ping(s)
+        assert "Frag needed" not in out and "mtu=1500" not in out, out
+    with running_text(_scenario(web_groups="pmtud")) as s:
+        out = _big_ping(s)
+        assert "From 172.30.0.1 icmp_seq=1 Frag needed and DF set (mtu = 1500)" in out, out
+        route = s.exec("web", "ip", "route", "get", CLIENT).stdout
+        assert "mtu 1500" in route, route
