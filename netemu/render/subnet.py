@@ -6,7 +6,7 @@ from typing import Any
 
 from netemu.model.types import Model
 from netemu.render import names as n
-from netemu.render import hops, network_acl, nft, security_group
+from netemu.render import conntrack, hops, network_acl, nft, security_group
 from netemu.render.plan import Ruleset
 from netemu.render.topology import target_enis, target_link_if
 
@@ -82,6 +82,7 @@ def render(model: Model) -> list[Ruleset]:
             *_router_icmp_source(model, sub.name),
             *_unheld_addresses(model, sub.name),
             *_stopped_instances(model, sub.name),
+            *conntrack.render(model, sub.name),
             *security_group.render(model, sub.name),
             *network_acl.render(model, sub.name, edge),
         ]
