@@ -48,7 +48,9 @@ def load_ruleset(rs: Ruleset, replace: bool = False) -> None:
         nft.set_json_output(True)
         rc, _out, err = nft.json_cmd({"nftables": first})
         if rc == 0 and policies:
-            rc, _out, err = nft.cmd("\n".join(_policy_text(c["add"]["ct timeout"]) for c in policies))
+            rc, _out, err = nft.cmd(
+                "\n".join(_policy_text(c["add"]["ct timeout"]) for c in policies)
+            )
         if rc == 0 and users:
             rc, _out, err = nft.json_cmd({"nftables": users})
     if rc != 0:

@@ -8,12 +8,13 @@ elastic IPs first, then pool addresses for instances, then for `elastic_ip: auto
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Literal
 
 from netemu.model.ids import aws_id, eni_mac
 from netemu.model.types import ConnectionTracking, Eni, Instance, NatGateway, Service, Subnet
+from netemu.model.validate_conntrack import connection_tracking
 from netemu.model.validate_context import HOST, INSTANCE, NAT, SUBNET, Ctx, aws, in_vpc, q
 from netemu.model.validate_fields import (
     address,
@@ -25,7 +26,6 @@ from netemu.model.validate_fields import (
     section,
     text,
 )
-from netemu.model.validate_conntrack import connection_tracking
 from netemu.model.validate_internet import PUBLIC_RULE, is_public
 from netemu.model.validate_security import group_list
 from netemu.model.validate_traffic import services
@@ -63,7 +63,7 @@ class _Draft:
     services: tuple[Service, ...] = ()
     state: Literal["running", "stopped"] = "running"
     idle_timeout: int = NAT_IDLE_TIMEOUT_S
-    connection_tracking: ConnectionTracking = ConnectionTracking()
+    connection_tracking: ConnectionTracking = field(default_factory=ConnectionTracking)
     ip: IPv4Address | None = None
     public_ip: IPv4Address | None = None
 

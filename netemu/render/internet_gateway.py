@@ -12,8 +12,8 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from netemu.model.types import InternetGateway, Model
-from netemu.render import names as n
 from netemu.render import hops, nft
+from netemu.render import names as n
 from netemu.render.plan import Ruleset
 
 # RFC 1918 and RFC 6598: never forwarded by an internet gateway in either direction (5.5).

@@ -55,9 +55,7 @@ def _fragments(who: str) -> list[dict[str, Any]]:
 def _port_allocation(who: str, vpc_cidr: IPv4Network) -> list[dict[str, Any]]:
     """6.8: beyond 55,000 connections at once to one destination a new one is refused,
     counted as ErrorPortAllocation. The kernel counts the live connections per key."""
-    key = {
-        "concat": [nft.payload("ip", "daddr"), nft.meta("l4proto"), nft.payload("th", "dport")]
-    }
+    key = {"concat": [nft.payload("ip", "daddr"), nft.meta("l4proto"), nft.payload("th", "dport")]}
     count = {"ct count": {"val": CONNECTIONS_PER_DESTINATION, "inv": True}}
     return [
         nft.add_counter(ERROR_PORT_ALLOCATION),

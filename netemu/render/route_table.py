@@ -13,8 +13,8 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from netemu.model.types import Model, RouteTable
-from netemu.render import names as n
 from netemu.render import hops, nft
+from netemu.render import names as n
 from netemu.render.plan import Route, Rule, Ruleset
 from netemu.render.topology import router_target_if, target_enis, target_link_if
 

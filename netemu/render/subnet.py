@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from netemu.model.types import Model
-from netemu.render import names as n
 from netemu.render import conntrack, hops, network_acl, nft, security_group
+from netemu.render import names as n
 from netemu.render.plan import Ruleset
 from netemu.render.topology import target_enis, target_link_if
 

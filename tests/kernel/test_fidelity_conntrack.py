@@ -11,7 +11,9 @@ from scenarios import vpc
 
 # web's group admits no UDP: a datagram from outside gets in only as part of a flow web
 # opened, and only while that flow's tracking entry lives.
-NO_UDP_IN = "  noudp:\n    vpc: main\n    ingress:\n      - {protocol: tcp, port: 22, cidr: 0.0.0.0/0}\n"
+NO_UDP_IN = (
+    "  noudp:\n    vpc: main\n    ingress:\n      - {protocol: tcp, port: 22, cidr: 0.0.0.0/0}\n"
+)
 CLIENT = "198.51.100.10"
 SEND = """
 import socket, sys

@@ -72,7 +72,10 @@ def _received(p: subprocess.Popen[str]) -> list[tuple[str, int, int]]:
     time.sleep(0.5)
     p.kill()
     out, _ = p.communicate()
-    return [(a, int(port), int(size)) for a, port, size in (line.split() for line in out.split("\n") if line)]
+    return [
+        (a, int(port), int(size))
+        for a, port, size in (line.split() for line in out.split("\n") if line)
+    ]
 
 
 def test_source_port_is_remapped_at_random_over_1024_to_65535() -> None:

@@ -35,8 +35,7 @@ def test_vpc_cidr_with_host_bits_is_canonicalised_with_a_warning() -> None:
 def test_subnet_cidr_with_host_bits_is_canonicalised() -> None:
     """The same canonicalisation applies to subnets (ref 1.2)."""
     model, warnings = load_model_text(
-        "vpcs:\n  main: {cidr: 10.0.0.0/16}\n"
-        "subnets:\n  a: {vpc: main, cidr: 10.0.1.7/24}\n"
+        "vpcs:\n  main: {cidr: 10.0.0.0/16}\nsubnets:\n  a: {vpc: main, cidr: 10.0.1.7/24}\n"
     )
     assert ["host bits" in w.message for w in warnings] == [True]
     assert str(model.subnets["a"].cidr) == "10.0.1.0/24"

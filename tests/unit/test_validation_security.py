@@ -61,7 +61,9 @@ def test_sg_port_range_that_ends_before_it_starts_is_rejected() -> None:
 def test_sg_ports_with_protocol_all_are_ignored_with_a_warning() -> None:
     """Protocol -1 means all ports regardless of the given range (ref 7.5): AWS accepts
     the rule, so netemu warns and ignores the ports."""
-    model, warnings = load_model_text(SG_BASE + "      - {protocol: all, port: 22, cidr: 0.0.0.0/0}\n")
+    model, warnings = load_model_text(
+        SG_BASE + "      - {protocol: all, port: 22, cidr: 0.0.0.0/0}\n"
+    )
     assert [(w.severity, _at(w)) for w in warnings] == [("warning", "10:25")]
     assert "protocol all covers every port; 'port' is ignored" in warnings[0].message
     group = next(g for g in model.security_groups.values() if g.name == "g")
