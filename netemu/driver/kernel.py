@@ -20,6 +20,7 @@ import nftables
 
 from netemu.driver import build, lease, netns, process, tasks
 from netemu.errors import KernelError
+from netemu.render import arp
 from netemu.render.names import NFT_TABLE
 from netemu.render.plan import File, Plan, Process, Ruleset
 
@@ -41,8 +42,9 @@ def load_ruleset(rs: Ruleset, replace: bool = False) -> None:
     users = [c for c in commands if "rule" in c.get("add", {}) and _names_policy(c)]
     first = [c for c in commands if c not in policies and c not in users]
     if replace:
-        table = {"family": "inet", "name": NFT_TABLE}
-        first = [{"add": {"table": table}}, {"delete": {"table": table}}, *first]
+        for family in {"inet", *arp.families(commands)}:  # arp, netdev: render.arp
+            table = {"family": family, "name": NFT_TABLE}
+            first = [{"add": {"table": table}}, {"delete": {"table": table}}, *first]
     with netns.entered(rs.ns):
         nft = nftables.Nftables()
         nft.set_json_output(True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from netemu.model.types import Model
-from netemu.render import conntrack, hops, network_acl, nft, security_group
+from netemu.render import arp, conntrack, hops, network_acl, nft, security_group
 from netemu.render import names as n
 from netemu.render.plan import Ruleset
 from netemu.render.topology import target_enis, target_link_if
@@ -85,6 +85,7 @@ def render(model: Model) -> list[Ruleset]:
             *conntrack.render(model, sub.name),
             *security_group.render(model, sub.name),
             *network_acl.render(model, sub.name, edge),
+            *arp.render(model, sub.name),
         ]
         out.append(Ruleset(n.subnet_ns(model.name, sub.name), tuple(cmds)))
     return out

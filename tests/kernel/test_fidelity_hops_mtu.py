@@ -109,3 +109,19 @@ def test_pmtud_needs_icmp_3_4_in_the_security_group() -> None:
         assert "From 172.30.0.1 icmp_seq=1 Frag needed and DF set (mtu = 1500)" in out, out
         route = s.exec("web", "ip", "route", "get", CLIENT).stdout
         assert "mtu 1500" in route, route
+
+
+def test_neighbours_resolve_to_each_enis_own_mac() -> None:
+    """9.6, 4.13: in an instance's neighbour table another ENI's address resolves to that
+    ENI's MAC (as in describe-network-interfaces), the subnet's base+1 to the router's."""
+    with running_text(_scenario()) as s:
+        app, nat = s.model.instances["app"].eni, s.model.nat_gateways["nat"].eni
+        assert s.exec("web", "ping", "-c1", "-W2", str(app.private_ip)).returncode == 0
+        s.exec("web", "ping", "-c1", "-W1", str(nat.private_ip))  # it answers no ping (6.10)
+        assert s.exec("web", "ping", "-c1", "-W2", "172.30.1.10").returncode == 0  # via .1
+        neigh = s.exec("web", "ip", "neigh", "show", "dev", "eth0").stdout
+        macs = {line.split()[0]: line.split()[2] for line in neigh.splitlines() if "lladdr" in line}
+        assert macs[str(app.private_ip)] == app.mac, neigh
+        assert macs[str(nat.private_ip)] == nat.mac, neigh
+        router = macs.get("172.30.0.1")
+        assert router not in (None, app.mac, nat.mac), neigh
