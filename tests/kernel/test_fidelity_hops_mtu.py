@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import time
 
+from netemu.render.names import instance_ns
 from netemu.testing import Running, running_text
 from scenarios import vpc
 
@@ -125,3 +128,81 @@ def test_neighbours_resolve_to_each_enis_own_mac() -> None:
         assert macs[str(nat.private_ip)] == nat.mac, neigh
         router = macs.get("172.30.0.1")
         assert router not in (None, app.mac, nat.mac), neigh
+
+
+TWO_VPCS = """
+name: fidpmtu
+region: ap-northeast-1
+vpcs:
+  shop: {{cidr: 10.81.0.0/16}}
+  partner: {{cidr: 10.82.0.0/16}}
+internet_gateways:
+  shop-igw: {{vpc: shop}}
+  partner-igw: {{vpc: partner}}
+subnets:
+  shop-public: {{vpc: shop, cidr: 10.81.0.0/24, public_ip_on_launch: true, route_table: shop}}
+  partner-public: {{vpc: partner, cidr: 10.82.0.0/24, public_ip_on_launch: true, route_table: partner}}
+route_tables:
+  shop:
+    vpc: shop
+    routes: [{{destination: 0.0.0.0/0, internet_gateway: shop-igw}}]
+  partner:
+    vpc: partner
+    routes: [{{destination: 0.0.0.0/0, internet_gateway: partner-igw}}]
+security_groups:
+  api:
+    vpc: shop
+    ingress:
+      - {{protocol: tcp, port: 8080, cidr: 0.0.0.0/0}}
+{icmp}
+  partner:
+    vpc: partner
+    ingress:
+      - {{protocol: icmp, icmp_type: 3, icmp_code: 4, cidr: 0.0.0.0/0}}
+instances:
+  api: {{subnet: shop-public, security_groups: [api]}}
+  client: {{subnet: partner-public, security_groups: [partner]}}
+"""
+SEND_BIG = """
+import socket
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 8080)); l.listen()
+while True:
+    c, _ = l.accept()
+    c.sendall(b"x" * 200000); c.close()
+"""
+DOWNLOAD = """
+import socket, sys
+s = socket.create_connection((sys.argv[1], 8080), timeout=4)
+got = 0
+try:
+    while (data := s.recv(65536)):
+        got += len(data)
+except TimeoutError:
+    pass
+print(got)
+"""
+
+
+def _download(icmp_rule: str) -> int:
+    with running_text(TWO_VPCS.format(icmp=icmp_rule)) as s:
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", instance_ns("fidpmtu", "api"), "python3", "-c", SEND_BIG]
+        )
+        try:
+            time.sleep(0.5)
+            api = str(s.model.instances["api"].public_ip)
+            return int(s.exec("client", "python3", "-c", DOWNLOAD, api, timeout=20).stdout)
+        finally:
+            server.kill()
+            server.wait()
+
+
+def test_large_responses_over_the_internet_hang_until_the_group_admits_icmp_3_4() -> None:
+    """7.19, 5.6: two instances with jumbo frames talk through their internet gateways
+    (1500). The server's big segments meet frag-needed at its VPC router; without an
+    inbound ICMP type 3 code 4 rule its group drops that, the server keeps resending what
+    cannot pass and the download hangs after the handshake; with the rule it completes."""
+    assert _download("") == 0
+    rule = "      - {protocol: icmp, icmp_type: 3, icmp_code: 4, cidr: 0.0.0.0/0}"
+    assert _download(rule) == 200000
