@@ -78,11 +78,14 @@ def _policy_text(obj: dict[str, object]) -> str:
     """`add ct timeout ...` in nft's text syntax, from netemu's own names and integers only
     (render.conntrack): nothing from a scenario reaches this text unchecked."""
     name, proto, policy = obj["name"], obj["protocol"], obj["policy"]
-    assert isinstance(name, str) and _POLICY_NAME.fullmatch(name), name
-    assert proto in ("tcp", "udp") and isinstance(policy, dict), obj
+    if not (isinstance(name, str) and _POLICY_NAME.fullmatch(name)):
+        raise ValueError(f"not a timeout policy name of netemu's: {name!r}")
+    if proto not in ("tcp", "udp") or not isinstance(policy, dict):
+        raise ValueError(f"not a timeout policy of netemu's: {obj!r}")
     states = []
     for state, seconds in policy.items():
-        assert state in _POLICY_STATES and isinstance(seconds, int), policy
+        if state not in _POLICY_STATES or type(seconds) is not int:
+            raise ValueError(f"not a timeout policy of netemu's: {policy!r}")
         states.append(f"{state} : {seconds}")
     return (
         f"add ct timeout inet {NFT_TABLE} {name} {{ protocol {proto}; l3proto ip; "

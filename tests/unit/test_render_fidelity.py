@@ -145,3 +145,23 @@ def test_connection_tracking_unknown_key_is_refused() -> None:
         )
     )
     assert "unknown key 'tcp_timeout'" in p.message
+
+
+def test_timeout_policies_reach_nft_text_only_as_netemu_names_and_integers() -> None:
+    """The policies go to nft's text parser (libnftables 1.0.6 drops them from JSON):
+    only names netemu makes and integers pass; anything else is refused before nft."""
+    from netemu.driver.kernel import _policy_text
+
+    ok = {"name": "eni_3_udp", "protocol": "udp", "policy": {"unreplied": 45, "replied": 180}}
+    assert _policy_text(ok) == (
+        "add ct timeout inet netemu eni_3_udp { protocol udp; l3proto ip; "
+        "policy = { unreplied : 45, replied : 180 }; }"
+    )
+    for bad in (
+        {**ok, "name": 'x"; flush ruleset; "'},
+        {**ok, "protocol": "icmp"},
+        {**ok, "policy": {"unreplied": "45; flush ruleset"}},
+        {**ok, "policy": {"close": 10}},
+    ):
+        with pytest.raises(ValueError):
+            _policy_text(bad)
