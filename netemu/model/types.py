@@ -233,6 +233,7 @@ class Expectation:
     seen_source: str | None = None  # an address, "nat" or "public_ip"
     source_port: int | None = None
     pos: Pos | None = None
+    size: int | None = None  # tcp only: a real download of this many bytes (probe.transfer)
 
 
 @dataclass(frozen=True)

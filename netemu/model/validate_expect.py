@@ -28,7 +28,9 @@ EXPECT_KEYS = (
     "reason",
     "seen_source",
     "source_port",
+    "size",
 )
+MAX_SIZE = 10_000_000  # bytes of a download expectation (probe.transfer)
 # Reachability Analyzer explanation codes netemu reports (contract section 5, ref 13.3).
 REASONS = (
     "NO_ROUTE_TO_DESTINATION",
@@ -62,11 +64,19 @@ def read_expectations(ctx: Ctx, top: dict[str, Node]) -> None:
         sport = None
         if "source_port" in m:
             sport = integer(ctx, m["source_port"], f"{what} source_port", 1, 65535)
+        size = None
+        if "size" in m:
+            # A real TCP download: what path MTU discovery needs to show (ref 5.6, 7.19).
+            size = integer(ctx, m["size"], f"{what} size", 1, MAX_SIZE)
+            if traffic is not None and traffic[0] != "tcp":
+                ctx.error(m["size"].where, f"{what}: size is a TCP download; give tcp: PORT")
         if source is None or dest is None or traffic is None or result is None:
             continue
         proto, port = traffic
         ctx.expectations.append(
-            Expectation(source, dest, proto, port, result, reason, seen, sport, pos=item.pos)
+            Expectation(
+                source, dest, proto, port, result, reason, seen, sport, pos=item.pos, size=size
+            )
         )
 
 

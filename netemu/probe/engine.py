@@ -42,6 +42,7 @@ class ProbeSpec:
     protocol: Literal["tcp", "udp", "icmp"]
     port: int | None = None
     source_port: int | None = None
+    size: int | None = None  # a real TCP download of this many bytes (probe.transfer)
 
 
 @dataclass
@@ -346,5 +347,14 @@ class Prober:
 
 
 def probe(model: Model, specs: list[ProbeSpec], timeout: float = 1.0) -> list[ProbeResult]:
-    with Prober(model, timeout) as p:
-        return p.run(specs)
+    from netemu.probe.transfer import TIMEOUT_S, transfer
+
+    packets = [s for s in specs if s.size is None]
+    found: dict[int, ProbeResult] = {}
+    if packets:
+        with Prober(model, timeout) as p:
+            found.update(zip(map(id, packets), p.run(packets), strict=True))
+    for s in specs:  # downloads one at a time: each is a real connection with its timeout
+        if s.size is not None:
+            found[id(s)] = transfer(model, s, max(timeout, TIMEOUT_S))
+    return [found[id(s)] for s in specs]

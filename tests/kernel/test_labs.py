@@ -125,6 +125,16 @@ INTENDED: dict[str, dict[str, tuple[str, str, str, str | None, str] | None]] = {
         )
         for port in (443, 80)
     },
+    "13-pmtud-icmp-blocked": {
+        # the download's frag-needed, refused by the sender's group (ref 5.6, 7.19)
+        "client -> api tcp/8443 reachable": (
+            "ENI_SG_RULES_MISMATCH",
+            "security_group:api",
+            "ingress",
+            None,
+            "reply",
+        ),
+    },
     "08-sg-wrong-reference": {
         "app -> db tcp/5432 reachable": (
             "ENI_SG_RULES_MISMATCH",
@@ -308,6 +318,13 @@ GUESSES = {
         ("port: 5432, security_group: web}", "port: 5432, cidr: 10.80.0.0/16}")
     ],
     "09-db-open-to-world": [("port: 3306, cidr: 0.0.0.0/0}", "port: 3306, cidr: 10.90.0.0/16}")],
+    "13-pmtud-icmp-blocked": [  # all of ICMP instead of type 3 code 4
+        (
+            "      - {protocol: tcp, port: 8443, cidr: 0.0.0.0/0}\n",
+            "      - {protocol: tcp, port: 8443, cidr: 0.0.0.0/0}\n"
+            "      - {protocol: icmp, cidr: 0.0.0.0/0}\n",
+        )
+    ],
     "10-sg-no-egress": [
         ("    egress: []", "    egress:\n      - {protocol: all, cidr: 0.0.0.0/0}")
     ],
@@ -332,6 +349,7 @@ CAUGHT_BY = {
     "09-db-open-to-world": "web -> db tcp/3306 blocked",
     "10-sg-no-egress": "app -> payments tcp/80 blocked",
     "11-blackhole-after-nat-removal": "worker -> storage tcp/443 reachable",
+    "13-pmtud-icmp-blocked": "client -> api icmp blocked",
 }
 
 
