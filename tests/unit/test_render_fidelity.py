@@ -165,3 +165,37 @@ def test_timeout_policies_reach_nft_text_only_as_netemu_names_and_integers() -> 
     ):
         with pytest.raises(ValueError):
             _policy_text(bad)
+
+
+EXPECT = """
+    vpcs:
+      main: {{cidr: 10.0.0.0/16}}
+    subnets:
+      a: {{vpc: main, cidr: 10.0.1.0/24}}
+    instances:
+      x: {{subnet: a}}
+      y: {{subnet: a}}
+    expect:
+      - {{from: x, to: y, {traffic}, size: {size}, result: reachable}}
+"""
+
+
+def test_size_makes_an_expectation_a_tcp_download() -> None:
+    """5.6, 7.19: `size:` asks for a real download of that many bytes (probe.transfer)."""
+    text = textwrap.dedent(EXPECT.format(traffic="tcp: 8443", size=200000)).lstrip("\n")
+    model, _ = load_model_text(text)
+    [e] = model.expectations
+    assert (e.protocol, e.port, e.size) == ("tcp", 8443, 200000)
+
+
+@pytest.mark.parametrize(
+    ("traffic", "size", "message"),
+    [
+        ("udp: 53", "1000", "size is a TCP download; give tcp: PORT"),
+        ("tcp: 80", "0", "size 0 is outside 1..10000000"),
+        ("tcp: 80", "big", "size"),
+    ],
+)
+def test_size_outside_a_tcp_download_is_refused(traffic: str, size: str, message: str) -> None:
+    [p] = errors(textwrap.dedent(EXPECT.format(traffic=traffic, size=size)).lstrip("\n"))
+    assert at(p).startswith("9:") and message in p.message, p.message
