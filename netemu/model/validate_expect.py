@@ -70,6 +70,9 @@ def read_expectations(ctx: Ctx, top: dict[str, Node]) -> None:
             size = integer(ctx, m["size"], f"{what} size", 1, MAX_SIZE)
             if traffic is not None and traffic[0] != "tcp":
                 ctx.error(m["size"].where, f"{what}: size is a TCP download; give tcp: PORT")
+            for key in ("seen_source", "source_port"):
+                if key in m:
+                    ctx.error(m[key].where, f"{what}: a download (size) takes no {key}")
         if source is None or dest is None or traffic is None or result is None:
             continue
         proto, port = traffic

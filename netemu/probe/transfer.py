@@ -20,11 +20,12 @@ import time
 from typing import Literal
 
 from netemu.driver import netns
+from netemu.errors import UsageError
 from netemu.model.types import Model
 from netemu.probe import nflog, path
 from netemu.probe.endpoints import destination, source
 from netemu.probe.engine import ProbeResult, ProbeSpec, infrastructure_namespaces
-from netemu.probe.reason import from_drop
+from netemu.probe.reason import Reason, from_drop
 
 # A download gets at least this long: TCP's first retransmission comes after 1 s, so a
 # path that needs PMTU discovery takes over a second even when it works.
@@ -57,13 +58,19 @@ def transfer(model: Model, spec: ProbeSpec, timeout: float) -> ProbeResult:
     got = 0
     seen_port = None
     try:
-        if dst.ns is None or src.ns is None:
-            raise OSError("nobody holds the address")
+        if dst.ns is None or src.ns is None:  # nobody holds the address: nothing can arrive
+            return _result(model, spec, "blocked", None, seen_port, started)
         server = _socket_in(dst.ns)
         client = _socket_in(src.ns)
         with server, client:
             server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            server.bind(("0.0.0.0", spec.port))
+            try:
+                server.bind(("0.0.0.0", spec.port))
+            except OSError as e:
+                raise UsageError(
+                    f"a download from {spec.destination} needs a port none of its services "
+                    f"holds; tcp/{spec.port}: {e.strerror}"
+                ) from e
             server.listen(1)
             sender = threading.Thread(target=_serve, args=(server, spec.size, deadline))
             sender.start()
@@ -95,8 +102,21 @@ def transfer(model: Model, spec: ProbeSpec, timeout: float) -> ProbeResult:
     if result == "blocked" and drops:
         name, packet = drops[0]
         reason = from_drop(name, "reply", model, src, dst, packet)
-    hops = path.walk(model, src, dst.ip)
+    return _result(model, spec, result, reason, seen_port, started)
+
+
+def _result(
+    model: Model,
+    spec: ProbeSpec,
+    result: Literal["reachable", "blocked"],
+    reason: Reason | None,
+    seen_port: int | None,
+    started: float,
+) -> ProbeResult:
+    src = source(model, spec.source)
+    dst = destination(model, spec.destination, src)
     elapsed = int((time.monotonic() - started) * 1000)
+    hops = path.walk(model, src, dst.ip)
     return ProbeResult(
         spec, str(src.ip), str(dst.ip), result, None, seen_port, reason, hops, elapsed
     )
