@@ -89,6 +89,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                             "complete": s.complete,
                             "source": s.source,
                             "namespaces": s.namespaces,
+                            "nat_gateway_counters": _nat_counters(s),
                         }
                         for s in states
                     ]
@@ -109,9 +110,25 @@ def cmd_status(args: argparse.Namespace) -> int:
         for name, g in s.summary.get("nat_gateways", {}).items():
             row = f"{name:<14} {g['private_ip']:<15} {g['public_ip'] or '-':<15} {'':<8}"
             print(f"  nat_gateway  {row} {g['namespace']}")
+            counted = _nat_counters(s).get(name, {})
+            if counted:
+                print("               " + "  ".join(f"{k} {v}" for k, v in counted.items()))
         for name, h in s.summary.get("internet_hosts", {}).items():
             print(f"  host         {name:<14} {'-':<15} {h['ip']:<15} {'':<8} {h['namespace']}")
     return ExitStatus.OK
+
+
+def _nat_counters(s: st.State) -> dict[str, dict[str, int]]:
+    """Live CloudWatch-like counters of each NAT gateway (render.nat_gateway, ref 6.8, 6.12)."""
+    from netemu.driver import counters
+
+    out = {}
+    for name, g in s.summary.get("nat_gateways", {}).items():
+        try:
+            out[name] = counters.read(g["namespace"])
+        except OSError:  # the namespace is gone (an incomplete scenario)
+            out[name] = {}
+    return out
 
 
 def cmd_exec(args: argparse.Namespace) -> int:

@@ -89,6 +89,7 @@ class Wanted:
     sysctls: dict[str, str] = field(default_factory=dict)
     chains: dict[str, ChainWanted] | None = None  # None: no nftables table at all
     sets: dict[str, int | None] = field(default_factory=dict)  # None: count not compared
+    tables: set[tuple[str, str]] = field(default_factory=set)  # beside inet netemu (arp...)
     conntrack: bool = False
     ipv6: bool = True
     ruleset_error: str | None = None  # the plan's own ruleset does not load
@@ -120,6 +121,12 @@ def _ruleset_wanted(rs: Ruleset, w: Wanted) -> None:
             body = cmd.get(verb)
             if not isinstance(body, dict):
                 continue
+            if _other_family(body):
+                # The arp and netdev tables of render.arp: the table must be there; their
+                # chains are not listed with the inet table's.
+                if "table" in body:
+                    w.tables.add((body["table"]["family"], body["table"]["name"]))
+                continue
             if "chain" in body:
                 c = body["chain"]
                 w.chains[c["name"]] = ChainWanted(
@@ -139,6 +146,11 @@ def _ruleset_wanted(rs: Ruleset, w: Wanted) -> None:
                     interval = "interval" in (s.get("flags") or [])
                     w.sets[s["name"]] = None if interval else len(s.get("elem", []))
     w.conntrack = _uses_conntrack(rs.commands)
+
+
+def _other_family(body: dict[str, Any]) -> bool:
+    obj = next(iter(body.values()), None)
+    return isinstance(obj, dict) and obj.get("family", "inet") != "inet"
 
 
 def _uses_conntrack(value: Any) -> bool:
@@ -309,7 +321,7 @@ def _nftables(name: str, w: Wanted, seen: ob.NamespaceSeen) -> list[Difference]:
     out = [
         Difference(name, "nftables", f"unexpected table {family} {table}")
         for family, table in nft.tables
-        if (family, table) != ours or w.chains is None
+        if ((family, table) != ours and (family, table) not in w.tables) or w.chains is None
     ]
     if w.chains is None:
         return out

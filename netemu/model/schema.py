@@ -15,6 +15,7 @@ from typing import Any
 
 from netemu.model.resolve import TOP_KEYS
 from netemu.model.validate_checks import KEYS as RUN_KEYS
+from netemu.model.validate_conntrack import BOUNDS as CONNTRACK_BOUNDS
 from netemu.model.validate_enis import INSTANCE_KEYS, NAT_KEYS
 from netemu.model.validate_expect import EXPECT_KEYS, REASONS
 from netemu.model.validate_flow_logs import FLOW_LOG_FIELDS, FLOW_LOG_KEYS, TRAFFIC_TYPES
@@ -115,6 +116,7 @@ _VALUES: dict[str, Schema] = {
     "idle_timeout": _INT,
     "state": {"enum": ["running", "stopped"]},
     "services": _SERVICES,
+    "size": {"type": "integer", "minimum": 1, "description": "bytes of a real TCP download"},
     "user_data": {"type": "string", "description": "a shell script run once at first launch"},
     "run": {"type": "string", "description": "a command run with /bin/sh -c in `from`"},
     "exit": {"anyOf": [_INT, {"enum": ["nonzero"]}]},
@@ -151,6 +153,9 @@ _VALUES: dict[str, Schema] = {
         "description": "space-separated ${field} names: " + " ".join(FLOW_LOG_FIELDS),
     },
 }
+
+
+_SECONDS = {k: {"type": "integer", "description": "seconds"} for k in CONNTRACK_BOUNDS}
 
 
 def _object(
@@ -202,7 +207,14 @@ def schema() -> Schema:
         "nat_gateways": _named(_object(NAT_KEYS, ("subnet",)), "NAT gateways"),
         "security_groups": _named(_object(SG_KEYS, ("vpc",), sg_directions), "security groups"),
         "network_acls": _named(_object(ACL_KEYS, ("vpc",), acl_directions), "network ACLs"),
-        "instances": _named(_object(INSTANCE_KEYS, ("subnet",)), "instances"),
+        "instances": _named(
+            _object(
+                INSTANCE_KEYS,
+                ("subnet",),
+                {"connection_tracking": _object(tuple(CONNTRACK_BOUNDS), nested=_SECONDS)},
+            ),
+            "instances",
+        ),
         "internet": _object(
             INTERNET_KEYS,
             nested={"hosts": _named(_object(HOST_KEYS, ("ip",)), "internet hosts")},

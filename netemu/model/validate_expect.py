@@ -29,7 +29,9 @@ EXPECT_KEYS = (
     "reason",
     "seen_source",
     "source_port",
+    "size",
 )
+MAX_SIZE = 10_000_000  # bytes of a download expectation (probe.transfer)
 # Reachability Analyzer explanation codes netemu reports (contract sections 5 and 6.3, ref
 # 13.3), then the old names that stay accepted as aliases (probe.reason.ALIASES).
 REASONS = (
@@ -73,11 +75,22 @@ def read_expectations(ctx: Ctx, top: dict[str, Node]) -> None:
         sport = None
         if "source_port" in m:
             sport = integer(ctx, m["source_port"], f"{what} source_port", 1, 65535)
+        size = None
+        if "size" in m:
+            # A real TCP download: what path MTU discovery needs to show (ref 5.6, 7.19).
+            size = integer(ctx, m["size"], f"{what} size", 1, MAX_SIZE)
+            if traffic is not None and traffic[0] != "tcp":
+                ctx.error(m["size"].where, f"{what}: size is a TCP download; give tcp: PORT")
+            for key in ("seen_source", "source_port"):
+                if key in m:
+                    ctx.error(m[key].where, f"{what}: a download (size) takes no {key}")
         if source is None or dest is None or traffic is None or result is None:
             continue
         proto, port = traffic
         ctx.expectations.append(
-            Expectation(source, dest, proto, port, result, reason, seen, sport, pos=item.pos)
+            Expectation(
+                source, dest, proto, port, result, reason, seen, sport, pos=item.pos, size=size
+            )
         )
 
 

@@ -54,6 +54,7 @@ class ProbeSpec:
     protocol: Literal["tcp", "udp", "icmp"]
     port: int | None = None
     source_port: int | None = None
+    size: int | None = None  # a real TCP download of this many bytes (probe.transfer)
 
 
 @dataclass
@@ -185,6 +186,16 @@ def infrastructure_namespaces(model: Model) -> list[str]:
     )
 
 
+@dataclass(frozen=True)
+class _Unclaimed:
+    """A log line (a hop or a drop) that no flight recognised when it came."""
+
+    ns: str
+    what: nft.Drop | Literal["hop"]
+    packet: Packet
+    order: int
+
+
 class Prober:
     """Runs many probes at once over one set of listeners."""
 
@@ -292,6 +303,9 @@ class Prober:
 
     def _run_batch(self, specs: list[ProbeSpec]) -> list[ProbeResult]:
         self._echoers: set[socket.socket] = set()
+        # Logs no flight recognised yet: a reply to the port a NAT gateway chose is only
+        # recognised once the destination's capture has shown that port (f.arrived).
+        self._unclaimed: list[_Unclaimed] = []
         flights = [self._prepare(s) for s in specs]
         for sock in self.listeners:  # forget logs from before this batch
             nflog.read_logged(sock)
@@ -341,6 +355,9 @@ class Prober:
                 for f in flights:
                     if f.dst.ns == ns and f.arrived is None and f.is_request(p):
                         f.arrived = p
+                        for u in self._unclaimed:
+                            if f.is_reply(u.packet):
+                                self._claim(f, u, now)
                     elif f.src.ns == ns and not f.decided and p.dst == f.src.ip and f.is_reply(p):
                         f.reply, f.done_at = p, now
         elif s in self._echoers:
@@ -376,12 +393,22 @@ class Prober:
                 leg = "reply"
             else:
                 continue
-            if what == "hop":
-                component = self.components.get(ns, ns)
-                f.seen.append(hops.Sighting(leg, component, p.ttl, order))
-            elif not f.decided:
-                f.drop, f.done_at = (what, leg, ns, p), now
+            self._claim(f, _Unclaimed(ns, what, p, order), now, leg)
             return
+        self._unclaimed.append(_Unclaimed(ns, what, p, order))
+
+    def _claim(
+        self,
+        f: _Flight,
+        u: _Unclaimed,
+        now: float,
+        leg: Literal["request", "reply"] = "reply",
+    ) -> None:
+        if u.what == "hop":
+            component = self.components.get(u.ns, u.ns)
+            f.seen.append(hops.Sighting(leg, component, u.packet.ttl, u.order))
+        elif not f.decided:
+            f.drop, f.done_at = (u.what, leg, u.ns, u.packet), now
 
     def _result(self, f: _Flight) -> ProbeResult:
         end = f.done_at or time.monotonic()
@@ -421,11 +448,20 @@ class Prober:
 
 
 def probe(model: Model, specs: list[ProbeSpec], timeout: float = 1.0) -> list[ProbeResult]:
-    """Probe `specs` on the running scenario `model`. A socket or namespace the host refuses
-    is one line and exit 3 (a namespace that vanished: the scenario went down, exit 2)."""
+    """Probe `specs` on the running scenario `model`: packets through the Prober, downloads
+    (`size`) one at a time as real connections. A socket or namespace the host refuses is
+    one line and exit 3 (a namespace that vanished: the scenario went down, exit 2)."""
+    from netemu.probe.transfer import TIMEOUT_S, transfer
+
+    packets = [s for s in specs if s.size is None]
+    found: dict[int, ProbeResult] = {}
     try:
-        with Prober(model, timeout) as p:
-            return p.run(specs)
+        if packets:
+            with Prober(model, timeout) as p:
+                found.update(zip(map(id, packets), p.run(packets), strict=True))
+        for s in specs:  # downloads one at a time: each is a real connection with its timeout
+            if s.size is not None:
+                found[id(s)] = transfer(model, s, max(timeout, TIMEOUT_S))
     except FileNotFoundError as e:
         raise UsageError(
             f"a namespace of scenario '{model.name}' is gone ({e.filename or e}); "
@@ -433,3 +469,4 @@ def probe(model: Model, specs: list[ProbeSpec], timeout: float = 1.0) -> list[Pr
         ) from None
     except OSError as e:
         raise HostUnsupported(f"probing failed on this host: {e.strerror or e}") from None
+    return [found[id(s)] for s in specs]

@@ -36,7 +36,7 @@ class Outcome:
 
 
 def spec_of(e: Expectation) -> ProbeSpec:
-    return ProbeSpec(e.source, e.destination, e.protocol, e.port, e.source_port)
+    return ProbeSpec(e.source, e.destination, e.protocol, e.port, e.source_port, e.size)
 
 
 def expected_source(model: Model, e: Expectation) -> str | None:

@@ -12,8 +12,8 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from netemu.model.types import InternetGateway, Model
+from netemu.render import hops, nft
 from netemu.render import names as n
-from netemu.render import nft
 from netemu.render.plan import Ruleset
 
 # RFC 1918 and RFC 6598: never forwarded by an internet gateway in either direction (5.5).
@@ -34,6 +34,8 @@ def _ruleset(model: Model, igw: InternetGateway) -> Ruleset:
     private = nft.anon_set([nft.prefix(p) for p in PRIVATE_RANGES])
     cmds: list[dict[str, Any]] = [
         nft.add_table(),
+        # AWS documents no hop for the internet gateway; netemu shows none (aws-decisions).
+        *hops.render(),
         nft.add_map("public_of", "ipv4_addr", "ipv4_addr", pairs),
         nft.add_map("private_of", "ipv4_addr", "ipv4_addr", [(b, a) for a, b in pairs]),
         nft.add_set("mapped_private", "ipv4_addr", [a for a, _ in pairs], interval=False),

@@ -231,3 +231,14 @@ def traffic(
         if icmp_code is not None and icmp_code >= 0:
             out.append(match(payload("icmp", "code"), icmp_code))
     return out
+
+
+def add_counter(name: str) -> Json:
+    """A named counter object: rules count into it by name, `netemu status` reads it."""
+    return {"add": {"counter": {"family": FAMILY, "table": NFT_TABLE, "name": name}}}
+
+
+def add_packet_set(name: str, kind: list[str], size: int) -> Json:
+    """A set the packet path fills (`add @set { key ct count over N }`): it needs a size."""
+    s: Json = {"family": FAMILY, "table": NFT_TABLE, "name": name, "type": kind, "size": size}
+    return {"add": {"set": s}}

@@ -13,8 +13,8 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from netemu.model.types import Model, RouteTable
+from netemu.render import hops, nft
 from netemu.render import names as n
-from netemu.render import nft
 from netemu.render.plan import Route, Rule, Ruleset
 from netemu.render.topology import router_target_if, target_enis, target_link_if
 
@@ -127,6 +127,7 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
     subnets = [sub for sub in model.subnets.values() if sub.vpc == vpc]
     cmds: list[dict[str, Any]] = [
         nft.add_table(),
+        *hops.render(),  # the VPC router decrements no TTL (10.9)
         nft.add_chain("subnet_mark", "prerouting", -150),
         nft.add_chain(CHAIN, "prerouting", 0),
         nft.add_chain("unrouted"),

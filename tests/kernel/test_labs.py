@@ -125,6 +125,16 @@ INTENDED: dict[str, dict[str, tuple[str, str, str, str | None, str] | None]] = {
         )
         for port in (443, 80)
     },
+    "15-pmtud-icmp-blocked": {
+        # the download's frag-needed, refused by the sender's group (ref 5.6, 7.19)
+        "client -> api tcp/8443 reachable": (
+            "ENI_SG_RULES_MISMATCH",
+            "security_group:api",
+            "ingress",
+            None,
+            "reply",
+        ),
+    },
     "08-sg-wrong-reference": {
         "app -> db tcp/5432 reachable": (
             "ENI_SG_RULES_MISMATCH",
@@ -252,19 +262,21 @@ def test_reference_solution_passes_every_check(lab: catalog.Lab) -> None:
 
 
 def test_nat_gateway_reply_to_a_low_port_dies_in_front_of_the_nat_gateway() -> None:
-    """Lab 07: the reply dropped is addressed to the NAT gateway's private IP, on a port
-    the NAT gateway kept from the instance, below the ACL's 32768."""
+    """Lab 07 (ref 6.8, 6.13): the NAT gateway picks a random port in 1024-65535 for each
+    download; a download fails exactly when its port is below the ACL's 32768, and the
+    dropped reply is addressed to the NAT gateway's private IP."""
     lab = catalog.find("07")
     outcomes = grade(lab, lab.scenario_path)
     model, _ = catalog.graded_model(lab, lab.scenario_path)
     nat_ip = str(model.nat_gateways["nat"].eni.private_ip)
-    low = [o for o in outcomes if o.expectation.source_port and o.expectation.source_port < 32768]
-    assert low and all(not o.ok for o in low)
-    for o in low:
-        assert o.result.reason and o.result.reason.packet
-        assert o.result.reason.packet["dst"] == nat_ip
-    default_port = next(o for o in outcomes if o.expectation.source_port is None)
-    assert default_port.ok  # why the real-world symptom is "fails now and then"
+    downloads = [o for o in outcomes if o.expectation.destination == "partner"]
+    assert downloads and any(o.ok for o in downloads) and any(not o.ok for o in downloads)
+    for o in downloads:
+        assert o.result.seen_port is not None
+        assert o.ok == (o.result.seen_port >= 32768), o.why
+        if not o.ok:
+            assert o.result.reason and o.result.reason.packet
+            assert o.result.reason.packet["dst"] == nat_ip
 
 
 def test_capstone_hides_the_acl_fault_behind_the_security_group(tmp_path: Path) -> None:
@@ -310,6 +322,13 @@ GUESSES = {
         ("port: 5432, security_group: web}", "port: 5432, cidr: 10.80.0.0/16}")
     ],
     "09-db-open-to-world": [("port: 3306, cidr: 0.0.0.0/0}", "port: 3306, cidr: 10.90.0.0/16}")],
+    "15-pmtud-icmp-blocked": [  # all of ICMP instead of type 3 code 4
+        (
+            "      - {protocol: tcp, port: 8443, cidr: 0.0.0.0/0}\n",
+            "      - {protocol: tcp, port: 8443, cidr: 0.0.0.0/0}\n"
+            "      - {protocol: icmp, cidr: 0.0.0.0/0}\n",
+        )
+    ],
     "10-sg-no-egress": [
         ("    egress: []", "    egress:\n      - {protocol: all, cidr: 0.0.0.0/0}")
     ],
@@ -334,6 +353,7 @@ CAUGHT_BY = {
     "09-db-open-to-world": "web -> db tcp/3306 blocked",
     "10-sg-no-egress": "app -> payments tcp/80 blocked",
     "11-blackhole-after-nat-removal": "worker -> storage tcp/443 reachable",
+    "15-pmtud-icmp-blocked": "client -> api icmp blocked",
 }
 
 

@@ -38,6 +38,8 @@ def _value(module: Any, node: ast.expr) -> tuple[str, ...]:
         return tuple(sorted(both))
     if isinstance(node, ast.Name):
         return tuple(getattr(module, node.id))
+    if isinstance(node, ast.Call) and isinstance(node.args[0], ast.Name):  # tuple(BOUNDS)
+        return tuple(getattr(module, node.args[0].id))
     return tuple(ast.literal_eval(node))
 
 
