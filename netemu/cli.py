@@ -230,6 +230,19 @@ def cmd_stop_start(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
+def cmd_apply(args: argparse.Namespace) -> int:
+    from netemu.ops import apply
+
+    changes, warnings = apply.apply_file(args.file, args.dry_run, lifecycle.KernelDriver())
+    _print_problems(warnings)
+    if args.json:
+        print(json.dumps(changes.to_json(), indent=1))
+        return ExitStatus.OK
+    for line in apply.report(changes):
+        print(line)
+    return ExitStatus.OK
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from netemu import verify
     from netemu.render import render
@@ -312,6 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true")
     t.add_argument("--junit", metavar="PATH")
     t.add_argument("--keep", action="store_true", help="leave the scenario up afterwards")
+    ap = add(
+        "apply", cmd_apply, "change a running scenario to match FILE, in place (AWS semantics)"
+    )
+    ap.add_argument("file")
+    ap.add_argument("--dry-run", action="store_true", help="print the changes, touch nothing")
+    ap.add_argument("--json", action="store_true")
     v = add("verify", cmd_verify, "check the live kernel state against the scenario's plan")
     v.add_argument("name", nargs="?", metavar="NAME")
     v.add_argument("--json", action="store_true")

@@ -20,7 +20,7 @@ from netemu.model.types import (
     SecurityGroup,
     SecurityGroupRule,
 )
-from netemu.render import dns, nft
+from netemu.render import dns, nft, untracked
 from netemu.render import names as n
 
 Json = dict[str, Any]
@@ -93,7 +93,7 @@ def _group_rules(group: SecurityGroup, direction: str) -> list[Json]:
     return cmds
 
 
-def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
+def _eni_rules(model: Model, eni: Eni, direction: str, marks: bool) -> list[Json]:
     chain = eni_chain(eni, direction)
     groups = [model.security_groups[g] for g in eni.security_groups]
     cmds: list[Json] = [nft.add_chain(chain)]
@@ -107,9 +107,11 @@ def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
                 why=f"eni:{eni.owner} {direction} source/destination check",
             )
         )
+    names = ",".join(g.name for g in groups) or "(none)"
+    if marks:
+        cmds += untracked.eni_rules(model, eni, direction, chain, f"security_group:{names}")
     for g in groups:
         cmds.append(nft.add_rule(chain, nft.jump(group_chain(g, direction))))
-    names = ",".join(g.name for g in groups) or "(none)"
     cmds.append(
         nft.add_drop(
             chain,
@@ -134,6 +136,8 @@ def render(model: Model, subnet: str) -> list[Json]:
             if r.security_group
         }
     )
+    # Untracked flows (7.13) need the conntrack-mark variant of the shortcuts below.
+    marks = untracked.subnet_has_untracked(model, enis)
     cmds: list[Json] = []
     for ref in referenced:
         cmds.append(nft.add_set(members_set(ref), "ipv4_addr", members(model, ref), interval=False))
@@ -142,8 +146,7 @@ def render(model: Model, subnet: str) -> list[Json]:
             cmds += _group_rules(model.security_groups[g], direction)
     for eni in enis:
         for direction in ("ingress", "egress"):
-            cmds += _eni_rules(model, eni, direction)
-    established = nft.ct_state("established")
+            cmds += _eni_rules(model, eni, direction, marks)
     cmds.append(nft.add_chain("sg_egress", "forward", 0))
     cmds.append(nft.add_chain("sg_ingress", "forward", 30))
     cmds.append(
@@ -163,14 +166,7 @@ def render(model: Model, subnet: str) -> list[Json]:
         )
     )
     if enis:
-        cmds.append(
-            nft.add_rule(
-                "sg_egress",
-                established,
-                nft.ACCEPT,
-                comment="security groups: replies of admitted flows (7.10)",
-            )
-        )
+        cmds += _shortcuts("sg_egress", "egress", marks)
         cmds.append(
             nft.add_rule(
                 "sg_egress",
@@ -180,14 +176,7 @@ def render(model: Model, subnet: str) -> list[Json]:
                 ),
             )
         )
-        cmds.append(
-            nft.add_rule(
-                "sg_ingress",
-                established,
-                nft.ACCEPT,
-                comment="security groups: replies of admitted flows (7.10)",
-            )
-        )
+        cmds += _shortcuts("sg_ingress", "ingress", marks)
         cmds.append(
             nft.add_rule(
                 "sg_ingress",
@@ -198,3 +187,15 @@ def render(model: Model, subnet: str) -> list[Json]:
             )
         )
     return cmds
+
+
+def _shortcuts(chain: str, direction: str, marks: bool) -> list[Json]:
+    """Replies of admitted flows pass by state (7.10); with untracked flows in the subnet,
+    not those of flows untracked at the ENI this chain checks (render.untracked)."""
+    why = "security groups: replies of admitted flows (7.10)"
+    if not marks:
+        return [nft.add_rule(chain, nft.ct_state("established"), nft.ACCEPT, comment=why)]
+    return [
+        nft.add_rule(chain, *m, nft.ACCEPT, comment=f"{why}, tracked ones (7.13)")
+        for m in untracked.established(direction)
+    ]
