@@ -9,7 +9,8 @@ survives (7.15).
 
 Linux tracks every flow in the subnet namespace (the NAT and attribution code need it), so
 "untracked" is a bit in the flow's conntrack mark: an ENI chain sets it when an original-
-direction packet is admitted by an untracked rule and clears it otherwise, and the base
+direction packet is admitted by an untracked rule, a group rule clears it when it admits
+one otherwise (a dropped packet changes nothing), and the base
 chains skip the `established` shortcut for flows with the bit, so every packet of them,
 replies too, meets the rules. The decision is made per packet, as on AWS: once the
 opposite all-ports rule is gone, the next packet clears the bit and the flow is tracked
@@ -69,10 +70,6 @@ def selectors(model: Model, eni: Eni, direction: str) -> list[Selector]:
     return out
 
 
-def subnet_has_untracked(model: Model, enis: list[Eni]) -> bool:
-    return any(selectors(model, e, d) for e in enis for d in ("ingress", "egress"))
-
-
 def nat_routed(model: Model, subnet: str) -> list[IPv4Network]:
     """Destinations the subnet's route table sends to a NAT gateway (longest prefix wins):
     flows to them are tracked on the instance side whatever the rules (6.17)."""
@@ -116,9 +113,9 @@ def _original() -> Json:
 
 
 def eni_rules(model: Model, eni: Eni, direction: str, chain: str, who: str) -> list[Json]:
-    """In an ENI chain, before its groups: mark flows an untracked rule admits, and clear
-    the mark of every other original-direction packet (it is then judged, and tracked, by
-    the group rules)."""
+    """In an ENI chain, before its groups: mark the flows an untracked rule admits. Other
+    original-direction packets go on to the group rules, whose accepting rules clear the
+    mark (`retrack`): a dropped packet leaves it as it was."""
     bit = INITIATOR if direction == "egress" else RESPONDER
     cmds: list[Json] = []
     avoid: list[Json] = []
@@ -145,8 +142,13 @@ def eni_rules(model: Model, eni: Eni, direction: str, chain: str, who: str) -> l
                 comment=f"{who} {direction} untracked: all-addresses rules both ways (7.13)",
             )
         )
-    cmds.append(nft.add_rule(chain, _original(), _clear_bit(bit)))
     return cmds
+
+
+def retrack(direction: str) -> list[Json]:
+    """Statements for a group rule that admits a flow's original-direction packet: the
+    flow is tracked at this ENI from now on (its untracked bit is cleared)."""
+    return [_original(), _clear_bit(INITIATOR if direction == "egress" else RESPONDER)]
 
 
 def established(chain_direction: str) -> list[list[Json]]:
