@@ -4,8 +4,10 @@ connection held open between two namespaces across the changes."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -18,6 +20,8 @@ from netemu.driver import netns
 from netemu.model.types import Model
 from netemu.ops import apply
 from netemu.render.topology import endpoint_ns
+
+SIOCOUTQ = 0x5411  # bytes a TCP socket has sent but the peer not yet acknowledged
 
 # An echo server: one connection at a time, every byte sent back.
 ECHO = """
@@ -82,12 +86,19 @@ class Held:
     """A TCP connection from `client` to an echo server on `server`, held open; `alive()`
     sends one byte and says whether it came back."""
 
-    def __init__(self, model: Model, client: str, server: str, port: int) -> None:
+    def __init__(
+        self, model: Model, client: str, server: str, port: int, echo: bool = True
+    ) -> None:
+        """With `echo=False` the scenario's own service on `port` answers, and a byte
+        counts as through once the server's TCP has acknowledged it."""
         ns = endpoint_ns(model, server)
-        self.server = subprocess.Popen(
-            [sys.executable, "-c", ECHO, str(port)],
-            preexec_fn=partial(netns.enter_for_good, ns),
-        )
+        self.echo = echo
+        self.server: subprocess.Popen[bytes] | None = None
+        if echo:
+            self.server = subprocess.Popen(
+                [sys.executable, "-c", ECHO, str(port)],
+                preexec_fn=partial(netns.enter_for_good, ns),
+            )
         target = (address(model, client, server), port)
         deadline = time.monotonic() + 5
         while True:
@@ -109,17 +120,70 @@ class Held:
         self.sock.settimeout(timeout)
         try:
             self.sock.sendall(b"x")
-            return self.sock.recv(1) == b"x"
+            if self.echo:
+                return self.sock.recv(1) == b"x"
         except OSError:
             return False
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            unacked = fcntl.ioctl(self.sock.fileno(), SIOCOUTQ, b"\0" * 4)
+            if struct.unpack("i", unacked)[0] == 0:
+                return True
+            time.sleep(0.02)
+        return False
 
     def close(self) -> None:
         with contextlib.suppress(AttributeError, OSError):
             self.sock.close()
-        self.server.kill()
-        self.server.wait()
+        if self.server is not None:
+            self.server.kill()
+            self.server.wait()
 
     def __enter__(self) -> Held:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class HeldSsh:
+    """A real SSH session (`ssh ... cat`, the scenario's key pair) held open from `client`
+    to `server`; `alive()` sends a line and says whether it came back."""
+
+    def __init__(self, model: Model, client: str, server: str) -> None:
+        from netemu.driver import mountns
+        from netemu.driver.state import state_dir
+        from netemu.services import ssh_client
+
+        ssh = ssh_client.command(model, state_dir(model.name), server, client, None, ["cat"])
+        self.proc = subprocess.Popen(
+            [*ssh.argv[:1], "-o", "ConnectTimeout=5", *ssh.argv[1:]],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=mountns.preexec(ssh.ns, state_dir(model.name), ssh.source),
+        )
+        if not self.alive(timeout=10):
+            self.close()
+            raise AssertionError("the ssh session did not come up")
+
+    def alive(self, timeout: float = 1.5) -> bool:
+        import select
+
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(b"ping\n")
+            self.proc.stdin.flush()
+        except OSError:
+            return False
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        return bool(ready) and self.proc.stdout.readline() == b"ping\n"
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+    def __enter__(self) -> HeldSsh:
         return self
 
     def __exit__(self, *_: object) -> None:

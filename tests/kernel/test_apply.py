@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import subprocess
 
-from live import Held, live
+from pathlib import Path
+
+from live import Held, HeldSsh, live
 
 from netemu.driver import netns
 
@@ -165,11 +167,42 @@ def test_deleting_the_nat_gateway_blackholes_its_routes_and_ends_its_mappings() 
         assert "dport=5000" not in entries.stdout
 
 
-def s_probe_result(s: object, source: str, destination: str):  # type: ignore[no-untyped-def]
+def s_probe_result(s: object, source: str, destination: str, port: int = PORT):  # type: ignore[no-untyped-def]
     from netemu.testing import Running
 
-    return Running(s.model).probe(source, destination, tcp=PORT)  # type: ignore[attr-defined]
+    return Running(s.model).probe(source, destination, tcp=port)  # type: ignore[attr-defined]
 
 
 def s_probe(s: object, source: str, destination: str) -> str:
     return str(s_probe_result(s, source, destination).result)
+
+
+LABS = Path(__file__).resolve().parents[2] / "scenarios" / "labs"
+
+
+def test_lab13_narrowing_keeps_the_ssh_session_revoking_kills_it() -> None:
+    """7.13, 7.15 (lab 13): a real SSH session admitted by tcp/22 from 0.0.0.0/0 survives
+    the rule being narrowed to the office's /32 in one apply, and dies at once when the
+    rule is deleted instead."""
+    lab = LABS / "13-revoke-open-ssh"
+    broken, fixed = (lab / "scenario.yaml").read_text(), (lab / "solution.yaml").read_text()
+    with live(broken) as s, HeldSsh(s.model, "office", "bastion") as ssh:
+        s.apply(fixed)
+        assert ssh.alive()
+        assert s_probe_result(s, "stranger", "bastion", 22).result == "blocked"
+    with live(broken) as s, HeldSsh(s.model, "office", "bastion") as ssh:
+        s.apply(broken.replace("      - {protocol: tcp, port: 22, cidr: 0.0.0.0/0}", "      []"))
+        assert not ssh.alive()
+
+
+def test_lab14_acl_deny_cuts_the_replication_stream_at_once() -> None:
+    """8.15 (lab 14): the replication connection to the replica's MySQL is cut by the
+    network ACL's deny at its next packet, and flows again once the allow comes first."""
+    lab = LABS / "14-acl-cuts-replication"
+    broken, fixed = (lab / "scenario.yaml").read_text(), (lab / "solution.yaml").read_text()
+    with live(fixed) as s, Held(s.model, "primary", "replica", 3306, echo=False) as c:
+        assert c.alive()
+        s.apply(broken)
+        assert not c.alive()
+        s.apply(fixed)
+        assert c.alive(timeout=5)  # TCP retransmits the byte the deny dropped
