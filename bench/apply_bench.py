@@ -49,7 +49,7 @@ def measure(n: int, workdir: str) -> dict[str, Any]:
         one_inside = _elapsed_ms(out)
         noop, out = _netemu("apply", path, "--json")
         noop_inside = _elapsed_ms(out)
-        verify, out = _netemu("verify", name)
+        _, out = _netemu("verify", name)
         if out.returncode != 0:
             raise SystemExit(f"netemu verify failed after apply: {out.stdout}")
     finally:

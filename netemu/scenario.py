@@ -128,7 +128,7 @@ def _check_syntax(text: str, path: str) -> Problem | None:
     if _FAST is not yaml.SafeLoader:
         try:
             return _depth(yaml.parse(text, Loader=_FAST), path)
-        except Exception:  # noqa: BLE001 - explained by the pure-Python parser below
+        except Exception:  # the pure-Python parser below says what is wrong
             pass
     try:
         return _depth(yaml.parse(text, Loader=yaml.SafeLoader), path)

@@ -31,6 +31,15 @@ from netemu.render import render
 from netemu.render.plan import Plan
 
 
+@dataclass(frozen=True)
+class Running:
+    """A running scenario's model and plan, as an in-process caller (the API endpoint) may
+    keep them between applies to spare computing them again from the state directory."""
+
+    model: Model
+    plan: Plan
+
+
 @dataclass
 class ChangeSet:
     """What an apply did (or, with dry_run, would do)."""
@@ -41,6 +50,7 @@ class ChangeSet:
     dry_run: bool = False
     brought_up: bool = False  # the scenario was not up: `apply` did an `up`
     elapsed_ms: float = 0.0
+    running: Running | None = None  # after the apply (None for a dry run or an `up`)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,12 +104,18 @@ def apply_file(
 
 
 def apply_model(
-    new_model: Model, scenario: str, dry_run: bool = False, driver: lifecycle.Driver | None = None
+    new_model: Model,
+    scenario: str,
+    dry_run: bool = False,
+    driver: lifecycle.Driver | None = None,
+    running: Running | None = None,
 ) -> ChangeSet:
     """Change running scenario `scenario` into `new_model` (loaded from the scenario file
     `new_model.source`, which becomes the scenario's copy). Raises ScenarioInvalid for
     what AWS forbids live, UsageError when the scenario is not up, KernelError when the
-    kernel refused (then the old scenario runs, verified)."""
+    kernel refused (then the old scenario runs, verified). `running`: the scenario's
+    current model and plan, when the caller holds them (the previous ChangeSet.running);
+    else they are read from the state directory."""
     driver = driver or lifecycle.KernelDriver()
     start = time.monotonic()
     state = st.load(scenario)
@@ -109,14 +125,18 @@ def apply_model(
         )
     if new_model.name != scenario:
         raise UsageError(f"the file describes scenario '{new_model.name}', not '{scenario}'")
-    old_model = lifecycle.running_model(scenario)
+    old_model = running.model if running else _running_model(scenario, state)
     forbidden.refuse_forbidden(old_model, new_model, new_model.source)
     changes = diff.changes(old_model, new_model)
     same = _same(old_model, new_model)  # no render needed: the plan is a function of it
-    before = after = Plan(scenario, ()) if same else render(old_model)
-    if not same:
+    if same:
+        before = after = running.plan if running else Plan(scenario, ())
+    else:
+        before = running.plan if running else render(old_model)
         after = render(new_model)
     result = ChangeSet(scenario, changes, kernel_counts(before, after), dry_run)
+    if not dry_run and (running or not same):
+        result.running = Running(new_model, after)
     if not dry_run:
         driver.check_host()
         if before != after:
@@ -180,6 +200,17 @@ def _roll_back(
         ) from cause
     if isinstance(cause, KernelError):
         raise KernelError(f"{cause}; rolled back, the previous scenario runs unchanged") from cause
+
+
+def _running_model(scenario: str, state: st.State) -> Model:
+    """lifecycle.running_model, with positions naming the file the scenario came from
+    rather than its copy, so that an unchanged file gives an equal model."""
+    from netemu import instance_state
+    from netemu.model import load_model_text
+
+    with open(st.scenario_copy(scenario, state.source), encoding="utf-8") as f:
+        model, _ = load_model_text(f.read(), state.source)
+    return instance_state.apply_overrides(model, state.overrides)
 
 
 def _same(old: Model, new: Model) -> bool:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import subprocess
-
 from pathlib import Path
 
 from live import Held, HeldSsh, live
