@@ -191,3 +191,24 @@ def test_touched_namespaces_of_a_rule_change_are_the_subnets_it_concerns() -> No
         "      - {protocol: tcp, port: 443, cidr: 0.0.0.0/0}\n  narrow:",
     )
     assert touched(render(model()), render(model(new))) == {"ne-ud-s-public"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("port: 22, cidr: 0.0.0.0/0}\n  narrow:", "port: 443, cidr: 0.0.0.0/0}\n  narrow:"),
+        (
+            "port: 3306, cidr: 10.9.0.0/24, action: allow",
+            "port: 3306, cidr: 10.9.0.0/24, action: deny",
+        ),
+        ("    egress: []\n", ""),
+        ("instances:", "  extra:\n    vpc: main\n    ingress: []\ninstances:"),
+    ],
+)
+def test_rule_only_changes_render_fast_and_equal(old: str, new: str) -> None:
+    """Security-group and ACL rule changes re-render only the subnets' rulesets; the plan is
+    the one a full render gives."""
+    from netemu.ops.apply import render_after
+
+    a, b = model(), model(BASE.replace(old, new))
+    assert render_after(a, b, render(a)) == render(b)
