@@ -499,6 +499,35 @@ def verify(
     return out
 
 
+def verify_rulesets(
+    plan: Plan, names: set[str], chains: Mapping[str, Sequence[str]] | None = None
+) -> list[Difference]:
+    """Only the nftables part of `verify`, for namespaces `names` of `plan`: enough after a
+    change that touched nothing but their rulesets (`apply` of a rule change). With
+    `chains`, a namespace listed there has only those chains read and compared (the ones
+    a change refilled)."""
+    out = []
+    for rs in plan.rulesets:
+        if rs.ns not in names:
+            continue
+        w = Wanted()
+        _ruleset_wanted(rs, w)
+        assert w.chains is not None
+        with netns.entered(rs.ns):
+            if chains is not None and rs.ns in chains:
+                for chain in chains[rs.ns]:
+                    got = ob.read_chain_comments(chain)
+                    want = w.chains[chain].comments
+                    if got is None or list(got) != want:
+                        held = "missing" if got is None else f"holds {len(got)} rule(s)"
+                        out.append(Difference(rs.ns, "nftables", f"chain {chain} {held}, "
+                                              f"the plan {len(want)}"))  # fmt: skip
+                continue
+            seen = ob.NamespaceSeen(rs.ns, 0, nft=ob.read_nft())
+        out += _nftables(rs.ns, w, seen)
+    return out
+
+
 def _has_input_hook(w: Wanted) -> bool:
     return any(c.hook == "input" for c in (w.chains or {}).values())
 

@@ -24,11 +24,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from netemu.driver import build, kernel, netns, process, rtnl
+from netemu.driver import build, kernel, netns, nft_delta, process, rtnl
 from netemu.driver.rtnl_batch import IFLA_IFNAME, Batch, LinkEnd
 from netemu.errors import KernelError
 from netemu.render import names as n
-from netemu.render.plan import Link, Namespace, Plan, Process
+from netemu.render.plan import Link, Namespace, Plan, Process, Ruleset
 
 CONNTRACK = "conntrack"  # conntrack-tools: forgets a NAT mapping that is no longer valid
 
@@ -110,7 +110,7 @@ def change(
     for rs in after.rulesets:
         old_rs = old_rulesets.get(rs.ns)
         if old_rs != rs:
-            run.step(partial(kernel.load_ruleset, rs, replace=old_rs is not None))
+            run.step(partial(_load_ruleset, rs, old_rs, tolerant))
     new_rulesets = {r.ns for r in after.rulesets}
     for rs in before.rulesets:
         if rs.ns in new_ns and rs.ns not in new_rulesets:
@@ -316,6 +316,16 @@ def _addresses_routes_rules(
                 batch.commit(sock)
 
         run.step(one)
+
+
+def _load_ruleset(rs: Ruleset, old: Ruleset | None, tolerant: bool) -> None:
+    """Only the chains that differ, when the table keeps its shape (driver.nft_delta); a
+    rollback replaces whole tables, since it cannot know which rules a namespace holds."""
+    found = None if old is None or tolerant else nft_delta.delta(old, rs)
+    if found is None:
+        kernel.load_ruleset(rs, replace=old is not None)
+    elif found[0]:
+        kernel.load_ruleset(Ruleset(rs.ns, tuple(found[0])))
 
 
 def _drop_table(ns: str) -> None:
