@@ -128,22 +128,17 @@ def apply_model(
     old_model = running.model if running else _running_model(scenario, state)
     forbidden.refuse_forbidden(old_model, new_model, new_model.source)
     changes = diff.changes(old_model, new_model)
-    same = _same(old_model, new_model)  # no render needed: the plan is a function of it
-    if same:
-        before = after = running.plan if running else Plan(scenario, ())
-    else:
-        before = running.plan if running else render(old_model)
-        after = render_after(old_model, new_model, before)
+    before, after, whole = _plans(old_model, new_model, running)
     result = ChangeSet(scenario, changes, kernel_counts(before, after), dry_run)
-    if not dry_run and (running or not same):
-        result.running = Running(new_model, after)
+    if not dry_run and whole is not None:
+        result.running = Running(new_model, whole)
     if not dry_run:
         driver.check_host()
         if before != after:
             lifecycle.check_programs(after)
             driver.check_capacity(new_model, after)
             _change(driver, state, old_model, new_model, before, after)
-        _save(state, new_model)
+        _save(state, new_model, dirty=before != after and bool(after.namespaces))
     result.elapsed_ms = (time.monotonic() - start) * 1000
     return result
 
@@ -165,6 +160,8 @@ def _change(
     with _deferred_signals() as caught:
         try:
             pids = driver.change(before, after, workdir, running, False)
+            if not after.namespaces:  # rulesets only (_plans): the daemons are untouched
+                pids = state.pids
             differences = _verify(driver, new, after, pids, before)
             if differences:
                 raise KernelError(lifecycle._verify_failed(state.scenario, differences))
@@ -175,8 +172,9 @@ def _change(
         except BaseException as e:
             _roll_back(driver, state, old, before, after, workdir, running, e)
             raise
-    state.pids = pids
-    state.namespaces = [ns.name for ns in after.namespaces]
+    if after.namespaces:
+        state.pids = pids
+        state.namespaces = [ns.name for ns in after.namespaces]
 
 
 def _verify(
@@ -187,9 +185,10 @@ def _verify(
     from netemu.driver.change import touched
 
     names = touched(before, plan)
-    # The kernel driver itself (a test's driver may inject faults into `verify`).
+    # Plans of rulesets only (_plans) hold nothing else to compare; with whole plans, only
+    # the kernel driver itself takes the shortcut (a test's may inject faults in `verify`).
     rulesets_only = dataclasses.replace(before, rulesets=plan.rulesets) == plan
-    if rulesets_only and type(driver) is lifecycle.KernelDriver:
+    if not plan.namespaces or (rulesets_only and type(driver) is lifecycle.KernelDriver):
         from netemu.driver import nft_delta
 
         old = {r.ns: r for r in before.rulesets}
@@ -212,11 +211,16 @@ def _roll_back(
         pids = driver.change(after, before, workdir, running, True)
     except KernelError:
         pids = [running.get(p, 0) for p in _daemons(before)]
-    differences = driver.verify(old, before, pids, touched(before, after))
-    state.pids = pids
-    if not differences:
-        state.namespaces = [ns.name for ns in before.namespaces]
-    st.save(state)
+    if before.namespaces:
+        differences = driver.verify(old, before, pids, touched(before, after))
+        state.pids = pids
+        if not differences:
+            state.namespaces = [ns.name for ns in before.namespaces]
+        st.save(state)
+    else:  # rulesets only (_plans): the daemons were not touched
+        from netemu import verify
+
+        differences = verify.verify_rulesets(before, touched(before, after))
     if differences:
         shown = "; ".join(str(d) for d in differences[:5])
         raise KernelError(
@@ -227,24 +231,36 @@ def _roll_back(
         raise KernelError(f"{cause}; rolled back, the previous scenario runs unchanged") from cause
 
 
-def render_after(old: Model, new: Model, before: Plan) -> Plan:
-    """render(new), computed from `before` = render(old) when only security-group rules
-    and network ACLs changed: those reach only the subnets' rulesets (render.subnet),
-    which come first in a plan's rulesets. The common live change, so it is the fast one."""
+def _plans(old: Model, new: Model, running: Running | None) -> tuple[Plan, Plan, Plan | None]:
+    """(before, after, the whole plan after or None if not computed). The plan is a function
+    of the model, so an equal model needs no rendering; a change of security-group rules
+    and network ACLs only (the common live change) reaches nothing but the subnets'
+    rulesets (render.subnet, first in a plan's rulesets), so only those are rendered and
+    compared, in plans that hold nothing else."""
     from netemu.render import subnet
 
-    same_but_filters = dataclasses.replace(
-        _positionless(old, new), security_groups=new.security_groups,
-        network_acls=new.network_acls,
-    )  # fmt: skip
-    if same_but_filters != dataclasses.replace(_positionless(new, new),
-                                               security_groups=new.security_groups,
-                                               network_acls=new.network_acls):  # fmt: skip
-        return render(new)
-    fresh = subnet.render(new)
-    if [r.ns for r in fresh] != [r.ns for r in before.rulesets[: len(fresh)]]:
-        return render(new)
-    return dataclasses.replace(before, rulesets=(*fresh, *before.rulesets[len(fresh) :]))
+    if _same(old, new):
+        plan = running.plan if running else Plan(new.name, ())
+        return plan, plan, running.plan if running else None
+    if _filters_only(old, new):
+        fresh = tuple(subnet.render(new))
+        was = running.plan.rulesets[: len(fresh)] if running else tuple(subnet.render(old))
+        whole = None
+        if running:
+            whole = dataclasses.replace(
+                running.plan, rulesets=(*fresh, *running.plan.rulesets[len(fresh) :])
+            )
+        return Plan(new.name, (), rulesets=was), Plan(new.name, (), rulesets=fresh), whole
+    before = running.plan if running else render(old)
+    after = render(new)
+    return before, after, after
+
+
+def _filters_only(old: Model, new: Model) -> bool:
+    """Only security groups and network ACLs differ (positions in the file aside)."""
+    a, b = _positionless(old, new), _positionless(new, new)
+    same = dataclasses.replace(a, security_groups=b.security_groups, network_acls=b.network_acls)
+    return same == b
 
 
 def _running_model(scenario: str, state: st.State) -> Model:
@@ -297,9 +313,10 @@ def _daemons(plan: Plan) -> list[Any]:
     return daemons(plan)
 
 
-def _save(state: st.State, model: Model) -> None:
+def _save(state: st.State, model: Model, dirty: bool) -> None:
     """The new scenario becomes the running one: its copy, summary and (no longer any)
-    stop/start overrides, whose states the file now sets."""
+    stop/start overrides, whose states the file now sets. `dirty`: the change gave the
+    state new pids or namespaces (else an unchanged state file is not written again)."""
     old_copy = st.scenario_copy(state.scenario, state.source)
     source = os.path.abspath(model.source)
     new_copy = st.scenario_copy(state.scenario, source)
@@ -309,10 +326,10 @@ def _save(state: st.State, model: Model) -> None:
     if old_copy != new_copy:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(old_copy)
-    state.source = source
-    state.overrides = {}
-    state.summary = lifecycle.summary(model)
-    st.save(state)
+    summary = lifecycle.summary(model)
+    if dirty or state.source != source or state.overrides or state.summary != summary:
+        state.source, state.overrides, state.summary = source, {}, summary
+        st.save(state)
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@ flows are untracked (ref 7.13-7.16, 6.17), and the kernel diff of two plans."""
 
 from __future__ import annotations
 
+import dataclasses
 from ipaddress import IPv4Network
 from pathlib import Path
 
@@ -205,10 +206,17 @@ def test_touched_namespaces_of_a_rule_change_are_the_subnets_it_concerns() -> No
         ("instances:", "  extra:\n    vpc: main\n    ingress: []\ninstances:"),
     ],
 )
-def test_rule_only_changes_render_fast_and_equal(old: str, new: str) -> None:
-    """Security-group and ACL rule changes re-render only the subnets' rulesets; the plan is
-    the one a full render gives."""
-    from netemu.ops.apply import render_after
+def test_rule_only_changes_reach_only_the_subnets_rulesets(old: str, new: str) -> None:
+    """What apply's fast path relies on: for security-group and ACL changes the plans differ
+    only in the subnets' rulesets, which render.subnet gives first, in a plan's order."""
+    from netemu.ops.apply import _filters_only, _plans
+    from netemu.render import subnet
 
     a, b = model(), model(BASE.replace(old, new))
-    assert render_after(a, b, render(a)) == render(b)
+    assert _filters_only(a, b)
+    full_a, full_b = render(a), render(b)
+    fresh = tuple(subnet.render(b))
+    assert full_b.rulesets[: len(fresh)] == fresh
+    assert dataclasses.replace(full_a, rulesets=full_b.rulesets) == full_b
+    before, after, _ = _plans(a, b, None)
+    assert after.rulesets == fresh and before.rulesets == full_a.rulesets[: len(fresh)]
