@@ -67,6 +67,25 @@ def test_failed_apply_rolls_back_to_the_running_scenario(fault: str) -> None:
         assert c.alive()
 
 
+@pytest.mark.parametrize("fault", ["SIGTERM", "SIGINT"])
+def test_interrupted_rule_change_rolls_back_its_rulesets(fault: str) -> None:
+    """The fast path of a rule-only change (only the subnets' rulesets) rolls back too: the
+    narrowed rule is back to the client's /32 and the connection lives."""
+    from test_apply import OTHER_5000
+
+    with live(scenario(ingress=CLIENT_5000)) as s, Held(s.model, "client", "web", 5000) as c:
+        source = st.load("ap").source  # type: ignore[union-attr]
+        with open(s.path, "w") as f:
+            f.write(scenario(ingress=OTHER_5000))
+        expected = KeyboardInterrupt if fault == "SIGINT" else KernelError
+        with pytest.raises(expected):
+            apply.apply_file(s.path, False, Failing(fault))
+        _unchanged("ap", source)
+        rule = lifecycle.running_model("ap").group("main", "web").ingress[0]  # type: ignore[union-attr]
+        assert str(rule.cidr) == "198.51.100.10/32"
+        assert c.alive()
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "netemu.cli", *args], capture_output=True,
