@@ -94,6 +94,7 @@ def apply_file(
     """Apply the scenario file at `path`: to its running copy, or by bringing it up."""
     model, warnings = load_model(path)
     if model.name in st.running():
+        driver.check_host()  # the running scenario's state is root's, also for a dry run
         return apply_model(model, model.name, dry_run, driver), warnings
     start = time.monotonic()
     changes = diff.changes(empty_like(model), model)
