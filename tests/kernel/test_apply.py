@@ -221,3 +221,30 @@ def test_lab14_acl_deny_cuts_the_replication_stream_at_once() -> None:
         assert not c.alive()
         s.apply(fixed)
         assert c.alive(timeout=5)  # TCP retransmits the byte the deny dropped
+
+
+def test_lab_check_applies_in_place_so_an_open_ssh_session_survives(tmp_path: Path) -> None:
+    """`lab check` applies the learner's file (7.15): a real SSH session lives through a
+    check that adds an unrelated rule, and dies when the check removes the rule that
+    carries it untracked (7.13)."""
+    from netemu import lab_catalog, lab_session, lifecycle
+
+    driver = lifecycle.KernelDriver()
+    lab = lab_catalog.find("13")
+    session, model = lab_session.start(lab, tmp_path / "lab", False, driver)
+    try:
+        with HeldSsh(model, "office", "bastion") as ssh:
+            open_ssh = "      - {protocol: tcp, port: 22, cidr: 0.0.0.0/0}\n"
+            text = session.path.read_text()
+            session.path.write_text(
+                text.replace(
+                    open_ssh, open_ssh + "      - {protocol: tcp, port: 443, cidr: 0.0.0.0/0}\n"
+                )
+            )
+            lab_session.check(session, driver)
+            assert ssh.alive()
+            session.path.write_text(text.replace(open_ssh, "      []\n"))
+            lab_session.check(session, driver)
+            assert not ssh.alive()
+    finally:
+        lab_session.stop(session, driver)
