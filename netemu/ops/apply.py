@@ -25,19 +25,10 @@ from netemu.driver import state as st
 from netemu.errors import KernelError, Problem, UsageError
 from netemu.model import load_model
 from netemu.model.types import Model
-from netemu.ops import diff, forbidden
+from netemu.ops import diff, forbidden, plans
+from netemu.ops.plans import Running
 from netemu.ops.words import Change
-from netemu.render import render
 from netemu.render.plan import Plan
-
-
-@dataclass(frozen=True)
-class Running:
-    """A running scenario's model and plan, as an in-process caller (the API endpoint) may
-    keep them between applies to spare computing them again from the state directory."""
-
-    model: Model
-    plan: Plan
 
 
 @dataclass
@@ -126,10 +117,10 @@ def apply_model(
         )
     if new_model.name != scenario:
         raise UsageError(f"the file describes scenario '{new_model.name}', not '{scenario}'")
-    old_model = running.model if running else _running_model(scenario, state)
+    old_model = running.model if running else plans.running_model(scenario, state)
     forbidden.refuse_forbidden(old_model, new_model, new_model.source)
     changes = diff.changes(old_model, new_model)
-    before, after, whole = _plans(old_model, new_model, running)
+    before, after, whole = plans.plans(old_model, new_model, running)
     result = ChangeSet(scenario, changes, kernel_counts(before, after), dry_run)
     if not dry_run and whole is not None:
         result.running = Running(new_model, whole)
@@ -230,82 +221,6 @@ def _roll_back(
         ) from cause
     if isinstance(cause, KernelError):
         raise KernelError(f"{cause}; rolled back, the previous scenario runs unchanged") from cause
-
-
-def _plans(old: Model, new: Model, running: Running | None) -> tuple[Plan, Plan, Plan | None]:
-    """(before, after, the whole plan after or None if not computed). The plan is a function
-    of the model, so an equal model needs no rendering; a change of security-group rules
-    and network ACLs only (the common live change) reaches nothing but the subnets'
-    rulesets (render.subnet, first in a plan's rulesets), so only those are rendered and
-    compared, in plans that hold nothing else."""
-    from netemu.render import subnet
-
-    if _same(old, new):
-        plan = running.plan if running else Plan(new.name, ())
-        return plan, plan, running.plan if running else None
-    if _filters_only(old, new):
-        fresh = tuple(subnet.render(new))
-        was = running.plan.rulesets[: len(fresh)] if running else tuple(subnet.render(old))
-        whole = None
-        if running:
-            whole = dataclasses.replace(
-                running.plan, rulesets=(*fresh, *running.plan.rulesets[len(fresh) :])
-            )
-        return Plan(new.name, (), rulesets=was), Plan(new.name, (), rulesets=fresh), whole
-    before = running.plan if running else render(old)
-    after = render(new)
-    return before, after, after
-
-
-def _filters_only(old: Model, new: Model) -> bool:
-    """Only security groups and network ACLs differ (positions in the file aside)."""
-    a, b = _positionless(old, new), _positionless(new, new)
-    same = dataclasses.replace(a, security_groups=b.security_groups, network_acls=b.network_acls)
-    return same == b
-
-
-def _running_model(scenario: str, state: st.State) -> Model:
-    """lifecycle.running_model, with positions naming the file the scenario came from
-    rather than its copy, so that an unchanged file gives an equal model."""
-    from netemu import instance_state
-    from netemu.model import load_model_text
-
-    with open(st.scenario_copy(scenario, state.source), encoding="utf-8") as f:
-        model, _ = load_model_text(f.read(), state.source)
-    return instance_state.apply_overrides(model, state.overrides)
-
-
-def _same(old: Model, new: Model) -> bool:
-    """The two models describe the same AWS objects (file, positions and checks aside)."""
-    return _positionless(old, new) == _positionless(new, new)
-
-
-def _positionless(model: Model, like: Model) -> Model:
-    """`model` without the positions in the file, with `like`'s file and checks."""
-    tables = {
-        k: dataclasses.replace(t, routes=tuple(dataclasses.replace(r, pos=None) for r in t.routes))
-        for k, t in model.route_tables.items()
-    }
-    groups = {
-        k: dataclasses.replace(
-            g,
-            ingress=tuple(dataclasses.replace(r, pos=None) for r in g.ingress),
-            egress=tuple(dataclasses.replace(r, pos=None) for r in g.egress),
-        )
-        for k, g in model.security_groups.items()
-    }
-    acls = {
-        k: dataclasses.replace(
-            a,
-            ingress=tuple(dataclasses.replace(r, pos=None) for r in a.ingress),
-            egress=tuple(dataclasses.replace(r, pos=None) for r in a.egress),
-        )
-        for k, a in model.network_acls.items()
-    }
-    return dataclasses.replace(
-        model, route_tables=tables, security_groups=groups, network_acls=acls,
-        source=like.source, expectations=like.expectations,
-    )  # fmt: skip
 
 
 def _daemons(plan: Plan) -> list[Any]:

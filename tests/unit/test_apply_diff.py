@@ -209,14 +209,14 @@ def test_touched_namespaces_of_a_rule_change_are_the_subnets_it_concerns() -> No
 def test_rule_only_changes_reach_only_the_subnets_rulesets(old: str, new: str) -> None:
     """What apply's fast path relies on: for security-group and ACL changes the plans differ
     only in the subnets' rulesets, which render.subnet gives first, in a plan's order."""
-    from netemu.ops.apply import _filters_only, _plans
+    from netemu.ops.plans import filters_only, plans
     from netemu.render import subnet
 
     a, b = model(), model(BASE.replace(old, new))
-    assert _filters_only(a, b)
+    assert filters_only(a, b)
     full_a, full_b = render(a), render(b)
     fresh = tuple(subnet.render(b))
     assert full_b.rulesets[: len(fresh)] == fresh
     assert dataclasses.replace(full_a, rulesets=full_b.rulesets) == full_b
-    before, after, _ = _plans(a, b, None)
+    before, after, _ = plans(a, b, None)
     assert after.rulesets == fresh and before.rulesets == full_a.rulesets[: len(fresh)]
