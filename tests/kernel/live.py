@@ -116,7 +116,7 @@ class Held:
                 time.sleep(0.1)
         self.sock = sock
 
-    def alive(self, timeout: float = 1.5) -> bool:
+    def alive(self, timeout: float = 3.0) -> bool:
         self.sock.settimeout(timeout)
         try:
             self.sock.sendall(b"x")
@@ -167,7 +167,7 @@ class HeldSsh:
             self.close()
             raise AssertionError("the ssh session did not come up")
 
-    def alive(self, timeout: float = 1.5) -> bool:
+    def alive(self, timeout: float = 3.0) -> bool:
         import select
 
         assert self.proc.stdin is not None and self.proc.stdout is not None
