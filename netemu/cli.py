@@ -280,6 +280,19 @@ def cmd_stop_start(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
+def cmd_apply(args: argparse.Namespace) -> int:
+    from netemu.ops import apply
+
+    changes, warnings = apply.apply_file(args.file, args.dry_run, lifecycle.KernelDriver())
+    _print_problems(warnings)
+    if args.json:
+        print(json.dumps(changes.to_json(), indent=1))
+        return ExitStatus.OK
+    for line in apply.report(changes):
+        print(line)
+    return ExitStatus.OK
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     from netemu.services import logs
 
@@ -381,6 +394,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--junit", metavar="PATH")
     t.add_argument("--html", metavar="PATH", help="a self-contained HTML report with the diagram")
     t.add_argument("--keep", action="store_true", help="leave the scenario up afterwards")
+    ap = add(
+        "apply", cmd_apply, "change a running scenario to match FILE, in place (AWS semantics)"
+    )
+    ap.add_argument("file")
+    ap.add_argument("--dry-run", action="store_true", help="print the changes, touch nothing")
+    ap.add_argument("--json", action="store_true")
     lg = add("logs", cmd_logs, "show the output of an instance's user data and servers")
     lg.add_argument("-s", "--scenario")
     lg.add_argument("target", metavar="TARGET")

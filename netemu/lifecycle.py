@@ -21,7 +21,7 @@ from netemu.errors import HostUnsupported, KernelError, Problem, UsageError
 from netemu.model import load_model
 from netemu.model.types import Instance, Model
 from netemu.render import names, render
-from netemu.render.plan import Plan
+from netemu.render.plan import Plan, Process
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -39,8 +39,14 @@ class Driver(Protocol):
     def reload(
         self, before: Plan, after: Plan, workdir: str, pids: list[int] | None = None
     ) -> None: ...
+    def change(
+        self, before: Plan, after: Plan, workdir: str, running: dict[Process, int],
+        tolerant: bool,
+    ) -> list[int]: ...  # fmt: skip
     def check_capacity(self, model: Model, plan: Plan) -> None: ...
-    def verify(self, model: Model, plan: Plan, pids: list[int]) -> list[Difference]: ...
+    def verify(
+        self, model: Model, plan: Plan, pids: list[int], only: set[str] | None = None
+    ) -> list[Difference]: ...
 
 
 CONNTRACK_SYSCTL = "/proc/sys/net/netfilter/nf_conntrack_max"
@@ -111,13 +117,23 @@ class KernelDriver:
 
         kernel.reload(before, after, workdir, pids)
 
+    def change(
+        self, before: Plan, after: Plan, workdir: str, running: dict[Process, int],
+        tolerant: bool,
+    ) -> list[int]:  # fmt: skip
+        from netemu.driver import change
+
+        return change.change(before, after, workdir, running, tolerant)
+
     def check_capacity(self, model: Model, plan: Plan) -> None:
         capacity.check(model, plan)
 
-    def verify(self, model: Model, plan: Plan, pids: list[int]) -> list[Difference]:
+    def verify(
+        self, model: Model, plan: Plan, pids: list[int], only: set[str] | None = None
+    ) -> list[Difference]:
         from netemu import verify
 
-        return verify.verify(model, plan, pids, bodies=False)  # see verify.verify
+        return verify.verify(model, plan, pids, only, bodies=False)  # see verify.verify
 
 
 def summary(model: Model) -> dict[str, Any]:

@@ -25,10 +25,9 @@ def render(model: Model) -> Plan:
     table_routes, rules, router_rulesets = route_table.render(model)
     dhcp_files, dhcp_processes = dhcp.render(model)  # a server per subnet, a client per instance
     dns_files, dns_processes, dns_addresses = dns.render(model)  # resolvers at VPC base+2
-    rulesets = [
+    rulesets = subnet_rulesets(model) + [
         _observed(rs)
-        for rs in subnet.render(model)
-        + router_rulesets
+        for rs in router_rulesets
         + internet_gateway.render(model)
         + nat_gateway.render(model)
         + internet.render(model)
@@ -47,6 +46,12 @@ def render(model: Model) -> Plan:
     plan = flowlogs.add(model, plan)  # the flow-log collector, with flow_logs only
     plan = services.add(model, plan)  # service daemon, sshd, keys, metadata address
     return servers.add(model, plan)  # mariadb, nginx, user data of running instances
+
+
+def subnet_rulesets(model: Model) -> list[Ruleset]:
+    """The subnets' rulesets (security groups, network ACLs) exactly as `render` places them,
+    first in the plan: `apply` of a rule change renders only these."""
+    return [_observed(rs) for rs in subnet.render(model)]
 
 
 def _observed(rs: Ruleset) -> Ruleset:

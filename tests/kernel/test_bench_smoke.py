@@ -31,6 +31,8 @@ def test_bench_quick_run_prints_every_ratio(tmp_path: Path) -> None:
         "SG with 1000 CIDR rules",
         "flow logs on (VPC, 1 s windows)",
         "flow logs on, TCP",
+        "apply 1 SG rule, 10 instances",
+        "apply no-op, 10 instances",
     ):
         assert row in run.stdout
     doc = json.loads(out_json.read_text())
