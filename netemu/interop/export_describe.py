@@ -276,8 +276,13 @@ def _group(model: Model, g: SecurityGroup) -> Json:
 
 def _entry(r: NetworkAclRule | None, egress: bool) -> Json:
     if r is None:  # the `*` rule (ref 8.3)
-        return {"CidrBlock": "0.0.0.0/0", "Egress": egress, "Protocol": "-1",
-                "RuleAction": "deny", "RuleNumber": 32767}  # fmt: skip
+        return {
+            "CidrBlock": "0.0.0.0/0",
+            "Egress": egress,
+            "Protocol": "-1",
+            "RuleAction": "deny",
+            "RuleNumber": 32767,
+        }
     e: Json = {"CidrBlock": str(r.cidr), "Egress": egress}
     if r.protocol == PROTO_ICMP:
         e["IcmpTypeCode"] = {"Code": r.icmp_code, "Type": r.icmp_type}
@@ -420,21 +425,35 @@ def _eni_full(model: Model, e: Eni) -> Json:
         out["Description"] = f"Interface for NAT Gateway {nat.id}"
         out["InterfaceType"] = "nat_gateway"
         out["RequesterManaged"] = True
-        out["RequesterId"] = "amazon-nat-gateway"  # fmt: skip
+        out["RequesterId"] = "amazon-nat-gateway"
         if "Association" in out:
             out["Association"].update(
                 AllocationId=derived("eipalloc", e.id), AssociationId=derived("eipassoc", e.id)
             )
-    for key in ("Groups", "Ipv6Addresses", "MacAddress", "NetworkInterfaceId", "OwnerId",
-                "PrivateDnsName", "PrivateIpAddress", "PrivateIpAddresses", "SourceDestCheck",
-                "Status", "SubnetId", "VpcId"):  # fmt: skip
+    for key in (
+        "Groups",
+        "Ipv6Addresses",
+        "MacAddress",
+        "NetworkInterfaceId",
+        "OwnerId",
+        "PrivateDnsName",
+        "PrivateIpAddress",
+        "PrivateIpAddresses",
+        "SourceDestCheck",
+        "Status",
+        "SubnetId",
+        "VpcId",
+    ):
         out[key] = brief[key]
     out["TagSet"] = []
     return out
 
 
 def _address(model: Model, e: Eni) -> Json:
-    out: Json = {"AllocationId": derived("eipalloc", e.id), "AssociationId": derived("eipassoc", e.id)}
+    out: Json = {
+        "AllocationId": derived("eipalloc", e.id),
+        "AssociationId": derived("eipassoc", e.id),
+    }
     out["Domain"] = "vpc"
     if e.owner_kind == "instance":
         out["InstanceId"] = model.instances[e.owner].id

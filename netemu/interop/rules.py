@@ -51,8 +51,9 @@ def sg_rules(
     name, None when the group is not part of the import."""
     rules: list[dict[str, Any]] = []
     for perm in permissions:
-        spec = _traffic(sg_protocol(perm.get("IpProtocol", "-1")), perm.get("FromPort"),
-                        perm.get("ToPort"))  # fmt: skip
+        spec = _traffic(
+            sg_protocol(perm.get("IpProtocol", "-1")), perm.get("FromPort"), perm.get("ToPort")
+        )
         shown = _shown(spec)
         for r in perm.get("IpRanges") or []:
             rule = {**spec, "cidr": r["CidrIp"]}

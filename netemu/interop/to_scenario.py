@@ -19,9 +19,14 @@ from netemu.model.validate_internet import DEFAULT_HOST
 
 Data = Mapping[str, Sequence[Mapping[str, Any]]]
 Scenario = dict[str, Any]
+UNKNOWN_PUBLIC_IP = "NetemuPublicIpUnknown"  # a Terraform plan's public IP, known after apply
 _REGION_OF_AZ = re.compile(r"([a-z]{2}(-[a-z]+)+-[0-9]{1,2})[a-z]$")
-_LIVE_INSTANCE = {"pending": "running", "running": "running", "stopping": "stopped",
-                  "stopped": "stopped"}  # fmt: skip
+_LIVE_INSTANCE = {
+    "pending": "running",
+    "running": "running",
+    "stopping": "stopped",
+    "stopped": "stopped",
+}
 _DEFAULT_SG_IN = [{"protocol": "all", "security_group": "default"}]  # ref 7.4
 _DEFAULT_ACL = [{"rule": 100, "protocol": "all", "cidr": "0.0.0.0/0", "action": "allow"}]
 
@@ -87,8 +92,19 @@ class _Converter:
         for h, ip in self.hosts:
             self.notes.append(Note(h, f"internet host {h} at {ip} added", "added"))
         self.notes += unsupported.notes(self.data, self.vpc, self.known_enis())
-        ordered = ("name", "region", "vpcs", "internet_gateways", "subnets", "route_tables",
-                   "nat_gateways", "security_groups", "network_acls", "instances", "internet")  # fmt: skip
+        ordered = (
+            "name",
+            "region",
+            "vpcs",
+            "internet_gateways",
+            "subnets",
+            "route_tables",
+            "nat_gateways",
+            "security_groups",
+            "network_acls",
+            "instances",
+            "internet",
+        )
         return {k: out[k] for k in ordered if out.get(k)}, self.notes
 
     def known_enis(self) -> set[str]:
@@ -109,8 +125,11 @@ class _Converter:
 
     def _vpcs(self) -> None:
         names = Namer()
-        dns = {str(a["VpcId"]): a["EnableDnsHostnames"]["Value"]
-               for a in self.items("VpcAttributes") if "EnableDnsHostnames" in a}  # fmt: skip
+        dns = {
+            str(a["VpcId"]): a["EnableDnsHostnames"]["Value"]
+            for a in self.items("VpcAttributes")
+            if "EnableDnsHostnames" in a
+        }
         vpcs: dict[str, Any] = {}
         for v in self.items("Vpcs"):
             vid = str(v["VpcId"])
@@ -137,8 +156,11 @@ class _Converter:
         igws: dict[str, Any] = {}
         for g in self.items("InternetGateways"):
             gid = str(g["InternetGatewayId"])
-            attached = [a for a in g.get("Attachments") or []
-                        if a.get("State") in ("available", "attached") and a["VpcId"] in self.vpc]  # fmt: skip
+            attached = [
+                a
+                for a in g.get("Attachments") or []
+                if a.get("State") in ("available", "attached") and a["VpcId"] in self.vpc
+            ]
             if not attached:
                 self.notes.append(Note(gid, "not attached to an imported VPC; left out", "skipped"))
                 continue
@@ -231,21 +253,26 @@ class _Converter:
         if i.get("SubnetId") not in self.subnet:
             self.notes.append(Note(iid, "not in a subnet of the import; left out"))
             return None
-        enis = sorted(i.get("NetworkInterfaces") or [],
-                      key=lambda e: (e.get("Attachment") or {}).get("DeviceIndex", 0))  # fmt: skip
+        enis = sorted(
+            i.get("NetworkInterfaces") or [],
+            key=lambda e: (e.get("Attachment") or {}).get("DeviceIndex", 0),
+        )
         eni = enis[0] if enis else {}
         spec: dict[str, Any] = {"id": iid, "subnet": self.subnet[i["SubnetId"]]}
         if eni.get("NetworkInterfaceId"):
             spec["network_interface_id"] = eni["NetworkInterfaceId"]
-        spec["private_ip"] = str(i["PrivateIpAddress"])
+        if i.get("PrivateIpAddress"):  # absent in a Terraform plan: the lowest free one
+            spec["private_ip"] = str(i["PrivateIpAddress"])
         public = i.get("PublicIpAddress") or (eni.get("Association") or {}).get("PublicIp")
         if public:
             owner = (eni.get("Association") or {}).get("IpOwnerId", "amazon")
             is_eip = public in elastic if have_addresses else owner != "amazon"
             spec["elastic_ip" if is_eip else "public_ip"] = str(public)
-        elif self.out["subnets"][spec["subnet"]].get("public_ip_on_launch") and state in (
-            "pending", "running",
-        ):  # fmt: skip
+        elif (
+            self.out["subnets"][spec["subnet"]].get("public_ip_on_launch")
+            and state in ("pending", "running")
+            and not i.get(UNKNOWN_PUBLIC_IP)
+        ):  # launched without the subnet's auto public IP (ref 2.6)
             spec["public_ip"] = False
         groups = eni.get("Groups") or i.get("SecurityGroups") or []
         spec["security_groups"] = [str(g["GroupId"]) for g in groups]  # names set later
@@ -298,8 +325,9 @@ class _Converter:
         if dest is None:
             where = r.get("DestinationIpv6CidrBlock") or r.get("DestinationPrefixListId")
             kind = "IPv6" if r.get("DestinationIpv6CidrBlock") else "prefix list"
-            self.notes.append(Note(tid, f"route {where} -> {target}: {kind} destinations "
-                                        "are not emulated yet"))  # fmt: skip
+            self.notes.append(
+                Note(tid, f"route {where} -> {target}: {kind} destinations are not emulated yet")
+            )
             return None
         if r.get("Origin") == "EnableVgwRoutePropagation":
             self.notes.append(Note(tid, f"propagated route {dest} -> {target} is not emulated"))
@@ -325,8 +353,9 @@ class _Converter:
             if g.get("VpcId") in self.vpc:
                 gid = str(g["GroupId"])
                 default = g.get("GroupName") == "default"
-                self.group[gid] = "default" if default else names.name(
-                    tag(g) or g.get("GroupName"), gid, "sg-")
+                self.group[gid] = (
+                    "default" if default else names.name(tag(g) or g.get("GroupName"), gid, "sg-")
+                )
         out: dict[str, Any] = {}
         for g in groups:
             gid = str(g["GroupId"])
@@ -356,8 +385,9 @@ class _Converter:
             out[self.group[gid]] = spec
         self.out["security_groups"] = out
         for inst in self.out["instances"].values():
-            inst["security_groups"] = [self.group[g] for g in inst["security_groups"]
-                                       if g in self.group]  # fmt: skip
+            inst["security_groups"] = [
+                self.group[g] for g in inst["security_groups"] if g in self.group
+            ]
             if inst["security_groups"] == ["default"]:
                 del inst["security_groups"]
 
@@ -381,8 +411,12 @@ class _Converter:
                 self.out["vpcs"][self.vpc[vid]]["default_network_acl"] = spec
                 continue
             self.acl[aid] = names.name(tag(a), aid)
-            out[self.acl[aid]] = {"id": aid, "vpc": self.vpc[vid], "ingress": ingress,
-                                  "egress": egress}  # fmt: skip
+            out[self.acl[aid]] = {
+                "id": aid,
+                "vpc": self.vpc[vid],
+                "ingress": ingress,
+                "egress": egress,
+            }
         self.out["network_acls"] = out
 
     def _associations(self) -> None:
@@ -398,4 +432,3 @@ class _Converter:
                 sid = a.get("SubnetId")
                 if sid in self.subnet and str(acl["NetworkAclId"]) in self.acl:
                     subnets[self.subnet[sid]]["network_acl"] = self.acl[str(acl["NetworkAclId"])]
-

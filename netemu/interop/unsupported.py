@@ -14,9 +14,19 @@ from netemu.interop.notes import Note
 
 Data = Mapping[str, Sequence[Mapping[str, Any]]]
 
-_TARGET_KEYS = ("GatewayId", "NatGatewayId", "InstanceId", "NetworkInterfaceId",
-                "VpcPeeringConnectionId", "TransitGatewayId", "EgressOnlyInternetGatewayId",
-                "LocalGatewayId", "CarrierGatewayId", "CoreNetworkArn", "VpcEndpointId")  # fmt: skip
+_TARGET_KEYS = (
+    "GatewayId",
+    "NatGatewayId",
+    "InstanceId",
+    "NetworkInterfaceId",
+    "VpcPeeringConnectionId",
+    "TransitGatewayId",
+    "EgressOnlyInternetGatewayId",
+    "LocalGatewayId",
+    "CarrierGatewayId",
+    "CoreNetworkArn",
+    "VpcEndpointId",
+)
 _WHY = {
     "vgw-": "virtual private gateways (VPN) are not emulated yet",
     "vpce-": "VPC endpoints are not emulated yet",
@@ -28,8 +38,13 @@ _WHY = {
     "arn:": "Cloud WAN core networks are not emulated",
 }
 _GONE = ("deleted", "deleting", "rejected", "failed", "expired", "deleted-complete")
-_TGW_KEYS = ("TransitGateways", "TransitGatewayAttachments", "TransitGatewayVpcAttachments",
-             "TransitGatewayRouteTables", "TransitGatewayPeeringAttachments")  # fmt: skip
+_TGW_KEYS = (
+    "TransitGateways",
+    "TransitGatewayAttachments",
+    "TransitGatewayVpcAttachments",
+    "TransitGatewayRouteTables",
+    "TransitGatewayPeeringAttachments",
+)
 _TGW_IDS = ("TransitGatewayId", "TransitGatewayAttachmentId", "TransitGatewayRouteTableId")
 
 
@@ -74,7 +89,9 @@ def notes(data: Data, vpcs: Mapping[str, str], known_enis: set[str]) -> list[Not
         kind = str(e.get("VpcEndpointType", "Gateway"))
         service = e.get("ServiceName", "")
         kind = {"GatewayLoadBalancer": "Gateway Load Balancer"}.get(kind, kind).lower()
-        out.append(Note(str(e["VpcEndpointId"]), f"{kind} endpoints ({service}) are not emulated yet"))
+        out.append(
+            Note(str(e["VpcEndpointId"]), f"{kind} endpoints ({service}) are not emulated yet")
+        )
     for e in data.get("NetworkInterfaces") or []:
         eid = str(e["NetworkInterfaceId"])
         if eid in known_enis or eid in endpoint_enis or e.get("VpcId") not in vpcs:
@@ -84,14 +101,17 @@ def notes(data: Data, vpcs: Mapping[str, str], known_enis: set[str]) -> list[Not
             continue  # reported with their endpoint or NAT gateway
         desc = f" ({e['Description']})" if e.get("Description") else ""
         if kind == "interface" and not e.get("Attachment"):
-            out.append(Note(eid, f"network interfaces without an instance{desc} are not emulated yet"))
+            out.append(
+                Note(eid, f"network interfaces without an instance{desc} are not emulated yet")
+            )
         else:
             out.append(Note(eid, f"{kind} network interface{desc} is not emulated yet"))
     for a in data.get("Addresses") or []:
         if not a.get("AssociationId") and not a.get("NetworkInterfaceId"):
             aid = str(a.get("AllocationId") or a.get("PublicIp"))
-            out.append(Note(aid, f"elastic IP {a.get('PublicIp')} is not associated; left out",
-                            "skipped"))  # fmt: skip
+            out.append(
+                Note(aid, f"elastic IP {a.get('PublicIp')} is not associated; left out", "skipped")
+            )
     used = {v.get("DhcpOptionsId") for v in data.get("Vpcs") or []}
     for d in data.get("DhcpOptions") or []:
         if d.get("DhcpOptionsId") in used and _custom_dhcp(d):
