@@ -12,7 +12,7 @@ import hashlib
 from ipaddress import IPv4Address
 from typing import Any
 
-from netemu.interop.names import IDLE_TIMEOUT_TAG, SERVICES_TAG
+from netemu.interop.names import IDLE_TIMEOUT_TAG, SERVICES_TAG, service_text
 from netemu.model.types import (
     PROTO_ALL,
     PROTO_ICMP,
@@ -27,7 +27,6 @@ from netemu.model.types import (
     Route,
     SecurityGroup,
     SecurityGroupRule,
-    Service,
 )
 
 ACCOUNT = "123456789012"
@@ -371,10 +370,6 @@ def _eni_brief(model: Model, e: Eni) -> Json:
     return out
 
 
-def _services(services: tuple[Service, ...]) -> str:
-    return ",".join(s.kind if s.kind in ("ssh", "http") else f"{s.kind}:{s.port}" for s in services)
-
-
 def _instance(model: Model, i: Instance) -> Json:
     subnet = model.subnets[i.subnet]
     running = i.state == "running"
@@ -401,7 +396,10 @@ def _instance(model: Model, i: Instance) -> Json:
         NetworkInterfaces=[_eni_brief(model, i.eni)],
         SecurityGroups=_groups(model, i.eni),
         SourceDestCheck=i.eni.source_dest_check,
-        Tags=_tags(i.name, {SERVICES_TAG: _services(i.services)} if i.services else None),
+        Tags=_tags(
+            i.name,
+            {SERVICES_TAG: ",".join(service_text(s) for s in i.services)} if i.services else None,
+        ),
     )
     return out
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from netemu.model.types import Service
 from netemu.model.validate_fields import NAME_RE
 
 # Not AWS attributes: kept as tags so that export then import gives back the same scenario.
@@ -48,3 +49,8 @@ class Namer:
             n += 1
         self.taken.add(name)
         return name
+
+
+def service_text(s: Service) -> str:
+    """A service as the scenario (and the netemu:services tag) writes it."""
+    return s.kind if s.kind in ("ssh", "http") else f"{s.kind}:{s.port}"
