@@ -12,6 +12,7 @@ from typing import Literal
 from netemu import lab, lifecycle
 from netemu.driver import state as st
 from netemu.errors import ExitStatus, NetemuError, Problem, ScenarioInvalid, UsageError
+from netemu.interop import commands as interop_commands
 from netemu.model import load_model
 from netemu.probe import report
 from netemu.probe.engine import ProbeSpec
@@ -316,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("name", nargs="?", metavar="NAME")
     v.add_argument("--json", action="store_true")
     lab.register(sub, add)  # netemu lab list|start|hint|check|solution|stop
+    interop_commands.register(sub, add)  # netemu import, netemu export
     return p
 
 

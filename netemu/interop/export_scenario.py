@@ -38,6 +38,14 @@ def model_to_scenario(model: Model) -> dict[str, Any]:
         region=model.region,
         internet=hosts,
     )
+    scenario["internet"] = internet_of(model)
+    if model.expectations:
+        scenario["expect"] = [expectation(e) for e in model.expectations]
+    return scenario
+
+
+def internet_of(model: Model) -> dict[str, Any]:
+    """The `internet` mapping: public pool (when not the default) and hosts with services."""
     internet: dict[str, Any] = {}
     if model.public_pool != DEFAULT_POOL:
         internet["public_pool"] = str(model.public_pool)
@@ -47,7 +55,4 @@ def model_to_scenario(model: Model) -> dict[str, Any]:
         if h.services:
             spec["services"] = [service_text(s) for s in h.services]
         internet["hosts"][h.name] = spec
-    scenario["internet"] = internet
-    if model.expectations:
-        scenario["expect"] = [expectation(e) for e in model.expectations]
-    return scenario
+    return internet

@@ -90,7 +90,7 @@ class _Converter:
         self._associations()
         out["internet"] = {"hosts": {h: {"ip": ip} for h, ip in self.hosts}}
         for h, ip in self.hosts:
-            self.notes.append(Note(h, f"internet host {h} at {ip} added", "added"))
+            self.notes.append(Note(h, f"internet host '{h}' at {ip}", "added"))
         self.notes += unsupported.notes(self.data, self.vpc, self.known_enis())
         ordered = (
             "name",

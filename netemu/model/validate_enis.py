@@ -145,7 +145,9 @@ def _instances(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
         # ref 2.6, 2.7: the subnet's MapPublicIpOnLaunch unless the launch overrides it
         fixed = _fixed_public(ctx, m, what)
         if fixed is None:
-            public = opt_bool(ctx, m, "public_ip", what, bool(subnet and subnet.public_ip_on_launch))
+            public = opt_bool(
+                ctx, m, "public_ip", what, bool(subnet and subnet.public_ip_on_launch)
+            )
         ids = _ids(ctx, m, "instance", "i", name, what)
         if subnet is None:
             continue  # its subnet is unknown or broken: addresses cannot be checked

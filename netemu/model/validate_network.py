@@ -251,7 +251,9 @@ def read_route_table_heads(ctx: Ctx, top: dict[str, Node]) -> None:
             ctx.error(entries[name].where, f"{msg} {q(owner.name)}; pick another name")
         igw = ctx.igw_of(owner.name)
         extra: tuple[Route, ...] = ()
-        if owner.name in ctx.default_azs and igw is not None:  # ref 3.2: 0.0.0.0/0 -> igw in the main table
+        if (
+            owner.name in ctx.default_azs and igw is not None
+        ):  # ref 3.2: 0.0.0.0/0 -> igw in the main table
             extra = (Route(ANY, "internet_gateway", igw.name),)
         ctx.tables[name] = TableHead(name, owner.name, True, True, extra=extra)
         ctx.main_table[owner.name] = name
