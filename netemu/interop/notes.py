@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Severity = Literal["unsupported", "skipped", "added"]
+Severity = Literal["unsupported", "skipped", "changed", "added"]
 
 
 @dataclass(frozen=True)
 class Note:
     """`unsupported`: present in AWS, not emulated (an error under --strict); `skipped`:
-    present but inert (deleted, terminated, detached); `added`: put in by netemu."""
+    present but inert (deleted, terminated, detached); `changed`: a value netemu cannot use,
+    replaced (an endpoint's fake address); `added`: put in by netemu."""
 
     id: str  # the AWS id (vpce-0a1b…) or the netemu name for added objects
     message: str

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from netemu.errors import Problem, ScenarioInvalid
@@ -15,7 +16,7 @@ from netemu.interop import unsupported
 from netemu.interop.names import IDLE_TIMEOUT_TAG, SERVICES_TAG, Namer, tag
 from netemu.interop.notes import Note
 from netemu.interop.rules import ALL_SG, acl_rules, sg_rules
-from netemu.model.validate_internet import DEFAULT_HOST
+from netemu.model.validate_internet import DEFAULT_HOST, is_public
 
 Data = Mapping[str, Sequence[Mapping[str, Any]]]
 Scenario = dict[str, Any]
@@ -215,9 +216,11 @@ class _Converter:
             spec: dict[str, Any] = {"id": nid, "subnet": self.subnet[n["SubnetId"]]}
             if primary.get("NetworkInterfaceId"):
                 spec["network_interface_id"] = primary["NetworkInterfaceId"]
-            if primary.get("PrivateIp"):
-                spec["private_ip"] = primary["PrivateIp"]
-            spec["elastic_ip"] = primary.get("PublicIp") or "auto"
+            private = self._private(nid, spec["subnet"], primary.get("PrivateIp"))
+            if private:
+                spec["private_ip"] = private
+            public = self._public(nid, primary.get("PublicIp"))
+            spec["elastic_ip"] = public or "auto"
             timeout = tag(n, IDLE_TIMEOUT_TAG)
             if timeout and timeout.isdigit():
                 spec["idle_timeout"] = int(timeout)
@@ -261,13 +264,18 @@ class _Converter:
         spec: dict[str, Any] = {"id": iid, "subnet": self.subnet[i["SubnetId"]]}
         if eni.get("NetworkInterfaceId"):
             spec["network_interface_id"] = eni["NetworkInterfaceId"]
-        if i.get("PrivateIpAddress"):  # absent in a Terraform plan: the lowest free one
-            spec["private_ip"] = str(i["PrivateIpAddress"])
+        private = self._private(iid, spec["subnet"], i.get("PrivateIpAddress"))
+        if private:  # absent in a Terraform plan: the lowest free one
+            spec["private_ip"] = private
         public = i.get("PublicIpAddress") or (eni.get("Association") or {}).get("PublicIp")
         if public:
             owner = (eni.get("Association") or {}).get("IpOwnerId", "amazon")
             is_eip = public in elastic if have_addresses else owner != "amazon"
-            spec["elastic_ip" if is_eip else "public_ip"] = str(public)
+            usable = self._public(iid, str(public))
+            if is_eip:
+                spec["elastic_ip"] = usable or "auto"
+            else:
+                spec["public_ip"] = usable or True
         elif (
             self.out["subnets"][spec["subnet"]].get("public_ip_on_launch")
             and state in ("pending", "running")
@@ -293,6 +301,36 @@ class _Converter:
         if eni.get("Ipv6Addresses"):
             self.notes.append(Note(iid, "IPv6 addresses are not emulated yet"))
         return spec
+
+    def _private(self, oid: str, subnet: str, ip: Any) -> str | None:
+        """The private IP, or None (the lowest free) when it is not usable in its subnet."""
+        if not ip:
+            return None
+        cidr = IPv4Network(self.out["subnets"][subnet]["cidr"], strict=False)
+        try:
+            usable = IPv4Address(str(ip)) in cidr
+        except ValueError:
+            usable = False
+        if not usable:
+            msg = f"private IP {ip} is not inside its subnet {cidr}; netemu picks the lowest free"
+            self.notes.append(Note(oid, msg, "changed"))
+            return None
+        return str(ip)
+
+    def _public(self, oid: str, ip: Any) -> str | None:
+        """A public IP kept as it is (ref 5.3), or None (one from the pool) when it is not a
+        public address, like the 127.x elastic IPs of some emulators."""
+        if not ip:
+            return None
+        try:
+            public = is_public(IPv4Address(str(ip)))
+        except ValueError:
+            public = False
+        if not public:
+            msg = f"public IP {ip} is not a public address; netemu picks one from its pool"
+            self.notes.append(Note(oid, msg, "changed"))
+            return None
+        return str(ip)
 
     def _route_tables(self) -> None:
         names = Namer()

@@ -48,8 +48,13 @@ def header(origin: str, notes: Sequence[Note]) -> list[str]:
     added = [n for n in notes if n.severity == "added"]
     if added:
         out.append("Added by netemu (not in AWS): " + "; ".join(n.message for n in added) + ".")
-    left = [n for n in notes if n.severity != "added"]
-    if left:
-        out.append(f"Not emulated, left out ({len(left)}):")
-        out += [f"  {n}" for n in left]
+    for severity, title in (
+        ("changed", "Changed by netemu"),
+        ("unsupported", "Not emulated"),
+        ("skipped", "Left out as inert"),
+    ):
+        listed = [n for n in notes if n.severity == severity]
+        if listed:
+            out.append(f"{title} ({len(listed)}):")
+            out += [f"  {n}" for n in listed]
     return out
