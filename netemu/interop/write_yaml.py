@@ -20,7 +20,7 @@ def _leaf(value: Any) -> bool:
 
 def _dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
     width = sum(len(str(k)) + len(str(v)) + 4 for k, v in data.items())
-    flow = len(data) > 0 and all(_leaf(v) for v in data.values()) and width <= 84
+    flow = len(data) > 0 and all(_leaf(v) for v in data.values()) and width <= 96
     return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
 
 
