@@ -14,7 +14,8 @@ from netemu.errors import ExitStatus, Problem, ScenarioInvalid, UsageError
 from netemu.interop import sources, write_yaml
 from netemu.interop.notes import Note
 from netemu.interop.to_scenario import describe_to_scenario
-from netemu.model import load_model, load_model_text
+from netemu.interop.nodes import to_node
+from netemu.model import load_model, resolve
 from netemu.model.resolve import default_name
 from netemu.model.types import Model
 
@@ -87,9 +88,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     notes += more
     if extra is not None:
         _take_expectations(scenario, extra)
-    text = write_yaml.dump(scenario, write_yaml.header(origin, notes))
     try:
-        load_model_text(text, args.output)
+        resolve(to_node(scenario, args.output), args.output)
     except ScenarioInvalid as e:  # the account breaks a rule netemu checks: say what, no file
         raise ScenarioInvalid([_imported(p) for p in e.problems]) from None
     for n in notes:
@@ -102,7 +102,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             f"{len(unsupported)} item(s) not emulated (--strict); nothing written", file=sys.stderr
         )
         return ExitStatus.INVALID_INPUT
-    _write(args.output, text)
+    _write(args.output, write_yaml.dump(scenario, write_yaml.header(origin, notes)))
     counts = ", ".join(
         f"{len(scenario.get(k) or {})} {k}" for k in ("vpcs", "subnets", "instances")
     )

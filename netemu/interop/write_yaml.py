@@ -10,7 +10,7 @@ import yaml
 from netemu.interop.notes import Note
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     """Rules, routes and other small leaf mappings on one line, like the book's scenarios."""
 
 
