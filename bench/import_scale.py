@@ -91,6 +91,7 @@ def timed_import(subnets: int = 200, instances: int = 1000) -> dict[str, float]:
         model, _ = resolve(to_node(scenario, "big.yaml"), "big.yaml")
         t4 = time.perf_counter()
     assert len(model.subnets) == subnets and len(model.instances) == instances
+    assert text.count("\n") > instances
     return {
         "read": t1 - t0,
         "convert": t2 - t1,

@@ -12,9 +12,9 @@ from typing import Any
 
 from netemu.errors import ExitStatus, Problem, ScenarioInvalid, UsageError
 from netemu.interop import sources, write_yaml
+from netemu.interop.nodes import to_node
 from netemu.interop.notes import Note
 from netemu.interop.to_scenario import describe_to_scenario
-from netemu.interop.nodes import to_node
 from netemu.model import load_model, resolve
 from netemu.model.resolve import default_name
 from netemu.model.types import Model
