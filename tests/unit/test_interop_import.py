@@ -61,11 +61,8 @@ def test_files_are_recognised_by_their_top_level_key_and_every_gap_is_listed(
     assert "i-0598c7d356eba48d7: state terminated" in r.stderr
     model, _ = load_model(str(out))
     acl = model.network_acls["acl-9aeb5ef7"]
-    assert [(r.number, r.action, str(r.cidr)) for r in acl.ingress][0] == (
-        100,
-        "deny",
-        "162.243.144.192/32",
-    )
+    first = acl.ingress[0]
+    assert (first.number, first.action, str(first.cidr)) == (100, "deny", "162.243.144.192/32")
     assert model.instances["my-instance"].id == "i-1234567890abcdef0"
 
 
