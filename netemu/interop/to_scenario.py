@@ -426,7 +426,7 @@ class _Converter:
             inst["security_groups"] = [
                 self.group[g] for g in inst["security_groups"] if g in self.group
             ]
-            if inst["security_groups"] == ["default"]:
+            if inst["security_groups"] in (["default"], []):  # the default group (ref 7.1)
                 del inst["security_groups"]
 
     def _network_acls(self) -> None:

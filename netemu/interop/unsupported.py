@@ -60,6 +60,8 @@ def why(target: str) -> str:
     for prefix, reason in _WHY.items():
         if target.startswith(prefix):
             return reason
+    if target == "?":
+        return "its target is unknown (in a Terraform plan: known only after apply)"
     return "its target is not part of the import"
 
 
