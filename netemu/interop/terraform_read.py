@@ -14,11 +14,11 @@ from typing import Any
 from netemu.errors import Problem, ScenarioInvalid
 from netemu.interop.notes import Note
 from netemu.interop.terraform_plan import Resolver
-from netemu.interop.to_scenario import UNKNOWN_PUBLIC_IP
+from netemu.interop.terraform_rules import RuleResources, tf_tags
+from netemu.interop.to_endpoints import UNKNOWN_PUBLIC_IP
 
 Json = dict[str, Any]
 Data = dict[str, list[Json]]
-_PROTO_NUMBERS = {"tcp": "6", "udp": "17", "icmp": "1", "all": "-1", "-1": "-1"}
 _TARGETS = {
     "gateway_id": "GatewayId",
     "nat_gateway_id": "NatGatewayId",
@@ -77,11 +77,6 @@ def terraform_to_data(doc: Mapping[str, Any], path: str) -> tuple[Data, list[Not
         raise ScenarioInvalid([Problem(None, msg, file=path)]) from None
 
 
-def _tags(values: Mapping[str, Any]) -> list[Json]:
-    tags = values.get("tags") or {}
-    return [{"Key": str(k), "Value": str(v)} for k, v in tags.items()]
-
-
 def _walk(module: Mapping[str, Any] | None) -> Iterator[Mapping[str, Any]]:
     if not module:
         return
@@ -90,7 +85,7 @@ def _walk(module: Mapping[str, Any] | None) -> Iterator[Mapping[str, Any]]:
         yield from _walk(child)
 
 
-class _Reader:
+class _Reader(RuleResources):
     def __init__(self, doc: Mapping[str, Any]) -> None:
         plan = "planned_values" in doc
         root = (doc["planned_values"] if plan else doc["values"]) or {}
@@ -142,7 +137,7 @@ class _Reader:
                 "VpcId": v["id"],
                 "CidrBlock": v["cidr_block"],
                 "IsDefault": default,
-                "Tags": _tags(v),
+                "Tags": tf_tags(v),
             },
         )
         if v.get("enable_dns_hostnames") is not None:
@@ -169,7 +164,7 @@ class _Reader:
                 "AvailabilityZone": v.get("availability_zone"),
                 "MapPublicIpOnLaunch": bool(v.get("map_public_ip_on_launch")),
                 "DefaultForAz": r["type"] == "aws_default_subnet",
-                "Tags": _tags(v),
+                "Tags": tf_tags(v),
             },
         )
 
@@ -177,7 +172,7 @@ class _Reader:
         attached = [{"VpcId": v["vpc_id"], "State": "available"}] if v.get("vpc_id") else []
         self.add(
             "InternetGateways",
-            {"InternetGatewayId": v["id"], "Attachments": attached, "Tags": _tags(v)},
+            {"InternetGatewayId": v["id"], "Attachments": attached, "Tags": tf_tags(v)},
         )
 
     def _internet_gateway_attachment(self, r: Mapping[str, Any], v: Json) -> None:
@@ -203,7 +198,7 @@ class _Reader:
     def _route_table(self, r: Mapping[str, Any], v: Json) -> None:
         main = r["type"] == "aws_default_route_table"
         vpc = v.get("vpc_id") or ""
-        table = self._table_item(v["id"], vpc, _tags(v), main=main)
+        table = self._table_item(v["id"], vpc, tf_tags(v), main=main)
         for route in v.get("route") or []:
             table["Routes"].append(_route(route))
 
@@ -248,7 +243,7 @@ class _Reader:
                 "State": "available",
                 "ConnectivityType": v.get("connectivity_type") or "public",
                 "NatGatewayAddresses": [{k: x for k, x in address.items() if x}],
-                "Tags": _tags(v),
+                "Tags": tf_tags(v),
             },
         )
 
@@ -260,7 +255,7 @@ class _Reader:
             "InstanceId": v.get("instance") or None,
             "NetworkInterfaceId": v.get("network_interface") or None,
             "AssociationId": v.get("association_id") or None,
-            "Tags": _tags(v),
+            "Tags": tf_tags(v),
         }
         self.add("Addresses", {k: x for k, x in item.items() if x is not None})
 
@@ -282,133 +277,6 @@ class _Reader:
                         i["PublicIpAddress"] = eip["PublicIp"]
                         eip.setdefault("AssociationId", "eipassoc-terraform")
 
-    # -- security groups and network ACLs -----------------------------------------------------
-
-    def _group_item(self, gid: str, vpc: str, name: str, default: bool = False) -> Json:
-        group = self.groups.get(gid)
-        if group is None:
-            group = self.add(
-                "SecurityGroups",
-                {
-                    "GroupId": gid,
-                    "GroupName": name,
-                    "VpcId": vpc,
-                    "IpPermissions": [],
-                    "IpPermissionsEgress": [],
-                    "Tags": [],
-                },
-            )
-            self.groups[gid] = group
-            if default:  # AWS's rules for a default group (ref 7.4) until Terraform says otherwise
-                group["IpPermissions"] = [
-                    {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": gid}]}
-                ]
-                group["IpPermissionsEgress"] = [
-                    {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
-                ]
-        return group
-
-    def _security_group(self, r: Mapping[str, Any], v: Json) -> None:
-        default = r["type"] == "aws_default_security_group"
-        group = self._group_item(
-            v["id"], v.get("vpc_id") or "", "default" if default else v.get("name") or v["id"]
-        )
-        group["Tags"] = _tags(v)
-        group["IpPermissions"] = [_permission(p, v["id"]) for p in v.get("ingress") or []]
-        group["IpPermissionsEgress"] = [_permission(p, v["id"]) for p in v.get("egress") or []]
-
-    def _security_group_rule(self, r: Mapping[str, Any], v: Json) -> None:
-        group = self.groups.get(v["security_group_id"])
-        if group is None:
-            return
-        spec = dict(
-            v,
-            security_groups=[v["source_security_group_id"]]
-            if v.get("source_security_group_id")
-            else [],
-        )
-        perm = _permission(spec, v["security_group_id"])
-        key = "IpPermissionsEgress" if v.get("type") == "egress" else "IpPermissions"
-        if perm not in group[key]:  # a refreshed group already lists its separate rules
-            group[key].append(perm)
-
-    def _vpc_security_group_ingress_rule(self, r: Mapping[str, Any], v: Json) -> None:
-        spec = {
-            "protocol": v.get("ip_protocol"),
-            "from_port": v.get("from_port"),
-            "to_port": v.get("to_port"),
-            "cidr_blocks": [v["cidr_ipv4"]] if v.get("cidr_ipv4") else [],
-            "ipv6_cidr_blocks": [v["cidr_ipv6"]] if v.get("cidr_ipv6") else [],
-            "prefix_list_ids": [v["prefix_list_id"]] if v.get("prefix_list_id") else [],
-            "security_groups": [v["referenced_security_group_id"]]
-            if v.get("referenced_security_group_id")
-            else [],
-            "description": v.get("description"),
-            "security_group_id": v["security_group_id"],
-            "type": "egress" if r["type"].endswith("egress_rule") else "ingress",
-        }
-        self._security_group_rule(r, spec)
-
-    _vpc_security_group_egress_rule = _vpc_security_group_ingress_rule
-
-    def _acl_item(self, aid: str, vpc: str, entries_default: bool, default: bool = False) -> Json:
-        acl = self.acls.get(aid)
-        if acl is None:
-            acl = self.add(
-                "NetworkAcls",
-                {
-                    "NetworkAclId": aid,
-                    "VpcId": vpc,
-                    "IsDefault": default,
-                    "Entries": [],
-                    "Associations": [],
-                    "Tags": [],
-                },
-            )
-            self.acls[aid] = acl
-            if entries_default:  # rule 100 allows all, both ways (ref 8.4)
-                acl["Entries"] = [
-                    {
-                        "RuleNumber": 100,
-                        "Protocol": "-1",
-                        "RuleAction": "allow",
-                        "Egress": e,
-                        "CidrBlock": "0.0.0.0/0",
-                    }
-                    for e in (True, False)
-                ]
-        return acl
-
-    def _network_acl(self, r: Mapping[str, Any], v: Json) -> None:
-        default = r["type"] == "aws_default_network_acl"
-        acl = self._acl_item(v["id"], v.get("vpc_id") or "", False, default)
-        acl["Tags"] = _tags(v)
-        acl["Entries"] = [
-            _entry(e, egress)
-            for egress in (False, True)
-            for e in v.get("egress" if egress else "ingress") or []
-        ]
-        acl["Associations"] = [
-            {"NetworkAclId": v["id"], "SubnetId": s} for s in v.get("subnet_ids") or []
-        ]
-
-    def _network_acl_rule(self, r: Mapping[str, Any], v: Json) -> None:
-        acl = self.acls.get(v["network_acl_id"])
-        if acl is not None:
-            spec = dict(v, rule_no=v.get("rule_number"), action=v.get("rule_action"))
-            acl["Entries"].append(_entry(spec, bool(v.get("egress"))))
-
-    def _network_acl_association(self, r: Mapping[str, Any], v: Json) -> None:
-        for other in self.acls.values():
-            other["Associations"] = [
-                a for a in other["Associations"] if a["SubnetId"] != v["subnet_id"]
-            ]
-        acl = self.acls.get(v["network_acl_id"])
-        if acl is not None:
-            acl["Associations"].append(
-                {"NetworkAclId": v["network_acl_id"], "SubnetId": v["subnet_id"]}
-            )
-
     # -- instances and the rest ---------------------------------------------------------------
 
     def _instance(self, r: Mapping[str, Any], v: Json) -> None:
@@ -423,7 +291,7 @@ class _Reader:
             "SecurityGroups": groups,
             "SourceDestCheck": v.get("source_dest_check", True),
             "NetworkInterfaces": [eni],
-            "Tags": _tags(v),
+            "Tags": tf_tags(v),
         }
         if v.get("private_ip"):
             item["PrivateIpAddress"] = v["private_ip"]
@@ -475,38 +343,4 @@ def _route(route: Mapping[str, Any]) -> Json:
     for key, api in (*_DESTINATIONS.items(), *_TARGETS.items()):
         if route.get(key):
             out[api] = route[key]
-    return out
-
-
-def _permission(p: Mapping[str, Any], own: str) -> Json:
-    protocol = str(p.get("protocol") or "-1").lower()
-    protocol = {"all": "-1", "6": "tcp", "17": "udp", "1": "icmp"}.get(protocol, protocol)
-    out: Json = {"IpProtocol": protocol}
-    if protocol != "-1":
-        out.update(FromPort=p.get("from_port"), ToPort=p.get("to_port"))
-    desc = {"Description": p["description"]} if p.get("description") else {}
-    out["IpRanges"] = [{"CidrIp": c, **desc} for c in p.get("cidr_blocks") or []]
-    out["Ipv6Ranges"] = [{"CidrIpv6": c} for c in p.get("ipv6_cidr_blocks") or []]
-    out["PrefixListIds"] = [{"PrefixListId": c} for c in p.get("prefix_list_ids") or []]
-    peers = list(p.get("security_groups") or []) + ([own] if p.get("self") else [])
-    out["UserIdGroupPairs"] = [{"GroupId": g, **desc} for g in peers]
-    return out
-
-
-def _entry(e: Mapping[str, Any], egress: bool) -> Json:
-    protocol = _PROTO_NUMBERS.get(str(e.get("protocol")).lower(), str(e.get("protocol")))
-    out: Json = {
-        "RuleNumber": int(e["rule_no"]),
-        "Egress": egress,
-        "Protocol": protocol,
-        "RuleAction": str(e.get("action", "deny")).lower(),
-    }
-    if e.get("cidr_block"):
-        out["CidrBlock"] = e["cidr_block"]
-    if e.get("ipv6_cidr_block"):
-        out["Ipv6CidrBlock"] = e["ipv6_cidr_block"]
-    if protocol in ("6", "17"):
-        out["PortRange"] = {"From": e.get("from_port"), "To": e.get("to_port")}
-    if protocol == "1":
-        out["IcmpTypeCode"] = {"Type": e.get("icmp_type", -1), "Code": e.get("icmp_code", -1)}
     return out
