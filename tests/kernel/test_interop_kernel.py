@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from netemu.model import load_model
 from tests.unit.interop_accounts import REGION, build_three_az, build_webdb, client, moto_endpoint
 
 __all__ = ["moto_endpoint"]
@@ -58,7 +59,7 @@ def test_webdb_made_on_moto_passes_the_books_expectations(
 
 
 def test_three_az_module_layout_comes_up(moto_endpoint: str, tmp_path: Path) -> None:
-    build_three_az(client(moto_endpoint))
+    made = build_three_az(client(moto_endpoint))
     out = tmp_path / "ix3az.yaml"
     r = netemu(
         "import",
@@ -88,5 +89,16 @@ def test_three_az_module_layout_comes_up(moto_endpoint: str, tmp_path: Path) -> 
             assert result["result"] == "reachable", probe.stdout  # through its AZ's NAT gateway
             nat = f"my-vpc-ap-northeast-1{az}"
             assert f"nat_gateway:{nat}" in result["hops"]
+        model, _ = load_model(str(out))
+        app = model.instances["app-a"]
+        by_id = netemu("probe", "-s", "ix3az", app.id, "internet", "--icmp", "--json")
+        assert json.loads(by_id.stdout)["from"] == "app-a"  # an AWS id works as a name
+        status = netemu("status", "ix3az")
+        assert app.id in status.stdout and made["endpoint"] not in status.stdout
+        snap = tmp_path / "running"
+        exported = netemu("export", "ix3az", "--format", "describe", "-o", str(snap))
+        assert exported.returncode == 0, exported.stderr
+        vpcs = json.loads((snap / "describe-vpcs.json").read_text())["Vpcs"]
+        assert made["vpc"] in [v["VpcId"] for v in vpcs]
     finally:
         netemu("down", "ix3az")
