@@ -154,6 +154,12 @@ def test_three_az_module_layout_imports_and_reports_the_s3_endpoint(
         zone = model.subnets[nat.subnet].az
         table = next(t for t in model.route_tables.values() if t.name.endswith(zone))
         assert table.routes[-1].target == nat.name
+    save_with_aws_cli(moto_endpoint, tmp_path / "snap")  # the same account as a snapshot
+    saved = tmp_path / "saved.yaml"
+    r = netemu("import", str(tmp_path / "snap"), "-o", str(saved), "--name", "vpc")
+    assert r.returncode == 0, r.stderr
+    assert f"{endpoint}: gateway endpoints" in r.stderr
+    assert body(saved) == body(out)
     strict = netemu(
         "import",
         "--endpoint-url",
