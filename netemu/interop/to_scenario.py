@@ -85,7 +85,8 @@ class _Converter(Endpoints):
         out["internet"] = {"hosts": {h: {"ip": ip} for h, ip in self.hosts}}
         for h, ip in self.hosts:
             self.notes.append(Note(h, f"internet host '{h}' at {ip}", "added"))
-        self.notes += unsupported.notes(self.data, self.vpc, self.known_enis())
+        self.notes += unsupported.notes(self.data, self.vpc, self.known_enis(), set(self.instance))
+        self.notes = list(dict.fromkeys(self.notes))  # one ENI may be seen twice
         ordered = (
             "name",
             "region",
@@ -279,6 +280,10 @@ class _Converter(Endpoints):
             out[self.group[gid]] = spec
         self.out["security_groups"] = out
         for inst in self.out["instances"].values():
+            for g in inst["security_groups"]:
+                if g not in self.group:
+                    msg = f"security group {g} is not in the import (describe-security-groups)"
+                    self.notes.append(Note(inst["id"], msg + "; left out"))
             inst["security_groups"] = [
                 self.group[g] for g in inst["security_groups"] if g in self.group
             ]

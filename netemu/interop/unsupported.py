@@ -77,7 +77,9 @@ def groups_with_rules(data: Data, notes: list[Note]) -> list[dict[str, Any]]:
     return groups
 
 
-def notes(data: Data, vpcs: Mapping[str, str], known_enis: set[str]) -> list[Note]:
+def notes(
+    data: Data, vpcs: Mapping[str, str], known_enis: set[str], instances: set[str]
+) -> list[Note]:
     """Notes for resources the scenario format cannot hold yet."""
     out: list[Note] = []
     for p in data.get("VpcPeeringConnections") or []:
@@ -101,6 +103,12 @@ def notes(data: Data, vpcs: Mapping[str, str], known_enis: set[str]) -> list[Not
         kind = e.get("InterfaceType", "interface")
         if kind in ("vpc_endpoint", "nat_gateway", "natGateway"):
             continue  # reported with their endpoint or NAT gateway
+        attached = e.get("Attachment") or {}
+        if attached.get("InstanceId") in instances:  # the same words as the instance's note
+            if attached.get("DeviceIndex", 0) != 0:
+                msg = f"second network interface {eid} is not emulated yet"
+                out.append(Note(str(attached["InstanceId"]), msg))
+            continue
         desc = f" ({e['Description']})" if e.get("Description") else ""
         if kind == "interface" and not e.get("Attachment"):
             out.append(

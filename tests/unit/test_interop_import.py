@@ -250,3 +250,42 @@ def test_a_copied_snapshot_imports_the_same_whatever_the_file_names(tmp_path: Pa
     assert netemu("import", str(copy), "-o", str(b), "--name", "x").returncode == 0
     body = lambda p: p.read_text().split("\nname:", 1)[1]  # noqa: E731
     assert body(a) == body(b)
+
+
+def test_groups_and_interfaces_the_import_lacks_are_said_once() -> None:
+    subnet = {"SubnetId": "subnet-1", "VpcId": "vpc-0a1b", "CidrBlock": "10.0.0.0/24"}
+    eth1 = {"NetworkInterfaceId": "eni-2", "Attachment": {"DeviceIndex": 1}}
+    instance = {
+        "InstanceId": "i-1",
+        "SubnetId": "subnet-1",
+        "PrivateIpAddress": "10.0.0.10",
+        "SecurityGroups": [{"GroupId": "sg-elsewhere"}],
+        "NetworkInterfaces": [
+            {"NetworkInterfaceId": "eni-1", "Attachment": {"DeviceIndex": 0}},
+            eth1,
+        ],
+    }
+    enis = [
+        {
+            "NetworkInterfaceId": "eni-1",
+            "VpcId": "vpc-0a1b",
+            "Attachment": {"InstanceId": "i-1", "DeviceIndex": 0},
+        },
+        {
+            "NetworkInterfaceId": "eni-2",
+            "VpcId": "vpc-0a1b",
+            "Attachment": {"InstanceId": "i-1", "DeviceIndex": 1},
+        },
+    ]
+    data = {
+        "Vpcs": [vpc()],
+        "Subnets": [subnet],
+        "Reservations": [{"Instances": [instance]}],
+        "NetworkInterfaces": enis,
+    }
+    _, notes = describe_to_scenario(data)
+    said = [str(n) for n in notes if n.severity == "unsupported"]
+    assert said == [
+        "i-1: second network interface eni-2 is not emulated yet",
+        "i-1: security group sg-elsewhere is not in the import (describe-security-groups); left out",
+    ]
