@@ -72,7 +72,7 @@ def is_terraform(doc: Any) -> bool:
 def terraform_to_data(doc: Mapping[str, Any], path: str) -> tuple[Data, list[Note]]:
     try:
         return _Reader(doc).run()
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
         msg = f"unexpected terraform show -json shape: {e!r}"
         raise ScenarioInvalid([Problem(None, msg, file=path)]) from None
 

@@ -38,7 +38,7 @@ def describe_to_scenario(
     Raises ScenarioInvalid (naming `source`) when the data has the wrong shape."""
     try:
         return _Converter(data, internet).run(name, region)
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
         msg = f"unexpected describe-* shape: {_what(e)} (is this aws ec2 describe-* output?)"
         raise ScenarioInvalid([Problem(None, msg, file=source)]) from None
 
