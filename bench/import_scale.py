@@ -15,7 +15,7 @@ from typing import Any
 
 from netemu.interop import describe_to_scenario, sources, write_yaml
 from netemu.interop.nodes import to_node
-from netemu.model import resolve
+from netemu.model.resolve import resolve
 
 
 def account(subnets: int, instances: int) -> dict[str, Any]:

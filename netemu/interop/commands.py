@@ -15,8 +15,8 @@ from netemu.interop import sources, write_yaml
 from netemu.interop.nodes import to_node
 from netemu.interop.notes import Note
 from netemu.interop.to_scenario import describe_to_scenario
-from netemu.model import load_model, resolve
-from netemu.model.resolve import default_name
+from netemu.model import load_model
+from netemu.model.resolve import default_name, resolve
 from netemu.model.types import Model
 
 Adder = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]

@@ -16,7 +16,9 @@ from netemu.interop import describe_to_scenario, model_to_describe
 from netemu.interop.describe_read import add_document
 from netemu.interop.nodes import to_node
 from netemu.interop.sources import describe_data
-from netemu.model import load_model, resolve
+from netemu.interop.terraform_read import terraform_to_data
+from netemu.model import load_model
+from netemu.model.resolve import resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = describe_data(model_to_describe(load_model(str(ROOT / "scenarios/book/webdb.yaml"))[0]))
@@ -73,5 +75,31 @@ def test_a_mangled_snapshot_is_imported_or_refused_never_crashes(
             continue
     try:
         _import(data)
+    except ScenarioInvalid as e:
+        assert e.problems and all(p.message for p in e.problems)
+
+
+TF_BASE = json.loads((ROOT / "tests/unit/data/interop/terraform/state-webdb.json").read_text())
+TF_PATHS = [p for p in _paths(TF_BASE) if len(p) >= 2]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(TF_PATHS), JUNK), min_size=1, max_size=3))
+def test_a_mangled_terraform_state_is_imported_or_refused_never_crashes(
+    edits: list[tuple[tuple[Any, ...], Any]],
+) -> None:
+    data = copy.deepcopy(TF_BASE)
+    for path, junk in edits:
+        parent: Any = data
+        try:
+            for key in path[:-1]:
+                parent = parent[key]
+            parent[path[-1]] = junk
+        except (KeyError, IndexError, TypeError):
+            continue
+    try:
+        found, _ = terraform_to_data(data, "tf.json")
+        scenario, _ = describe_to_scenario(found, "fuzz")
+        resolve(to_node(scenario, "fuzz.yaml"), "fuzz.yaml")
     except ScenarioInvalid as e:
         assert e.problems and all(p.message for p in e.problems)
