@@ -187,3 +187,16 @@ def test_exported_json_follows_the_ec2_service_model() -> None:
             name = operations.get(call, "DescribeVpcAttribute")
             shape = service.operation_model(name).output_shape
             assert _conforms(doc, shape, call) == [], path
+
+
+def test_export_scenario_and_terraform_through_the_command(tmp_path: Path) -> None:
+    out = tmp_path / "again.yaml"
+    r = _netemu("export", "scenarios/book/webdb.yaml", "--format", "scenario", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert out.read_text().startswith(
+        "# Exported by `netemu export` from scenarios/book/webdb.yaml."
+    )
+    original, _ = load_model(str(ROOT / "scenarios/book/webdb.yaml"))
+    assert _strip(load_model(str(out))[0]) == _strip(original)
+    bad = _netemu("export", "scenarios/book/webdb.yaml", "--format", "describe", "-o", str(out))
+    assert bad.returncode == 2 and "cannot make folder" in bad.stderr  # a file is in the way
