@@ -36,11 +36,31 @@ def describe_to_scenario(
 
     internet: (name, ip) internet hosts; none given adds the contract's default host.
     Raises ScenarioInvalid (naming `source`) when the data has the wrong shape."""
+    if not data.get("Vpcs"):
+        msg = "no VPC to import: the sources hold no describe-vpcs output (Vpcs)"
+        raise ScenarioInvalid([Problem(None, msg, file=source)])
     try:
         return _Converter(data, internet).run(name, region)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
         msg = f"unexpected describe-* shape: {_what(e)} (is this aws ec2 describe-* output?)"
         raise ScenarioInvalid([Problem(None, msg, file=source)]) from None
+
+
+def _default_groups(groups: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The one default group of each VPC (ref 7.4). A snapshot may hold two groups named
+    `default` in one VPC (AWS cannot); the one AWS describes as such wins, the other is
+    imported as an ordinary group rather than lost."""
+    chosen: dict[str, Mapping[str, Any]] = {}
+    for g in groups:
+        if g.get("GroupName") != "default":
+            continue
+        vpc = str(g.get("VpcId"))
+        official = g.get("Description") == "default VPC security group"
+        if vpc not in chosen or (
+            official and chosen[vpc].get("Description") != g.get("Description")
+        ):
+            chosen[vpc] = g
+    return {str(g["GroupId"]) for g in chosen.values()}
 
 
 def _what(e: Exception) -> str:
@@ -244,12 +264,14 @@ class _Converter(Endpoints):
     def _security_groups(self) -> None:
         names = Namer(["default"])
         groups = unsupported.groups_with_rules(self.data, self.notes)
+        defaults = _default_groups(groups)
         for g in groups:
             if g.get("VpcId") in self.vpc:
                 gid = str(g["GroupId"])
-                default = g.get("GroupName") == "default"
                 self.group[gid] = (
-                    "default" if default else names.name(tag(g) or g.get("GroupName"), gid, "sg-")
+                    "default"
+                    if gid in defaults
+                    else names.name(tag(g) or g.get("GroupName"), gid, "sg-")
                 )
         out: dict[str, Any] = {}
         for g in groups:

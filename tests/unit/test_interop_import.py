@@ -289,3 +289,34 @@ def test_groups_and_interfaces_the_import_lacks_are_said_once() -> None:
         "i-1: second network interface eni-2 is not emulated yet",
         "i-1: security group sg-elsewhere is not in the import (describe-security-groups); left out",
     ]
+
+
+def test_a_second_group_named_default_is_imported_not_lost() -> None:
+    """ref 7.4: one default group per VPC; a snapshot with two keeps both."""
+    default = {
+        "GroupId": "sg-1",
+        "GroupName": "default",
+        "VpcId": "vpc-0a1b",
+        "Description": "default VPC security group",
+        "IpPermissions": [{"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": "sg-2"}]}],
+    }
+    other = {
+        "GroupId": "sg-2",
+        "GroupName": "default",
+        "VpcId": "vpc-0a1b",
+        "Description": "RDS",
+        "Tags": [{"Key": "Name", "Value": "rds"}],
+        "IpPermissions": [],
+    }
+    scenario, _ = describe_to_scenario({"Vpcs": [vpc()], "SecurityGroups": [other, default]})
+    assert scenario["vpcs"]["main"]["default_security_group"]["id"] == "sg-1"
+    assert scenario["vpcs"]["main"]["default_security_group"]["ingress"] == [
+        {"protocol": "all", "security_group": "rds"}
+    ]
+    assert scenario["security_groups"]["rds"]["id"] == "sg-2"
+
+
+def test_sources_without_a_vpc_are_refused() -> None:
+    with pytest.raises(ScenarioInvalid) as caught:
+        describe_to_scenario({"Subnets": []}, source="snap/")
+    assert "snap/: error: no VPC to import" in str(caught.value)
