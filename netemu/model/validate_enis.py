@@ -144,10 +144,8 @@ def _instances(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
         eip_node, eip, eip_auto = _elastic_ip(ctx, m, what)
         # ref 2.6, 2.7: the subnet's MapPublicIpOnLaunch unless the launch overrides it
         fixed = _fixed_public(ctx, m, what)
-        if fixed is None:
-            public = opt_bool(
-                ctx, m, "public_ip", what, bool(subnet and subnet.public_ip_on_launch)
-            )
+        default_public = bool(subnet and subnet.public_ip_on_launch)
+        public = fixed is None and opt_bool(ctx, m, "public_ip", what, default_public)
         ids = _ids(ctx, m, "instance", "i", name, what)
         if subnet is None:
             continue  # its subnet is unknown or broken: addresses cannot be checked
@@ -156,7 +154,7 @@ def _instances(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
         draft.id, draft.eni_id = ids
         draft.fixed_public = fixed if eip_node is None else None
         draft.public_node = m.get("public_ip")
-        draft.wants_public = fixed is None and public and eip_node is None
+        draft.wants_public = public and eip_node is None
         draft.eip_node, draft.eip, draft.eip_auto = eip_node, eip, eip_auto
         draft.groups, draft.source_dest_check, draft.services, draft.state = (
             groups,
