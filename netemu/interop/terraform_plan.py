@@ -84,7 +84,7 @@ class Resolver:
         target takes the referring resource's index (`aws_subnet.public[count.index]`)."""
         module = address[: address.rfind("aws_")] if "aws_" in address else ""
         base = ref.removesuffix(".id")
-        index = re.search(r"\[[^\]]*\]$", _INDEX.sub("", address, count=0).rsplit(".", 1)[-1])
+        index = re.search(r"\[[^\]]*\]$", address)  # the referring resource's own index
         for candidate in (module + base, module + base + (index[0] if index else "")):
             r = self.by_address.get(candidate)
             if r is not None:

@@ -14,6 +14,7 @@ import pytest
 
 from netemu.interop.export_terraform import model_to_terraform
 from netemu.interop.sources import load
+from netemu.interop.terraform_read import terraform_to_data
 from netemu.interop.to_scenario import describe_to_scenario
 from netemu.model import load_model
 from tests.unit.test_interop_roundtrip import SHIPPED
@@ -128,3 +129,63 @@ def test_terraform_export_of_webdb_names_every_reference(tmp_path: Path) -> None
 
 def test_both_terraform_fixtures_are_present() -> None:
     assert len(glob.glob(str(DATA / "*.json"))) == 2
+
+
+def _planned(
+    address: str, kind: str, values: dict[str, Any], index: int | None = None
+) -> dict[str, Any]:
+    full = address if index is None else f"{address}[{index}]"
+    return {
+        "address": full,
+        "mode": "managed",
+        "type": kind,
+        "name": address.split(".")[-1],
+        "index": index,
+        "values": values,
+    }
+
+
+def test_a_counted_plan_follows_count_index_references() -> None:
+    """`subnet_id = aws_subnet.private[count.index].id`: each association gets its own."""
+    ref = lambda *r: {"references": list(r)}  # noqa: E731
+    resources = [_planned("aws_vpc.main", "aws_vpc", {"cidr_block": "10.0.0.0/16"})]
+    for i in (0, 1):
+        resources.append(
+            _planned(
+                "aws_subnet.private",
+                "aws_subnet",
+                {"cidr_block": f"10.0.{i}.0/24", "availability_zone": "eu-west-1a"},
+                i,
+            )
+        )
+        resources.append(
+            _planned("aws_route_table_association.private", "aws_route_table_association", {}, i)
+        )
+    resources.append(_planned("aws_route_table.private", "aws_route_table", {"route": []}))
+    config = [
+        {
+            "address": "aws_subnet.private",
+            "expressions": {"vpc_id": ref("aws_vpc.main.id", "aws_vpc.main")},
+        },
+        {
+            "address": "aws_route_table.private",
+            "expressions": {"vpc_id": ref("aws_vpc.main.id", "aws_vpc.main")},
+        },
+        {
+            "address": "aws_route_table_association.private",
+            "expressions": {
+                "subnet_id": ref("aws_subnet.private", "count.index"),
+                "route_table_id": ref("aws_route_table.private.id", "aws_route_table.private"),
+            },
+        },
+    ]
+    plan = {
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": resources}},
+        "configuration": {"root_module": {"resources": config}},
+    }
+    data, _ = terraform_to_data(plan, "plan.json")
+    scenario, _ = describe_to_scenario(data, "counted")
+    (table,) = scenario["route_tables"]
+    assert [s.get("route_table") for s in scenario["subnets"].values()] == [table, table]
+    assert len({s["id"] for s in scenario["subnets"].values()}) == 2
