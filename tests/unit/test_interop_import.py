@@ -59,6 +59,8 @@ def test_files_are_recognised_by_their_top_level_key_and_every_gap_is_listed(
         assert f"netemu import: unsupported: {line}" in r.stderr
         assert f"#   {line}" in out.read_text()  # the file says what it lacks, too
     assert "i-0598c7d356eba48d7: state terminated" in r.stderr
+    added = "# Added by netemu (not in AWS): internet host 'internet' at 198.51.100.10."
+    assert added in out.read_text()
     model, _ = load_model(str(out))
     acl = model.network_acls["acl-9aeb5ef7"]
     first = acl.ingress[0]
@@ -144,6 +146,25 @@ def test_the_default_internet_host_is_added_and_said_unless_given() -> None:
     assert [(n.id, n.severity) for n in notes] == [("internet", "added")]
     scenario, _ = describe_to_scenario({"Vpcs": [vpc()]}, internet=[("repo", "198.51.100.20")])
     assert scenario["internet"] == {"hosts": {"repo": {"ip": "198.51.100.20"}}}
+
+
+def test_internet_options_name_the_hosts_in_the_file(tmp_path: Path) -> None:
+    out = tmp_path / "o.yaml"
+    r = netemu(
+        "import",
+        str(EXAMPLES),
+        "-o",
+        str(out),
+        "--internet",
+        "repo=198.51.100.20",
+        "--internet",
+        "client=192.0.2.10",
+    )
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert "internet host 'repo' at 198.51.100.20; internet host 'client' at 192.0.2.10." in text
+    model, _ = load_model(str(out))
+    assert sorted(model.internet_hosts) == ["client", "repo"]
 
 
 def test_internet_option_needs_name_equals_ip(tmp_path: Path) -> None:
