@@ -200,3 +200,16 @@ def test_export_scenario_and_terraform_through_the_command(tmp_path: Path) -> No
     assert _strip(load_model(str(out))[0]) == _strip(original)
     bad = _netemu("export", "scenarios/book/webdb.yaml", "--format", "describe", "-o", str(out))
     assert bad.returncode == 2 and "cannot make folder" in bad.stderr  # a file is in the way
+
+
+def test_describe_to_model_gives_the_model_in_one_call() -> None:
+    """The entry point an EC2 endpoint uses: describe-* data straight to a Model."""
+    from netemu.interop import describe_to_model
+
+    original, _ = load_model(str(ROOT / "scenarios/book/webdb.yaml"))
+    hosts = [(h.name, str(h.ip)) for h in original.internet_hosts.values()]
+    model, notes = describe_to_model(
+        describe_data(model_to_describe(original)), "webdb", None, hosts
+    )
+    assert _network(model) == _network(original)
+    assert [n.severity for n in notes] == ["added", "added"]
