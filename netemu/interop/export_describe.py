@@ -63,6 +63,14 @@ def model_to_describe(model: Model) -> dict[str, Json]:
         "describe-security-groups": {
             "SecurityGroups": [_group(model, g) for g in model.security_groups.values()]
         },
+        "describe-security-group-rules": {
+            "SecurityGroupRules": [
+                _rule_row(g, r, egress)
+                for g in model.security_groups.values()
+                for egress, rules in ((False, g.ingress), (True, g.egress))
+                for r in rules
+            ]
+        },
         "describe-network-acls": {
             "NetworkAcls": [_acl(model, a) for a in model.network_acls.values()]
         },
@@ -259,6 +267,28 @@ def _group(model: Model, g: SecurityGroup) -> Json:
         "Tags": [] if g.is_default else tags_json(g.name),
         "VpcId": model.vpcs[g.vpc].id,
     }
+
+
+def _rule_row(g: SecurityGroup, r: SecurityGroupRule, egress: bool) -> Json:
+    """One row of describe-security-group-rules (ref 11.6): -1/-1 ports for protocol -1."""
+    direction = "egress" if egress else "ingress"
+    out: Json = {
+        "SecurityGroupRuleId": derived("sgr", f"{g.id}/{direction}/{r.index}"),
+        "GroupId": g.id,
+        "GroupOwnerId": ACCOUNT,
+        "IsEgress": egress,
+        "IpProtocol": _SG_PROTO.get(r.protocol, str(r.protocol)),
+    }
+    lo, hi = r.ports if r.ports else (r.icmp_type, r.icmp_code)
+    out.update(FromPort=-1 if lo is None else lo, ToPort=-1 if hi is None else hi)
+    if r.cidr is not None:
+        out["CidrIpv4"] = str(r.cidr)
+    elif r.security_group is not None:
+        out["ReferencedGroupInfo"] = {"GroupId": r.security_group, "UserId": ACCOUNT}
+    if r.description:
+        out["Description"] = r.description
+    out["Tags"] = []
+    return out
 
 
 def _entry(r: NetworkAclRule | None, egress: bool) -> Json:

@@ -175,6 +175,7 @@ def test_exported_json_follows_the_ec2_service_model() -> None:
         "describe-internet-gateways": "DescribeInternetGateways",
         "describe-nat-gateways": "DescribeNatGateways",
         "describe-security-groups": "DescribeSecurityGroups",
+        "describe-security-group-rules": "DescribeSecurityGroupRules",
         "describe-network-acls": "DescribeNetworkAcls",
         "describe-instances": "DescribeInstances",
         "describe-network-interfaces": "DescribeNetworkInterfaces",
