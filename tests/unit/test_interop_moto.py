@@ -24,6 +24,7 @@ CALLS = (
     "describe-internet-gateways",
     "describe-nat-gateways",
     "describe-security-groups",
+    "describe-security-group-rules",
     "describe-network-acls",
     "describe-instances",
     "describe-network-interfaces",
