@@ -102,3 +102,24 @@ def test_three_az_module_layout_comes_up(moto_endpoint: str, tmp_path: Path) -> 
         assert made["vpc"] in [v["VpcId"] for v in vpcs]
     finally:
         netemu("down", "ix3az")
+
+
+def test_webdb_from_a_terraform_state_passes_the_books_expectations(tmp_path: Path) -> None:
+    """ref 5.3, 6.x, 7.4: `terraform show -json` of the book's design behaves like the book."""
+    out = tmp_path / "ixtfwebdb.yaml"
+    state = ROOT / "tests/unit/data/interop/terraform/state-webdb.json"
+    r = netemu(
+        "import",
+        str(state),
+        "-o",
+        str(out),
+        "--name",
+        "ixtfwebdb",
+        "--expect-from",
+        "scenarios/book/webdb.yaml",
+    )
+    assert r.returncode == 0, r.stderr
+    os.chmod(tmp_path, 0o755)
+    t = netemu("test", str(out), "--json")
+    assert t.returncode == 0, t.stdout + t.stderr
+    assert json.loads(t.stdout)["passed"] == 8
