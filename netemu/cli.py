@@ -129,6 +129,9 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     opts = _ssh_options(args)
     name = lifecycle.current(opts.scenario)
     model = lifecycle.running_model(name)
+    opts.target = by_id(model, opts.target)
+    opts.jump = by_id(model, opts.jump) if opts.jump else None
+    opts.source = by_id(model, opts.source) if opts.source else None
     ssh = ssh_client.command(
         model, st.state_dir(name), opts.target, opts.source, opts.jump, opts.command
     )
