@@ -77,7 +77,8 @@ class _Converter(Endpoints):
         self.endpoints = Namer(h for h, _ in self.hosts)  # instances, NATs, hosts share names
         self.vpc: dict[str, str] = {}  # vpc id -> name
         self.subnet: dict[str, str] = {}  # subnet id -> name
-        self.subnet_vpc: dict[str, str] = {}  # subnet id -> vpc id
+        self.table: dict[str, str] = {}  # rtb id -> name
+        self.acl: dict[str, str] = {}  # non-default ACL id -> name
         self.igw: dict[str, str] = {}
         self.nat: dict[str, str] = {}
         self.group: dict[str, str] = {}  # sg id -> name ("default" for a default group)
@@ -194,7 +195,7 @@ class _Converter(Endpoints):
                 self.notes.append(Note(sid, f"its VPC {vid} is not in the import; left out"))
                 continue
             name = names.name(tag(s), sid)
-            self.subnet[sid], self.subnet_vpc[sid] = name, vid
+            self.subnet[sid] = name
             az = str(s.get("AvailabilityZone") or region + "a")
             short = az[len(region) :] if az.startswith(region) else az
             spec: dict[str, Any] = {"id": sid, "vpc": self.vpc[vid], "cidr": str(s["CidrBlock"])}
@@ -212,7 +213,6 @@ class _Converter(Endpoints):
     def _route_tables(self) -> None:
         names = Namer()
         tables: dict[str, Any] = {}
-        self.table: dict[str, str] = {}
         for t in self.items("RouteTables"):
             tid, vid = str(t["RouteTableId"]), str(t["VpcId"])
             if vid not in self.vpc:
@@ -314,7 +314,6 @@ class _Converter(Endpoints):
 
     def _network_acls(self) -> None:
         names = Namer(f"{v}-default" for v in self.vpc.values())
-        self.acl: dict[str, str] = {}
         out: dict[str, Any] = {}
         for a in self.items("NetworkAcls"):
             aid, vid = str(a["NetworkAclId"]), str(a["VpcId"])
