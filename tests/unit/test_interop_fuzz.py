@@ -17,7 +17,8 @@ from netemu.interop.describe_read import add_document
 from netemu.interop.nodes import to_node
 from netemu.interop.sources import describe_data
 from netemu.interop.terraform_read import terraform_to_data
-from netemu.model import load_model
+from netemu.interop.write_yaml import dump, header
+from netemu.model import load_model, load_model_text
 from netemu.model.resolve import resolve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,8 +53,11 @@ PATHS = [p for p in _paths(BASE) if len(p) >= 2]
 def _import(data: dict[str, Any]) -> None:
     checked: dict[str, list[dict[str, Any]]] = {}
     add_document(checked, json.loads(json.dumps(data)), "fuzz.json")
-    scenario, _ = describe_to_scenario(checked, "fuzz")
-    resolve(to_node(scenario, "fuzz.yaml"), "fuzz.yaml")
+    scenario, notes = describe_to_scenario(checked, "fuzz")
+    model, _ = resolve(to_node(scenario, "fuzz.yaml"), "fuzz.yaml")
+    # what is written reads back as the same scenario
+    again, _ = load_model_text(dump(scenario, header("fuzz", notes)), "fuzz.yaml")
+    assert model_to_describe(again) == model_to_describe(model)
 
 
 @settings(max_examples=300, deadline=None)

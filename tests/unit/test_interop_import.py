@@ -14,6 +14,7 @@ import pytest
 
 from netemu.errors import ScenarioInvalid
 from netemu.interop import describe_to_scenario
+from netemu.interop.write_yaml import dump, header
 from netemu.model import load_model, load_model_text
 from netemu.model.lookup import by_id
 from tests.unit.problems import errors
@@ -341,3 +342,14 @@ def test_sources_without_a_vpc_are_refused() -> None:
     with pytest.raises(ScenarioInvalid) as caught:
         describe_to_scenario({"Subnets": []}, source="snap/")
     assert "snap/: error: no VPC to import" in str(caught.value)
+
+
+def test_ids_with_line_breaks_cannot_inject_yaml_through_the_header_comment() -> None:
+    data = {
+        "Vpcs": [vpc()],
+        "VpcPeeringConnections": [{"VpcPeeringConnectionId": "pcx-1\nname: evil"}],
+    }
+    scenario, notes = describe_to_scenario(data, "safe")
+    text = dump(scenario, header("snap\n/x", notes))
+    model, _ = load_model_text(text, "safe.yaml")
+    assert model.name == "safe" and "#   pcx-1\\x0aname: evil: VPC peering" in text
