@@ -95,7 +95,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     for n in notes:
         if n.severity != "added":
             label = "error" if args.strict and n.severity == "unsupported" else n.severity
-            print(f"netemu import: {label}: {n}", file=sys.stderr)
+            print(f"netemu import: {label}: {write_yaml.printable(str(n))}", file=sys.stderr)
     unsupported = [n for n in notes if n.severity == "unsupported"]
     if args.strict and unsupported:
         print(

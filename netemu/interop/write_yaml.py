@@ -35,11 +35,11 @@ _Dumper.add_representer(list, _list)
 
 def dump(scenario: dict[str, Any], header: Sequence[str] = ()) -> str:
     body = yaml.dump(scenario, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
-    lines = [f"# {_printable(h)}".rstrip() for h in header]
+    lines = [f"# {printable(h)}".rstrip() for h in header]
     return "\n".join(lines) + ("\n" if lines else "") + body
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """A comment stays one comment: ids and tags from an account may hold line breaks or
     control characters, which would end the comment and inject YAML."""
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
