@@ -18,6 +18,7 @@ from netemu.interop.describe_read import (
 )
 from netemu.interop.notes import Note
 from netemu.interop.terraform_read import is_terraform, terraform_to_data
+from netemu.interop.write_yaml import printable
 
 
 def load(paths: Sequence[str]) -> tuple[Data, list[Note], str | None]:
@@ -67,7 +68,7 @@ def _one(path: str, data: Data, notes: list[Note], problems: list[Problem], expl
         problems += e.problems
         return False
     if not used and explicit:
-        keys = ", ".join(list(doc)[:5]) if isinstance(doc, dict) else ""
+        keys = printable(", ".join(list(doc)[:5])) if isinstance(doc, dict) else ""
         msg = f"holds no describe-* output netemu reads (top-level keys: {keys or 'none'})"
         problems.append(Problem(None, msg, file=path))
     return used
