@@ -322,6 +322,11 @@ def _add(
     default_for_az = m is None  # a subnet of the default VPC shortcut
     if m is not None and what is not None:
         default_for_az = opt_bool(ctx, m, "default_for_az", what, False)
+        if default_for_az and not vpc.is_default:
+            rule = aws("default subnets exist only in the default VPC", "3.5")
+            ctx.error(
+                m["default_for_az"], f"{what} is a default subnet in VPC {q(vpc.name)}" + rule
+            )
     ctx.subnets[name] = Subnet(
         name,
         subnet_id or aws_id(ctx.scenario, "subnet", name),

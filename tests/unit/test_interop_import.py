@@ -353,3 +353,18 @@ def test_ids_with_line_breaks_cannot_inject_yaml_through_the_header_comment() ->
     text = dump(scenario, header("snap\n/x", notes))
     model, _ = load_model_text(text, "safe.yaml")
     assert model.name == "safe" and "#   pcx-1\\x0aname: evil: VPC peering" in text
+
+
+def test_default_subnets_belong_to_a_default_vpc() -> None:
+    """ref 3.5: DefaultForAz only in the default VPC."""
+    [p] = errors(
+        "vpcs:\n  main: {cidr: 10.0.0.0/16}\nsubnets:\n  a: {vpc: main, cidr: 10.0.0.0/24, default_for_az: true}\n"
+    )
+    assert "subnet 'a' is a default subnet in VPC 'main'" in p.message
+    model, _ = load_model_text(
+        "vpcs:\n  d: {cidr: 172.31.0.0/16, is_default: true}\n"
+        "subnets:\n  a: {vpc: d, cidr: 172.31.0.0/20, default_for_az: true}\n"
+    )
+    assert model.vpcs["d"].is_default and model.vpcs["d"].dns_hostnames  # ref 3.4
+    assert model.subnets["a"].default_for_az
+    assert list(model.internet_gateways) == []  # is_default builds nothing, unlike default: true
