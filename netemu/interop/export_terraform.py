@@ -40,6 +40,16 @@ def label(name: str) -> str:
 class _Hcl:
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.rule_names: set[str] = set()
+
+    def unique(self, name: str) -> str:
+        """A rule resource name not used yet: group `main-default` and the default group of
+        VPC `main` would otherwise both write `main-default_ingress_1`."""
+        out, n = name, 2
+        while out in self.rule_names:
+            out, n = f"{name}_{n}", n + 1
+        self.rule_names.add(out)
+        return out
 
     def block(self, head: str, body: list[str], comment: str = "") -> None:
         if comment:
@@ -212,10 +222,8 @@ def _group(h: _Hcl, model: Model, g: SecurityGroup) -> None:
     for direction, rules in (("ingress", g.ingress), ("egress", g.egress)):
         for i, r in enumerate(rules, 1):
             body = [f"security_group_id = {ref}", *_sg_rule(model, r)]
-            h.block(
-                f'resource "aws_vpc_security_group_{direction}_rule" "{owner}_{direction}_{i}"',
-                body,
-            )
+            name = h.unique(f"{owner}_{direction}_{i}")
+            h.block(f'resource "aws_vpc_security_group_{direction}_rule" "{name}"', body)
 
 
 def _sg_rule(model: Model, r: SecurityGroupRule) -> list[str]:

@@ -16,7 +16,7 @@ from netemu.interop.export_terraform import model_to_terraform
 from netemu.interop.sources import load
 from netemu.interop.terraform_read import terraform_to_data
 from netemu.interop.to_scenario import describe_to_scenario
-from netemu.model import load_model
+from netemu.model import load_model, load_model_text
 from tests.unit.test_interop_roundtrip import SHIPPED
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,3 +189,14 @@ def test_a_counted_plan_follows_count_index_references() -> None:
     (table,) = scenario["route_tables"]
     assert [s.get("route_table") for s in scenario["subnets"].values()] == [table, table]
     assert len({s["id"] for s in scenario["subnets"].values()}) == 2
+
+
+def test_rule_resources_get_unique_names() -> None:
+    hcl2 = pytest.importorskip("hcl2")
+    model, _ = load_model_text(
+        "vpcs:\n  main: {cidr: 10.0.0.0/16}\n"
+        "security_groups:\n  main-default: {vpc: main, ingress: [{protocol: tcp, port: 22, cidr: 0.0.0.0/0}]}\n"
+    )
+    kinds = _resources(hcl2.loads(model_to_terraform(model)))
+    names = kinds["aws_vpc_security_group_ingress_rule"]
+    assert len(names) == len(set(names)) == 2
