@@ -1,0 +1,200 @@
+"""Model versus packets: the same probe answered statically and by the kernel, compared.
+
+`compare` says how two answers differ (verdict, reason code, leg, component; with `strict`
+also direction, rule and the source the destination saw). `python -m
+netemu.explain.crosscheck` (`make crosscheck`) runs random scenarios and probes through
+both and writes every disagreement, shrunk to a minimal scenario, to a folder. Needs root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from netemu.errors import ScenarioInvalid
+from netemu.explain import codes, fuzz
+from netemu.explain.index import ModelIndex
+from netemu.explain.result import StaticResult
+from netemu.explain.static import explain
+from netemu.model.types import Model
+from netemu.probe.engine import ProbeResult, ProbeSpec
+
+
+def compare(kernel: ProbeResult, static: StaticResult, strict: bool = False) -> list[str]:
+    """Every way the two answers differ; empty when they agree."""
+    diffs: list[str] = []
+    if kernel.result != static.result:
+        return [f"verdict: kernel {kernel.result}, model {static.result}"]
+    k, s = kernel.reason, static.reason
+    if kernel.result == "blocked":
+        if s is not None and not static.recognisable:
+            # The kernel drops such packets without naming a rule (codes.TABLE).
+            if k is not None:
+                diffs.append(f"reason: kernel {k.code} at {k.component}, model {s.code} (unnamed)")
+            return diffs
+        if k is None or s is None:
+            return [f"reason: kernel {k.code if k else None}, model {s.code if s else None}"]
+        fields = ["code", "leg", "component"] + (["direction", "rule"] if strict else [])
+        for f in fields:
+            a, b = getattr(k, f), getattr(s, f)
+            if f == "code":
+                a, b = codes.canonical(a), codes.canonical(b)
+            if a != b:
+                diffs.append(f"{f}: kernel {a}, model {b}")
+    elif strict and kernel.seen_source != static.seen_source:
+        diffs.append(f"seen_source: kernel {kernel.seen_source}, model {static.seen_source}")
+    return diffs
+
+
+def describe(spec: ProbeSpec) -> str:
+    what = "icmp" if spec.protocol == "icmp" else f"{spec.protocol}/{spec.port}"
+    sport = f" from port {spec.source_port}" if spec.source_port else ""
+    return f"{spec.source} -> {spec.destination} {what}{sport}"
+
+
+@contextmanager
+def up(text: str, name: str) -> Iterator[Model]:
+    """The scenario given as YAML text, built in the kernel for the duration."""
+    from netemu import lifecycle
+
+    driver = lifecycle.KernelDriver()
+    with tempfile.TemporaryDirectory(prefix="netemu-xc-") as d:
+        path = os.path.join(d, f"{name}.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        model, _ = lifecycle.up(path, driver)
+        try:
+            yield model
+        finally:
+            lifecycle.down(model.name, driver)
+
+
+@dataclass
+class Checked:
+    spec: ProbeSpec
+    kernel: ProbeResult
+    static: StaticResult
+    differences: list[str]
+
+
+def check(model: Model, specs: list[ProbeSpec], strict: bool) -> list[Checked]:
+    """Probe `specs` in the running `model` and explain each; compare."""
+    from netemu.probe.engine import probe
+
+    kernel = probe(model, specs)
+    ix = ModelIndex(model)
+    out = []
+    for spec, k in zip(specs, kernel, strict=True):
+        s = explain(model, spec, ix)
+        out.append(Checked(spec, k, s, compare(k, s, strict)))
+    return out
+
+
+def _still_disagrees(d: fuzz.Data, spec: ProbeSpec, strict: bool) -> bool:
+    try:
+        model = fuzz.load(d)
+    except ScenarioInvalid:
+        return False
+    names = {*model.instances, *model.internet_hosts, *model.nat_gateways}
+    if spec.source not in names or (spec.destination[0].isalpha() and spec.destination not in names):
+        return False
+    with up(fuzz.to_yaml(d), d["name"]) as running:
+        (c,) = check(running, [spec], strict)
+    return bool(c.differences)
+
+
+def shrink(d: fuzz.Data, spec: ProbeSpec, strict: bool, budget: int = 80) -> fuzz.Data:
+    """Take objects and rules out while the disagreement holds (greedy, `budget` tries)."""
+    tries = 0
+    progress = True
+    while progress and tries < budget:
+        progress = False
+        for v in fuzz.variants(d):
+            tries += 1
+            if tries > budget:
+                break
+            if _still_disagrees(v, spec, strict):
+                d, progress = v, True
+                break
+    return d
+
+
+def write_finding(folder: str, n: int, d: fuzz.Data, c: Checked) -> str:
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"disagreement-{n}.yaml")
+    s = c.spec
+    expect = {"from": s.source, "to": s.destination, "result": c.kernel.result}
+    if s.protocol == "icmp":
+        expect["icmp"] = True
+    else:
+        expect[s.protocol] = s.port
+    if s.source_port:
+        expect["source_port"] = s.source_port
+    head = "".join(f"# {line}\n" for line in c.differences)
+    head += f"# kernel: {json.dumps(c.kernel.reason.to_json() if c.kernel.reason else None)}\n"
+    head += f"# model:  {json.dumps(c.static.reason.to_json() if c.static.reason else None)}\n"
+    with open(path, "w") as f:
+        f.write(head + fuzz.to_yaml({**d, "expect": [expect]}))
+    return path
+
+
+def run(
+    scenarios: int, probes: int, seed: int, folder: str, strict: bool, shrink_budget: int
+) -> int:
+    started = time.monotonic()
+    total = disagreements = 0
+    tally: dict[str, int] = {}
+    for i in range(scenarios):
+        d, model = fuzz.generate(seed + i, name="xc")
+        specs = fuzz.probes(model, seed + i, probes)
+        with up(fuzz.to_yaml(d), "xc") as running:
+            checked = check(running, specs, strict)
+        total += len(checked)
+        for c in checked:
+            key = c.kernel.result + (f" {c.kernel.reason.code}" if c.kernel.reason else "")
+            tally[key] = tally.get(key, 0) + 1
+        bad = [c for c in checked if c.differences]
+        for c in bad[:1]:  # one finding per scenario is shrunk; the rest are counted
+            small = shrink(d, c.spec, strict, shrink_budget) if shrink_budget else d
+            path = write_finding(folder, disagreements, small, c)
+            print(f"  DISAGREE seed {seed + i}: {describe(c.spec)}: {'; '.join(c.differences)}")
+            print(f"    minimized scenario: {path}", flush=True)
+        for c in bad[1:]:
+            print(f"  DISAGREE seed {seed + i}: {describe(c.spec)}: {'; '.join(c.differences)}")
+        disagreements += len(bad)
+        print(
+            f"scenario {i + 1}/{scenarios} (seed {seed + i}): {len(checked)} probes, "
+            f"{len(bad)} disagreements",
+            flush=True,
+        )
+    took = time.monotonic() - started
+    print(f"crosscheck: {total} probes over {scenarios} scenarios, {disagreements} disagreements,")
+    print(f"  {took:.0f} s; kernel verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.items())))
+    return 1 if disagreements else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="crosscheck", description=__doc__)
+    ap.add_argument("-n", "--scenarios", type=int, default=20)
+    ap.add_argument("-m", "--probes", type=int, default=50, help="probes per scenario")
+    ap.add_argument("--seed", type=int, default=int(time.time()) % 100000)
+    ap.add_argument("--out", default="crosscheck-findings", help="folder for minimized scenarios")
+    ap.add_argument("--strict", action="store_true", help="also compare direction, rule, seen_source")
+    ap.add_argument("--shrink", type=int, default=80, help="shrinking budget (0: do not shrink)")
+    args = ap.parse_args(argv)
+    if os.geteuid() != 0:
+        print("crosscheck: needs root (it builds each scenario in the kernel)", file=sys.stderr)
+        return 3
+    print(f"crosscheck: seed {args.seed}, {args.scenarios} scenarios x {args.probes} probes", flush=True)
+    return run(args.scenarios, args.probes, args.seed, args.out, args.strict, args.shrink)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
