@@ -69,11 +69,11 @@ def _vpc(rng: random.Random, d: Data, k: int) -> None:
             "subnet": rng.choice(subs),
             "security_groups": rng.sample(groups + ["default"], rng.randint(1, 2)),
         }
-        if rng.random() < 0.4:
-            inst["public_ip"] = rng.random() < 0.6
+        if rng.random() < 0.5:
+            inst["public_ip"] = rng.random() < 0.7
         if rng.random() < 0.2:
             inst["source_dest_check"] = False
-        if rng.random() < 0.1:
+        if rng.random() < 0.05:
             inst["state"] = "stopped"
         if rng.random() < 0.4:
             inst["services"] = rng.sample(["ssh", "http", "tcp:3306", "udp:53"], 2)
@@ -81,6 +81,8 @@ def _vpc(rng: random.Random, d: Data, k: int) -> None:
         insts.append(name)
     for g in groups:
         sg: Data = {"vpc": vpc, "ingress": []}
+        if rng.random() < 0.4:  # wide open groups make replies, NAT and forwarding matter
+            sg["ingress"].append({"protocol": "all", "cidr": "0.0.0.0/0"})
         for _ in range(rng.randint(0, 4)):
             r = _rule_traffic(rng)
             if rng.random() < 0.25:
@@ -104,6 +106,9 @@ def _vpc(rng: random.Random, d: Data, k: int) -> None:
                 r = {"rule": n * 10, **_rule_traffic(rng), "cidr": _peer(rng, cidr, cidrs)}
                 r["action"] = "allow" if rng.random() < 0.7 else "deny"
                 acl[direction].append(r)
+            if rng.random() < 0.5:
+                acl[direction].append({"rule": 500, "protocol": "all", "cidr": "0.0.0.0/0",
+                                       "action": "allow"})
         d["network_acls"][a] = acl
     tables = [f"r{k}{i}" for i in range(rng.randint(1, 3))]
     targets: list[Data] = [{"blackhole": True}]
@@ -129,7 +134,7 @@ def _vpc(rng: random.Random, d: Data, k: int) -> None:
             sub["public_ip_on_launch"] = True
         if rng.random() < 0.7:
             sub["route_table"] = rng.choice(tables)
-        if acls and rng.random() < 0.7:
+        if acls and rng.random() < 0.5:
             sub["network_acl"] = rng.choice(acls)
         d["subnets"][s] = sub
 
@@ -184,17 +189,25 @@ def probes(model: Model, seed: int, count: int) -> list[ProbeSpec]:
     with its own source port (so no two share a connection-tracking entry)."""
     rng = random.Random(seed)
     sources = [*model.instances, *model.internet_hosts]
-    targets: list[str] = [*model.instances, *model.internet_hosts, *model.nat_gateways]
+    addresses: list[str] = [str(e.public_ip) for e in model.enis() if e.public_ip]
     for sub in model.subnets.values():
-        targets.append(str(sub.cidr.network_address + 200))  # held by no ENI
+        addresses.append(str(sub.cidr.network_address + 200))  # held by no ENI
     for vpc in model.vpcs.values():
-        targets.append(str(IPv4Network(vpc.cidr).network_address + 250 * 256 + 9))
-    targets += [str(e.public_ip) for e in model.enis() if e.public_ip]
-    targets += ["192.0.2.77", "203.0.113.250"]
+        addresses.append(str(IPv4Network(vpc.cidr).network_address + 250 * 256 + 9))
+    addresses += ["192.0.2.77", "203.0.113.250"]
+    kinds = [
+        (list(model.instances), 0.6),
+        (list(model.internet_hosts), 0.15),
+        (list(model.nat_gateways), 0.05),
+        (addresses, 0.2),
+    ]
     ports = rng.sample(range(1024, 65535), count)
     out: list[ProbeSpec] = []
     while len(out) < count:
-        src, dst = rng.choice(sources), rng.choice(targets)
+        pool = rng.choices([k for k, _ in kinds], [w for _, w in kinds])[0]
+        if not pool:
+            continue
+        src, dst = rng.choice(sources), rng.choice(pool)
         if src == dst:
             continue
         proto = rng.choice(["tcp", "tcp", "udp", "icmp"])

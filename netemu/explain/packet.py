@@ -25,6 +25,19 @@ class Packet:
     sport: int
     dport: int
     icmp_type: int | None = None
+    syn: bool = False  # a TCP connection request (the probe's request)
+    rst: bool = False  # a TCP reset (the answer of a closed port)
+
+    @property
+    def opens(self) -> bool:
+        """Can this packet start a tracked connection? Linux conntrack (and with it every
+        translating place in netemu) takes only a TCP SYN, any UDP datagram or an ICMP echo
+        request as the first packet of a flow."""
+        if self.protocol == PROTO_TCP:
+            return self.syn
+        if self.protocol == PROTO_ICMP:
+            return self.icmp_type == ICMP_ECHO_REQUEST
+        return True
 
     @property
     def flow(self) -> tuple[IPv4Address, IPv4Address, int, int, int]:
@@ -33,10 +46,12 @@ class Packet:
     def reversed_flow(self) -> tuple[IPv4Address, IPv4Address, int, int, int]:
         return (self.dst, self.src, self.protocol, self.dport, self.sport)
 
-    def reply(self) -> Packet:
-        """What the destination sends back (TCP SYN-ACK or RST, UDP echo, ICMP echo reply)."""
+    def reply(self, listening: bool = True) -> Packet:
+        """What the destination sends back (TCP SYN-ACK, or RST from a closed port; UDP
+        echo; ICMP echo reply)."""
         icmp = ICMP_ECHO_REPLY if self.protocol == PROTO_ICMP else None
-        return Packet(self.dst, self.src, self.protocol, self.dport, self.sport, icmp)
+        rst = self.protocol == PROTO_TCP and not listening
+        return Packet(self.dst, self.src, self.protocol, self.dport, self.sport, icmp, rst=rst)
 
     def with_source(self, src: IPv4Address, sport: int | None = None) -> Packet:
         return replace(self, src=src, sport=self.sport if sport is None else sport)

@@ -21,6 +21,7 @@ class StaticResult(ProbeResult):
     return_path: list[Hop] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     recognisable: bool = True  # could a probe name the drop (False: the kernel is silent)
+    kernel_differs: list[str] = field(default_factory=list)  # known, documented differences
 
     def explanations(self) -> list[dict[str, Any]]:
         """Reachability Analyzer's Explanations: the blocking stage (13.2)."""
@@ -47,4 +48,5 @@ class StaticResult(ProbeResult):
             "return_path": [h.to_json(i + 1) for i, h in enumerate(self.return_path)],
             "explanations": self.explanations(),
             "notes": self.notes,
+            "kernel_differs": self.kernel_differs,
         }

@@ -25,15 +25,19 @@ from netemu.probe.reason import Reason
 ICMP_ID = 4242  # the echo id of a modelled ping; any value gives the same answer
 
 
-def explain(model: Model, spec: ProbeSpec, index: ModelIndex | None = None) -> StaticResult:
+def explain(
+    model: Model, spec: ProbeSpec, index: ModelIndex | None = None, as_kernel: bool = False
+) -> StaticResult:
+    """The modelled answer for `spec`; `as_kernel` answers as netemu's kernel does where it
+    knowingly differs from AWS (docs/aws-decisions.md), for comparing with packets."""
     ix = index or ModelIndex(model)
     started = time.perf_counter()
     src = source(model, spec.source)
     dst = destination(model, spec.destination, src)
     if spec.source_port is not None or spec.protocol == "icmp":
-        out = _walk(ix, spec, src, dst, spec.source_port or ICMP_ID)
+        out = _walk(ix, spec, src, dst, spec.source_port or ICMP_ID, as_kernel)
     else:
-        answers = [_walk(ix, spec, src, dst, port) for port in client_ports(model)]
+        answers = [_walk(ix, spec, src, dst, port, as_kernel) for port in client_ports(model)]
         out = answers[0]
         differ = [a for a in answers if _key(a) != _key(out)]
         if differ:
@@ -66,15 +70,19 @@ def _key(r: StaticResult) -> tuple[object, ...]:
     return (r.result, x.code if x else None, x.component if x else None, x.leg if x else None)
 
 
-def _walk(ix: ModelIndex, spec: ProbeSpec, src: Endpoint, dst: Endpoint, sport: int) -> StaticResult:
+def _walk(
+    ix: ModelIndex, spec: ProbeSpec, src: Endpoint, dst: Endpoint, sport: int, as_kernel: bool
+) -> StaticResult:
     proto = PROTOCOLS[spec.protocol]
     icmp = spec.protocol == "icmp"
     dport = sport if icmp else spec.port or 0
-    request = Packet(src.ip, dst.ip, proto, sport, dport, ICMP_ECHO_REQUEST if icmp else None)
+    request = Packet(
+        src.ip, dst.ip, proto, sport, dport, ICMP_ECHO_REQUEST if icmp else None, syn=not icmp
+    )
     why = Classifier(ix.model, src.vpc, dst.ip, ix.vpc_of_address(dst.ip))
     why.port = None if icmp else spec.port
     why.reply_ports = {sport}
-    w = Walker(ix, why)
+    w = Walker(ix, why, as_kernel)
     first = _source_hop(ix, src)
     forward = w.leg(start_of(ix, src.name), request, "request")
     forward.hops.insert(0, first)
@@ -83,7 +91,8 @@ def _walk(ix: ModelIndex, spec: ProbeSpec, src: Endpoint, dst: Endpoint, sport: 
     if drop is None:
         assert forward.arrived is not None and forward.at is not None
         why.reply_ports.add(forward.arrived.sport)
-        back = w.leg(_reply_start(ix, forward.at), forward.arrived.reply(), "reply")
+        answer = forward.arrived.reply(_listening(ix, forward.at, spec))
+        back = w.leg(_reply_start(ix, forward.at), answer, "reply")
         back.hops.insert(0, Hop(forward.at, _id_of(ix, forward.at)))
         drop = back.drop
         if drop is None:
@@ -112,6 +121,7 @@ def _walk(ix: ModelIndex, spec: ProbeSpec, src: Endpoint, dst: Endpoint, sport: 
         forward_path=forward.hops,
         return_path=back.hops,
         notes=list(dict.fromkeys(w.notes)),
+        kernel_differs=list(dict.fromkeys(w.kernel_differs)),
         recognisable=drop is None or (drop.recognisable and codes.observed(drop.code)),
     )
 
@@ -135,6 +145,17 @@ def _id_of(ix: ModelIndex, component: str) -> str | None:
     if kind == "instance":
         return ix.model.instances[name].id
     return None
+
+
+def _listening(ix: ModelIndex, at: str, spec: ProbeSpec) -> bool:
+    """Does a service hold the probed TCP port (SYN-ACK) or not (RST)?"""
+    kind, _, name = at.partition(":")
+    m = ix.model
+    services = (
+        m.instances[name].services if kind == "instance" else
+        m.internet_hosts[name].services if kind == "internet_host" else ()
+    )
+    return any(s.kind != "udp" and s.port == spec.port for s in services)
 
 
 def _reply_start(ix: ModelIndex, at: str) -> tuple[str, str, str]:

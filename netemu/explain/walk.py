@@ -11,7 +11,7 @@ the request. Nothing here touches the kernel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from netemu.explain import codes, network_acl, route_table, security_group
@@ -53,6 +53,7 @@ class _Entry:
 
     orig: Packet
     out: Packet
+    resets: int = 0  # TCP resets seen in reply direction (a second one is invalid)
 
 
 # Where a packet is: (kind, name, how it came in).
@@ -60,12 +61,15 @@ Place = tuple[str, str, str]
 
 
 class Walker:
-    def __init__(self, index: ModelIndex, classifier: Classifier) -> None:
+    def __init__(self, index: ModelIndex, classifier: Classifier, as_kernel: bool = False) -> None:
+        self.as_kernel = as_kernel  # answer as netemu's kernel does where it differs from AWS
         self.ix = index
         self.m = index.model
         self.why = classifier
         self.ct: dict[tuple[str, str], list[_Entry]] = {}
         self.notes: list[str] = []
+        # Where the kernel's answer differs from AWS's by design (aws-decisions.md).
+        self.kernel_differs: list[str] = []
 
     # -- connection tracking ------------------------------------------------------------
     def _established(self, where: tuple[str, str], p: Packet) -> _Entry | None:
@@ -83,8 +87,24 @@ class Walker:
     @staticmethod
     def _restore(e: _Entry, p: Packet) -> Packet:
         """The reply as it leaves a place that translated the request."""
-        back = e.orig.reply()
-        return Packet(back.src, back.dst, p.protocol, back.sport, back.dport, p.icmp_type)
+        o = e.orig
+        return replace(p, src=o.dst, dst=o.src, sport=o.dport, dport=o.sport)
+
+    def _sg_state(self, subnet: str, eni: Eni, p: Packet) -> bool:
+        """Is `p` a reply of a flow this ENI admitted (7.10)? AWS keeps that state per ENI;
+        the kernel keeps it per subnet namespace, and there a second TCP reset of a flow is
+        invalid. When the two differ, the difference is noted and the AWS answer taken,
+        unless the walk stands in for the kernel (the cross-check)."""
+        aws = self._established(("eni", eni.id), p) is not None
+        entry = self._established(("subnet", subnet), p)
+        kernel = entry is not None and not (p.rst and entry.resets > 0)
+        if aws != kernel:
+            self.kernel_differs.append(
+                f"security group state: AWS keeps it per ENI, netemu per subnet; {eni.owner}'s "
+                f"ENI sees {p.describe()} as {'a reply' if aws else 'new'}, the kernel as "
+                f"{'a reply' if kernel else 'new'}"
+            )
+        return kernel if self.as_kernel else aws
 
     # -- the walk -----------------------------------------------------------------------
     def leg(self, start: Place, p: Packet, leg: Leg) -> LegResult:
@@ -138,6 +158,11 @@ class Walker:
         if entry is None:
             if q.src not in vpc.cidr or q.protocol not in (PROTO_TCP, PROTO_UDP, PROTO_ICMP):
                 return self.why.nat_no_inbound(nat, leg, p)
+            if not q.opens:
+                # AWS is silent; netemu's gateway forwards a packet that cannot open a
+                # connection (a TCP answer, an echo reply) without translating it.
+                self.notes.append(f"{name} forwards {q.describe()} untranslated")
+                return ("subnet", nat.subnet, f"port:nat_gateway:{name}"), q
             q = q.with_source(own, self._nat_port(q))
             hops[-1].detail["outbound_header"] = _header(q)
             self._track(("nat", name), p, q)
@@ -166,7 +191,6 @@ class Walker:
         else:
             oif = held.get(p.dst)
         in_eni = self.ix.eni(*iif.split(":")[1:]) if iif.startswith("port:") else None
-        entry = self._established(("subnet", name), p)
         for inst in self.m.instances.values():
             if inst.state == "stopped" and inst.subnet == name and inst.eni in (in_eni, oif):
                 return self.why.stopped(inst, leg, p)
@@ -176,10 +200,12 @@ class Walker:
         dns_answer = p.src == vpc.dns_ip and p.protocol in (PROTO_TCP, PROTO_UDP) and (
             p.sport == DNS_PORT
         )
-        if in_eni and in_eni.owner_kind == "instance" and not dns_query and entry is None:
-            drop = self._security_group(in_eni, "egress", p, leg, hops)
-            if drop:
-                return drop
+        if in_eni and in_eni.owner_kind == "instance" and not dns_query:
+            if not self._sg_state(name, in_eni, p):
+                drop = self._security_group(in_eni, "egress", p, leg, hops)
+                if drop:
+                    return drop
+            self._track(("eni", in_eni.id), p, p)
         if oif is None and not dns_query:
             acl = self.m.network_acls[sub.network_acl]
             drop = self._acl(acl, "egress", p, leg, hops, name)
@@ -191,10 +217,15 @@ class Walker:
             drop = self._acl(acl, "ingress", p, leg, hops, name)
             if drop:
                 return drop
-        if oif and oif.owner_kind == "instance" and not dns_answer and entry is None:
-            drop = self._security_group(oif, "ingress", p, leg, hops)
-            if drop:
-                return drop
+        if oif and oif.owner_kind == "instance" and not dns_answer:
+            if not self._sg_state(name, oif, p):
+                drop = self._security_group(oif, "ingress", p, leg, hops)
+                if drop:
+                    return drop
+            self._track(("eni", oif.id), p, p)
+        entry = self._established(("subnet", name), p)
+        if entry and p.rst:
+            entry.resets += 1
         self._track(("subnet", name), p, p)
         if oif is None:
             return ("router", sub.vpc, f"subnet:{name}"), p
