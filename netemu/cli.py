@@ -12,8 +12,11 @@ from typing import Literal
 from netemu import lab, lifecycle
 from netemu.driver import state as st
 from netemu.errors import ExitStatus, NetemuError, Problem, ScenarioInvalid, UsageError
+from netemu.explain import commands as explain_commands
 from netemu.model import load_model
+from netemu.model.types import Model
 from netemu.probe import report
+from netemu.probe.expect import Outcome
 from netemu.probe.engine import ProbeSpec
 from netemu.render import topology
 
@@ -181,6 +184,11 @@ def cmd_test(args: argparse.Namespace) -> int:
 
     model, warnings = load_model(args.file)
     _print_problems(warnings)
+    if args.static:  # judged by the model alone: no root, no kernel (netemu.explain)
+        outcomes = explain_commands.static_outcomes(model)
+        if not args.json:
+            print(f"{model.name}: modelled, no packets were sent")
+        return _report_outcomes(args, model, outcomes, modelled=True)
     driver = lifecycle.KernelDriver()
     was_up = model.name in st.running()
     if was_up:
@@ -198,21 +206,29 @@ def cmd_test(args: argparse.Namespace) -> int:
     finally:
         if not was_up and not args.keep:
             lifecycle.down(model.name, driver)
+    if args.cross_check:
+        if args.junit:
+            junit.write(args.junit, model.name, outcomes)
+        return explain_commands.print_cross_check(args, model, outcomes)
+    return _report_outcomes(args, model, outcomes)
+
+
+def _report_outcomes(
+    args: argparse.Namespace, model: Model, outcomes: list[Outcome], modelled: bool = False
+) -> int:
+    from netemu.probe import junit
+
     failed = sum(not o.ok for o in outcomes)
     if args.junit:
         junit.write(args.junit, model.name, outcomes)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "scenario": model.name,
-                    "passed": len(outcomes) - failed,
-                    "failed": failed,
-                    "results": [o.to_json() for o in outcomes],
-                },
-                indent=1,
-            )
-        )
+        doc = {
+            "scenario": model.name,
+            "passed": len(outcomes) - failed,
+            "failed": failed,
+            "results": [o.to_json() for o in outcomes],
+        }
+        print(json.dumps({**doc, "modelled": True} if modelled else doc, indent=1))
     else:
         for o in outcomes:
             for line in report.outcome_lines(o):
@@ -312,10 +328,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true")
     t.add_argument("--junit", metavar="PATH")
     t.add_argument("--keep", action="store_true", help="leave the scenario up afterwards")
+    judged = t.add_mutually_exclusive_group()
+    judged.add_argument(
+        "--static", action="store_true", help="judge by the model alone (no root, no packets)"
+    )
+    judged.add_argument(
+        "--cross-check", action="store_true", help="judge by packets and by the model; any "
+        "disagreement fails",
+    )
     v = add("verify", cmd_verify, "check the live kernel state against the scenario's plan")
     v.add_argument("name", nargs="?", metavar="NAME")
     v.add_argument("--json", action="store_true")
     lab.register(sub, add)  # netemu lab list|start|hint|check|solution|stop
+    explain_commands.register(add, _port)  # netemu explain, netemu reach
     return p
 
 
