@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from netemu.errors import ScenarioInvalid
+from netemu.errors import NetemuError, ScenarioInvalid
 from netemu.explain import codes, fuzz
 from netemu.explain.index import ModelIndex
 from netemu.explain.result import StaticResult
@@ -109,6 +109,18 @@ def check(model: Model, specs: list[ProbeSpec], strict: bool) -> list[Checked]:
     return out
 
 
+def _checked_with_retry(d: fuzz.Data, specs: list[ProbeSpec], strict: bool) -> list[Checked] | None:
+    """Build, probe, compare; a failed build (a loaded host can time out DHCP) is tried
+    once more, then reported and skipped."""
+    for attempt in (1, 2):
+        try:
+            with up(fuzz.to_yaml(d), d["name"]) as running:
+                return check(running, specs, strict)
+        except NetemuError as e:
+            print(f"  could not build the scenario (try {attempt}): {str(e).splitlines()[0]}")
+    return None
+
+
 def _still_disagrees(d: fuzz.Data, spec: ProbeSpec, strict: bool) -> bool:
     try:
         model = fuzz.load(d)
@@ -161,13 +173,15 @@ def run(
     scenarios: int, probes: int, seed: int, folder: str, strict: bool, shrink_budget: int
 ) -> int:
     started = time.monotonic()
-    total = disagreements = known = 0
+    total = disagreements = known = unbuilt = 0
     tally: dict[str, int] = {}
     for i in range(scenarios):
         d, model = fuzz.generate(seed + i, name="xc")
         specs = fuzz.probes(model, seed + i, probes)
-        with up(fuzz.to_yaml(d), "xc") as running:
-            checked = check(running, specs, strict)
+        checked = _checked_with_retry(d, specs, strict)
+        if checked is None:
+            unbuilt += 1
+            continue
         total += len(checked)
         for c in checked:
             key = c.kernel.result + (f" {c.kernel.reason.code}" if c.kernel.reason else "")
@@ -196,6 +210,8 @@ def run(
         f"crosscheck: {total} probes over {scenarios} scenarios, {disagreements} disagreements, "
         f"{known} known differences (docs/aws-decisions.md),"
     )
+    if unbuilt:
+        print(f"  {unbuilt} scenario(s) could not be built (see the errors above) and were skipped")
     print(f"  {took:.0f} s; kernel verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.items())))
     return 1 if disagreements else 0
 
