@@ -21,6 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from bench import datapath  # noqa: E402
+from bench import explain as static_reach  # noqa: E402
 from bench.scenario_gen import scenario  # noqa: E402
 
 PY = sys.executable
@@ -186,6 +187,17 @@ def main() -> None:
                 f"{e['seconds']:.2f} s",
                 f"{e['passed']} passed {e['failed']} failed",
                 "target < 2 s",
+            )
+        )
+        big = 100 if args.quick else 1000
+        sr = static_reach.measure(big, 10 if args.quick else 20, 20 if args.quick else 60)
+        results["static_reach"] = sr
+        rows.append(
+            (
+                f"reach {big} x 3 ports (static)",
+                f"{sr['static']['seconds']:.2f} s",
+                f"probe {sr['probe_ms']:.1f} ms/cell, {sr['sample']['disagreements']} disagree",
+                f"{sr['ratio']:.0f}x probing; target < 2 s",
             )
         )
         dp = datapath.measure(seconds)

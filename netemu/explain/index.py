@@ -20,6 +20,8 @@ class ModelIndex:
     targets: set[tuple[str, str]] = field(init=False)  # ENIs with a route-target cable
     hosts: dict[IPv4Address, str] = field(init=False)
     public_of: dict[str, dict[IPv4Address, IPv4Address]] = field(init=False)  # per VPC
+    held: dict[str, dict[IPv4Address, Eni]] = field(init=False)  # per subnet: ENIs by address
+    stopped: dict[str, list[Instance]] = field(init=False)  # per subnet, in scenario order
 
     def __post_init__(self) -> None:
         m = self.model
@@ -28,6 +30,13 @@ class ModelIndex:
         self.by_public = {e.public_ip: e for e in m.enis() if e.public_ip}
         self.targets = {(e.owner_kind, e.owner) for e in target_enis(m)}
         self.hosts = {h.ip: h.name for h in m.internet_hosts.values()}
+        self.held = {s: {} for s in m.subnets}
+        for e in m.enis():
+            self.held[e.subnet][e.private_ip] = e
+        self.stopped = {s: [] for s in m.subnets}
+        for inst in m.instances.values():
+            if inst.state == "stopped":
+                self.stopped[inst.subnet].append(inst)
         # Private -> public addresses each VPC's internet gateway translates (5.3).
         self.public_of = {v: {} for v in m.vpcs}
         for e in m.enis():

@@ -82,12 +82,20 @@ class Matrix:
         return self.answers[(self.src_class[i], self.dst_class[j], k)]
 
     def grid(self, k: int) -> list[list[StaticResult | None]]:
-        """Every cell for traffic `k`, one row per source."""
+        """Every cell for traffic `k`, one row per source. Rows of one class are copies of
+        one row (a C-level list copy), with the diagonal cleared."""
+        classes = max([*self.src_class, *self.dst_class], default=-1) + 1
+        column = {d: j for j, d in enumerate(self.destinations)}
+        base: dict[int, list[StaticResult | None]] = {}
         rows = []
         for i, cs in enumerate(self.src_class):
-            row = [self.answers[(cs, cd, k)] for cd in self.dst_class]
-            if self.sources[i] in self.destinations:
-                row[self.destinations.index(self.sources[i])] = None
+            if cs not in base:
+                lut = [self.answers.get((cs, cd, k)) for cd in range(classes)]
+                base[cs] = list(map(lut.__getitem__, self.dst_class))
+            row = base[cs][:]
+            j = column.get(self.sources[i])
+            if j is not None:
+                row[j] = None
             rows.append(row)
         return rows
 

@@ -178,7 +178,7 @@ class Walker:
     def _at_subnet(self, name: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
         sub = self.m.subnets[name]
         vpc = self.m.vpcs[sub.vpc]
-        held = {e.private_ip: e for e in self.m.enis_in(name)}
+        held = self.ix.held[name]
         if (
             p.dst in sub.cidr
             and p.dst not in held
@@ -191,8 +191,8 @@ class Walker:
         else:
             oif = held.get(p.dst)
         in_eni = self.ix.eni(*iif.split(":")[1:]) if iif.startswith("port:") else None
-        for inst in self.m.instances.values():
-            if inst.state == "stopped" and inst.subnet == name and inst.eni in (in_eni, oif):
+        for inst in self.ix.stopped[name]:
+            if inst.eni in (in_eni, oif):
                 return self.why.stopped(inst, leg, p)
         dns_query = p.dst == vpc.dns_ip and p.protocol in (PROTO_TCP, PROTO_UDP) and (
             p.dport == DNS_PORT
