@@ -20,6 +20,27 @@ from netemu.probe.engine import ProbeResult, ProbeSpec, probe
 from netemu.render.topology import endpoint_ns
 
 
+def spec(
+    source: str,
+    destination: str,
+    tcp: int | None = None,
+    udp: int | None = None,
+    icmp: bool = False,
+    source_port: int | None = None,
+) -> ProbeSpec:
+    """The probe a test asks for with `tcp=PORT`, `udp=PORT` or `icmp=True`."""
+    proto: Literal["tcp", "udp", "icmp"]
+    if tcp is not None:
+        proto, port = "tcp", tcp
+    elif udp is not None:
+        proto, port = "udp", udp
+    elif icmp:
+        proto, port = "icmp", None
+    else:
+        raise ValueError("give tcp=PORT, udp=PORT or icmp=True")
+    return ProbeSpec(source, destination, proto, port, source_port)
+
+
 class Running:
     def __init__(self, model: Model) -> None:
         self.model = model
@@ -36,17 +57,8 @@ class Running:
         timeout: float = 1.0,
     ) -> ProbeResult:
         """One real probe; e.g. `probe("client", "web", tcp=22).result == "reachable"`."""
-        proto: Literal["tcp", "udp", "icmp"]
-        if tcp is not None:
-            proto, port = "tcp", tcp
-        elif udp is not None:
-            proto, port = "udp", udp
-        elif icmp:
-            proto, port = "icmp", None
-        else:
-            raise ValueError("give tcp=PORT, udp=PORT or icmp=True")
         (result,) = probe(
-            self.model, [ProbeSpec(source, destination, proto, port, source_port)], timeout
+            self.model, [spec(source, destination, tcp, udp, icmp, source_port)], timeout
         )
         return result
 

@@ -274,3 +274,21 @@ def test_reach_csv_and_bad_names() -> None:
     bad = netemu("explain", "scenarios/book/webdb.yaml", "nobody", "db", "--icmp")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert "Traceback" not in bad.stderr
+
+
+def test_pytest_plugin_judges_by_the_model_without_root_and_says_so(tmp_path: Path) -> None:
+    """NETEMU_STATIC=1 stands in for a host without root (both take the static path)."""
+    test = tmp_path / "test_static_plugin.py"
+    test.write_text(
+        f"NETEMU_SCENARIO = {str(ROOT / 'scenarios/book/webdb.yaml')!r}\n\n"
+        "def test_db_is_private(netemu_scenario):\n"
+        "    r = netemu_scenario.probe('internet', 'db', tcp=22)\n"
+        "    assert r.result == 'blocked' and r.to_json()['modelled'] is True\n"
+        "    assert netemu_scenario.probe('web', 'db', tcp=3306).result == 'reachable'\n"
+    )
+    env = {**__import__("os").environ, "NETEMU_STATIC": "1", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                          str(test)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "judged by the model" in out.stdout
