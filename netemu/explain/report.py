@@ -27,6 +27,8 @@ def _what(hop: Hop) -> str:
         side = "from" if r["direction"] == "ingress" else "to"
         proto = PROTO.get(r["protocol"], r["protocol"])
         return f"{r['direction']} rule {r['rule_index']}: {proto}{_ports(r)} {side} {peer}"
+    if "security_group_state" in d:
+        return f"{d['security_group_state']['direction']}: reply of a flow it admitted (7.10)"
     if "acl_rule" in d:
         r = d["acl_rule"]
         direction = "egress" if r["egress"] else "ingress"

@@ -201,7 +201,9 @@ class Walker:
             p.sport == DNS_PORT
         )
         if in_eni and in_eni.owner_kind == "instance" and not dns_query:
-            if not self._sg_state(name, in_eni, p):
+            if self._sg_state(name, in_eni, p):
+                hops.append(self._by_state(in_eni, "egress"))
+            else:
                 drop = self._security_group(in_eni, "egress", p, leg, hops)
                 if drop:
                     return drop
@@ -218,7 +220,9 @@ class Walker:
             if drop:
                 return drop
         if oif and oif.owner_kind == "instance" and not dns_answer:
-            if not self._sg_state(name, oif, p):
+            if self._sg_state(name, oif, p):
+                hops.append(self._by_state(oif, "ingress"))
+            else:
                 drop = self._security_group(oif, "ingress", p, leg, hops)
                 if drop:
                     return drop
@@ -231,6 +235,12 @@ class Walker:
             return ("router", sub.vpc, f"subnet:{name}"), p
         kind = "instance" if oif.owner_kind == "instance" else "nat"
         return (kind, oif.owner, "eth0"), p
+
+    def _by_state(self, eni: Eni, direction: str) -> Hop:
+        """A security group stage passed as the reply of a flow the ENI admitted (7.10)."""
+        names = ",".join(self.m.security_groups[g].name for g in eni.security_groups)
+        state = {"direction": direction, "connection_state": "established", "eni": eni.id}
+        return Hop(f"security_group:{names}", None, {"security_group_state": state})
 
     def _security_group(
         self, eni: Eni, direction: Literal["ingress", "egress"], p: Packet, leg: Leg,
