@@ -50,7 +50,9 @@ def probed_sample(n: int, count: int) -> dict[str, Any]:
         kernel = probe(running, specs)
         took = time.perf_counter() - t
         ix = ModelIndex(running)
-        disagree = sum(bool(compare(k, explain(running, s, ix))) for s, k in zip(specs, kernel))
+        disagree = sum(
+            bool(compare(k, explain(running, s, ix))) for s, k in zip(specs, kernel, strict=False)
+        )
     return {"probes": len(specs), "seconds": took, "disagreements": disagree}
 
 

@@ -16,8 +16,8 @@ from netemu.explain import commands as explain_commands
 from netemu.model import load_model
 from netemu.model.types import Model
 from netemu.probe import report
-from netemu.probe.expect import Outcome
 from netemu.probe.engine import ProbeSpec
+from netemu.probe.expect import Outcome
 from netemu.render import topology
 
 
@@ -333,8 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--static", action="store_true", help="judge by the model alone (no root, no packets)"
     )
     judged.add_argument(
-        "--cross-check", action="store_true", help="judge by packets and by the model; any "
-        "disagreement fails",
+        "--cross-check",
+        action="store_true",
+        help="judge by packets and by the model; any disagreement fails",
     )
     v = add("verify", cmd_verify, "check the live kernel state against the scenario's plan")
     v.add_argument("name", nargs="?", metavar="NAME")

@@ -98,8 +98,9 @@ def print_cross_check(args: argparse.Namespace, model: Model, kernel: list[Outco
         mo = judge(model, o.expectation, s)
         disagree += bool(diffs)
         failed += not o.ok
-        rows.append({"kernel": o.to_json(), "model": mo.to_json(), "agree": not diffs,
-                     "differences": diffs})
+        rows.append(
+            {"kernel": o.to_json(), "model": mo.to_json(), "agree": not diffs, "differences": diffs}
+        )
         if not args.json:
             mark = "AGREE   " if not diffs else "DISAGREE"
             verdict = "PASS" if o.ok else "FAIL"
@@ -116,12 +117,19 @@ def print_cross_check(args: argparse.Namespace, model: Model, kernel: list[Outco
                 for line in report.lines(s):
                     print(f"  model: {line}")
     if args.json:
-        doc = {"scenario": model.name, "passed": len(kernel) - failed, "failed": failed,
-               "disagreements": disagree, "results": rows}
+        doc = {
+            "scenario": model.name,
+            "passed": len(kernel) - failed,
+            "failed": failed,
+            "disagreements": disagree,
+            "results": rows,
+        }
         print(json.dumps(doc, indent=1))
     else:
-        print(f"{model.name}: {len(kernel) - failed} passed, {failed} failed, "
-              f"{disagree} disagreement(s) between the kernel and the model")
+        print(
+            f"{model.name}: {len(kernel) - failed} passed, {failed} failed, "
+            f"{disagree} disagreement(s) between the kernel and the model"
+        )
     return ExitStatus.CHECKS_FAILED if failed or disagree else ExitStatus.OK
 
 
@@ -151,13 +159,26 @@ def cmd_reach(args: argparse.Namespace) -> int:
                 if cell is None:
                     continue
                 x = cell.reason
-                rows.append({
-                    "from": m.sources[i], "to": m.destinations[j], "traffic": label[k],
-                    "result": cell.result, "code": x.code if x else None,
-                    "component": x.component if x else None, "leg": x.leg if x else None,
-                    **({"packets": "agree" if not confirmed[(i, j, k)] else
-                        "; ".join(confirmed[(i, j, k)])} if args.packets else {}),
-                })
+                rows.append(
+                    {
+                        "from": m.sources[i],
+                        "to": m.destinations[j],
+                        "traffic": label[k],
+                        "result": cell.result,
+                        "code": x.code if x else None,
+                        "component": x.component if x else None,
+                        "leg": x.leg if x else None,
+                        **(
+                            {
+                                "packets": "agree"
+                                if not confirmed[(i, j, k)]
+                                else "; ".join(confirmed[(i, j, k)])
+                            }
+                            if args.packets
+                            else {}
+                        ),
+                    }
+                )
     if args.json:
         print(json.dumps({"scenario": model.name, "modelled": True, "cells": rows}, indent=1))
     elif args.csv:

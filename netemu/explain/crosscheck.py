@@ -138,7 +138,9 @@ def _still_disagrees(d: fuzz.Data, spec: ProbeSpec, strict: bool) -> bool:
     except ScenarioInvalid:
         return False
     names = {*model.instances, *model.internet_hosts, *model.nat_gateways}
-    if spec.source not in names or (spec.destination[0].isalpha() and spec.destination not in names):
+    if spec.source not in names or (
+        spec.destination[0].isalpha() and spec.destination not in names
+    ):
         return False
     with up(fuzz.to_yaml(d), d["name"]) as running:
         (c,) = check(running, [spec], strict)
@@ -165,7 +167,7 @@ def write_finding(folder: str, n: int, d: fuzz.Data, c: Checked) -> str:
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"disagreement-{n}.yaml")
     s = c.spec
-    expect = {"from": s.source, "to": s.destination, "result": c.kernel.result}
+    expect: dict[str, object] = {"from": s.source, "to": s.destination, "result": c.kernel.result}
     if s.protocol == "icmp":
         expect["icmp"] = True
     else:
@@ -228,7 +230,10 @@ def run(
         print(f"  {flaky} probe(s) agreed only when probed a second time (a busy host)")
     if unbuilt:
         print(f"  {unbuilt} scenario(s) could not be built (see the errors above) and were skipped")
-    print(f"  {took:.0f} s; kernel verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.items())))
+    print(
+        f"  {took:.0f} s; kernel verdicts: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(tally.items()))
+    )
     return 1 if disagreements else 0
 
 
@@ -238,13 +243,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-m", "--probes", type=int, default=50, help="probes per scenario")
     ap.add_argument("--seed", type=int, default=int(time.time()) % 100000)
     ap.add_argument("--out", default="crosscheck-findings", help="folder for minimized scenarios")
-    ap.add_argument("--strict", action="store_true", help="also compare direction, rule, seen_source")
+    ap.add_argument(
+        "--strict", action="store_true", help="also compare direction, rule, seen_source"
+    )
     ap.add_argument("--shrink", type=int, default=80, help="shrinking budget (0: do not shrink)")
     args = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("crosscheck: needs root (it builds each scenario in the kernel)", file=sys.stderr)
         return 3
-    print(f"crosscheck: seed {args.seed}, {args.scenarios} scenarios x {args.probes} probes", flush=True)
+    print(
+        f"crosscheck: seed {args.seed}, {args.scenarios} scenarios x {args.probes} probes",
+        flush=True,
+    )
     return run(args.scenarios, args.probes, args.seed, args.out, args.strict, args.shrink)
 
 

@@ -32,7 +32,9 @@ def _rule_traffic(rng: random.Random) -> Data:
         if rng.random() < 0.6:
             out["port"] = rng.choice(PORTS)
         else:
-            out["ports"] = rng.choice(["1024-65535", "32768-65535", "0-65535", "20-3306", "40000-50000"])
+            out["ports"] = rng.choice(
+                ["1024-65535", "32768-65535", "0-65535", "20-3306", "40000-50000"]
+            )
     elif proto == "icmp" and rng.random() < 0.3:
         out["icmp_type"], out["icmp_code"] = rng.choice([(8, -1), (0, 0), (3, 4), (-1, -1)])
     return out
@@ -67,7 +69,7 @@ def _vpc(rng: random.Random, d: Data, k: int) -> None:
         name = f"i{k}{i}"
         inst: Data = {
             "subnet": rng.choice(subs),
-            "security_groups": rng.sample(groups + ["default"], rng.randint(1, 2)),
+            "security_groups": rng.sample([*groups, "default"], rng.randint(1, 2)),
         }
         if rng.random() < 0.5:
             inst["public_ip"] = rng.random() < 0.7
@@ -86,7 +88,7 @@ def _vpc(rng: random.Random, d: Data, k: int) -> None:
         for _ in range(rng.randint(0, 4)):
             r = _rule_traffic(rng)
             if rng.random() < 0.25:
-                r["security_group"] = rng.choice(groups + ["default"])
+                r["security_group"] = rng.choice([*groups, "default"])
             else:
                 r["cidr"] = _peer(rng, cidr, cidrs)
             sg["ingress"].append(r)
@@ -107,8 +109,9 @@ def _vpc(rng: random.Random, d: Data, k: int) -> None:
                 r["action"] = "allow" if rng.random() < 0.7 else "deny"
                 acl[direction].append(r)
             if rng.random() < 0.5:
-                acl[direction].append({"rule": 500, "protocol": "all", "cidr": "0.0.0.0/0",
-                                       "action": "allow"})
+                acl[direction].append(
+                    {"rule": 500, "protocol": "all", "cidr": "0.0.0.0/0", "action": "allow"}
+                )
         d["network_acls"][a] = acl
     tables = [f"r{k}{i}" for i in range(rng.randint(1, 3))]
     targets: list[Data] = [{"blackhole": True}]
@@ -125,7 +128,9 @@ def _vpc(rng: random.Random, d: Data, k: int) -> None:
         for dest in dests:
             table["routes"].append({"destination": dest, **rng.choice(targets)})
         if rng.random() < 0.15 and (nats or insts):  # a whole-subnet route (ref 4.6)
-            kind, name = rng.choice([("nat_gateway", n) for n in nats] + [("instance", i) for i in insts])
+            kind, name = rng.choice(
+                [("nat_gateway", n) for n in nats] + [("instance", i) for i in insts]
+            )
             table["routes"].append({"destination": rng.choice(cidrs), kind: name})
         d["route_tables"][t] = table
     for s, c in zip(subs, cidrs, strict=True):
@@ -220,15 +225,25 @@ def probes(model: Model, seed: int, count: int) -> list[ProbeSpec]:
 def variants(d: Data) -> list[Data]:
     """Every scenario with one object or rule fewer, smallest step last (for shrinking)."""
     out: list[Data] = []
-    for section in ("instances", "nat_gateways", "subnets", "route_tables", "network_acls",
-                    "security_groups", "internet_gateways", "vpcs"):
+    for section in (
+        "instances",
+        "nat_gateways",
+        "subnets",
+        "route_tables",
+        "network_acls",
+        "security_groups",
+        "internet_gateways",
+        "vpcs",
+    ):
         for name in list(d.get(section, {})):
             v = copy.deepcopy(d)
             del v[section][name]
             out.append(v)
-    for section, lists in (("security_groups", ("ingress", "egress")),
-                           ("network_acls", ("ingress", "egress")),
-                           ("route_tables", ("routes",))):
+    for section, lists in (
+        ("security_groups", ("ingress", "egress")),
+        ("network_acls", ("ingress", "egress")),
+        ("route_tables", ("routes",)),
+    ):
         for name, obj in d.get(section, {}).items():
             for key in lists:
                 for i in range(len(obj.get(key) or [])):

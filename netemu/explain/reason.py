@@ -77,7 +77,9 @@ class Classifier:
         detail: str,
     ) -> Drop:
         packet = {"src": str(p.src), "dst": str(p.dst)}
-        return Drop(code, direction, component, rule, leg, detail, packet, self.recognisable(leg, p))
+        return Drop(
+            code, direction, component, rule, leg, detail, packet, self.recognisable(leg, p)
+        )
 
     def silent(self, code: str, leg: Leg, p: Packet, what: str) -> Drop:
         return self._drop(code, None, what, None, leg, p, what)

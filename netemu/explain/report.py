@@ -82,8 +82,10 @@ def lines(r: StaticResult) -> list[str]:
         direction = f" {x.direction}" if x.direction else ""
         out.append("explanation:")
         out.append(f"  {x.code}: {x.component}{direction}{rule}, on the {x.leg}")
-        out.append(f"  ({x.detail}; packet {x.packet['src'] if x.packet else ''} -> "
-                   f"{x.packet['dst'] if x.packet else ''})")
+        out.append(
+            f"  ({x.detail}; packet {x.packet['src'] if x.packet else ''} -> "
+            f"{x.packet['dst'] if x.packet else ''})"
+        )
     for note in r.notes:
         out.append(f"note: {note}")
     for note in r.kernel_differs:

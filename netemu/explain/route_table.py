@@ -14,7 +14,9 @@ from typing import Any, Literal
 
 from netemu.model.types import Model, Route, RouteTable, Subnet
 
-Kind = Literal["subnet", "unheld", "blackhole", "internet_gateway", "nat_gateway", "instance", "none"]
+Kind = Literal[
+    "subnet", "unheld", "blackhole", "internet_gateway", "nat_gateway", "instance", "none"
+]
 DEAD: tuple[Kind, ...] = ("unheld", "blackhole", "none")
 
 
@@ -73,9 +75,7 @@ def lookup(model: Model, table: RouteTable, dst: IPv4Address) -> RouteChoice:
     def offer(net: IPv4Network, pref: int, choice: RouteChoice) -> None:
         nonlocal best
         if dst in net and (
-            best is None
-            or net.prefixlen > best[0]
-            or (net.prefixlen == best[0] and pref < best[1])
+            best is None or net.prefixlen > best[0] or (net.prefixlen == best[0] and pref < best[1])
         ):
             best = (net.prefixlen, pref, choice)
 

@@ -97,8 +97,10 @@ def _walk(
         drop = back.drop
         if drop is None:
             assert back.arrived is not None
-            if back.at != first.component or back.arrived.dst != src.ip or not why.recognisable(
-                "reply", back.arrived
+            if (
+                back.at != first.component
+                or back.arrived.dst != src.ip
+                or not why.recognisable("reply", back.arrived)
             ):
                 drop = why.silent(
                     codes.REPLY_FROM_OTHER_ADDRESS,
@@ -152,8 +154,11 @@ def _listening(ix: ModelIndex, at: str, spec: ProbeSpec) -> bool:
     kind, _, name = at.partition(":")
     m = ix.model
     services = (
-        m.instances[name].services if kind == "instance" else
-        m.internet_hosts[name].services if kind == "internet_host" else ()
+        m.instances[name].services
+        if kind == "instance"
+        else m.internet_hosts[name].services
+        if kind == "internet_host"
+        else ()
     )
     return any(s.kind != "udp" and s.port == spec.port for s in services)
 

@@ -35,8 +35,12 @@ class Hop:
     detail: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self, sequence: int) -> dict[str, Any]:
-        return {"sequence_number": sequence, "component": self.component, "id": self.id,
-                **self.detail}
+        return {
+            "sequence_number": sequence,
+            "component": self.component,
+            "id": self.id,
+            **self.detail,
+        }
 
 
 @dataclass
@@ -80,8 +84,9 @@ class Walker:
 
     def _track(self, where: tuple[str, str], before: Packet, after: Packet) -> None:
         entries = self.ct.setdefault(where, [])
-        if not any(e.orig.flow == before.flow or e.out.reversed_flow() == before.flow
-                   for e in entries):
+        if not any(
+            e.orig.flow == before.flow or e.out.reversed_flow() == before.flow for e in entries
+        ):
             entries.append(_Entry(before, after))
 
     @staticmethod
@@ -179,11 +184,7 @@ class Walker:
         sub = self.m.subnets[name]
         vpc = self.m.vpcs[sub.vpc]
         held = self.ix.held[name]
-        if (
-            p.dst in sub.cidr
-            and p.dst not in held
-            and p.dst not in (sub.router_ip, vpc.dns_ip)
-        ):
+        if p.dst in sub.cidr and p.dst not in held and p.dst not in (sub.router_ip, vpc.dns_ip):
             return self.why.unheld(name, leg, p)
         if iif.startswith("target:"):
             _, kind, owner = iif.split(":")
@@ -194,11 +195,11 @@ class Walker:
         for inst in self.ix.stopped[name]:
             if inst.eni in (in_eni, oif):
                 return self.why.stopped(inst, leg, p)
-        dns_query = p.dst == vpc.dns_ip and p.protocol in (PROTO_TCP, PROTO_UDP) and (
-            p.dport == DNS_PORT
+        dns_query = (
+            p.dst == vpc.dns_ip and p.protocol in (PROTO_TCP, PROTO_UDP) and (p.dport == DNS_PORT)
         )
-        dns_answer = p.src == vpc.dns_ip and p.protocol in (PROTO_TCP, PROTO_UDP) and (
-            p.sport == DNS_PORT
+        dns_answer = (
+            p.src == vpc.dns_ip and p.protocol in (PROTO_TCP, PROTO_UDP) and (p.sport == DNS_PORT)
         )
         if in_eni and in_eni.owner_kind == "instance" and not dns_query:
             if self._sg_state(name, in_eni, p):
@@ -243,7 +244,11 @@ class Walker:
         return Hop(f"security_group:{names}", None, {"security_group_state": state})
 
     def _security_group(
-        self, eni: Eni, direction: Literal["ingress", "egress"], p: Packet, leg: Leg,
+        self,
+        eni: Eni,
+        direction: Literal["ingress", "egress"],
+        p: Packet,
+        leg: Leg,
         hops: list[Hop],
     ) -> Drop | None:
         own = p.src if direction == "egress" else p.dst
@@ -254,20 +259,29 @@ class Walker:
             return self.why.security_group(v, leg, p)
         assert v.group is not None
         hops.append(
-            Hop(f"security_group:{v.group.name}", v.group.id, {"security_group_rule": v.to_json(),
-                                                               "eni": eni.id})
+            Hop(
+                f"security_group:{v.group.name}",
+                v.group.id,
+                {"security_group_rule": v.to_json(), "eni": eni.id},
+            )
         )
         return None
 
     def _acl(
-        self, acl: Any, direction: Literal["ingress", "egress"], p: Packet, leg: Leg,
-        hops: list[Hop], subnet: str,
+        self,
+        acl: Any,
+        direction: Literal["ingress", "egress"],
+        p: Packet,
+        leg: Leg,
+        hops: list[Hop],
+        subnet: str,
     ) -> Drop | None:
         v = network_acl.evaluate(acl, direction, p)
         if not v.allowed:
             return self.why.acl(v, leg, p)
-        hops.append(Hop(f"network_acl:{acl.name}", acl.id, {"acl_rule": v.to_json(),
-                                                           "subnet": subnet}))
+        hops.append(
+            Hop(f"network_acl:{acl.name}", acl.id, {"acl_rule": v.to_json(), "subnet": subnet})
+        )
         return None
 
     # -- the VPC router -----------------------------------------------------------------
@@ -285,8 +299,9 @@ class Walker:
         choice = route_table.lookup(self.m, table, p.dst)
         if not choice.forwards:
             return self.why.route(choice, leg, p)
-        hops.append(Hop(f"route_table:{table.name}", table.id,
-                        {"route_table_route": choice.to_json()}))
+        hops.append(
+            Hop(f"route_table:{table.name}", table.id, {"route_table_route": choice.to_json()})
+        )
         route = choice.route
         if choice.kind == "subnet":
             assert choice.subnet is not None
@@ -357,4 +372,3 @@ def start_of(ix: ModelIndex, endpoint: str) -> Place:
         inst = ix.model.instances[endpoint]
         return ("subnet", inst.subnet, f"port:instance:{endpoint}")
     return ("internet", "", endpoint)
-

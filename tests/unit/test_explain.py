@@ -64,8 +64,14 @@ def model(**kw: str) -> object:
     return m
 
 
-def why(m: object, src: str, dst: str, proto: str = "tcp", port: int | None = 22,
-        sport: int | None = 40000) -> tuple[str, str | None, str | None, str | None, str | None]:
+def why(
+    m: object,
+    src: str,
+    dst: str,
+    proto: str = "tcp",
+    port: int | None = 22,
+    sport: int | None = 40000,
+) -> tuple[str, str | None, str | None, str | None, str | None]:
     r = explain(m, ProbeSpec(src, dst, proto, port, sport))  # type: ignore[arg-type]
     x = r.reason
     if x is None:
@@ -84,12 +90,20 @@ def test_acl_first_matching_number_decides_then_the_star_rule() -> None:
     )
     m = model(acl=", network_acl: edge", extra=acl, web_in="[{protocol: all, cidr: 0.0.0.0/0}]")
     assert why(m, "client", "web") == (
-        "blocked", "SUBNET_ACL_RESTRICTION", "network_acl:edge", "100", "request"
+        "blocked",
+        "SUBNET_ACL_RESTRICTION",
+        "network_acl:edge",
+        "100",
+        "request",
     )
     assert why(m, "client", "web", port=80) == ("reachable", None, None, None, None)
     # 8.1 stateless: the reply to a port below 32768 meets only the `*` rule.
     assert why(m, "client", "web", port=80, sport=20000) == (
-        "blocked", "SUBNET_ACL_RESTRICTION", "network_acl:edge", "*", "reply"
+        "blocked",
+        "SUBNET_ACL_RESTRICTION",
+        "network_acl:edge",
+        "*",
+        "reply",
     )
 
 
@@ -98,27 +112,41 @@ def test_security_group_reference_matches_private_addresses_of_members() -> None
     m = model(web_in="[{protocol: all, cidr: 0.0.0.0/0}]")
     assert why(m, "web", "db", port=3306)[0] == "reachable"
     assert why(m, "web", "db", port=22)[:3] == (
-        "blocked", "ENI_SG_RULES_MISMATCH", "security_group:db"
+        "blocked",
+        "ENI_SG_RULES_MISMATCH",
+        "security_group:db",
     )
 
 
 def test_stateful_groups_let_replies_out_without_egress_rules() -> None:
     """7.10: a group with no egress rule still answers what it admitted."""
     text = BASE.replace("    ingress: {web_in}", "    ingress: {web_in}\n    egress: []")
-    m, _ = load_model_text(text.format(acl="", priv_routes="[]", extra="",
-                                       web_in="[{protocol: tcp, port: 22, cidr: 0.0.0.0/0}]"))
+    m, _ = load_model_text(
+        text.format(
+            acl="",
+            priv_routes="[]",
+            extra="",
+            web_in="[{protocol: tcp, port: 22, cidr: 0.0.0.0/0}]",
+        )
+    )
     assert why(m, "client", "web")[0] == "reachable"
     assert why(m, "web", "client", port=443)[:2] == ("blocked", "ENI_SG_RULES_MISMATCH")
 
 
 def test_route_lookup_longest_prefix_and_blackhole() -> None:
     """4.5, 4.10: the longest prefix wins; a blackhole drops with BAD_STATE_ROUTE."""
-    routes = ("[{destination: 0.0.0.0/0, blackhole: true},"
-              " {destination: 198.51.100.0/24, nat_gateway: nat}]")
+    routes = (
+        "[{destination: 0.0.0.0/0, blackhole: true},"
+        " {destination: 198.51.100.0/24, nat_gateway: nat}]"
+    )
     extra = "nat_gateways:\n  nat: {subnet: pub, elastic_ip: 203.0.113.50}"
     m = model(priv_routes=routes, extra=extra)
     assert why(m, "db", "192.0.2.1", port=80) == (
-        "blocked", "BAD_STATE_ROUTE", "route_table:priv", "0.0.0.0/0", "request"
+        "blocked",
+        "BAD_STATE_ROUTE",
+        "route_table:priv",
+        "0.0.0.0/0",
+        "request",
     )
     r = explain(m, ProbeSpec("db", "client", "tcp", 80, 40000))
     assert r.result == "reachable" and r.seen_source == "203.0.113.50"  # 6.7
@@ -129,13 +157,16 @@ def test_no_route_and_unheld_addresses() -> None:
     m = model()
     assert why(m, "db", "client", port=80)[1:3] == ("NO_ROUTE_TO_DESTINATION", "route_table:priv")
     assert why(m, "web", "10.1.0.99", proto="icmp", port=None, sport=None)[1:3] == (
-        "NO_ROUTE_TO_DESTINATION", "subnet:pub"
+        "NO_ROUTE_TO_DESTINATION",
+        "subnet:pub",
     )
     assert why(m, "web", "192.0.2.99", proto="udp", port=9)[1:3] == (
-        "NO_ROUTE_TO_DESTINATION", "internet"
+        "NO_ROUTE_TO_DESTINATION",
+        "internet",
     )
     assert why(m, "client", "db")[1:3] == (
-        "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS", "internet_gateway:igw"
+        "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS",
+        "internet_gateway:igw",
     )
 
 
@@ -144,10 +175,13 @@ def test_reply_through_nat_gateway_without_state_is_not_translated() -> None:
     request; a TCP answer cannot open a connection there (6.9) and passes untranslated."""
     extra = "nat_gateways:\n  nat: {subnet: pub, elastic_ip: 203.0.113.50}"
     routes = "[{destination: 0.0.0.0/0, nat_gateway: nat}]"
-    text = BASE.format(acl="", priv_routes=routes, extra=extra,
-                       web_in="[{protocol: all, cidr: 0.0.0.0/0}]")
-    text = text.replace("db: {subnet: priv, security_groups: [db]}",
-                        "db: {subnet: priv, security_groups: [web], public_ip: true}")
+    text = BASE.format(
+        acl="", priv_routes=routes, extra=extra, web_in="[{protocol: all, cidr: 0.0.0.0/0}]"
+    )
+    text = text.replace(
+        "db: {subnet: priv, security_groups: [db]}",
+        "db: {subnet: priv, security_groups: [web], public_ip: true}",
+    )
     m, _ = load_model_text(text)
     r = explain(m, ProbeSpec("client", "db", "tcp", 22, 40000))
     assert r.result == "reachable"
@@ -201,7 +235,8 @@ def test_labs_fail_statically_exactly_where_the_kernel_fails() -> None:
                     x = r.reason
                     blocked = x is not None and r.result == "blocked"
                     got[o.title] = (
-                        (x.code, x.component, x.direction or "", x.rule, x.leg) if blocked and x
+                        (x.code, x.component, x.direction or "", x.rule, x.leg)
+                        if blocked and x
                         else None
                     )
             assert got == want, (lab.name, path)
@@ -209,14 +244,31 @@ def test_labs_fail_statically_exactly_where_the_kernel_fails() -> None:
 
 def test_compare_accepts_a_silent_kernel_only_where_the_model_expects_one() -> None:
     spec = ProbeSpec("a", "b", "tcp", 22)
-    base = dict(spec=spec, src_ip="1", dst_ip="2", result="blocked", seen_source=None,
-                seen_port=None, hops=[], elapsed_ms=0)
+    base = dict(
+        spec=spec,
+        src_ip="1",
+        dst_ip="2",
+        result="blocked",
+        seen_source=None,
+        seen_port=None,
+        hops=[],
+        elapsed_ms=0,
+    )
     silent = ProbeResult(**base, reason=None)  # type: ignore[arg-type]
     m = model()
     loud = explain(m, ProbeSpec("db", "client", "tcp", 80, 40000))
     assert compare(silent, loud) == ["reason: kernel None, model NO_ROUTE_TO_DESTINATION"]
-    named = ProbeResult(**base, reason=Reason("NO_ROUTE_TO_DESTINATION", "egress",  # type: ignore[arg-type]
-                                              "route_table:priv", None, "request", ""))
+    named = ProbeResult(
+        **base,
+        reason=Reason(
+            "NO_ROUTE_TO_DESTINATION",
+            "egress",  # type: ignore[arg-type]
+            "route_table:priv",
+            None,
+            "request",
+            "",
+        ),
+    )
     assert compare(named, loud, strict=True) == []
 
 
@@ -241,13 +293,17 @@ def test_reach_walks_each_class_pair_once() -> None:
 
 
 def netemu(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "netemu.cli", *args], cwd=ROOT,
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "netemu.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_explain_command_json_is_the_probe_json_and_says_modelled() -> None:
-    out = netemu("explain", "scenarios/book/webdb.yaml", "internet", "db", "--tcp", "22",
-                 "--json")
+    out = netemu("explain", "scenarios/book/webdb.yaml", "internet", "db", "--tcp", "22", "--json")
     assert out.returncode == 1
     doc = json.loads(out.stdout)
     assert doc["modelled"] is True and doc["network_path_found"] is False
@@ -287,8 +343,13 @@ def test_pytest_plugin_judges_by_the_model_without_root_and_says_so(tmp_path: Pa
         "    assert netemu_scenario.probe('web', 'db', tcp=3306).result == 'reachable'\n"
     )
     env = {**__import__("os").environ, "NETEMU_STATIC": "1", "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-                          str(test)], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(test)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "judged by the model" in out.stdout
