@@ -97,6 +97,11 @@ def _walk(
         drop = back.drop
         if drop is None:
             assert back.arrived is not None
+            if back.arrived.src != dst.ip:
+                w.notes.append(
+                    f"the reply comes back from {back.arrived.src}, not from {dst.ip}; a probe "
+                    "counts it (it matches by ports), a real client may not"
+                )
             if (
                 back.at != first.component
                 or back.arrived.dst != src.ip

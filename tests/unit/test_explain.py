@@ -353,3 +353,25 @@ def test_pytest_plugin_judges_by_the_model_without_root_and_says_so(tmp_path: Pa
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "judged by the model" in out.stdout
+
+
+def test_reply_remapped_by_a_nat_gateway_is_not_recognised() -> None:
+    """6.8: a NAT gateway maps source ports below 1024 into 1024-65535; a UDP answer from
+    port 53 that a route sends through one comes back from another port, which the client
+    does not take for the reply (blocked, and no kernel rule names it)."""
+    extra = "nat_gateways:\n  nat: {subnet: pub, elastic_ip: 203.0.113.50}"
+    routes = "[{destination: 0.0.0.0/0, nat_gateway: nat}]"
+    text = BASE.format(
+        acl="", priv_routes=routes, extra=extra, web_in="[{protocol: all, cidr: 0.0.0.0/0}]"
+    )
+    text = text.replace(
+        "db: {subnet: priv, security_groups: [db]}",
+        "db: {subnet: priv, security_groups: [web], public_ip: true}",
+    )
+    m, _ = load_model_text(text)
+    r = explain(m, ProbeSpec("client", "db", "udp", 53, 40000))
+    assert r.result == "blocked" and r.reason and r.reason.code == "REPLY_FROM_OTHER_ADDRESS"
+    assert not r.recognisable
+    r = explain(m, ProbeSpec("client", "db", "udp", 8080, 40000))
+    assert r.result == "reachable"
+    assert any("comes back from 203.0.113.50" in n for n in r.notes)
