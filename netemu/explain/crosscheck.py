@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -147,19 +147,22 @@ def _still_disagrees(d: fuzz.Data, spec: ProbeSpec, strict: bool) -> bool:
     return bool(c.differences)
 
 
-def shrink(d: fuzz.Data, spec: ProbeSpec, strict: bool, budget: int = 80) -> fuzz.Data:
-    """Take objects and rules out while the disagreement holds (greedy, `budget` tries)."""
-    tries = 0
-    progress = True
+def shrink(d: fuzz.Data, holds: Callable[[fuzz.Data], bool], budget: int = 80) -> fuzz.Data:
+    """Take objects and rules out of `d` while `holds` (the disagreement) stays true:
+    greedy, at most `budget` tries, each try one object or rule fewer."""
+    tries, progress = 0, True
     while progress and tries < budget:
-        progress = False
-        for v in fuzz.variants(d):
+        progress, i = False, 0
+        candidates = fuzz.variants(d)
+        while i < len(candidates) and tries < budget:
             tries += 1
-            if tries > budget:
-                break
-            if _still_disagrees(v, spec, strict):
-                d, progress = v, True
-                break
+            if holds(candidates[i]):
+                # Keep the smaller one and go on from the same place; a later pass
+                # retries what only became removable after it.
+                d, progress = candidates[i], True
+                candidates = fuzz.variants(d)
+            else:
+                i += 1
     return d
 
 
@@ -209,7 +212,12 @@ def run(
                 why = c.static.kernel_differs[0] if c.static.kernel_differs else ""
                 print(f"  known difference: {describe(c.spec)}: {why}")
         for c in bad[:1]:  # one finding per scenario is shrunk; the rest are counted
-            small = shrink(d, c.spec, strict, shrink_budget) if shrink_budget else d
+            spec = c.spec
+            small = (
+                shrink(d, lambda v: _still_disagrees(v, spec, strict), shrink_budget)
+                if shrink_budget
+                else d
+            )
             path = write_finding(folder, disagreements, small, c)
             print(f"  DISAGREE seed {seed + i}: {describe(c.spec)}: {'; '.join(c.differences)}")
             print(f"    minimized scenario: {path}", flush=True)

@@ -375,3 +375,28 @@ def test_reply_remapped_by_a_nat_gateway_is_not_recognised() -> None:
     r = explain(m, ProbeSpec("client", "db", "udp", 8080, 40000))
     assert r.result == "reachable"
     assert any("comes back from 203.0.113.50" in n for n in r.notes)
+
+
+def test_shrinking_keeps_only_what_the_disagreement_needs() -> None:
+    """The shrinker takes objects and rules out while the property holds (here: a route
+    table of VPC v0 still sends 0.0.0.0/0 somewhere), and the result is still valid."""
+    from netemu.explain.crosscheck import shrink
+
+    d, _ = fuzz.generate(1)
+
+    def holds(v: fuzz.Data) -> bool:
+        try:
+            fuzz.load(v)
+        except Exception:
+            return False
+        routes = [r for t in v["route_tables"].values() for r in t["routes"]]
+        return any(r["destination"] == "0.0.0.0/0" for r in routes)
+
+    assert holds(d)
+    small = shrink(d, holds, budget=400)
+    assert holds(small)
+    assert sum(len(t["routes"]) for t in small["route_tables"].values()) == 1
+    (route,) = [r for t in small["route_tables"].values() for r in t["routes"]]
+    # Only what that route needs is left: its target, and the target's subnet and group.
+    assert len(small["instances"]) == (1 if "instance" in route else 0)
+    assert len(small["subnets"]) <= 1 and len(small["security_groups"]) <= 1
