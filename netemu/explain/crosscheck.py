@@ -9,6 +9,7 @@ both and writes every disagreement, shrunk to a minimal scenario, to a folder. N
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -212,9 +213,12 @@ def run(
                 why = c.static.kernel_differs[0] if c.static.kernel_differs else ""
                 print(f"  known difference: {describe(c.spec)}: {why}")
         for c in bad[:1]:  # one finding per scenario is shrunk; the rest are counted
-            spec = c.spec
             small = (
-                shrink(d, lambda v: _still_disagrees(v, spec, strict), shrink_budget)
+                shrink(
+                    d,
+                    functools.partial(_still_disagrees, spec=c.spec, strict=strict),
+                    shrink_budget,
+                )
                 if shrink_budget
                 else d
             )
