@@ -3,7 +3,11 @@ the disagreements the differential fuzzer found (ref 13: the static answer of `e
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -183,3 +187,47 @@ def test_default_source_port_answers_like_a_probe() -> None:
             s = explain(running, spec, ix, as_kernel=True)
             if not any("depends on the source port" in n for n in s.notes):
                 assert compare(k, s) == [], spec
+
+
+def _netemu(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "netemu.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_cross_check_command_shows_both_answers(tmp_path: Path) -> None:
+    path = tmp_path / "xkc.yaml"
+    path.write_text(_renamed((ROOT / "scenarios/book/webdb.yaml").read_text(), "xkc"))
+    out = _netemu("test", str(path), "--cross-check", "--json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    doc = json.loads(out.stdout)
+    assert (doc["failed"], doc["disagreements"]) == (0, 0)
+    first = doc["results"][0]
+    assert first["agree"] and first["model"]["modelled"] is True
+    assert "modelled" not in first["kernel"]
+
+
+def test_reach_packets_confirms_every_cell(tmp_path: Path) -> None:
+    path = tmp_path / "xkr.yaml"
+    path.write_text(_renamed((ROOT / "scenarios/book/webdb.yaml").read_text(), "xkr"))
+    out = _netemu(
+        "reach",
+        str(path),
+        "--from",
+        "web",
+        "--from",
+        "internet",
+        "--tcp",
+        "22",
+        "--icmp",
+        "--packets",
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "packets: 12 cells probed, 0 disagree with the model" in out.stdout
