@@ -26,9 +26,9 @@ INTERNET_NETS = ("198.51.100.0/24", "192.0.2.0/24", "198.51.100.20/32", "192.0.2
 
 
 def _rule_traffic(rng: random.Random) -> Data:
-    proto = rng.choice(["tcp", "tcp", "udp", "icmp", "all"])
+    proto = rng.choice(["tcp", "tcp", "udp", "icmp", "all", "-1", "6", "17", "1", "47"])
     out: Data = {"protocol": proto}
-    if proto in ("tcp", "udp"):
+    if proto in ("tcp", "udp", "6", "17"):
         if rng.random() < 0.6:
             out["port"] = rng.choice(PORTS)
         else:
@@ -77,6 +77,9 @@ def _vpc(rng: random.Random, d: Data, k: int) -> None:
             inst["source_dest_check"] = False
         if rng.random() < 0.05:
             inst["state"] = "stopped"
+        if rng.random() < 0.2:  # a reservation high in the subnet, away from the auto picks
+            sub_index = subs.index(inst["subnet"])
+            inst["private_ip"] = f"10.{k + 1}.{sub_index}.{100 + i}"
         if rng.random() < 0.4:
             inst["services"] = rng.sample(["ssh", "http", "tcp:3306", "udp:53"], 2)
         d["instances"][name] = inst
@@ -133,6 +136,24 @@ def _vpc(rng: random.Random, d: Data, k: int) -> None:
             )
             table["routes"].append({"destination": rng.choice(cidrs), kind: name})
         d["route_tables"][t] = table
+    nsubs = [f"10.{k + 1}.{i}.0/24" for i in range(nsub)]
+    if rng.random() < 0.2:  # the default group's rules replaced (7.4)
+        d["vpcs"][vpc]["default_security_group"] = {
+            "ingress": [{**_rule_traffic(rng), "cidr": _peer(rng, cidr, nsubs)}],
+            "egress": [] if rng.random() < 0.5 else [{"protocol": "all", "cidr": "0.0.0.0/0"}],
+        }
+    if rng.random() < 0.2:  # the default ACL's rules replaced (8.4)
+        d["vpcs"][vpc]["default_network_acl"] = {
+            "ingress": [
+                {
+                    "rule": 50,
+                    **_rule_traffic(rng),
+                    "cidr": _peer(rng, cidr, nsubs),
+                    "action": "deny",
+                },
+                {"rule": 100, "protocol": "all", "cidr": "0.0.0.0/0", "action": "allow"},
+            ]
+        }
     for s, c in zip(subs, cidrs, strict=True):
         sub: Data = {"vpc": vpc, "cidr": c}
         if rng.random() < 0.5:
