@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address
 
 from netemu.explain.security_group import members
-from netemu.model.types import Eni, Instance, InternetGateway, Model, NatGateway
+from netemu.model.types import Eni, Instance, InternetGateway, Model
 from netemu.render.internet_gateway import PRIVATE_RANGES
 from netemu.render.topology import target_enis
 
@@ -15,7 +15,6 @@ from netemu.render.topology import target_enis
 class ModelIndex:
     model: Model
     group_members: dict[str, frozenset[IPv4Address]] = field(init=False)
-    by_private: dict[tuple[str, IPv4Address], Eni] = field(init=False)  # (vpc, ip) -> ENI
     by_public: dict[IPv4Address, Eni] = field(init=False)
     targets: set[tuple[str, str]] = field(init=False)  # ENIs with a route-target cable
     hosts: dict[IPv4Address, str] = field(init=False)
@@ -26,7 +25,6 @@ class ModelIndex:
     def __post_init__(self) -> None:
         m = self.model
         self.group_members = members(m)
-        self.by_private = {(m.subnets[e.subnet].vpc, e.private_ip): e for e in m.enis()}
         self.by_public = {e.public_ip: e for e in m.enis() if e.public_ip}
         self.targets = {(e.owner_kind, e.owner) for e in target_enis(m)}
         self.hosts = {h.ip: h.name for h in m.internet_hosts.values()}
@@ -43,9 +41,6 @@ class ModelIndex:
             if e.public_ip:
                 self.public_of[self.vpc_of_eni(e)][e.private_ip] = e.public_ip
 
-    def vpc_of_subnet(self, subnet: str) -> str:
-        return self.model.subnets[subnet].vpc
-
     def vpc_of_eni(self, eni: Eni) -> str:
         return self.model.subnets[eni.subnet].vpc
 
@@ -56,12 +51,6 @@ class ModelIndex:
         m = self.model
         return m.instances[owner].eni if kind == "instance" else m.nat_gateways[owner].eni
 
-    def instance(self, eni: Eni) -> Instance | None:
-        return self.model.instances.get(eni.owner) if eni.owner_kind == "instance" else None
-
-    def nat(self, eni: Eni) -> NatGateway | None:
-        return self.model.nat_gateways.get(eni.owner) if eni.owner_kind == "nat_gateway" else None
-
     def igw_of(self, vpc: str) -> InternetGateway | None:
         return self.model.igw_of(vpc)
 
@@ -70,6 +59,3 @@ def is_private(ip: IPv4Address) -> bool:
     """RFC 1918 and RFC 6598, which an internet gateway never forwards (5.5)."""
     return any(ip in net for net in PRIVATE_RANGES)
 
-
-def vpc_cidr(model: Model, vpc: str) -> IPv4Network:
-    return model.vpcs[vpc].cidr
