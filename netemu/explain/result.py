@@ -42,6 +42,7 @@ class StaticResult(ProbeResult):
         return {
             **super().to_json(),
             "modelled": True,
+            "hops_observed": False,  # contract 6.3: nothing here was seen on a wire
             "source_port": self.source_port,
             "network_path_found": self.result == "reachable",
             "forward_path": [h.to_json(i + 1) for i, h in enumerate(self.forward_path)],
