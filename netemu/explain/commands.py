@@ -19,6 +19,7 @@ from netemu.explain.index import ModelIndex
 from netemu.explain.static import explain
 from netemu.model import load_model
 from netemu.model.types import Model
+from netemu.probe import report as probe_report
 from netemu.probe.engine import ProbeSpec
 from netemu.probe.expect import Outcome, judge, spec_of
 
@@ -107,8 +108,6 @@ def print_cross_check(args: argparse.Namespace, model: Model, kernel: list[Outco
             reason = f" ({o.result.reason.code})" if o.result.reason else ""
             print(f"{mark} {verdict}  {o.title}{reason}")
             if diffs or not o.ok:
-                from netemu.probe import report as probe_report
-
                 for d in diffs:
                     print(f"  {d}")
                 print(f"  kernel: {probe_report.verdict(o.result)}")

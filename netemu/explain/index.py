@@ -58,4 +58,3 @@ class ModelIndex:
 def is_private(ip: IPv4Address) -> bool:
     """RFC 1918 and RFC 6598, which an internet gateway never forwards (5.5)."""
     return any(ip in net for net in PRIVATE_RANGES)
-
