@@ -185,7 +185,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     model, warnings = load_model(args.file)
     _print_problems(warnings)
     if args.static:  # judged by the model alone: no root, no kernel (netemu.explain)
-        outcomes = explain_commands.static_outcomes(model)
+        outcomes = explain_commands.outcomes(model)
         if not args.json:
             print(f"{model.name}: modelled, no packets were sent")
         return _report_outcomes(args, model, outcomes, modelled=True)

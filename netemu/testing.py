@@ -16,7 +16,9 @@ from netemu import lifecycle
 from netemu.driver import mountns
 from netemu.driver.state import state_dir
 from netemu.model.types import Model
+from netemu.probe import expect
 from netemu.probe.engine import ProbeResult, ProbeSpec, probe
+from netemu.probe.expect import Outcome
 from netemu.render.topology import endpoint_ns
 
 
@@ -61,6 +63,10 @@ class Running:
             self.model, [spec(source, destination, tcp, udp, icmp, source_port)], timeout
         )
         return result
+
+    def expectations(self, timeout: float = 1.0) -> list[Outcome]:
+        """The scenario's own `expect` list, run as real probes and judged."""
+        return expect.run(self.model, timeout)
 
     def exec(
         self, target: str, *command: str, timeout: float = 30

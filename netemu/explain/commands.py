@@ -16,12 +16,14 @@ from netemu.explain import reach as reach_mod
 from netemu.explain import report
 from netemu.explain.crosscheck import compare
 from netemu.explain.index import ModelIndex
-from netemu.explain.static import explain
+from netemu.explain.static import explain, outcomes
 from netemu.model import load_model
 from netemu.model.types import Model
 from netemu.probe import report as probe_report
 from netemu.probe.engine import ProbeSpec
 from netemu.probe.expect import Outcome, judge, spec_of
+
+__all__ = ["outcomes", "print_cross_check", "register"]
 
 Command = Callable[[argparse.Namespace], int]
 AddCommand = Callable[[str, Command, str], argparse.ArgumentParser]
@@ -79,12 +81,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
     else:
         print("\n".join(report.lines(result)))
     return ExitStatus.OK if result.result == "reachable" else ExitStatus.CHECKS_FAILED
-
-
-def static_outcomes(model: Model) -> list[Outcome]:
-    """`netemu test --static`: every expectation judged by the model alone."""
-    ix = ModelIndex(model)
-    return [judge(model, e, explain(model, spec_of(e), ix)) for e in model.expectations]
 
 
 def print_cross_check(args: argparse.Namespace, model: Model, kernel: list[Outcome]) -> int:

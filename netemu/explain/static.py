@@ -20,6 +20,7 @@ from netemu.explain.walk import Hop, LegResult, Walker, start_of
 from netemu.model.types import Model
 from netemu.probe.endpoints import Endpoint, destination, source
 from netemu.probe.engine import CLIENT_PORTS, ProbeSpec
+from netemu.probe.expect import Outcome, judge, spec_of
 from netemu.probe.reason import Reason
 
 ICMP_ID = 4242  # the echo id of a modelled ping; any value gives the same answer
@@ -50,6 +51,12 @@ def explain(
             )
     out.elapsed_ms = int((time.perf_counter() - started) * 1000)
     return out
+
+
+def outcomes(model: Model) -> list[Outcome]:
+    """The scenario's `expect` list judged by the model alone (`netemu test --static`)."""
+    ix = ModelIndex(model)
+    return [judge(model, e, explain(model, spec_of(e), ix)) for e in model.expectations]
 
 
 def client_ports(model: Model) -> list[int]:

@@ -12,8 +12,9 @@ from typing import Any
 from netemu.errors import HostUnsupported
 from netemu.explain.index import ModelIndex
 from netemu.explain.result import StaticResult
-from netemu.explain.static import explain
+from netemu.explain.static import explain, outcomes
 from netemu.model.types import Model
+from netemu.probe.expect import Outcome
 from netemu.testing import spec
 
 
@@ -39,6 +40,10 @@ class Modelled:
         del timeout  # nothing is sent
         s = spec(source, destination, tcp, udp, icmp, source_port)
         return explain(self.model, s, self._index)
+
+    def expectations(self) -> list[Outcome]:
+        """The scenario's own `expect` list, judged by the model."""
+        return outcomes(self.model)
 
     def exec(self, target: str, *command: str, **_: Any) -> Any:
         raise HostUnsupported(

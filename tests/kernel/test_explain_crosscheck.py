@@ -231,3 +231,15 @@ def test_reach_packets_confirms_every_cell(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "packets: 12 cells probed, 0 disagree with the model" in out.stdout
+
+
+def test_running_and_modelled_scenarios_judge_expectations_alike() -> None:
+    """The pytest plugin's two faces: packets as root, the model without (same outcomes)."""
+    from netemu.explain.testing import Modelled
+    from netemu.testing import running_text
+
+    text = _renamed((ROOT / "scenarios/book/webdb.yaml").read_text(), "xkp")
+    with running_text(text) as r:
+        kernel = [(o.title, o.ok) for o in r.expectations()]
+    modelled = [(o.title, o.ok) for o in Modelled(load_model_text(text)[0]).expectations()]
+    assert kernel == modelled and all(ok for _, ok in kernel)

@@ -341,6 +341,7 @@ def test_pytest_plugin_judges_by_the_model_without_root_and_says_so(tmp_path: Pa
         "    r = netemu_scenario.probe('internet', 'db', tcp=22)\n"
         "    assert r.result == 'blocked' and r.to_json()['modelled'] is True\n"
         "    assert netemu_scenario.probe('web', 'db', tcp=3306).result == 'reachable'\n"
+        "    assert [o.ok for o in netemu_scenario.expectations()] == [True] * 8\n"
     )
     env = {**__import__("os").environ, "NETEMU_STATIC": "1", "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
