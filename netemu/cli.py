@@ -16,6 +16,7 @@ from netemu.explain import commands as explain_commands
 from netemu.model import load_model
 from netemu.model.types import Model
 from netemu.probe import report
+from netemu.probe.command import CommandOutcome
 from netemu.probe.engine import ProbeSpec
 from netemu.probe.expect import Outcome
 from netemu.render import topology
@@ -180,7 +181,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from netemu.probe import expect, junit
+    from netemu.probe import command, expect, junit
 
     model, warnings = load_model(args.file)
     _print_problems(warnings)
@@ -188,7 +189,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         outcomes = explain_commands.outcomes(model)
         if not args.json:
             print(f"{model.name}: modelled, no packets were sent")
-        return _report_outcomes(args, model, outcomes, modelled=True)
+        return _report_outcomes(args, model, outcomes, [], modelled=True)
     driver = lifecycle.KernelDriver()
     was_up = model.name in st.running()
     if was_up:
@@ -203,37 +204,52 @@ def cmd_test(args: argparse.Namespace) -> int:
         lifecycle.up(args.file, driver)
     try:
         outcomes = expect.run(model)
+        commands = command.run(model, st.state_dir(model.name))  # expectations with `run:`
     finally:
         if not was_up and not args.keep:
             lifecycle.down(model.name, driver)
     if args.cross_check:
         if args.junit:
             junit.write(args.junit, model.name, outcomes)
-        return explain_commands.print_cross_check(args, model, outcomes)
-    return _report_outcomes(args, model, outcomes)
+        return explain_commands.print_cross_check(args, model, outcomes, commands)
+    return _report_outcomes(args, model, outcomes, commands)
 
 
 def _report_outcomes(
-    args: argparse.Namespace, model: Model, outcomes: list[Outcome], modelled: bool = False
+    args: argparse.Namespace,
+    model: Model,
+    outcomes: list[Outcome],
+    commands: list[CommandOutcome],
+    modelled: bool = False,
 ) -> int:
     from netemu.probe import junit
 
-    failed = sum(not o.ok for o in outcomes)
+    failed = sum(not o.ok for o in outcomes) + sum(not c.ok for c in commands)
+    total = len(outcomes) + len(commands)
     if args.junit:
         junit.write(args.junit, model.name, outcomes)
     if args.json:
         doc = {
             "scenario": model.name,
-            "passed": len(outcomes) - failed,
+            "passed": total - failed,
             "failed": failed,
             "results": [o.to_json() for o in outcomes],
+            **({"commands": [c.to_json() for c in commands]} if commands else {}),
         }
-        print(json.dumps({**doc, "modelled": True} if modelled else doc, indent=1))
+        if modelled:  # `run:` expectations need the kernel: not run, and said so
+            doc |= {"modelled": True, "not_run": len(model.command_checks)}
+        print(json.dumps(doc, indent=1))
     else:
         for o in outcomes:
             for line in report.outcome_lines(o):
                 print(line)
-        print(f"{model.name}: {len(outcomes) - failed} passed, {failed} failed")
+        for c in commands:
+            for line in c.lines():
+                print(line)
+        if modelled and model.command_checks:
+            n = len(model.command_checks)
+            print(f"{model.name}: {n} `run:` expectation(s) need the kernel and were not run")
+        print(f"{model.name}: {total - failed} passed, {failed} failed")
     return ExitStatus.CHECKS_FAILED if failed else ExitStatus.OK
 
 
@@ -243,6 +259,21 @@ def cmd_stop_start(args: argparse.Namespace) -> int:
     inst = lifecycle.set_instance_state(name, args.instance, target, lifecycle.KernelDriver())
     public = f", public {inst.public_ip}" if inst.public_ip else ", no public IP"
     print(f"instance '{inst.name}' is {inst.state}: private {inst.private_ip}{public}")
+    return ExitStatus.OK
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from netemu.services import logs
+
+    name = lifecycle.current(args.scenario)
+    model = lifecycle.running_model(name)
+    topology.endpoint_ns(model, args.target)  # an unknown target is a usage error
+    found = logs.of(model, st.state_dir(name), args.target)
+    if not found:
+        print(f"{args.target}: no user data or service logs")
+    for title, text in found:
+        print(f"== {title}")
+        print(text.rstrip("\n"))
     return ExitStatus.OK
 
 
@@ -337,6 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="judge by packets and by the model; any disagreement fails",
     )
+    lg = add("logs", cmd_logs, "show the output of an instance's user data and servers")
+    lg.add_argument("-s", "--scenario")
+    lg.add_argument("target", metavar="TARGET")
     v = add("verify", cmd_verify, "check the live kernel state against the scenario's plan")
     v.add_argument("name", nargs="?", metavar="NAME")
     v.add_argument("--json", action="store_true")

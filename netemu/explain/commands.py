@@ -20,6 +20,7 @@ from netemu.explain.static import explain, outcomes
 from netemu.model import load_model
 from netemu.model.types import Model
 from netemu.probe import report as probe_report
+from netemu.probe.command import CommandOutcome
 from netemu.probe.engine import ProbeSpec
 from netemu.probe.expect import Outcome, judge, spec_of
 
@@ -83,8 +84,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return ExitStatus.OK if result.result == "reachable" else ExitStatus.CHECKS_FAILED
 
 
-def print_cross_check(args: argparse.Namespace, model: Model, kernel: list[Outcome]) -> int:
-    """`netemu test --cross-check`: both answers side by side; fails on any disagreement."""
+def print_cross_check(
+    args: argparse.Namespace, model: Model, kernel: list[Outcome], commands: list[CommandOutcome]
+) -> int:
+    """`netemu test --cross-check`: both answers side by side; fails on any disagreement.
+    `run:` expectations have no modelled answer; they are judged by the kernel alone."""
     ix = ModelIndex(model)
     rows: list[dict[str, Any]] = []
     disagree = failed = 0
@@ -111,18 +115,24 @@ def print_cross_check(args: argparse.Namespace, model: Model, kernel: list[Outco
                     print(f"  {line}")
                 for line in report.lines(s):
                     print(f"  model: {line}")
+    failed += sum(not c.ok for c in commands)
+    total = len(kernel) + len(commands)
     if args.json:
         doc = {
             "scenario": model.name,
-            "passed": len(kernel) - failed,
+            "passed": total - failed,
             "failed": failed,
             "disagreements": disagree,
             "results": rows,
+            **({"commands": [c.to_json() for c in commands]} if commands else {}),
         }
         print(json.dumps(doc, indent=1))
     else:
+        for c in commands:
+            for line in c.lines():
+                print(line)
         print(
-            f"{model.name}: {len(kernel) - failed} passed, {failed} failed, "
+            f"{model.name}: {total - failed} passed, {failed} failed, "
             f"{disagree} disagreement(s) between the kernel and the model"
         )
     return ExitStatus.CHECKS_FAILED if failed or disagree else ExitStatus.OK
