@@ -169,8 +169,9 @@ class Walker:
                 self.notes.append(f"{name} forwards {q.describe()} untranslated")
                 return ("subnet", nat.subnet, f"port:nat_gateway:{name}"), q
             q = q.with_source(own, self._nat_port(q))
-            hops[-1].detail["outbound_header"] = _header(q)
             self._track(("nat", name), p, q)
+        if q != p:  # shown as Reachability Analyzer shows a translation (13.1)
+            hops[-1].detail.update(inbound_header=_header(p), outbound_header=_header(q))
         return ("subnet", nat.subnet, f"port:nat_gateway:{name}"), q
 
     def _nat_port(self, p: Packet) -> int:
