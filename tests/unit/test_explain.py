@@ -401,3 +401,61 @@ def test_shrinking_keeps_only_what_the_disagreement_needs() -> None:
     # Only what that route needs is left: its target, and the target's subnet and group.
     assert len(small["instances"]) == (1 if "instance" in route else 0)
     assert len(small["subnets"]) <= 1 and len(small["security_groups"]) <= 1
+
+
+def _pkt(src: str, dst: str, proto: int = 6, dport: int = 22, icmp: int | None = None) -> object:
+    from ipaddress import IPv4Address
+
+    from netemu.explain.packet import Packet
+
+    return Packet(IPv4Address(src), IPv4Address(dst), proto, 40000, dport, icmp, syn=True)
+
+
+def test_route_table_lookup_prefers_longest_prefix_and_user_whole_subnet_routes() -> None:
+    """4.5 longest prefix; 4.6 a route to a whole subnet CIDR (NAT gateway) beats local;
+    addresses of the VPC CIDR outside every subnet have no usable route."""
+    from ipaddress import IPv4Address
+
+    from netemu.explain.route_table import lookup
+
+    routes = (
+        "[{destination: 10.1.0.0/24, nat_gateway: nat}, {destination: 0.0.0.0/0, blackhole: true}]"
+    )
+    m = model(priv_routes=routes, extra="nat_gateways:\n  nat: {subnet: pub, elastic_ip: auto}")
+    table = m.route_tables["priv"]  # type: ignore[attr-defined]
+    kind = lambda ip: lookup(m, table, IPv4Address(ip)).kind  # type: ignore[arg-type]  # noqa: E731
+    assert kind("10.1.0.7") == "nat_gateway"
+    assert kind("10.1.1.7") == "subnet"
+    assert kind("10.1.9.7") == "unheld"
+    assert kind("8.8.8.8") == "blackhole"
+    c = lookup(m, table, IPv4Address("10.1.9.7"))  # type: ignore[arg-type]
+    assert (
+        c.kernel_name() == "route_table:priv local route 10.1.0.0/16: no subnet holds the address"
+    )
+
+
+@pytest.mark.parametrize(
+    "proto,ports,icmp_type,packet,hit",
+    [
+        (-1, None, None, ("tcp", 22, None), True),  # 7.5: -1 is everything
+        (6, (20, 25), None, ("tcp", 22, None), True),
+        (6, (20, 21), None, ("tcp", 22, None), False),
+        (17, None, None, ("tcp", 22, None), False),
+        (1, None, 8, ("icmp", 0, 8), True),  # echo request admitted by type 8
+        (1, None, 0, ("icmp", 0, 8), False),
+        (47, None, None, ("tcp", 22, None), False),  # another protocol never matches tcp
+    ],
+)
+def test_rule_traffic_matches_like_the_kernel_rules(
+    proto: int,
+    ports: tuple[int, int] | None,
+    icmp_type: int | None,
+    packet: tuple[str, int, int | None],
+    hit: bool,
+) -> None:
+    """7.5 and 8.8: protocol, port range, ICMP type; the same semantics as render.nft."""
+    from netemu.explain.packet import PROTOCOLS, matches_traffic
+
+    name, dport, icmp = packet
+    p = _pkt("10.0.0.1", "10.0.0.2", PROTOCOLS[name], dport, icmp)
+    assert matches_traffic(proto, ports, icmp_type, -1 if icmp_type is not None else None, p) is hit  # type: ignore[arg-type]
