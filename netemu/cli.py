@@ -12,11 +12,14 @@ from typing import Literal
 from netemu import lab, lifecycle
 from netemu.driver import state as st
 from netemu.errors import ExitStatus, NetemuError, Problem, ScenarioInvalid, UsageError
+from netemu.explain import commands as explain_commands
 from netemu.interop import commands as interop_commands
 from netemu.model import Model, load_model
 from netemu.model.lookup import by_id
 from netemu.probe import report
+from netemu.probe.command import CommandOutcome
 from netemu.probe.engine import ProbeSpec
+from netemu.probe.expect import Outcome
 from netemu.render import topology
 from netemu.views import commands as views
 
@@ -228,6 +231,11 @@ def cmd_test(args: argparse.Namespace) -> int:
 
     model, warnings = load_model(args.file)
     _print_problems(warnings)
+    if args.static:  # judged by the model alone: no root, no kernel (netemu.explain)
+        outcomes = explain_commands.outcomes(model)
+        if not args.json:
+            print(f"{model.name}: modelled, no packets were sent")
+        return _report_outcomes(args, model, outcomes, [], modelled=True)
     driver = lifecycle.KernelDriver()
     was_up = model.name in st.running()
     if was_up:
@@ -246,6 +254,22 @@ def cmd_test(args: argparse.Namespace) -> int:
     finally:
         if not was_up and not args.keep:
             lifecycle.down(model.name, driver)
+    if args.cross_check:
+        if args.junit:
+            junit.write(args.junit, model.name, outcomes)
+        return explain_commands.print_cross_check(args, model, outcomes, commands)
+    return _report_outcomes(args, model, outcomes, commands)
+
+
+def _report_outcomes(
+    args: argparse.Namespace,
+    model: Model,
+    outcomes: list[Outcome],
+    commands: list[CommandOutcome],
+    modelled: bool = False,
+) -> int:
+    from netemu.probe import junit
+
     failed = sum(not o.ok for o in outcomes) + sum(not c.ok for c in commands)
     total = len(outcomes) + len(commands)
     if args.junit:
@@ -255,18 +279,16 @@ def cmd_test(args: argparse.Namespace) -> int:
 
         html.write(args.html, model, outcomes)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "scenario": model.name,
-                    "passed": total - failed,
-                    "failed": failed,
-                    "results": [o.to_json() for o in outcomes],
-                    **({"commands": [c.to_json() for c in commands]} if commands else {}),
-                },
-                indent=1,
-            )
-        )
+        doc = {
+            "scenario": model.name,
+            "passed": total - failed,
+            "failed": failed,
+            "results": [o.to_json() for o in outcomes],
+            **({"commands": [c.to_json() for c in commands]} if commands else {}),
+        }
+        if modelled:  # `run:` expectations need the kernel: not run, and said so
+            doc |= {"modelled": True, "not_run": len(model.command_checks)}
+        print(json.dumps(doc, indent=1))
     else:
         for o in outcomes:
             for line in report.outcome_lines(o):
@@ -274,6 +296,9 @@ def cmd_test(args: argparse.Namespace) -> int:
         for c in commands:
             for line in c.lines():
                 print(line)
+        if modelled and model.command_checks:
+            n = len(model.command_checks)
+            print(f"{model.name}: {n} `run:` expectation(s) need the kernel and were not run")
         print(f"{model.name}: {total - failed} passed, {failed} failed")
     return ExitStatus.CHECKS_FAILED if failed else ExitStatus.OK
 
@@ -408,6 +433,15 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("file")
     ap.add_argument("--dry-run", action="store_true", help="print the changes, touch nothing")
     ap.add_argument("--json", action="store_true")
+    judged = t.add_mutually_exclusive_group()
+    judged.add_argument(
+        "--static", action="store_true", help="judge by the model alone (no root, no packets)"
+    )
+    judged.add_argument(
+        "--cross-check",
+        action="store_true",
+        help="judge by packets and by the model; any disagreement fails",
+    )
     lg = add("logs", cmd_logs, "show the output of an instance's user data and servers")
     lg.add_argument("-s", "--scenario")
     lg.add_argument("target", metavar="TARGET")
@@ -417,6 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab.register(sub, add)  # netemu lab list|start|hint|check|solution|stop
     views.register(sub, add)  # netemu schema|graph|ui|flowlogs
     interop_commands.register(sub, add)  # netemu import, netemu export
+    explain_commands.register(add, _port)  # netemu explain, netemu reach
     return p
 
 
