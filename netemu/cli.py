@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from netemu import lab, lifecycle
+from netemu import i18n, lab, lifecycle
 from netemu.driver import state as st
 from netemu.errors import ExitStatus, NetemuError, Problem, ScenarioInvalid, UsageError
 from netemu.model import load_model
@@ -170,8 +170,9 @@ def cmd_probe(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json()))
     else:
-        print(report.verdict(result))
-        for line in report.because(result):
+        lang = i18n.lang_of(args)
+        print(report.verdict(result, lang))
+        for line in report.because(result, lang):
             print(line)
     return ExitStatus.OK if result.result == "reachable" else ExitStatus.CHECKS_FAILED
 
@@ -214,10 +215,12 @@ def cmd_test(args: argparse.Namespace) -> int:
             )
         )
     else:
+        lang = i18n.lang_of(args)
         for o in outcomes:
-            for line in report.outcome_lines(o):
+            for line in report.outcome_lines(o, lang):
                 print(line)
-        print(f"{model.name}: {len(outcomes) - failed} passed, {failed} failed")
+        passed = len(outcomes) - failed
+        print(i18n.text("test.summary", lang, name=model.name, passed=passed, failed=failed))
     return ExitStatus.CHECKS_FAILED if failed else ExitStatus.OK
 
 
@@ -300,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--icmp", action="store_true")
     pr.add_argument("--source-port", type=_port, metavar="PORT")
     pr.add_argument("--json", action="store_true")
+    i18n.add_option(pr)
     for verb, what in (
         ("stop", "stop an instance (its auto public IP is released)"),
         ("start", "start a stopped instance (it gets a new auto public IP)"),
@@ -312,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true")
     t.add_argument("--junit", metavar="PATH")
     t.add_argument("--keep", action="store_true", help="leave the scenario up afterwards")
+    i18n.add_option(t)
     v = add("verify", cmd_verify, "check the live kernel state against the scenario's plan")
     v.add_argument("name", nargs="?", metavar="NAME")
     v.add_argument("--json", action="store_true")
