@@ -74,11 +74,12 @@ def steps(path: Path) -> list[Step]:
 
 
 def matches(expected: str, actual: str) -> bool:
-    """doctest's ELLIPSIS: `...` matches any text, also across lines; trailing spaces and
-    trailing empty lines do not count."""
+    """doctest's ELLIPSIS and NORMALIZE_WHITESPACE: `...` matches any text, also across
+    lines; a run of spaces counts as one; trailing spaces and empty lines do not count."""
 
     def tidy(text: str) -> str:
-        return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
+        lines = text.strip("\n").splitlines()
+        return "\n".join(re.sub(r"[ \t]+", " ", line).rstrip() for line in lines)
 
     parts = [re.escape(p) for p in tidy(expected).split(ELLIPSIS)]
     return re.fullmatch("(?s)" + ".*?".join(parts), tidy(actual)) is not None
