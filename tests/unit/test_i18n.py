@@ -1,0 +1,102 @@
+"""Labs and reasons in Japanese and English: every lab has every field in both languages,
+a missing translation falls back to English with a note, every reason code has its line in
+both, and the code itself is never translated."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from netemu import i18n
+from netemu.lab_catalog import Lab, all_labs
+from netemu.probe import report
+from netemu.probe.engine import ProbeResult, ProbeSpec
+from netemu.probe.reason import Reason
+
+LABS = all_labs()
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[lab.name for lab in LABS])
+def test_every_lab_has_every_field_in_both_languages(lab: Lab) -> None:
+    en, ja = lab.guide("en"), lab.guide("ja")
+    assert (en.lang, ja.lang) == ("en", "ja"), f"{lab.name} has no lab.ja.md"
+    assert ja.title.startswith(f"Lab {lab.number}: ")
+    assert len(ja.hints) == len(en.hints)
+    for text in (ja.title, ja.story, ja.goal, ja.explanation, *(h.title for h in ja.hints)):
+        assert JAPANESE.search(text), text
+    for h in ja.hints:
+        assert JAPANESE.search(h.text)
+
+
+def test_a_lab_without_a_translation_falls_back_to_english(tmp_path: Path) -> None:
+    shutil.copytree(LABS[0].path, tmp_path / LABS[0].name)
+    (tmp_path / LABS[0].name / "lab.ja.md").unlink()
+    lab = all_labs(tmp_path)[0]
+    guide = lab.guide("ja")
+    assert guide.lang == "en" and guide.story == LABS[0].guide("en").story
+    assert "日本語訳はまだありません" in i18n.text("lab.untranslated", "ja", language="ja")
+
+
+def test_language_comes_from_lc_all_then_lc_messages_then_lang() -> None:
+    assert i18n.default_lang({"LANG": "ja_JP.UTF-8"}) == "ja"
+    assert i18n.default_lang({"LC_ALL": "C", "LANG": "ja_JP.UTF-8"}) == "en"
+    assert i18n.default_lang({"LC_MESSAGES": "ja_JP", "LANG": "en_US"}) == "ja"
+    assert i18n.default_lang({}) == "en"
+
+
+def test_every_reason_code_netemu_can_give_has_a_line_in_both_languages() -> None:
+    known = set(i18n.reason_codes())
+    given = set(re.findall(r'"([A-Z][A-Z_]{6,})"', (ROOT / "netemu/probe/reason.py").read_text()))
+    contract = {"NAT_GATEWAY_NO_INBOUND", "INSTANCE_STOPPED"}  # aliases kept (contract 6.3)
+    renamed = {"NGW_REQUIRES_SOURCE_IN_VPC", "BAD_STATE"}  # what they become
+    assert given | contract | renamed <= known
+    for code in known:
+        assert i18n.reason(code, "en") and JAPANESE.search(i18n.reason(code, "ja"))
+
+
+def test_every_message_of_the_ui_catalogue_is_in_both_languages() -> None:
+    def leaves(node: object, key: str = "") -> list[tuple[str, dict[str, str]]]:
+        if isinstance(node, dict) and "en" in node:
+            return [(key, node)]
+        if isinstance(node, dict):
+            return [x for k, v in node.items() for x in leaves(v, f"{key}.{k}")]
+        return [x for i, v in enumerate(node) for x in leaves(v, f"{key}[{i}]")]  # type: ignore[attr-defined]
+
+    for key, entry in leaves(i18n._catalogue("ui")):
+        assert set(entry) == {"en", "ja"}, key
+
+
+def _blocked() -> ProbeResult:
+    reason = Reason(
+        "ENI_SG_RULES_MISMATCH", "ingress", "security_group:web", None, "reply", "sg web"
+    )
+    spec = ProbeSpec("internet", "web", "tcp", 22)
+    return ProbeResult(spec, "198.51.100.10", "203.0.113.1", "blocked", None, None, reason, ["a"], 3)
+
+
+def test_a_blocked_probe_explained_in_japanese_keeps_its_code() -> None:
+    lines = report.because(_blocked(), "ja")
+    assert lines[0].startswith("  ENI_SG_RULES_MISMATCH: ")
+    assert "セキュリティグループのルールがありません" in lines[0]
+    assert "web に届きましたが" in lines[0]
+    assert lines[1].startswith("  破棄した箇所: security_group:web ingress")
+
+
+def test_english_output_is_unchanged_and_json_carries_codes_only() -> None:
+    r = _blocked()
+    assert report.because(r, "en")[0] == (
+        "  ENI_SG_RULES_MISMATCH: the request reached web, its reply was dropped"
+    )
+    assert r.to_json()["reason"]["code"] == "ENI_SG_RULES_MISMATCH"
+    assert "セキュリティ" not in str(r.to_json())
+
+
+def test_failed_expectations_are_explained_in_japanese() -> None:
+    assert i18n.why("expected reachable, got blocked", "ja") == "期待は reachable、結果は blocked でした"
+    assert i18n.why("expected reason X, got no reason", "ja") == "期待した理由は X、実際は no reason でした"
+    assert i18n.why("something new", "ja") == "something new"
