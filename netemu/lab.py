@@ -15,9 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from netemu import i18n
+from netemu import i18n, lifecycle
 from netemu import lab_session as ls
-from netemu import lifecycle
 from netemu.errors import ExitStatus, Problem, UsageError
 from netemu.lab_catalog import Guide, Lab, all_labs, find, labs_root, solution_diff
 from netemu.model.types import Model

@@ -38,13 +38,16 @@ def test_a_lab_in_japanese_from_the_locale_start_to_stop(tmp_path: Path) -> None
 
         out = netemu(tmp_path, "lab", "start", "01")
         assert out.returncode == 0, out.stderr
-        assert "ゴール:" in out.stdout and "インターネットゲートウェイ（internet" in out.stdout
+        assert "ゴール:" in out.stdout and "インターネットゲートウェイ" in out.stdout
 
         out = netemu(tmp_path, "lab", "check")
         assert out.returncode == 1, out.stderr
         assert "FAIL  customer -> web tcp/80 reachable" in out.stdout
         assert "期待は reachable、結果は blocked でした" in out.stdout
-        assert "NO_ROUTE_TO_DESTINATION: ルートテーブルに宛先と一致するルートがありません" in out.stdout
+        assert (
+            "NO_ROUTE_TO_DESTINATION: ルートテーブルに宛先と一致するルートがありません"
+            in out.stdout
+        )
         assert "まだ直っていません" in out.stdout
 
         assert "ヒント 1/3" in netemu(tmp_path, "lab", "hint").stdout

@@ -76,7 +76,9 @@ def _blocked() -> ProbeResult:
         "ENI_SG_RULES_MISMATCH", "ingress", "security_group:web", None, "reply", "sg web"
     )
     spec = ProbeSpec("internet", "web", "tcp", 22)
-    return ProbeResult(spec, "198.51.100.10", "203.0.113.1", "blocked", None, None, reason, ["a"], 3)
+    return ProbeResult(
+        spec, "198.51.100.10", "203.0.113.1", "blocked", None, None, reason, ["a"], 3
+    )
 
 
 def test_a_blocked_probe_explained_in_japanese_keeps_its_code() -> None:
@@ -97,6 +99,12 @@ def test_english_output_is_unchanged_and_json_carries_codes_only() -> None:
 
 
 def test_failed_expectations_are_explained_in_japanese() -> None:
-    assert i18n.why("expected reachable, got blocked", "ja") == "期待は reachable、結果は blocked でした"
-    assert i18n.why("expected reason X, got no reason", "ja") == "期待した理由は X、実際は no reason でした"
+    assert (
+        i18n.why("expected reachable, got blocked", "ja")
+        == "期待は reachable、結果は blocked でした"
+    )
+    assert (
+        i18n.why("expected reason X, got no reason", "ja")
+        == "期待した理由は X、実際は no reason でした"
+    )
     assert i18n.why("something new", "ja") == "something new"
