@@ -171,9 +171,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json()))
     else:
         lang = i18n.lang_of(args)
-        print(report.verdict(result, lang))
-        for line in report.because(result, lang):
-            print(line)
+        for line in [report.verdict(result), *report.because(result)]:
+            print(i18n.line(line, lang))
     return ExitStatus.OK if result.result == "reachable" else ExitStatus.CHECKS_FAILED
 
 
@@ -217,8 +216,8 @@ def cmd_test(args: argparse.Namespace) -> int:
     else:
         lang = i18n.lang_of(args)
         for o in outcomes:
-            for line in report.outcome_lines(o, lang):
-                print(line)
+            for line in report.outcome_lines(o):
+                print(i18n.line(line, lang))
         passed = len(outcomes) - failed
         print(i18n.text("test.summary", lang, name=model.name, passed=passed, failed=failed))
     return ExitStatus.CHECKS_FAILED if failed else ExitStatus.OK

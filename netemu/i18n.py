@@ -68,22 +68,30 @@ def reason(code: str, lang: str) -> str:
     return _pick(codes.get(code) or codes["_unknown"], lang)
 
 
-def leg(which: str, lang: str, destination: str) -> str:
-    legs: dict[str, dict[str, str]] = _catalogue("reasons")["legs"]
-    return _pick(legs[which], lang).format(destination=destination)
-
-
 def reason_codes() -> list[str]:
     return [c for c in _catalogue("reasons")["codes"] if not c.startswith("_")]
 
 
-def why(english: str, lang: str) -> str:
-    """An expectation's failure sentence (probe/expect.py writes it in English) in `lang`;
-    unchanged when no pattern of ui.yaml matches it."""
+@cache
+def _line_patterns(lang: str) -> list[tuple[re.Pattern[str], str]]:
+    entries: list[dict[str, str]] = _catalogue("ui")["lines"]
+    return [(re.compile(e["en"]), e[lang]) for e in entries if lang in e]
+
+
+def line(english: str, lang: str) -> str:
+    """A line of a probe or expectation report (probe/report.py writes English) in `lang`,
+    translated piece by piece by the patterns of ui.yaml; reason codes, names and addresses
+    stay as they are, and what no pattern knows stays English."""
     if lang == DEFAULT:
         return english
-    for entry in _catalogue("ui")["why"]:
-        m = re.fullmatch(entry["en"], english)
-        if m and lang in entry:
-            return str(entry[lang]).format(**m.groupdict())
-    return english
+    text = english
+    for pattern, template in _line_patterns(lang):
+
+        def fill(m: re.Match[str], template: str = template) -> str:
+            fields = m.groupdict()
+            if fields.get("code"):
+                fields["meaning"] = reason(fields["code"], lang)
+            return template.format(**fields)
+
+        text = pattern.sub(fill, text, count=1)
+    return text

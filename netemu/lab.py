@@ -145,8 +145,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     _print_problems(run.warnings)
     lang = i18n.lang_of(args)
     for o in run.outcomes:
-        for line in report.outcome_lines(o, lang):
-            print(line)
+        for line in report.outcome_lines(o):
+            print(i18n.line(line, lang))
     total = len(run.outcomes)
     if run.failed:
         passed = total - run.failed

@@ -113,8 +113,14 @@ def all_labs(root: Path | None = None) -> list[Lab]:
     base = root or labs_root()
     if not base.is_dir():
         return []
+    # A directory is a lab once it holds its scenario: a translation may arrive before the
+    # lab it translates (branches merged in any order).
     return sorted(
-        (Lab(d.name, d) for d in base.iterdir() if d.is_dir() and LAB_DIR_RE.fullmatch(d.name)),
+        (
+            Lab(d.name, d)
+            for d in base.iterdir()
+            if d.is_dir() and LAB_DIR_RE.fullmatch(d.name) and (d / SCENARIO).is_file()
+        ),
         key=lambda lab: lab.name,
     )
 

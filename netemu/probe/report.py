@@ -1,51 +1,44 @@
-"""Human-readable lines for probe results and expectations (the CLI prints them), in English
-or Japanese (`lang`); reason codes stay as they are in both."""
+"""Human-readable lines for probe results and expectations (the CLI prints them)."""
 
 from __future__ import annotations
 
-from netemu import i18n
 from netemu.probe.engine import ProbeResult
 from netemu.probe.expect import Outcome
 
 
-def verdict(r: ProbeResult, lang: str = i18n.DEFAULT) -> str:
+def verdict(r: ProbeResult) -> str:
     s = r.spec
     what = "icmp" if s.protocol == "icmp" else f"{s.protocol}/{s.port}"
     line = f"{s.source} ({r.src_ip}) -> {s.destination} ({r.dst_ip}) {what}: {r.result.upper()}"
     if r.seen_source:
-        line += ", " + i18n.text("probe.saw", lang, address=r.seen_source)
+        line += f", destination saw {r.seen_source}"
     return line + f" [{r.elapsed_ms} ms]"
 
 
-def because(r: ProbeResult, lang: str = i18n.DEFAULT) -> list[str]:
+def because(r: ProbeResult) -> list[str]:
     if r.result == "reachable":
         return []
     if r.reason is None:
-        return ["  " + i18n.text("probe.no_reason", lang)]
+        return ["  no rule claimed the packet and no reply came back before the timeout"]
     x = r.reason
-    leg = i18n.leg(x.leg, lang, r.spec.destination)
-    # English readers read the code itself; elsewhere the code's meaning comes first, and
-    # the code stays untranslated so that it can be searched for.
-    head = leg if lang == i18n.DEFAULT else f"{i18n.reason(x.code, lang)}。{leg}"
+    leg = (
+        "the request never reached the destination"
+        if x.leg == "request"
+        else f"the request reached {r.spec.destination}, its reply was dropped"
+    )
     rule = f" rule {x.rule}" if x.rule else ""
     direction = f" {x.direction}" if x.direction else ""
-    where = f"{x.component}{direction}{rule}"
     return [
-        f"  {x.code}: {head}",
-        "  " + i18n.text("probe.dropped_by", lang, where=where, detail=x.detail),
-        "  " + i18n.text("probe.path", lang, path=" -> ".join(r.hops)),
+        f"  {x.code}: {leg}",
+        f"  dropped by {x.component}{direction}{rule}  ({x.detail})",
+        f"  path: {' -> '.join(r.hops)}  <- dropped here",
     ]
 
 
-def outcome_lines(o: Outcome, lang: str = i18n.DEFAULT) -> list[str]:
+def outcome_lines(o: Outcome) -> list[str]:
     mark = "PASS" if o.ok else "FAIL"
     head = f"{mark}  {o.title}"
     if o.ok:
         extra = f" ({o.result.reason.code})" if o.result.reason else ""
         return [head + extra]
-    return [
-        head,
-        f"  {i18n.why(o.why, lang)}",
-        f"  {verdict(o.result, lang)}",
-        *because(o.result, lang),
-    ]
+    return [head, f"  {o.why}", f"  {verdict(o.result)}", *because(o.result)]

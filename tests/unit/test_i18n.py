@@ -81,30 +81,57 @@ def _blocked() -> ProbeResult:
     )
 
 
+def _japanese(r: ProbeResult) -> list[str]:
+    return [i18n.line(x, "ja") for x in [report.verdict(r), *report.because(r)]]
+
+
 def test_a_blocked_probe_explained_in_japanese_keeps_its_code() -> None:
-    lines = report.because(_blocked(), "ja")
-    assert lines[0].startswith("  ENI_SG_RULES_MISMATCH: ")
-    assert "セキュリティグループのルールがありません" in lines[0]
-    assert "web に届きましたが" in lines[0]
-    assert lines[1].startswith("  破棄した箇所: security_group:web ingress")
+    lines = _japanese(_blocked())
+    assert lines[1].startswith("  ENI_SG_RULES_MISMATCH: ")
+    assert "セキュリティグループのルールがありません。" in lines[1]
+    assert "リクエストは web に届きましたが、その応答が破棄されました" in lines[1]
+    assert lines[2].startswith("  破棄した箇所: security_group:web ingress")
+    assert lines[3].startswith("  経路: a") and lines[3].endswith("<- ここで破棄")
 
 
 def test_english_output_is_unchanged_and_json_carries_codes_only() -> None:
     r = _blocked()
-    assert report.because(r, "en")[0] == (
-        "  ENI_SG_RULES_MISMATCH: the request reached web, its reply was dropped"
-    )
+    english = [report.verdict(r), *report.because(r)]
+    assert [i18n.line(x, "en") for x in english] == english
     assert r.to_json()["reason"]["code"] == "ENI_SG_RULES_MISMATCH"
     assert "セキュリティ" not in str(r.to_json())
 
 
+def test_an_unknown_code_keeps_its_name_and_gets_a_generic_line() -> None:
+    out = i18n.line("  SOME_NEW_CODE: the request never reached the destination", "ja")
+    assert out.startswith("  SOME_NEW_CODE: ") and "Reachability Analyzer" in out
+
+
 def test_failed_expectations_are_explained_in_japanese() -> None:
     assert (
-        i18n.why("expected reachable, got blocked", "ja")
-        == "期待は reachable、結果は blocked でした"
+        i18n.line("  expected reachable, got blocked", "ja")
+        == "  期待は reachable、結果は blocked でした"
     )
+    assert i18n.line("  expected reason X_Y, got no reason", "ja") == (
+        "  期待した理由は X_Y、実際は no reason でした"
+    )
+    assert i18n.line("  something new", "ja") == "  something new"
     assert (
-        i18n.why("expected reason X, got no reason", "ja")
-        == "期待した理由は X、実際は no reason でした"
+        i18n.text("test.summary", "ja", name="t", passed=1, failed=2) == "t: 成功 1 件、失敗 2 件"
     )
-    assert i18n.why("something new", "ja") == "something new"
+
+
+def test_the_modelled_path_and_its_code_note_are_translated_too() -> None:
+    assert i18n.line("  path (modelled, not observed): a -> b  <- dropped here", "ja") == (
+        "  経路（モデルによる推定、観測ではない）: a -> b  <- ここで破棄"  # noqa: RUF001
+    )
+    assert i18n.line("  dropped by route_table:x egress: no route (code from the model)", "ja") == (
+        "  破棄した箇所: route_table:x egress: no route（コードはモデルによる判定）"  # noqa: RUF001
+    )
+
+
+def test_a_translation_that_arrives_before_its_lab_is_not_a_lab(tmp_path: Path) -> None:
+    shutil.copytree(LABS[0].path, tmp_path / LABS[0].name)
+    (tmp_path / "99-not-merged-yet").mkdir()
+    (tmp_path / "99-not-merged-yet" / "lab.ja.md").write_text("# Lab 99: まだ\n")
+    assert [lab.name for lab in all_labs(tmp_path)] == [LABS[0].name]
