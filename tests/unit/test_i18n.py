@@ -135,3 +135,13 @@ def test_a_translation_that_arrives_before_its_lab_is_not_a_lab(tmp_path: Path) 
     (tmp_path / "99-not-merged-yet").mkdir()
     (tmp_path / "99-not-merged-yet" / "lab.ja.md").write_text("# Lab 99: まだ\n")
     assert [lab.name for lab in all_labs(tmp_path)] == [LABS[0].name]
+
+
+def test_the_drop_rules_own_words_are_translated_where_known() -> None:
+    line = (
+        "  dropped by security_group:db ingress rule sg-1: no security group rule admits the packet"
+    )
+    assert i18n.line(line, "ja") == (
+        "  破棄した箇所: security_group:db ingress rule sg-1: "
+        "パケットを許可するセキュリティグループのルールがありません"
+    )
