@@ -21,7 +21,7 @@ GUIDE = ROOT / "docs" / "guide"
 LANGS = ("en", "ja")
 ELLIPSIS = "..."
 _LANG_OPTION = re.compile(r"\s--lang\s+(en|ja)\b")
-_APPLY = re.compile(r"^(?:sudo\s+)?netemu\s+apply\s+(\S+)\s*$")
+APPLY = re.compile(r"^(?:sudo\s+)?netemu\s+apply\s+(\S+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -115,9 +115,11 @@ class Shell:
         self.apply = apply_available()
         self.substituted: list[Step] = []
 
-    def run(self, step: Step) -> str:
+    def run(self, step: Step) -> tuple[str, int]:
+        """The command's output (stdout and stderr, as a terminal shows them) and exit
+        status."""
         command = step.command
-        m = _APPLY.match(command)
+        m = APPLY.match(command)
         if m and not self.apply:
             # Until `netemu apply` exists: rebuild from the file (down, then up), which
             # reaches the same end state for the guide's stages.
@@ -133,7 +135,7 @@ class Shell:
             text=True,
             timeout=120,
         )
-        return done.stdout
+        return done.stdout, done.returncode
 
     def close(self) -> None:
         self._dir.cleanup()

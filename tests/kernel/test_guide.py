@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.guidedoc import LANGS, ROOT, Shell, matches, pages, steps
+from tests.guidedoc import APPLY, LANGS, ROOT, Shell, matches, pages, steps
 
 PAGES = [p for lang in LANGS for p in pages(lang)]
 
@@ -31,8 +31,10 @@ def test_guide_page_runs_as_written(page: Path) -> None:
     drift: list[str] = []
     try:
         for step in steps(page):
-            actual = shell.run(step)
-            if not matches(step.expected, actual):
+            actual, status = shell.run(step)
+            # `...` alone would also match an error: a scenario change must succeed
+            failed_apply = APPLY.match(step.command) is not None and status != 0
+            if failed_apply or not matches(step.expected, actual):
                 drift.append(
                     f"{step.page}:{step.line}: $ {step.command}\n"
                     f"--- expected\n{step.expected}\n--- got\n{actual}"
