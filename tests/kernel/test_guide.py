@@ -32,9 +32,11 @@ def test_guide_page_runs_as_written(page: Path) -> None:
     try:
         for step in steps(page):
             actual, status = shell.run(step)
-            # `...` alone would also match an error: a scenario change must succeed
+            # A scenario change must succeed (`...` alone would also match an error). Run
+            # as down + up, its output is up's, not apply's list of changes.
             failed_apply = APPLY.match(step.command) is not None and status != 0
-            if failed_apply or not matches(step.expected, actual):
+            compare = step not in shell.substituted
+            if failed_apply or (compare and not matches(step.expected, actual)):
                 drift.append(
                     f"{step.page}:{step.line}: $ {step.command}\n"
                     f"--- expected\n{step.expected}\n--- got\n{actual}"
@@ -46,7 +48,7 @@ def test_guide_page_runs_as_written(page: Path) -> None:
         lines = ", ".join(str(s.line) for s in shell.substituted)
         warnings.warn(
             f"{page.parent.name}/{page.name}: `netemu apply` is not in this build; lines "
-            f"{lines} ran as down + up of the same file",
+            f"{lines} ran as down + up of the same file (exit status checked, output not)",
             stacklevel=1,
         )
     assert not drift, "\n\n".join(drift)
