@@ -145,3 +145,26 @@ def test_the_drop_rules_own_words_are_translated_where_known() -> None:
         "  破棄した箇所: security_group:db ingress rule sg-1: "
         "パケットを許可するセキュリティグループのルールがありません"
     )
+
+
+# The console's Japanese terms, and the English term a reader may know them by.
+CONSOLE_TERMS = {
+    "セキュリティグループ": "security group",
+    "ネットワーク ACL": "network ACL",
+    "ルートテーブル": "route table",
+    "インターネットゲートウェイ": "internet gateway",
+    "NAT ゲートウェイ": "NAT gateway",
+    "サブネット": "subnet",
+    "パブリック IP": "public IP",
+}
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[lab.name for lab in LABS])
+def test_japanese_labs_give_the_english_term_on_first_use(lab: Lab) -> None:
+    body = (lab.path / "lab.ja.md").read_text(encoding="utf-8").split("\n", 1)[1]
+    for ja, en in CONSOLE_TERMS.items():
+        at = body.find(ja)
+        if at >= 0:
+            after = body[at + len(ja) :]
+            english = (en, f"public {en}", f"private {en}")
+            assert after.startswith(tuple(f"\uff08{e}" for e in english)), f"{ja} in {lab.name}"
