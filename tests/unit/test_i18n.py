@@ -168,3 +168,18 @@ def test_japanese_labs_give_the_english_term_on_first_use(lab: Lab) -> None:
             after = body[at + len(ja) :]
             english = (en, f"public {en}", f"private {en}")
             assert after.startswith(tuple(f"\uff08{e}" for e in english)), f"{ja} in {lab.name}"
+
+
+def test_lab_list_in_japanese_marks_a_lab_still_in_english(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from netemu.cli import main
+
+    for lab in LABS[:2]:
+        shutil.copytree(lab.path, tmp_path / lab.name)
+    (tmp_path / LABS[1].name / "lab.ja.md").unlink()
+    monkeypatch.setenv("NETEMU_LABS", str(tmp_path))
+    assert main(["lab", "list", "--lang", "ja"]) == 0
+    first, second = capsys.readouterr().out.splitlines()
+    assert "誰にも見えない" in first and "(English)" not in first
+    assert second.endswith("(English)") and LABS[1].guide().title.split(": ", 1)[1] in second
