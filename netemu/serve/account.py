@@ -1,0 +1,114 @@
+"""The AWS account behind the endpoint: moto's EC2 backend, in this process.
+
+moto answers the API (its EC2 backend is what LocalStack's EC2 is built on); netemu only
+decides what reaches the kernel. Identifiers are drawn from moto's seedable random source,
+reseeded before every mutating call from the call's sequence number, so replaying the
+journal after a crash gives every object the identifier its client was told.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.moto_api._internal import mock_random
+from moto.moto_api._internal.models import moto_api_backend
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.test import Client
+
+from netemu.serve.journal import Entry
+
+ACCOUNT_ID = DEFAULT_ACCOUNT_ID
+# Any credentials do: moto accepts every key, and netemu listens on 127.0.0.1 only.
+SIGNATURE = (
+    "AWS4-HMAC-SHA256 Credential=netemu/20260101/{region}/ec2/aws4_request, "
+    "SignedHeaders=host, Signature=0"
+)
+
+Response = tuple[int, dict[str, str], str]
+
+
+def seed_for(seq: int) -> int:
+    return int.from_bytes(hashlib.sha256(f"netemu-{seq}".encode()).digest()[:8], "big")
+
+
+class Account:
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self._mock = mock_aws()  # in-process boto3 clients (reads for the kernel) see moto
+        self._mock.start()
+        self._client = Client(DomainDispatcherApplication(create_backend_app))
+        self.reset()
+
+    def close(self) -> None:
+        self._mock.stop()
+
+    def reset(self) -> None:
+        """A fresh account: nothing but the region's default VPC (ref 3.1)."""
+        moto_api_backend.reset()
+        mock_random.seed(seed_for(0))
+        self.backend()  # moto makes the default VPC when the region is first touched
+
+    def backend(self) -> Any:
+        from moto.ec2.models import ec2_backends
+
+        return ec2_backends[ACCOUNT_ID][self.region]
+
+    def call(self, body: str, seq: int | None = None) -> Response:
+        """Send one Query-API call to moto. With `seq`, identifiers come from that call's
+        seed, as they did (or will) when the call is replayed."""
+        if seq is not None:
+            mock_random.seed(seed_for(seq))
+        r = self._client.post(
+            "/",
+            data=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                "Host": f"ec2.{self.region}.amazonaws.com",
+                "Authorization": SIGNATURE.format(region=self.region),
+            },
+        )
+        return r.status_code, {"Content-Type": r.headers.get("Content-Type", "text/xml")}, r.text
+
+    def facts_of(self, action: str, params: dict[str, str]) -> dict[str, Any]:
+        """What a replay of this acknowledged call could not recompute."""
+        if action == "CreateKeyPair":
+            kp = self.backend().key_pairs.get(params.get("KeyName", ""))
+            if kp is not None:
+                return {"key_pair": _key_pair_facts(kp)}
+        return {}
+
+    def replay(self, entries: list[Entry]) -> None:
+        """Rebuild the account from acknowledged calls (after a restart or a refused call)."""
+        self.reset()
+        for e in entries:
+            self.call(e.body, e.seq)
+            kp = e.facts.get("key_pair")
+            if kp:
+                target = self.backend().key_pairs.get(kp["name"])
+                if target is not None:
+                    for attr, value in kp["attrs"].items():
+                        setattr(target, attr, _decode(value))
+
+
+def _key_pair_facts(kp: Any) -> dict[str, Any]:
+    attrs = {}
+    for attr in ("material", "material_public", "key_fingerprint"):
+        if hasattr(kp, attr):
+            attrs[attr] = _encode(getattr(kp, attr))
+    return {"name": kp.key_name, "attrs": attrs}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"b64": base64.b64encode(value).decode()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and "b64" in value:
+        return base64.b64decode(value["b64"])
+    return value
