@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from typing import Any
 
 from moto import mock_aws
@@ -19,6 +20,7 @@ from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.test import Client
 
+from netemu.serve import fixups
 from netemu.serve.journal import Entry
 
 ACCOUNT_ID = DEFAULT_ACCOUNT_ID
@@ -29,6 +31,11 @@ SIGNATURE = (
 )
 
 Response = tuple[int, dict[str, str], str]
+
+
+def _mutating(body: str) -> bool:
+    action = re.search(r"(?:^|&)Action=([A-Za-z]+)", body)
+    return bool(action) and not action.group(1).startswith(("Describe", "Get", "List", "Search"))
 
 
 def seed_for(seq: int) -> int:
@@ -50,7 +57,8 @@ class Account:
         """A fresh account: nothing but the region's default VPC (ref 3.1)."""
         moto_api_backend.reset()
         mock_random.seed(seed_for(0))
-        self.backend()  # moto makes the default VPC when the region is first touched
+        # moto makes the default VPC when the region is first touched; AWS's has an IGW.
+        fixups.default_vpc_internet_gateway(self.backend())
 
     def backend(self) -> Any:
         from moto.ec2.models import ec2_backends
@@ -71,7 +79,21 @@ class Account:
                 "Authorization": SIGNATURE.format(region=self.region),
             },
         )
-        return r.status_code, {"Content-Type": r.headers.get("Content-Type", "text/xml")}, r.text
+        status, headers, text = (
+            r.status_code,
+            {"Content-Type": r.headers.get("Content-Type", "text/xml")},
+            r.text,
+        )
+        if status != 200 or not _mutating(body):
+            return status, headers, text
+        match = re.search(r"<natGatewayId>(nat-[0-9a-f]+)</natGatewayId>", text)
+        if match and "Action=CreateNatGateway&" in f"{body}&":
+            fixups.nat_gateway_created(self.backend(), match.group(1))
+            # AWS answers `pending`; netemu's pending lasts no time (describe shows the end).
+            text = text.replace("<state>available</state>", "<state>pending</state>", 1)
+        for old, new in fixups.after_call(self.backend()).items():
+            text = text.replace(f">{old}<", f">{new}<")
+        return status, headers, text
 
     def facts_of(self, action: str, params: dict[str, str]) -> dict[str, Any]:
         """What a replay of this acknowledged call could not recompute."""
