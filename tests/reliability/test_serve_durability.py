@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kernel"))
-from test_serve import NAME, Served, netemu  # noqa: E402
+from test_serve import NAME, Served, netemu
 
 FULL = os.environ.get("NETEMU_RELIABILITY") == "full"
 CALLS, KILLS = (200, 50) if FULL else (30, 3)
