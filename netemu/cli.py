@@ -12,7 +12,9 @@ from typing import Literal
 from netemu import lab, lifecycle
 from netemu.driver import state as st
 from netemu.errors import ExitStatus, NetemuError, Problem, ScenarioInvalid, UsageError
-from netemu.model import load_model
+from netemu.interop import commands as interop_commands
+from netemu.model import Model, load_model
+from netemu.model.lookup import by_id
 from netemu.probe import report
 from netemu.probe.engine import ProbeSpec
 from netemu.render import topology
@@ -94,10 +96,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         for name, i in s.summary.get("instances", {}).items():
             public = i["public_ip"] or "-"
             row = f"{name:<14} {i['private_ip']:<15} {public:<15} {i['state']:<8}"
-            print(f"  instance     {row} {i['namespace']}")
+            print(f"  instance     {row} {i['namespace']}  {i.get('id', '')}")
         for name, g in s.summary.get("nat_gateways", {}).items():
             row = f"{name:<14} {g['private_ip']:<15} {g['public_ip'] or '-':<15} {'':<8}"
-            print(f"  nat_gateway  {row} {g['namespace']}")
+            print(f"  nat_gateway  {row} {g['namespace']}  {g.get('id', '')}")
         for name, h in s.summary.get("internet_hosts", {}).items():
             print(f"  host         {name:<14} {'-':<15} {h['ip']:<15} {'':<8} {h['namespace']}")
     return ExitStatus.OK
@@ -108,6 +110,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
 
     name = lifecycle.current(args.scenario)
     model = lifecycle.running_model(name)
+    args.target = by_id(model, args.target)
     ns = topology.endpoint_ns(model, args.target)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
@@ -154,19 +157,20 @@ def _ssh_options(args: argparse.Namespace) -> argparse.Namespace:
     return opts
 
 
-def _spec(args: argparse.Namespace) -> ProbeSpec:
+def _spec(args: argparse.Namespace, model: Model) -> ProbeSpec:
+    source, destination = by_id(model, args.source), by_id(model, args.destination)
     if args.tcp is not None:
-        return ProbeSpec(args.source, args.destination, "tcp", args.tcp, args.source_port)
+        return ProbeSpec(source, destination, "tcp", args.tcp, args.source_port)
     if args.udp is not None:
-        return ProbeSpec(args.source, args.destination, "udp", args.udp, args.source_port)
-    return ProbeSpec(args.source, args.destination, "icmp", None, args.source_port)
+        return ProbeSpec(source, destination, "udp", args.udp, args.source_port)
+    return ProbeSpec(source, destination, "icmp", None, args.source_port)
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
     from netemu.probe.engine import probe
 
     model = lifecycle.running_model(lifecycle.current(args.scenario))
-    (result,) = probe(model, [_spec(args)])
+    (result,) = probe(model, [_spec(args, model)])
     if args.json:
         print(json.dumps(result.to_json()))
     else:
@@ -224,9 +228,23 @@ def cmd_test(args: argparse.Namespace) -> int:
 def cmd_stop_start(args: argparse.Namespace) -> int:
     target: Literal["running", "stopped"] = "stopped" if args.command == "stop" else "running"
     name = lifecycle.current(args.scenario)
-    inst = lifecycle.set_instance_state(name, args.instance, target, lifecycle.KernelDriver())
+    instance = by_id(lifecycle.running_model(name), args.instance)
+    inst = lifecycle.set_instance_state(name, instance, target, lifecycle.KernelDriver())
     public = f", public {inst.public_ip}" if inst.public_ip else ", no public IP"
     print(f"instance '{inst.name}' is {inst.state}: private {inst.private_ip}{public}")
+    return ExitStatus.OK
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from netemu.ops import apply
+
+    changes, warnings = apply.apply_file(args.file, args.dry_run, lifecycle.KernelDriver())
+    _print_problems(warnings)
+    if args.json:
+        print(json.dumps(changes.to_json(), indent=1))
+        return ExitStatus.OK
+    for line in apply.report(changes):
+        print(line)
     return ExitStatus.OK
 
 
@@ -321,6 +339,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true")
     t.add_argument("--junit", metavar="PATH")
     t.add_argument("--keep", action="store_true", help="leave the scenario up afterwards")
+    ap = add(
+        "apply", cmd_apply, "change a running scenario to match FILE, in place (AWS semantics)"
+    )
+    ap.add_argument("file")
+    ap.add_argument("--dry-run", action="store_true", help="print the changes, touch nothing")
+    ap.add_argument("--json", action="store_true")
     v = add("verify", cmd_verify, "check the live kernel state against the scenario's plan")
     v.add_argument("name", nargs="?", metavar="NAME")
     v.add_argument("--json", action="store_true")
@@ -332,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--from", dest="source", metavar="FILE", help="internet hosts from FILE")
     se.add_argument("--state", metavar="DIR", help="where acknowledged calls are kept")
     lab.register(sub, add)  # netemu lab list|start|hint|check|solution|stop
+    interop_commands.register(sub, add)  # netemu import, netemu export
     return p
 
 

@@ -21,7 +21,7 @@ from netemu.errors import HostUnsupported, KernelError, Problem, UsageError
 from netemu.model import load_model
 from netemu.model.types import Instance, Model
 from netemu.render import names, render
-from netemu.render.plan import Plan
+from netemu.render.plan import Plan, Process
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -37,6 +37,10 @@ class Driver(Protocol):
     def destroy(self, namespaces: list[str]) -> None: ...
     def leftovers(self, prefix: str) -> list[str]: ...
     def reload(self, before: Plan, after: Plan, workdir: str) -> None: ...
+    def change(
+        self, before: Plan, after: Plan, workdir: str, running: dict[Process, int],
+        tolerant: bool,
+    ) -> list[int]: ...  # fmt: skip
     def check_capacity(self, model: Model, plan: Plan) -> None: ...
     def verify(self, model: Model, plan: Plan, pids: list[int]) -> list[Difference]: ...
 
@@ -106,6 +110,14 @@ class KernelDriver:
         from netemu.driver import kernel
 
         kernel.reload(before, after, workdir)
+
+    def change(
+        self, before: Plan, after: Plan, workdir: str, running: dict[Process, int],
+        tolerant: bool,
+    ) -> list[int]:  # fmt: skip
+        from netemu.driver import change
+
+        return change.change(before, after, workdir, running, tolerant)
 
     def check_capacity(self, model: Model, plan: Plan) -> None:
         capacity.check(model, plan)

@@ -140,11 +140,14 @@ def write_files(files: Iterable[File], workdir: str) -> None:
         os.replace(tmp, path)
 
 
-def run_processes(plan: Plan, workdir: str, pids: list[int], timeout: float = 30.0) -> None:
+def run_processes(
+    plan: Plan, workdir: str, pids: list[int], timeout: float = 30.0,
+    indexes: build.Indexes | None = None,
+) -> None:  # fmt: skip
     """Start the plan's processes phase by phase, in a state directory `_prepare_state`
-    has filled."""
+    has filled. `indexes`: the interfaces' ifindexes, when not the plan's own (apply)."""
     logs = os.path.join(workdir, LOGS)
-    indexes = build.ifindexes(plan)
+    indexes = build.ifindexes(plan) if indexes is None else indexes
     for phase in sorted({p.phase for p in plan.processes}):
         group = [p for p in plan.processes if p.phase == phase]
         daemons = [(p, _start_daemon(p, workdir, logs)) for p in group if not p.wait]

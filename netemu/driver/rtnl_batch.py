@@ -48,6 +48,7 @@ RT_TABLE_UNSPEC = 0
 RTPROT_BOOT, RTPROT_STATIC = 3, 4  # what `ip` and pyroute2 mark their routes with
 RT_SCOPE_UNIVERSE, RT_SCOPE_NOWHERE = 0, 255
 RTM_DELROUTE = 25
+RTM_DELLINK, RTM_DELADDR, RTM_DELRULE = 17, 21, 33  # netemu apply removes these
 RTN_TYPES = {"unicast": 1, "blackhole": 6, "unreachable": 7}
 RTNH_F_ONLINK = 0x4
 FR_ACT_TO_TBL = 1
@@ -214,6 +215,28 @@ class Batch:
         if fwmark is not None:
             body += attr(FRA_FWMARK, _u32(fwmark))
         self.add(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, body, what)
+
+    def link_delete(self, index: int, what: object) -> None:
+        """Remove a link (a veth takes its peer with it)."""
+        self.add(RTM_DELLINK, 0, _IFINFO.pack(socket.AF_UNSPEC, 0, index, 0, 0), what)
+
+    def address_delete(self, index: int, cidr: str, what: object) -> None:
+        ip, plen = cidr.split("/")
+        body = _IFADDR.pack(socket.AF_INET, int(plen), 0, RT_SCOPE_UNIVERSE, index)
+        body += attr(IFA_LOCAL, _ipv4(ip)) + attr(IFA_ADDRESS, _ipv4(ip))
+        self.add(RTM_DELADDR, 0, body, what)
+
+    def rule_delete(
+        self, table: int, priority: int, what: object, iifname: str | None = None,
+        fwmark: int | None = None,
+    ) -> None:  # fmt: skip
+        body = _RULE.pack(socket.AF_INET, 0, 0, 0, _table(table), 0, 0, FR_ACT_TO_TBL, 0)
+        body += attr(FRA_TABLE, _u32(table)) + attr(FRA_PRIORITY, _u32(priority))
+        if iifname:
+            body += attr(FRA_IFNAME, _text(iifname))
+        if fwmark is not None:
+            body += attr(FRA_FWMARK, _u32(fwmark))
+        self.add(RTM_DELRULE, 0, body, what)
 
     def commit(self, sock: socket.socket) -> None:
         """Send every request, a bounded number per sendmsg, and wait for each answer.

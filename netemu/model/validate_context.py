@@ -76,6 +76,7 @@ class TableHead:
     main: bool
     implicit: bool
     routes: Node | None = None  # the declared `routes` list
+    id: str | None = None  # the declared `id:`; None derives one from the name
     extra: tuple[Route, ...] = ()  # routes of an implicit table after the local route
 
 
@@ -109,6 +110,7 @@ class Ctx:
     nat_gateways: dict[str, NatGateway] = field(default_factory=dict)
     route_tables: dict[str, RouteTable] = field(default_factory=dict)
     expectations: list[Expectation] = field(default_factory=list)
+    given_ids: dict[str, str] = field(default_factory=dict)  # `id:` values -> who gave them
 
     def error(self, at: Node | Pos | None, message: str) -> None:
         self.problems.append(Problem(_where(at), message, "error", self.path))

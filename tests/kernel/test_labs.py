@@ -135,6 +135,18 @@ INTENDED: dict[str, dict[str, tuple[str, str, str, str | None, str] | None]] = {
         ),
         "web -> db tcp/5432 blocked": None,
     },
+    "13-revoke-open-ssh": {
+        "stranger -> bastion tcp/22 blocked": None,
+    },
+    "14-acl-cuts-replication": {
+        "primary -> replica tcp/3306 reachable": (
+            "SUBNET_ACL_RESTRICTION",
+            "network_acl:replica",
+            "ingress",
+            "50",
+            "request",
+        ),
+    },
     "09-db-open-to-world": {
         "attacker -> db tcp/3306 blocked": None,
         "web -> db tcp/3306 blocked": None,
@@ -306,6 +318,10 @@ GUESSES = {
         ("port: 5432, security_group: web}", "port: 5432, cidr: 10.80.0.0/16}")
     ],
     "09-db-open-to-world": [("port: 3306, cidr: 0.0.0.0/0}", "port: 3306, cidr: 10.90.0.0/16}")],
+    # deleting the deny lets MySQL in from the internet
+    "14-acl-cuts-replication": [
+        ("      - {rule: 50, protocol: tcp, port: 3306, cidr: 0.0.0.0/0, action: deny}\n", "")
+    ],
     "10-sg-no-egress": [
         ("    egress: []", "    egress:\n      - {protocol: all, cidr: 0.0.0.0/0}")
     ],
@@ -328,6 +344,7 @@ CAUGHT_BY = {
     "06-acl-no-outbound-ephemeral": "web -> mirror tcp/25 blocked",
     "08-sg-wrong-reference": "web -> db tcp/5432 blocked",
     "09-db-open-to-world": "web -> db tcp/3306 blocked",
+    "14-acl-cuts-replication": "scanner -> replica tcp/3306 blocked",
     "10-sg-no-egress": "app -> payments tcp/80 blocked",
     "11-blackhole-after-nat-removal": "worker -> storage tcp/443 reachable",
 }
