@@ -59,6 +59,7 @@ class Account:
         mock_random.seed(seed_for(0))
         # moto makes the default VPC when the region is first touched; AWS's has an IGW.
         fixups.default_vpc_internet_gateway(self.backend())
+        fixups.default_groups_admit_members(self.backend())
 
     def backend(self) -> Any:
         from moto.ec2.models import ec2_backends

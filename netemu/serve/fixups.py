@@ -41,9 +41,38 @@ def default_vpc_internet_gateway(backend: Any) -> None:
 def after_call(backend: Any) -> dict[str, str]:
     """Set the account right; returns the addresses replaced (old -> new), which the
     response that named them must show replaced too."""
+    default_groups_admit_members(backend)
     replaced = _public_addresses(backend)
     replaced.update(_nat_gateways(backend))
     return replaced
+
+
+def default_groups_admit_members(backend: Any) -> None:
+    """A VPC's default security group starts with an inbound rule admitting all traffic
+    from its own members (ref 7.4); moto's starts empty. Added once, when the group is
+    new: a rule the user revokes later stays revoked."""
+    for group in _all_groups(backend):
+        if not group.is_default or getattr(group, "netemu_initialised", False):
+            continue
+        group.netemu_initialised = True
+        if group.vpc_id is None:
+            continue
+        backend.authorize_security_group_ingress(
+            group.id,
+            "-1",
+            None,  # type: ignore[arg-type]
+            None,  # type: ignore[arg-type]
+            [],
+            source_groups=[{"GroupId": group.id, "UserId": backend.account_id}],
+            vpc_id=group.vpc_id,
+        )
+
+
+def _all_groups(backend: Any) -> list[Any]:
+    out: list[Any] = []
+    for by_id in backend.groups.values():
+        out.extend(by_id.values())
+    return out
 
 
 def _in_pool(address: str | None) -> bool:
