@@ -132,6 +132,11 @@ def _change(
 
     workdir = st.state_dir(state.scenario)
     running = dict(zip(daemons(before), state.pids, strict=False))
+    # Namespaces the change may make are recorded before they exist, so that `down` after
+    # a crash in the middle removes them too.
+    known = set(state.namespaces)
+    state.namespaces += [ns.name for ns in after.namespaces if ns.name not in known]
+    st.save(state)
     with _deferred_signals() as caught:
         try:
             pids = driver.change(before, after, workdir, running, False)
@@ -146,6 +151,7 @@ def _change(
             _roll_back(driver, state, old, before, after, workdir, running, e)
             raise
     state.pids = pids
+    state.namespaces = [ns.name for ns in after.namespaces]
 
 
 def _roll_back(
@@ -158,6 +164,8 @@ def _roll_back(
         pids = [running.get(p, 0) for p in _daemons(before)]
     differences = driver.verify(old, before, pids)
     state.pids = pids
+    if not differences:
+        state.namespaces = [ns.name for ns in before.namespaces]
     st.save(state)
     if differences:
         shown = "; ".join(str(d) for d in differences[:5])
