@@ -48,6 +48,9 @@ class Account:
         self._mock = mock_aws()  # in-process boto3 clients (reads for the kernel) see moto
         self._mock.start()
         self._client = Client(DomainDispatcherApplication(create_backend_app))
+        # moto initialises some things on its first request only, drawing random numbers
+        # then: a throwaway request first makes every later reset start from one state.
+        self.call("Action=DescribeRegions&Version=2016-11-15")
         self.reset()
 
     def close(self) -> None:
@@ -57,6 +60,7 @@ class Account:
         """A fresh account: nothing but the region's default VPC (ref 3.1)."""
         moto_api_backend.reset()
         mock_random.seed(seed_for(0))
+        self.call("Action=DescribeVpcs&Version=2016-11-15")
         # moto makes the default VPC when the region is first touched; AWS's has an IGW.
         fixups.default_vpc_internet_gateway(self.backend())
         fixups.default_groups_admit_members(self.backend())

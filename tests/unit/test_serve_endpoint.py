@@ -169,3 +169,26 @@ def test_insights_unknown_path_is_not_found(account: Account, tmp_path: Path) ->
     )
     assert status == 400
     assert "InvalidNetworkInsightsPathId.NotFound" in body
+
+
+def test_ids_are_the_same_in_a_fresh_process(account: Account) -> None:
+    """A restarted endpoint is a new process: moto's one-time initialisation must not shift
+    the identifiers a replay hands out."""
+    import subprocess
+    import sys
+
+    code = (
+        "import re; from netemu.serve.account import Account; "
+        "a = Account('ap-northeast-1'); "
+        "print(re.findall('<vpcId>(vpc-[0-9a-f]+)<', "
+        "a.call('Action=CreateVpc&CidrBlock=10.0.0.0/16&Version=2016-11-15', 1)[2])[0])"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.strip()
+    here = Account("ap-northeast-1")
+    try:
+        again = _vpc_ids(here.call(f"Action=CreateVpc&CidrBlock=10.0.0.0/16&{V}", 1)[2])[0]
+    finally:
+        here.close()
+    assert fresh == again
