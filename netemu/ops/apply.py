@@ -94,12 +94,17 @@ def apply_file(
 
 
 def apply_model(
-    new_model: Model, scenario: str, dry_run: bool = False, driver: lifecycle.Driver | None = None
+    new_model: Model,
+    scenario: str,
+    dry_run: bool = False,
+    driver: lifecycle.Driver | None = None,
+    old_model: Model | None = None,
 ) -> ChangeSet:
     """Change running scenario `scenario` into `new_model` (loaded from the scenario file
     `new_model.source`, which becomes the scenario's copy). Raises ScenarioInvalid for
     what AWS forbids live, UsageError when the scenario is not up, KernelError when the
-    kernel refused (then the old scenario runs, verified)."""
+    kernel refused (then the old scenario runs, verified). `old_model`: the running model,
+    when the caller holds it (it must be what the scenario's copy resolves to)."""
     driver = driver or lifecycle.KernelDriver()
     start = time.monotonic()
     state = st.load(scenario)
@@ -109,7 +114,10 @@ def apply_model(
         )
     if new_model.name != scenario:
         raise UsageError(f"the file describes scenario '{new_model.name}', not '{scenario}'")
-    old_model = lifecycle.running_model(scenario)
+    # A caller that applied the running model itself (netemu serve) may hand it over
+    # instead of having its copy read and resolved again.
+    if old_model is None or state.overrides:  # `netemu stop|start` changed it since
+        old_model = lifecycle.running_model(scenario)
     forbidden.refuse_forbidden(old_model, new_model, new_model.source)
     changes = diff.changes(old_model, new_model)
     before, after = render(old_model), render(new_model)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from netemu.errors import NetemuError
@@ -21,9 +21,17 @@ from netemu.serve.journal import Entry, Journal
 READ_PREFIXES = ("Describe", "Get", "List", "Search")
 MAX_BODY = 16 << 20
 
-# Kernel work for the account's new state; raises NetemuError (with an AWS code when it
-# has one) to refuse the call.
-Reconcile = Callable[[], None]
+
+class Reconcile(Protocol):
+    """Kernel work for the account's new state after `action`; raises NetemuError (an
+    AwsError to give the AWS code) to refuse the call."""
+
+    def __call__(self, action: str | None = None) -> None: ...
+
+    def forget(self) -> None:
+        """The account was rebuilt from the journal: nothing read before holds."""
+
+
 Handler = Callable[[str, dict[str, str]], Response]
 
 
@@ -83,11 +91,12 @@ class Endpoint:
             return response  # moto refused it: nothing changed
         facts = self.account.facts_of(action, params)
         try:
-            self.reconcile()
+            self.reconcile(action)
         except BaseException:
             # Not acknowledged: the account goes back to the acknowledged calls, and the
             # kernel (which the apply rolled back) still matches it.
             self.account.replay(self.journal.entries)
+            self.reconcile.forget()
             raise
         self.journal.append(Entry(seq, body, facts))
         return response

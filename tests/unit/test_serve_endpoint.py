@@ -34,8 +34,23 @@ def account() -> Account:
     a.close()
 
 
-def endpoint(account: Account, tmp_path: Path, reconcile=lambda: None, own=None) -> Endpoint:  # type: ignore[no-untyped-def]
-    return Endpoint(account, Journal(str(tmp_path / "journal.jsonl")), reconcile, own)
+class Stub:
+    """Kernel work that does nothing, or refuses with `error`."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+        self.forgotten = 0
+
+    def __call__(self, action: str | None = None) -> None:
+        if self.error:
+            raise self.error
+
+    def forget(self) -> None:
+        self.forgotten += 1
+
+
+def endpoint(account: Account, tmp_path: Path, reconcile: Stub | None = None, own=None) -> Endpoint:  # type: ignore[no-untyped-def]
+    return Endpoint(account, Journal(str(tmp_path / "journal.jsonl")), reconcile or Stub(), own)
 
 
 def test_region_starts_with_its_default_vpc(account: Account, tmp_path: Path) -> None:
@@ -47,7 +62,9 @@ def test_region_starts_with_its_default_vpc(account: Account, tmp_path: Path) ->
     assert "172.31.0.0/16" in body
 
 
-def test_acknowledged_call_is_journalled_and_reads_are_not(account: Account, tmp_path: Path) -> None:
+def test_acknowledged_call_is_journalled_and_reads_are_not(
+    account: Account, tmp_path: Path
+) -> None:
     ep = endpoint(account, tmp_path)
     ep.handle(f"Action=DescribeVpcs&{V}")
     status, _, _ = ep.handle(f"Action=CreateVpc&CidrBlock=10.0.0.0/16&{V}")
@@ -82,9 +99,7 @@ def test_moto_refusal_is_the_aws_error_and_nothing_is_journalled(
 def test_refused_by_netemu_rolls_the_account_back(account: Account, tmp_path: Path) -> None:
     """A call the kernel side refuses is not acknowledged: the account is as before."""
 
-    def refuse() -> None:
-        raise aws.AwsError("InvalidParameterValue", "netemu cannot build this")
-
+    refuse = Stub(aws.AwsError("InvalidParameterValue", "netemu cannot build this"))
     ep = endpoint(account, tmp_path, refuse)
     before = sorted(_vpc_ids(ep.handle(f"Action=DescribeVpcs&{V}")[2]))
     status, _, body = ep.handle(f"Action=CreateVpc&CidrBlock=10.0.0.0/16&{V}")
@@ -92,15 +107,13 @@ def test_refused_by_netemu_rolls_the_account_back(account: Account, tmp_path: Pa
     assert "<Code>InvalidParameterValue</Code>" in body
     assert sorted(_vpc_ids(ep.handle(f"Action=DescribeVpcs&{V}")[2])) == before
     assert ep.journal.entries == []
+    assert refuse.forgotten == 1
 
 
 def test_unexpected_failure_is_an_aws_internal_error_not_a_traceback(
     account: Account, tmp_path: Path
 ) -> None:
-    def broken() -> None:
-        raise RuntimeError("boom")
-
-    status, _, body = endpoint(account, tmp_path, broken).handle(
+    status, _, body = endpoint(account, tmp_path, Stub(RuntimeError("boom"))).handle(
         f"Action=CreateVpc&CidrBlock=10.0.0.0/16&{V}"
     )
     assert status == 500
