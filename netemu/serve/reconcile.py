@@ -24,7 +24,8 @@ from netemu.errors import NetemuError, ScenarioInvalid
 from netemu.interop import write_yaml
 from netemu.interop.endpoint_read import CALLS, read_client
 from netemu.interop.to_scenario import describe_to_scenario
-from netemu.model import load_model, resolve
+from netemu.model import load_model
+from netemu.model.resolve import resolve
 from netemu.model.types import Model
 from netemu.ops.apply import apply_model
 from netemu.scenario import from_data
