@@ -181,7 +181,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from netemu.probe import expect, junit
+    from netemu.probe import command, expect, junit
 
     model, warnings = load_model(args.file)
     _print_problems(warnings)
@@ -199,10 +199,12 @@ def cmd_test(args: argparse.Namespace) -> int:
         lifecycle.up(args.file, driver)
     try:
         outcomes = expect.run(model)
+        commands = command.run(model, st.state_dir(model.name))  # expectations with `run:`
     finally:
         if not was_up and not args.keep:
             lifecycle.down(model.name, driver)
-    failed = sum(not o.ok for o in outcomes)
+    failed = sum(not o.ok for o in outcomes) + sum(not c.ok for c in commands)
+    total = len(outcomes) + len(commands)
     if args.junit:
         junit.write(args.junit, model.name, outcomes)
     if args.json:
@@ -210,9 +212,10 @@ def cmd_test(args: argparse.Namespace) -> int:
             json.dumps(
                 {
                     "scenario": model.name,
-                    "passed": len(outcomes) - failed,
+                    "passed": total - failed,
                     "failed": failed,
                     "results": [o.to_json() for o in outcomes],
+                    **({"commands": [c.to_json() for c in commands]} if commands else {}),
                 },
                 indent=1,
             )
@@ -221,7 +224,10 @@ def cmd_test(args: argparse.Namespace) -> int:
         for o in outcomes:
             for line in report.outcome_lines(o):
                 print(line)
-        print(f"{model.name}: {len(outcomes) - failed} passed, {failed} failed")
+        for c in commands:
+            for line in c.lines():
+                print(line)
+        print(f"{model.name}: {total - failed} passed, {failed} failed")
     return ExitStatus.CHECKS_FAILED if failed else ExitStatus.OK
 
 
@@ -245,6 +251,18 @@ def cmd_apply(args: argparse.Namespace) -> int:
         return ExitStatus.OK
     for line in apply.report(changes):
         print(line)
+def cmd_logs(args: argparse.Namespace) -> int:
+    from netemu.services import logs
+
+    name = lifecycle.current(args.scenario)
+    model = lifecycle.running_model(name)
+    topology.endpoint_ns(model, args.target)  # an unknown target is a usage error
+    found = logs.of(model, st.state_dir(name), args.target)
+    if not found:
+        print(f"{args.target}: no user data or service logs")
+    for title, text in found:
+        print(f"== {title}")
+        print(text.rstrip("\n"))
     return ExitStatus.OK
 
 
@@ -345,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("file")
     ap.add_argument("--dry-run", action="store_true", help="print the changes, touch nothing")
     ap.add_argument("--json", action="store_true")
+    lg = add("logs", cmd_logs, "show the output of an instance's user data and servers")
+    lg.add_argument("-s", "--scenario")
+    lg.add_argument("target", metavar="TARGET")
     v = add("verify", cmd_verify, "check the live kernel state against the scenario's plan")
     v.add_argument("name", nargs="?", metavar="NAME")
     v.add_argument("--json", action="store_true")

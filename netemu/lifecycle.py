@@ -36,11 +36,17 @@ class Driver(Protocol):
     def apply(self, plan: Plan, created: list[str], workdir: str, pids: list[int]) -> None: ...
     def destroy(self, namespaces: list[str]) -> None: ...
     def leftovers(self, prefix: str) -> list[str]: ...
+<<<<<<< HEAD
     def reload(self, before: Plan, after: Plan, workdir: str) -> None: ...
     def change(
         self, before: Plan, after: Plan, workdir: str, running: dict[Process, int],
         tolerant: bool,
     ) -> list[int]: ...  # fmt: skip
+=======
+    def reload(
+        self, before: Plan, after: Plan, workdir: str, pids: list[int] | None = None
+    ) -> None: ...
+>>>>>>> main
     def check_capacity(self, model: Model, plan: Plan) -> None: ...
     def verify(self, model: Model, plan: Plan, pids: list[int]) -> list[Difference]: ...
 
@@ -106,10 +112,12 @@ class KernelDriver:
 
         return netns.list_names(prefix)
 
-    def reload(self, before: Plan, after: Plan, workdir: str) -> None:
+    def reload(
+        self, before: Plan, after: Plan, workdir: str, pids: list[int] | None = None
+    ) -> None:
         from netemu.driver import kernel
 
-        kernel.reload(before, after, workdir)
+        kernel.reload(before, after, workdir, pids)
 
     def change(
         self, before: Plan, after: Plan, workdir: str, running: dict[Process, int],
@@ -191,10 +199,13 @@ def _refuse_taken_names(scenario: str, plan: Plan, driver: Driver) -> None:
 def check_programs(plan: Plan) -> None:
     """Every program the plan runs (dnsmasq, udhcpc, sshd, …) must exist before anything is
     built; a missing one is a host problem (exit 3), not a failure halfway through `up`."""
-    missing = sorted({p.argv[0] for p in plan.processes if not shutil.which(p.argv[0])})
+    from netemu.render import servers
+
+    wanted = {p.argv[0] for p in plan.processes} | set(servers.programs(plan))
+    missing = sorted(x for x in wanted if not shutil.which(x))
     if missing:
         raise HostUnsupported(
-            f"missing programs: {', '.join(missing)}; run `sudo make setup` "
+            f"missing programs: {', '.join(missing)}; run `{servers.setup_hint(missing, plan)}` "
             "(Debian packages: see scripts/deb-packages.txt)"
         )
 
@@ -493,7 +504,8 @@ def set_instance_state(
         raise UsageError(f"scenario '{scenario}' is not completely up")
     before = running_model(scenario)
     after, inst = instance_state.change(before, state, instance, target)
-    driver.reload(render(before), render(after), st.state_dir(scenario))
+    # The instance's servers stop or start with it; state.pids follows them.
+    driver.reload(render(before), render(after), st.state_dir(scenario), state.pids)
     state.summary = summary(after)
     st.save(state)
     return inst

@@ -48,6 +48,12 @@ def spawn(
         return subprocess.Popen(list(argv), **options)
 
 
+def log_file(name: str) -> str:
+    """The log of daemon `name`, relative to the state directory (`netemu logs` reads it)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return f"logs/{safe}.log"
+
+
 def pids_in(namespaces: Sequence[str]) -> list[int]:
     """Every process whose network namespace is one of `namespaces` (by inode)."""
     inodes = set()

@@ -172,4 +172,5 @@ def _model(ctx: Ctx) -> Model:
         public_pool=ctx.public_pool,
         internet_hosts=ctx.internet_hosts,
         expectations=tuple(ctx.expectations),
+        command_checks=tuple(ctx.command_checks),
     )

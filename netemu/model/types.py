@@ -150,8 +150,13 @@ class NetworkAcl:
 
 @dataclass(frozen=True)
 class Service:
-    kind: Literal["ssh", "http", "tcp", "udp"]
-    port: int  # 22 for ssh, 80 for http
+    kind: Literal["ssh", "http", "tcp", "udp", "mariadb", "nginx"]
+    port: int  # 22 for ssh, 80 for http and nginx, 3306 for mariadb
+    # A real server's options from the scenario (netemu.services.servers_model), sorted by key.
+    settings: tuple[tuple[str, str], ...] = ()
+
+    def setting(self, key: str) -> str | None:
+        return dict(self.settings).get(key)
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,10 @@ class Instance:
     eni: Eni
     services: tuple[Service, ...]
     state: Literal["running", "stopped"]
+    user_data: str | None = None  # a script run once at first launch (services.user_data)
+
+    def server(self, kind: str) -> Service | None:
+        return next((s for s in self.services if s.kind == kind), None)
 
     @property
     def subnet(self) -> str:
@@ -225,6 +234,19 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class CommandCheck:
+    """An expectation run as a real command (`run:`) inside an instance or internet host,
+    judged by its exit status and output (model.validate_checks, probe.command)."""
+
+    source: str  # `from`
+    command: str  # for /bin/sh -c, with {private_ip:NAME} and {public_ip:NAME} filled in
+    exit: int | Literal["nonzero"] = 0
+    output: str | None = None  # must appear in what the command printed
+    timeout: float = 10.0
+    pos: Pos | None = None
+
+
+@dataclass(frozen=True)
 class Model:
     """A whole resolved scenario. Dicts keep the scenario's order."""
 
@@ -242,6 +264,7 @@ class Model:
     public_pool: IPv4Network
     internet_hosts: dict[str, InternetHost]
     expectations: tuple[Expectation, ...] = field(default_factory=tuple)
+    command_checks: tuple[CommandCheck, ...] = ()  # expectations with `run:`
 
     def enis(self) -> list[Eni]:
         """Every ENI, instances first, in scenario order."""

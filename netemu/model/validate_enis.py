@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from typing import Literal
 
+<<<<<<< HEAD
 from netemu.model.ids import IdKind, eni_mac
+=======
+from netemu.model import validate_servers
+from netemu.model.ids import aws_id, eni_mac
+>>>>>>> main
 from netemu.model.types import Eni, Instance, NatGateway, Service, Subnet
 from netemu.model.validate_context import HOST, INSTANCE, NAT, SUBNET, Ctx, aws, in_vpc, q
 from netemu.model.validate_fields import (
@@ -42,6 +47,7 @@ INSTANCE_KEYS = (
     "services",
     "source_dest_check",
     "state",
+    "user_data",
 )
 NAT_IDLE_TIMEOUT_S = 350  # ref 6.12
 NAT_KEYS = ("id", "network_interface_id", "subnet", "elastic_ip", "private_ip", "idle_timeout")
@@ -63,6 +69,7 @@ class _Draft:
     source_dest_check: bool = True
     services: tuple[Service, ...] = ()
     state: Literal["running", "stopped"] = "running"
+    user_data: str | None = None
     idle_timeout: int = NAT_IDLE_TIMEOUT_S
     ip: IPv4Address | None = None
     public_ip: IPv4Address | None = None
@@ -96,9 +103,21 @@ def read_enis(ctx: Ctx, top: dict[str, Node]) -> None:
             elastic, d.kind, d.name, port,
         )  # fmt: skip
         if d.kind == "instance":
+<<<<<<< HEAD
             ctx.instances[d.name] = Instance(d.name, d.id, eni, d.services, d.state)
         else:
             ctx.nat_gateways[d.name] = NatGateway(d.name, d.id, eni, d.idle_timeout)
+=======
+            instance_id = aws_id(ctx.scenario, "i", d.name)
+            ctx.instances[d.name] = Instance(
+                d.name, instance_id, eni, d.services, d.state, d.user_data
+            )
+        else:
+            ctx.nat_gateways[d.name] = NatGateway(
+                d.name, aws_id(ctx.scenario, "nat", d.name), eni, d.idle_timeout
+            )
+    validate_servers.check_references(ctx, top)
+>>>>>>> main
 
 
 def _subnet(ctx: Ctx, m: dict[str, Node], what: str) -> Subnet | None:
@@ -138,7 +157,8 @@ def _instances(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
             continue
         check_keys(ctx, m, node, what, INSTANCE_KEYS, ("subnet",))
         subnet = _subnet(ctx, m, what)
-        svcs = services(ctx, m.get("services"), what)
+        svcs = services(ctx, m.get("services"), what, on_instance=True)
+        script = validate_servers.user_data(ctx, m.get("user_data"), what)
         sdc = opt_bool(ctx, m, "source_dest_check", what, True)  # ref 9.9
         state = _state(ctx, m, what)
         eip_node, eip, eip_auto = _elastic_ip(ctx, m, what)
@@ -164,6 +184,7 @@ def _instances(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
             svcs,
             state,
         )
+        draft.user_data = script
         drafts.append(draft)
     return drafts
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ipaddress import AddressValueError, IPv4Address
 from typing import Literal
 
+from netemu.model import validate_checks
 from netemu.model.types import Expectation
 from netemu.model.validate_context import HOST, INSTANCE, NAT, Ctx, q, suggest
 from netemu.model.validate_fields import (
@@ -49,6 +50,9 @@ def read_expectations(ctx: Ctx, top: dict[str, Node]) -> None:
     node = top.get("expect")
     for index, item in enumerate(as_list(ctx, node, "'expect'")):
         what = f"expectation {index + 1}"
+        if isinstance(item.value, dict) and "run" in item.value:
+            validate_checks.read(ctx, item, what)  # a real command, not a probe
+            continue
         m = as_map(ctx, item, what, null_ok=False)
         if m is None:
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from netemu.model import validate_servers
 from netemu.model.types import PROTO_ALL, PROTO_ICMP, PROTO_TCP, PROTO_UDP, Service
 from netemu.model.validate_context import Ctx, aws, q
 from netemu.model.validate_fields import as_list, integer, kind_of, text
@@ -128,18 +129,28 @@ def port_range(ctx: Ctx, m: dict[str, Node], what: str, ref: str) -> tuple[int, 
     return (low, high)
 
 
-def services(ctx: Ctx, node: Node | None, what: str) -> tuple[Service, ...]:
-    """ssh (tcp 22), http (tcp 80), "tcp:PORT", "udp:PORT" — each at most once."""
+def services(
+    ctx: Ctx, node: Node | None, what: str, on_instance: bool = False
+) -> tuple[Service, ...]:
+    """ssh (tcp 22), http (tcp 80), "tcp:PORT", "udp:PORT", and on instances the real
+    servers mariadb (tcp 3306) and nginx (tcp 80) — each port at most once."""
     out: list[Service] = []
     seen: set[tuple[str, int]] = set()
     for item in as_list(ctx, node, f"{what} services"):
-        raw = text(ctx, item, f"{what} service")
-        if raw is None:
-            continue
-        service = _service(raw)
+        if validate_servers.is_server(item):
+            service = validate_servers.server(ctx, item, what, on_instance)
+        else:
+            raw = text(ctx, item, f"{what} service")
+            if raw is None:
+                continue
+            service = _service(raw)
+            if service is None:
+                msg = (
+                    f"{what} service {q(raw)} is not ssh, http, mariadb, nginx, "
+                    '"tcp:PORT" or "udp:PORT" (1-65535)'
+                )
+                ctx.error(item, msg)
         if service is None:
-            msg = f'{what} service {q(raw)} is not ssh, http, "tcp:PORT" or "udp:PORT" (1-65535)'
-            ctx.error(item, msg)
             continue
         key = ("udp" if service.kind == "udp" else "tcp", service.port)
         if key in seen:

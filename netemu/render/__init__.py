@@ -10,6 +10,7 @@ from netemu.render import (
     internet_gateway,
     nat_gateway,
     route_table,
+    servers,
     services,
     subnet,
     topology,
@@ -40,4 +41,5 @@ def render(model: Model) -> Plan:
         files=tuple(dhcp_files + dns_files),
         processes=tuple(dns_processes + dhcp_processes),
     )
-    return services.add(model, plan)  # service daemon, sshd, keys, metadata address
+    plan = services.add(model, plan)  # service daemon, sshd, keys, metadata address
+    return servers.add(model, plan)  # mariadb, nginx, user data of running instances

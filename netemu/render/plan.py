@@ -108,6 +108,9 @@ class Process:
     # the task has exited, the driver gives the lease's interface its address and default
     # route (driver.lease).
     lease: bool = False
+    # A server is ready once it accepts a TCP connection at this (address, port), tried
+    # from inside `ns` after its ready_file exists (mariadb, nginx: services.servers).
+    ready_tcp: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
