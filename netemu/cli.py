@@ -251,6 +251,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
         return ExitStatus.OK
     for line in apply.report(changes):
         print(line)
+    return ExitStatus.OK
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     from netemu.services import logs
 

@@ -111,11 +111,8 @@ class Ctx:
     nat_gateways: dict[str, NatGateway] = field(default_factory=dict)
     route_tables: dict[str, RouteTable] = field(default_factory=dict)
     expectations: list[Expectation] = field(default_factory=list)
-<<<<<<< HEAD
     given_ids: dict[str, str] = field(default_factory=dict)  # `id:` values -> who gave them
-=======
     command_checks: list[CommandCheck] = field(default_factory=list)
->>>>>>> main
 
     def error(self, at: Node | Pos | None, message: str) -> None:
         self.problems.append(Problem(_where(at), message, "error", self.path))

@@ -12,12 +12,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from typing import Literal
 
-<<<<<<< HEAD
-from netemu.model.ids import IdKind, eni_mac
-=======
 from netemu.model import validate_servers
-from netemu.model.ids import aws_id, eni_mac
->>>>>>> main
+from netemu.model.ids import IdKind, eni_mac
 from netemu.model.types import Eni, Instance, NatGateway, Service, Subnet
 from netemu.model.validate_context import HOST, INSTANCE, NAT, SUBNET, Ctx, aws, in_vpc, q
 from netemu.model.validate_fields import (
@@ -103,21 +99,10 @@ def read_enis(ctx: Ctx, top: dict[str, Node]) -> None:
             elastic, d.kind, d.name, port,
         )  # fmt: skip
         if d.kind == "instance":
-<<<<<<< HEAD
-            ctx.instances[d.name] = Instance(d.name, d.id, eni, d.services, d.state)
+            ctx.instances[d.name] = Instance(d.name, d.id, eni, d.services, d.state, d.user_data)
         else:
             ctx.nat_gateways[d.name] = NatGateway(d.name, d.id, eni, d.idle_timeout)
-=======
-            instance_id = aws_id(ctx.scenario, "i", d.name)
-            ctx.instances[d.name] = Instance(
-                d.name, instance_id, eni, d.services, d.state, d.user_data
-            )
-        else:
-            ctx.nat_gateways[d.name] = NatGateway(
-                d.name, aws_id(ctx.scenario, "nat", d.name), eni, d.idle_timeout
-            )
     validate_servers.check_references(ctx, top)
->>>>>>> main
 
 
 def _subnet(ctx: Ctx, m: dict[str, Node], what: str) -> Subnet | None:

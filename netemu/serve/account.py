@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal import mock_random
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -35,7 +35,9 @@ Response = tuple[int, dict[str, str], str]
 
 def _mutating(body: str) -> bool:
     action = re.search(r"(?:^|&)Action=([A-Za-z]+)", body)
-    return bool(action) and not action.group(1).startswith(("Describe", "Get", "List", "Search"))
+    if action is None:
+        return False
+    return not action.group(1).startswith(("Describe", "Get", "List", "Search"))
 
 
 def seed_for(seq: int) -> int:

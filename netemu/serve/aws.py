@@ -29,7 +29,7 @@ class AwsError(NetemuError):
 
 
 def _service() -> ServiceModel:
-    return get_service_model("ec2")  # type: ignore[no-any-return]
+    return get_service_model("ec2")
 
 
 def _serializer(action: str) -> EC2Serializer:

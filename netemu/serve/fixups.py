@@ -60,8 +60,8 @@ def default_groups_admit_members(backend: Any) -> None:
         backend.authorize_security_group_ingress(
             group.id,
             "-1",
-            None,  # type: ignore[arg-type]
-            None,  # type: ignore[arg-type]
+            None,
+            None,
             [],
             source_groups=[{"GroupId": group.id, "UserId": backend.account_id}],
             vpc_id=group.vpc_id,
