@@ -15,6 +15,7 @@ from netemu.model.types import (
     Instance,
     InternetGateway,
     InternetHost,
+    KeyPair,
     NatGateway,
     NetworkAcl,
     Pos,
@@ -112,6 +113,7 @@ class Ctx:
     route_tables: dict[str, RouteTable] = field(default_factory=dict)
     expectations: list[Expectation] = field(default_factory=list)
     given_ids: dict[str, str] = field(default_factory=dict)  # `id:` values -> who gave them
+    key_pairs: dict[str, KeyPair] = field(default_factory=dict)
     command_checks: list[CommandCheck] = field(default_factory=list)
 
     def error(self, at: Node | Pos | None, message: str) -> None:

@@ -119,6 +119,7 @@ def _nat_gateways(backend: Any) -> dict[str, str]:
         cidr = IPv4Network(subnet.cidr_block)
         if ip_address(nat.private_ip) not in cidr:
             new = _free_private(backend, subnet, cidr)
+            subnet.request_ip(new, nat)  # so that moto picks other addresses for instances
             replaced[nat.private_ip] = new
             nat.private_ip = new
             nat._eni.private_ip_address = new
@@ -146,6 +147,7 @@ def nat_gateway_created(backend: Any, nat_id: str) -> None:
 def _free_private(backend: Any, subnet: Any, cidr: IPv4Network) -> str:
     """The lowest address AWS could hand out: not the first four nor the last (ref 2.3)."""
     used = {e.private_ip_address for e in backend.enis.values() if e.subnet is subnet}
+    used |= set(subnet._subnet_ips)
     first, last = int(cidr.network_address) + 4, int(cidr.broadcast_address) - 1
     for n in range(first, last + 1):
         if str(IPv4Address(n)) not in used:

@@ -12,6 +12,7 @@ Three things keep a call cheap and the kernel calm:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from typing import Any
@@ -31,6 +32,7 @@ from netemu.ops.apply import apply_model
 from netemu.scenario import from_data
 from netemu.serve.account import Account
 from netemu.serve.aws import AwsError
+from netemu.services import user_data
 
 HEADER = (
     "The account behind `netemu serve`, rewritten after every acknowledged call.",
@@ -148,6 +150,7 @@ class Reconciler:
         scenario, _ = describe_to_scenario(
             data, name=self.name, region=self.account.region, internet=self.internet
         )
+        self._launch_details(scenario)
         try:
             model, _ = resolve(from_data(scenario, self.candidate), self.candidate)
         except ScenarioInvalid as e:
@@ -168,6 +171,32 @@ class Reconciler:
         _write(self.path, text)
         self._model, self._data = model, data
         _write(self.names_file, json.dumps(self.names))
+
+    def _launch_details(self, scenario: dict[str, Any]) -> None:
+        """What describe-* does not show of a launch but the instance runs with: sshd as an
+        AMI has it, its key pair (authorized for ssh, ref 9.12) and its user data (run once
+        at first start)."""
+        backend = self.account.backend()
+        used: dict[str, str] = {}
+        launched = {i.id: i for i in backend.all_instances()}
+        for inst in scenario.get("instances", {}).values():
+            found = launched.get(inst.get("id"))
+            if found is None:
+                continue
+            # An AMI's sshd: instances launched through the API can be logged in to.
+            inst.setdefault("services", ["ssh"])
+            key = str(getattr(found, "key_name", None) or "")
+            pair = backend.key_pairs.get(key) if key else None
+            if pair is not None:
+                inst["key_name"] = key
+                public = pair.material_public
+                used[key] = public.decode() if isinstance(public, bytes) else str(public)
+            if getattr(found, "user_data", None):
+                # Not text: nothing a shell could run (AWS hands it over as it is).
+                with contextlib.suppress(ValueError):
+                    inst["user_data"] = user_data.decode(str(found.user_data))
+        if used:
+            scenario["key_pairs"] = {k: {"public_key": v} for k, v in sorted(used.items())}
 
     def forget(self) -> None:
         """The account was rebuilt (a refused call): read everything again next time."""

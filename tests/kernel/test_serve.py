@@ -226,3 +226,53 @@ def test_aws_cli_drives_the_endpoint(served: Served) -> None:
     while time.monotonic() < deadline and NAME not in netemu("status").stdout:
         time.sleep(0.2)
     assert NAME in netemu("status").stdout
+
+
+def test_key_pair_logs_in_and_user_data_runs_once(served: Served, tmp_path: Path) -> None:
+    """RunInstances with KeyName: the key pair's private key logs in over real ssh from the
+    internet (ref 9.12); its UserData runs at launch and its output is kept (netemu logs)."""
+    ec2 = served.client()
+    ids = build_webdb(ec2)
+    key = ec2.create_key_pair(KeyName="book key")  # type: ignore[attr-defined]
+    pem = tmp_path / "book.pem"
+    pem.write_text(key["KeyMaterial"])
+    pem.chmod(0o600)
+    os.chmod(tmp_path, 0o755)
+    script = "#!/bin/sh\necho hello-from-user-data\n"  # boto3 base64-encodes UserData
+    run = ec2.run_instances(  # type: ignore[attr-defined]
+        ImageId="ami-12c6146b",
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.micro",
+        SubnetId=ids["public"],
+        KeyName="book key",
+        UserData=script,
+        SecurityGroupIds=[ids["ssh"]],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "app"}]}],
+    )["Instances"][0]
+    public = ec2.describe_instances(InstanceIds=[run["InstanceId"]])[  # type: ignore[attr-defined]
+        "Reservations"
+    ][0]["Instances"][0]["PublicIpAddress"]
+    login = netemu(
+        "exec",
+        "-s",
+        NAME,
+        "internet",
+        "--",
+        "ssh",
+        "-i",
+        str(pem),
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "ConnectTimeout=5",
+        f"root@{public}",
+        "hostname",
+    )
+    assert login.returncode == 0, login.stderr
+    logs = netemu("logs", "-s", NAME, "app")
+    assert "hello-from-user-data" in logs.stdout, logs.stdout + logs.stderr
