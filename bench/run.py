@@ -20,7 +20,7 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench import datapath  # noqa: E402
+from bench import apply_bench, datapath  # noqa: E402
 from bench.scenario_gen import scenario  # noqa: E402
 
 PY = sys.executable
@@ -188,6 +188,10 @@ def main() -> None:
                 "target < 2 s",
             )
         )
+        n_apply = sizes[-1]
+        ap = apply_bench.measure(n_apply, workdir)
+        results["apply"] = {n_apply: ap}
+        rows += apply_bench.rows(n_apply, ap)
         dp = datapath.measure(seconds)
         results["datapath"] = dp
         rows.append(

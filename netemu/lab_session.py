@@ -136,7 +136,8 @@ def grade(
     lab: Lab, path: str, driver: lifecycle.Driver, keep_up: bool = False
 ) -> tuple[Model, list[Outcome], list[Problem]]:
     """Validate the scenario at `path`, change whatever copy of the lab is up into it (in
-    place, with `netemu apply`; else bring it up), and run the lab's checks (not the file's own `expect`, which the user may have changed).
+    place, with `netemu apply`; else bring it up), and run the lab's checks (not the
+    file's own `expect`, which the user may have changed).
 
     Returns the model as brought up, the outcomes in the order of checks.yaml, and the
     scenario's warnings. The scenario goes down afterwards unless `keep_up`."""

@@ -44,7 +44,9 @@ class Driver(Protocol):
         tolerant: bool,
     ) -> list[int]: ...  # fmt: skip
     def check_capacity(self, model: Model, plan: Plan) -> None: ...
-    def verify(self, model: Model, plan: Plan, pids: list[int]) -> list[Difference]: ...
+    def verify(
+        self, model: Model, plan: Plan, pids: list[int], only: set[str] | None = None
+    ) -> list[Difference]: ...
 
 
 CONNTRACK_SYSCTL = "/proc/sys/net/netfilter/nf_conntrack_max"
@@ -126,10 +128,12 @@ class KernelDriver:
     def check_capacity(self, model: Model, plan: Plan) -> None:
         capacity.check(model, plan)
 
-    def verify(self, model: Model, plan: Plan, pids: list[int]) -> list[Difference]:
+    def verify(
+        self, model: Model, plan: Plan, pids: list[int], only: set[str] | None = None
+    ) -> list[Difference]:
         from netemu import verify
 
-        return verify.verify(model, plan, pids)
+        return verify.verify(model, plan, pids, only)
 
 
 def summary(model: Model) -> dict[str, Any]:

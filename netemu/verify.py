@@ -18,6 +18,7 @@ Comparison is pure (`compare`); reading the kernel is the driver's (`driver.obse
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -460,10 +461,16 @@ def _others(scenario: str) -> set[str]:
     return out
 
 
-def verify(model: Model, plan: Plan, pids: Sequence[int] | None = None) -> list[Difference]:
+def verify(
+    model: Model, plan: Plan, pids: Sequence[int] | None = None, only: set[str] | None = None
+) -> list[Difference]:
     """Read the kernel and compare it with `plan` (rendered from `model`). `pids`: the
-    daemons the scenario started (default: those its state file records)."""
+    daemons the scenario started (default: those its state file records). `only`: check
+    just these namespaces of the plan (`apply` checks what it changed), and that no
+    namespace outside the plan exists."""
     want = wanted(model, plan)
+    if only is not None:
+        want = {name: w for name, w in want.items() if name in only}
     peers: dict[str, set[str]] = {}
     for link in plan.links:
         peers.setdefault(link.ns_a, set()).add(link.ns_b)
@@ -472,16 +479,52 @@ def verify(model: Model, plan: Plan, pids: Sequence[int] | None = None) -> list[
     conntrack = {name: not _has_input_hook(w) for name, w in want.items() if w.conntrack}
     seen = ob.observe(list(want), peers, sysctls, conntrack)
     existing = set(netns.list_names(n.scenario_prefix(model.name))) - _others(model.name)
+    if only is not None:
+        planned = {ns.name for ns in plan.namespaces}
+        existing = {name for name in existing if name in only or name not in planned}
     out = compare(model.name, want, seen, existing, ob.host_inode())
     if pids is None:
         state = st.load(model.name)
         pids = state.pids if state else []
     inodes = {s.inode for s in seen.values()}
+    if only is not None:  # processes may run in any namespace of the scenario
+        for ns in plan.namespaces:
+            with contextlib.suppress(OSError):
+                inodes.add(os.stat(netns.path(ns.name)).st_ino)
     out += _processes(model.name, pids, inodes, _daemon_names(plan, pids))
     # Any other process started from the scenario's files (an sshd session, a daemon's
     # child) must live inside the scenario too.
     others = set(process.pids_referencing(st.state_dir(model.name))) - set(pids)
     out += _processes(model.name, sorted(others), inodes, {}, gone_ok=True)
+    return out
+
+
+def verify_rulesets(
+    plan: Plan, names: set[str], chains: Mapping[str, Sequence[str]] | None = None
+) -> list[Difference]:
+    """Only the nftables part of `verify`, for namespaces `names` of `plan`: enough after a
+    change that touched nothing but their rulesets (`apply` of a rule change). With
+    `chains`, a namespace listed there has only those chains read and compared (the ones
+    a change refilled)."""
+    out = []
+    for rs in plan.rulesets:
+        if rs.ns not in names:
+            continue
+        w = Wanted()
+        _ruleset_wanted(rs, w)
+        assert w.chains is not None
+        with netns.entered(rs.ns):
+            if chains is not None and rs.ns in chains:
+                for chain in chains[rs.ns]:
+                    got = ob.read_chain_comments(chain)
+                    want = w.chains[chain].comments
+                    if got is None or list(got) != want:
+                        held = "missing" if got is None else f"holds {len(got)} rule(s)"
+                        out.append(Difference(rs.ns, "nftables", f"chain {chain} {held}, "
+                                              f"the plan {len(want)}"))  # fmt: skip
+                continue
+            seen = ob.NamespaceSeen(rs.ns, 0, nft=ob.read_nft())
+        out += _nftables(rs.ns, w, seen)
     return out
 
 

@@ -24,11 +24,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from netemu.driver import build, kernel, netns, process, rtnl
+from netemu.driver import build, kernel, netns, nft_delta, process, rtnl
 from netemu.driver.rtnl_batch import IFLA_IFNAME, Batch, LinkEnd
 from netemu.errors import KernelError
 from netemu.render import names as n
-from netemu.render.plan import Link, Namespace, Plan, Process
+from netemu.render.plan import Link, Namespace, Plan, Process, Ruleset
 
 CONNTRACK = "conntrack"  # conntrack-tools: forgets a NAT mapping that is no longer valid
 
@@ -73,16 +73,18 @@ def change(
     new_ns = {ns.name: ns for ns in after.namespaces}
     removed = [name for name in old_ns if name not in new_ns]
     added = [ns for ns in after.namespaces if ns.name not in old_ns]
-    gone_links = [x for x in before.links if x not in set(after.links)]
-    new_links = [x for x in after.links if x not in set(before.links)]
+    old_links, new_link_set = set(before.links), set(after.links)
+    gone_links = [x for x in before.links if x not in new_link_set]
+    new_links = [x for x in after.links if x not in old_links]
     dead = {(ns, i) for x in gone_links for ns, i in ((x.ns_a, x.ifname_a), (x.ns_b, x.ifname_b))}
     fresh = {(ns, i) for x in new_links for ns, i in ((x.ns_a, x.ifname_a), (x.ns_b, x.ifname_b))}
     changed_files = {f.path for f in set(after.files) - set(before.files)}
+    old_processes, new_processes = set(before.processes), set(after.processes)
 
     keep = {
         p: pid
         for p, pid in running.items()
-        if not _restart(p, after, changed_files, dead) and _alive(pid)
+        if not _restart(p, new_processes, changed_files, dead) and _alive(pid)
     }
     stopping = [p for p in running if p not in keep]
     run.step(lambda: process.stop([running[p] for p in stopping]))
@@ -104,19 +106,21 @@ def change(
         if late:
             run.step(partial(_late_sysctls, name, late))
     run.step(lambda: _addresses_routes_rules(before, after, dead | fresh, set(removed), run))
+    old_rulesets = {r.ns: r for r in before.rulesets}
     for rs in after.rulesets:
-        old_rs = next((r for r in before.rulesets if r.ns == rs.ns), None)
+        old_rs = old_rulesets.get(rs.ns)
         if old_rs != rs:
-            run.step(partial(kernel.load_ruleset, rs, replace=old_rs is not None))
+            run.step(partial(_load_ruleset, rs, old_rs, tolerant))
+    new_rulesets = {r.ns for r in after.rulesets}
     for rs in before.rulesets:
-        if rs.ns in new_ns and not any(r.ns == rs.ns for r in after.rulesets):
+        if rs.ns in new_ns and rs.ns not in new_rulesets:
             run.step(partial(_drop_table, rs.ns))
     run.step(
         lambda: kernel.write_files([f for f in after.files if f.path in changed_files], workdir)
     )
     kernel._tell_readers(after, changed_files, workdir)
     started: list[int] = []
-    tasks = [p for p in after.processes if p.wait and _task_needed(p, before, fresh)]
+    tasks = [p for p in after.processes if p.wait and _task_needed(p, old_processes, fresh)]
     todo = [p for p in daemons(after) if p not in keep] + tasks
     for p in todo:
         if p.ready_file:
@@ -141,11 +145,13 @@ def change(
     return [p for p in out if p]
 
 
-def _restart(p: Process, after: Plan, changed: set[str], dead: set[tuple[str, str]]) -> bool:
+def _restart(
+    p: Process, after: set[Process], changed: set[str], dead: set[tuple[str, str]]
+) -> bool:
     """A daemon is restarted when it is gone from the plan or changed, when a file it
     reads at start changed and it cannot be told to reread it, and (DHCP servers) when
     one of its ports was made anew."""
-    if p not in after.processes:
+    if p not in after:
         return True
     if p.reread_signal is None and any(f"{{state}}/{c}" in a for c in changed for a in p.argv):
         return True
@@ -160,9 +166,9 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _task_needed(p: Process, before: Plan, fresh: set[tuple[str, str]]) -> bool:
+def _task_needed(p: Process, before: set[Process], fresh: set[tuple[str, str]]) -> bool:
     """A one-shot task runs when it is new, or (a DHCP client) when its ENI is new."""
-    if p not in before.processes:
+    if p not in before:
         return True
     return p.lease and (p.ns, n.ENI_IF) in fresh
 
@@ -312,6 +318,16 @@ def _addresses_routes_rules(
         run.step(one)
 
 
+def _load_ruleset(rs: Ruleset, old: Ruleset | None, tolerant: bool) -> None:
+    """Only the chains that differ, when the table keeps its shape (driver.nft_delta); a
+    rollback replaces whole tables, since it cannot know which rules a namespace holds."""
+    found = None if old is None or tolerant else nft_delta.delta(old, rs)
+    if found is None:
+        kernel.load_ruleset(rs, replace=old is not None)
+    elif found[0]:
+        kernel.load_ruleset(Ruleset(rs.ns, tuple(found[0])))
+
+
 def _drop_table(ns: str) -> None:
     import nftables
 
@@ -355,3 +371,18 @@ def _forget_mappings(ns: str, before: Plan, after: Plan) -> None:
                 check=False,
                 preexec_fn=lambda: netns.enter_for_good(ns),
             )
+
+
+def touched(before: Plan, after: Plan) -> set[str]:
+    """The namespaces whose kernel state a change from `before` to `after` touches: what
+    `apply` verifies afterwards (the rest is as it was)."""
+    out: set[str] = set()
+    for kind in ("addresses", "routes", "rules", "processes"):
+        out |= {x.ns for x in set(getattr(before, kind)) ^ set(getattr(after, kind))}
+    for x in set(before.links) ^ set(after.links):
+        out |= {x.ns_a, x.ns_b}
+    out |= {ns.name for ns in set(before.namespaces) ^ set(after.namespaces)}
+    old = {r.ns: r for r in before.rulesets}
+    out |= {r.ns for r in after.rulesets if old.get(r.ns) != r}
+    out |= set(old) - {r.ns for r in after.rulesets}
+    return out

@@ -151,6 +151,23 @@ def _conntrack_works(may_send: bool) -> str | None:
     return None
 
 
+def read_nft() -> NftSeen:
+    """The netemu table of the namespace the calling thread is in."""
+    return _nft()
+
+
+def read_chain_comments(chain: str) -> tuple[str | None, ...] | None:
+    """The comments of one chain's rules in the calling thread's namespace (None: no such
+    chain): a cheap read-back of a chain a change refilled."""
+    nft = nftables.Nftables()
+    nft.set_json_output(True)
+    ref = {"family": "inet", "table": NFT_TABLE, "name": chain}
+    rc, out, _err = nft.json_cmd({"nftables": [{"list": {"chain": ref}}]})
+    if rc != 0:
+        return None
+    return tuple(i["rule"].get("comment") for i in out.get("nftables", []) if "rule" in i)
+
+
 def _nft() -> NftSeen:
     nft = nftables.Nftables()
     nft.set_json_output(True)

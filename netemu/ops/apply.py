@@ -31,6 +31,15 @@ from netemu.render import render
 from netemu.render.plan import Plan
 
 
+@dataclass(frozen=True)
+class Running:
+    """A running scenario's model and plan, as an in-process caller (the API endpoint) may
+    keep them between applies to spare computing them again from the state directory."""
+
+    model: Model
+    plan: Plan
+
+
 @dataclass
 class ChangeSet:
     """What an apply did (or, with dry_run, would do)."""
@@ -41,6 +50,7 @@ class ChangeSet:
     dry_run: bool = False
     brought_up: bool = False  # the scenario was not up: `apply` did an `up`
     elapsed_ms: float = 0.0
+    running: Running | None = None  # after the apply (None for a dry run or an `up`)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +94,7 @@ def apply_file(
     """Apply the scenario file at `path`: to its running copy, or by bringing it up."""
     model, warnings = load_model(path)
     if model.name in st.running():
+        driver.check_host()  # the running scenario's state is root's, also for a dry run
         return apply_model(model, model.name, dry_run, driver), warnings
     start = time.monotonic()
     changes = diff.changes(empty_like(model), model)
@@ -98,13 +109,14 @@ def apply_model(
     scenario: str,
     dry_run: bool = False,
     driver: lifecycle.Driver | None = None,
-    old_model: Model | None = None,
+    running: Running | None = None,
 ) -> ChangeSet:
     """Change running scenario `scenario` into `new_model` (loaded from the scenario file
     `new_model.source`, which becomes the scenario's copy). Raises ScenarioInvalid for
     what AWS forbids live, UsageError when the scenario is not up, KernelError when the
-    kernel refused (then the old scenario runs, verified). `old_model`: the running model,
-    when the caller holds it (it must be what the scenario's copy resolves to)."""
+    kernel refused (then the old scenario runs, verified). `running`: the scenario's
+    current model and plan, when the caller holds them (the previous ChangeSet.running);
+    else they are read from the state directory."""
     driver = driver or lifecycle.KernelDriver()
     start = time.monotonic()
     state = st.load(scenario)
@@ -114,21 +126,20 @@ def apply_model(
         )
     if new_model.name != scenario:
         raise UsageError(f"the file describes scenario '{new_model.name}', not '{scenario}'")
-    # A caller that applied the running model itself (netemu serve) may hand it over
-    # instead of having its copy read and resolved again.
-    if old_model is None or state.overrides:  # `netemu stop|start` changed it since
-        old_model = lifecycle.running_model(scenario)
+    old_model = running.model if running else _running_model(scenario, state)
     forbidden.refuse_forbidden(old_model, new_model, new_model.source)
     changes = diff.changes(old_model, new_model)
-    before, after = render(old_model), render(new_model)
+    before, after, whole = _plans(old_model, new_model, running)
     result = ChangeSet(scenario, changes, kernel_counts(before, after), dry_run)
+    if not dry_run and whole is not None:
+        result.running = Running(new_model, whole)
     if not dry_run:
         driver.check_host()
         if before != after:
             lifecycle.check_programs(after)
             driver.check_capacity(new_model, after)
             _change(driver, state, old_model, new_model, before, after)
-        _save(state, new_model)
+        _save(state, new_model, dirty=before != after and bool(after.namespaces))
     result.elapsed_ms = (time.monotonic() - start) * 1000
     return result
 
@@ -143,12 +154,16 @@ def _change(
     # Namespaces the change may make are recorded before they exist, so that `down` after
     # a crash in the middle removes them too.
     known = set(state.namespaces)
-    state.namespaces += [ns.name for ns in after.namespaces if ns.name not in known]
-    st.save(state)
+    coming = [ns.name for ns in after.namespaces if ns.name not in known]
+    if coming:
+        state.namespaces += coming
+        st.save(state)
     with _deferred_signals() as caught:
         try:
             pids = driver.change(before, after, workdir, running, False)
-            differences = driver.verify(new, after, pids)
+            if not after.namespaces:  # rulesets only (_plans): the daemons are untouched
+                pids = state.pids
+            differences = _verify(driver, new, after, pids, before)
             if differences:
                 raise KernelError(lifecycle._verify_failed(state.scenario, differences))
             if caught and caught[0] == signal.SIGINT:
@@ -158,23 +173,55 @@ def _change(
         except BaseException as e:
             _roll_back(driver, state, old, before, after, workdir, running, e)
             raise
-    state.pids = pids
-    state.namespaces = [ns.name for ns in after.namespaces]
+    if after.namespaces:
+        state.pids = pids
+        state.namespaces = [ns.name for ns in after.namespaces]
+
+
+def _verify(
+    driver: lifecycle.Driver, model: Model, plan: Plan, pids: list[int], before: Plan
+) -> list[Any]:
+    """What the change touched, verified: only the rulesets when nothing else changed."""
+    from netemu import verify
+    from netemu.driver.change import touched
+
+    names = touched(before, plan)
+    # Plans of rulesets only (_plans) hold nothing else to compare; with whole plans, only
+    # the kernel driver itself takes the shortcut (a test's may inject faults in `verify`).
+    rulesets_only = dataclasses.replace(before, rulesets=plan.rulesets) == plan
+    if not plan.namespaces or (rulesets_only and type(driver) is lifecycle.KernelDriver):
+        from netemu.driver import nft_delta
+
+        old = {r.ns: r for r in before.rulesets}
+        chains = {}
+        for rs in plan.rulesets:
+            found = nft_delta.delta(old[rs.ns], rs) if rs.ns in old and rs.ns in names else None
+            if found is not None:
+                chains[rs.ns] = found[1]
+        return verify.verify_rulesets(plan, names, chains)
+    return driver.verify(model, plan, pids, names)
 
 
 def _roll_back(
     driver: lifecycle.Driver, state: st.State, old: Model, before: Plan, after: Plan,
     workdir: str, running: dict[Any, int], cause: BaseException,
 ) -> None:  # fmt: skip
+    from netemu.driver.change import touched
+
     try:
         pids = driver.change(after, before, workdir, running, True)
     except KernelError:
         pids = [running.get(p, 0) for p in _daemons(before)]
-    differences = driver.verify(old, before, pids)
-    state.pids = pids
-    if not differences:
-        state.namespaces = [ns.name for ns in before.namespaces]
-    st.save(state)
+    if before.namespaces:
+        differences = driver.verify(old, before, pids, touched(before, after))
+        state.pids = pids
+        if not differences:
+            state.namespaces = [ns.name for ns in before.namespaces]
+        st.save(state)
+    else:  # rulesets only (_plans): the daemons were not touched
+        from netemu import verify
+
+        differences = verify.verify_rulesets(before, touched(before, after))
     if differences:
         shown = "; ".join(str(d) for d in differences[:5])
         raise KernelError(
@@ -185,15 +232,92 @@ def _roll_back(
         raise KernelError(f"{cause}; rolled back, the previous scenario runs unchanged") from cause
 
 
+def _plans(old: Model, new: Model, running: Running | None) -> tuple[Plan, Plan, Plan | None]:
+    """(before, after, the whole plan after or None if not computed). The plan is a function
+    of the model, so an equal model needs no rendering; a change of security-group rules
+    and network ACLs only (the common live change) reaches nothing but the subnets'
+    rulesets (render.subnet, first in a plan's rulesets), so only those are rendered and
+    compared, in plans that hold nothing else."""
+    from netemu.render import subnet
+
+    if _same(old, new):
+        plan = running.plan if running else Plan(new.name, ())
+        return plan, plan, running.plan if running else None
+    if _filters_only(old, new):
+        fresh = tuple(subnet.render(new))
+        was = running.plan.rulesets[: len(fresh)] if running else tuple(subnet.render(old))
+        whole = None
+        if running:
+            whole = dataclasses.replace(
+                running.plan, rulesets=(*fresh, *running.plan.rulesets[len(fresh) :])
+            )
+        return Plan(new.name, (), rulesets=was), Plan(new.name, (), rulesets=fresh), whole
+    before = running.plan if running else render(old)
+    after = render(new)
+    return before, after, after
+
+
+def _filters_only(old: Model, new: Model) -> bool:
+    """Only security groups and network ACLs differ (positions in the file aside)."""
+    a, b = _positionless(old, new), _positionless(new, new)
+    same = dataclasses.replace(a, security_groups=b.security_groups, network_acls=b.network_acls)
+    return same == b
+
+
+def _running_model(scenario: str, state: st.State) -> Model:
+    """lifecycle.running_model, with positions naming the file the scenario came from
+    rather than its copy, so that an unchanged file gives an equal model."""
+    from netemu import instance_state
+    from netemu.model import load_model_text
+
+    with open(st.scenario_copy(scenario, state.source), encoding="utf-8") as f:
+        model, _ = load_model_text(f.read(), state.source)
+    return instance_state.apply_overrides(model, state.overrides)
+
+
+def _same(old: Model, new: Model) -> bool:
+    """The two models describe the same AWS objects (file, positions and checks aside)."""
+    return _positionless(old, new) == _positionless(new, new)
+
+
+def _positionless(model: Model, like: Model) -> Model:
+    """`model` without the positions in the file, with `like`'s file and checks."""
+    tables = {
+        k: dataclasses.replace(t, routes=tuple(dataclasses.replace(r, pos=None) for r in t.routes))
+        for k, t in model.route_tables.items()
+    }
+    groups = {
+        k: dataclasses.replace(
+            g,
+            ingress=tuple(dataclasses.replace(r, pos=None) for r in g.ingress),
+            egress=tuple(dataclasses.replace(r, pos=None) for r in g.egress),
+        )
+        for k, g in model.security_groups.items()
+    }
+    acls = {
+        k: dataclasses.replace(
+            a,
+            ingress=tuple(dataclasses.replace(r, pos=None) for r in a.ingress),
+            egress=tuple(dataclasses.replace(r, pos=None) for r in a.egress),
+        )
+        for k, a in model.network_acls.items()
+    }
+    return dataclasses.replace(
+        model, route_tables=tables, security_groups=groups, network_acls=acls,
+        source=like.source, expectations=like.expectations,
+    )  # fmt: skip
+
+
 def _daemons(plan: Plan) -> list[Any]:
     from netemu.driver.change import daemons
 
     return daemons(plan)
 
 
-def _save(state: st.State, model: Model) -> None:
+def _save(state: st.State, model: Model, dirty: bool) -> None:
     """The new scenario becomes the running one: its copy, summary and (no longer any)
-    stop/start overrides, whose states the file now sets."""
+    stop/start overrides, whose states the file now sets. `dirty`: the change gave the
+    state new pids or namespaces (else an unchanged state file is not written again)."""
     old_copy = st.scenario_copy(state.scenario, state.source)
     source = os.path.abspath(model.source)
     new_copy = st.scenario_copy(state.scenario, source)
@@ -203,10 +327,10 @@ def _save(state: st.State, model: Model) -> None:
     if old_copy != new_copy:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(old_copy)
-    state.source = source
-    state.overrides = {}
-    state.summary = lifecycle.summary(model)
-    st.save(state)
+    summary = lifecycle.summary(model)
+    if dirty or state.source != source or state.overrides or state.summary != summary:
+        state.source, state.overrides, state.summary = source, {}, summary
+        st.save(state)
 
 
 @contextlib.contextmanager

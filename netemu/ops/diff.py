@@ -289,8 +289,8 @@ def _nat_gateways(old: Model, new: Model) -> list[Change]:
         was = old.nat_gateways.get(g)
         if was is None or (was.subnet, was.eni.public_ip) != (nat.subnet, nat.eni.public_ip):
             out.append(
-                _c("create", f"nat_gateway:{g}",
-                   f"create nat gateway {g} in subnet {nat.subnet} (elastic ip {nat.eni.public_ip})")
+                _c("create", f"nat_gateway:{g}", f"create nat gateway {g} in subnet "
+                   f"{nat.subnet} (elastic ip {nat.eni.public_ip})")
             )  # fmt: skip
     return out
 

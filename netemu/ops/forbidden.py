@@ -41,14 +41,18 @@ def refuse_forbidden(old: Model, new: Model, path: str) -> None:
         prev = old.subnets.get(s)
         if prev is None:
             continue
+        refused = "OperationNotPermitted: "
         if prev.cidr != sub.cidr:
-            fail(("subnets", s, "cidr"), f"OperationNotPermitted: the CIDR block {prev.cidr} of "
-                 f"subnet {s} cannot be changed to {sub.cidr} (2.1): create a new subnet")  # fmt: skip
+            refused += (
+                f"the CIDR block {prev.cidr} of subnet {s} cannot be changed to {sub.cidr} "
+                "(2.1): create a new subnet"
+            )
+            fail(("subnets", s, "cidr"), refused)
         elif prev.vpc != sub.vpc:
-            fail(("subnets", s, "vpc"), f"OperationNotPermitted: subnet {s} cannot move from "
-                 f"vpc {prev.vpc} to vpc {sub.vpc}: create a new subnet")  # fmt: skip
+            refused += f"subnet {s} cannot move from vpc {prev.vpc} to vpc {sub.vpc}"
+            fail(("subnets", s, "vpc"), refused + ": create a new subnet")
         elif prev.az != sub.az:
-            fail(("subnets", s, "az"), f"OperationNotPermitted: subnet {s} cannot move from "
-                 f"{prev.az} to {sub.az}; a subnet lives in one Availability Zone (2.2)")  # fmt: skip
+            refused += f"subnet {s} cannot move from {prev.az} to {sub.az}"
+            fail(("subnets", s, "az"), refused + "; a subnet lives in one Availability Zone (2.2)")
     if problems:
         raise ScenarioInvalid(problems)

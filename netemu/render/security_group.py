@@ -110,7 +110,7 @@ def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
             )
         )
     names = ",".join(g.name for g in groups) or "(none)"
-    cmds += untracked.eni_rules(model, eni, direction, chain, f"security_group:{names}")
+    cmds.append(nft.add_rule(chain, nft.jump(untracked.chain_name(eni, direction))))
     for g in groups:
         cmds.append(nft.add_rule(chain, nft.jump(group_chain(g, direction))))
     cmds.append(
@@ -143,6 +143,7 @@ def render(model: Model, subnet: str) -> list[Json]:
     for g in used:
         for direction in ("ingress", "egress"):
             cmds += _group_rules(model.security_groups[g], direction)
+    cmds += untracked.chains(model, enis)
     for eni in enis:
         for direction in ("ingress", "egress"):
             cmds += _eni_rules(model, eni, direction)

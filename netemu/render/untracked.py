@@ -112,12 +112,31 @@ def _original() -> Json:
     return nft.match({"ct": {"key": "direction"}}, "original")
 
 
-def eni_rules(model: Model, eni: Eni, direction: str, chain: str, who: str) -> list[Json]:
-    """In an ENI chain, before its groups: mark the flows an untracked rule admits. Other
-    original-direction packets go on to the group rules, whose accepting rules clear the
-    mark (`retrack`): a dropped packet leaves it as it was."""
-    bit = INITIATOR if direction == "egress" else RESPONDER
+def chain_name(eni: Eni, direction: str) -> str:
+    """One chain per set of groups and direction, shared by every ENI carrying that set:
+    a rule change then refills that chain, not one chain per ENI."""
+    return f"untracked_{'_'.join(sorted(eni.security_groups)) or 'none'}_{direction}"
+
+
+def chains(model: Model, enis: list[Eni]) -> list[Json]:
+    """The untracked chains of a subnet's ENIs, each once: a rule per untracked selector
+    that marks the flow (and accepts it: the all-addresses rule admits it). Other
+    original-direction packets return to the ENI chain and go on to the group rules, whose
+    accepting rules clear the mark (`retrack`): a dropped packet leaves it as it was."""
     cmds: list[Json] = []
+    done: set[str] = set()
+    for eni in enis:
+        for direction in ("ingress", "egress"):
+            name = chain_name(eni, direction)
+            if name not in done:
+                done.add(name)
+                cmds += _chain(model, eni, direction, name)
+    return cmds
+
+
+def _chain(model: Model, eni: Eni, direction: str, chain: str) -> list[Json]:
+    bit = INITIATOR if direction == "egress" else RESPONDER
+    cmds: list[Json] = [nft.add_chain(chain)]
     avoid: list[Json] = []
     if direction == "egress":
         nat = nat_routed(model, eni.subnet)
@@ -127,6 +146,7 @@ def eni_rules(model: Model, eni: Eni, direction: str, chain: str, who: str) -> l
                     nft.payload("ip", "daddr"), nft.anon_set([nft.prefix(x) for x in nat]), "!="
                 )
             ]
+    names = ",".join(model.security_groups[g].name for g in eni.security_groups) or "(none)"
     for protocol, ports in selectors(model, eni, direction):
         matches = [nft.match(nft.meta("l4proto"), nft.PROTO_NAMES[protocol])]
         if ports is not None:
@@ -139,7 +159,8 @@ def eni_rules(model: Model, eni: Eni, direction: str, chain: str, who: str) -> l
                 *avoid,
                 _set_bit(bit),
                 nft.ACCEPT,
-                comment=f"{who} {direction} untracked: all-addresses rules both ways (7.13)",
+                comment=f"security_group:{names} {direction} untracked: all-addresses rules "
+                "both ways (7.13)",
             )
         )
     return cmds

@@ -28,7 +28,7 @@ from netemu.interop.to_scenario import describe_to_scenario
 from netemu.model import load_model
 from netemu.model.resolve import resolve
 from netemu.model.types import Model
-from netemu.ops.apply import apply_model
+from netemu.ops.apply import Running, apply_model
 from netemu.scenario import from_data
 from netemu.serve.account import Account
 from netemu.serve.aws import AwsError
@@ -96,6 +96,7 @@ class Reconciler:
         self.names_file = os.path.join(state, "names.json")
         self.internet = _internet_hosts(source)
         self._model: Model | None = None
+        self._running: Running | None = None  # the model and plan apply last made
         self._data: dict[str, Any] | None = None
         self._client: Any = None
         try:
@@ -165,9 +166,11 @@ class Reconciler:
         _write(self.candidate, text)
         driver = lifecycle.KernelDriver()
         if self.name in st.running():
-            apply_model(model, self.name, False, driver, self._model)
+            result = apply_model(model, self.name, False, driver, self._running)
+            self._running = result.running
         else:
             lifecycle.up_model(model, self.candidate, driver)
+            self._running = None
         _write(self.path, text)
         self._model, self._data = model, data
         _write(self.names_file, json.dumps(self.names))
@@ -201,6 +204,7 @@ class Reconciler:
     def forget(self) -> None:
         """The account was rebuilt (a refused call): read everything again next time."""
         self._data = None
+        self._running = None
 
     def model(self) -> Model:
         if self._model is None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import subprocess
-
 from pathlib import Path
 
 from live import Held, HeldSsh, live
@@ -39,8 +38,8 @@ security_groups:
 {egress}
 {acls}
 instances:
-  web: {{subnet: public, private_ip: 10.40.0.10, security_groups: [web]}}
-  worker: {{subnet: private, private_ip: 10.40.1.10, security_groups: [web]}}
+  web: {{subnet: public, private_ip: 10.40.0.10, security_groups: [web]{web_extra}}}
+  worker: {{subnet: private, private_ip: 10.40.1.10, security_groups: [web]{worker_extra}}}
 internet:
   hosts:
     client: {{ip: 198.51.100.10}}
@@ -62,6 +61,8 @@ def scenario(**parts: str) -> str:
         "ingress": OPEN_5000,
         "egress": "",
         "acls": "",
+        "web_extra": "",
+        "worker_extra": "",
         **parts,
     }
     return TEMPLATE.format(**values)
@@ -144,27 +145,41 @@ def test_route_to_blackhole_drops_the_next_packet() -> None:
 
 
 def test_deleting_the_nat_gateway_blackholes_its_routes_and_ends_its_mappings() -> None:
-    """6.16: the NAT gateway goes, its route is left blackhole, and its connections end:
-    bringing a gateway back does not revive them (no mapping is left anywhere)."""
+    """6.16: the NAT gateway goes, its route is left blackhole (BAD_STATE_ROUTE), and its
+    connections end: its namespace, and with it its whole conntrack table, is gone."""
     with live(scenario()) as s, Held(s.model, "worker", "repo", PORT) as c:
         assert c.alive()
         nat_ns = "ne-ap-n-nat"
-        assert netns.exists(nat_ns)
-        changes = s.apply(scenario(private_target="blackhole: true", nat=""))
-        assert [x.action for x in changes.changes][:1] == ["delete"]
-        assert not netns.exists(nat_ns)
-        assert not c.alive()
-        r = s_probe_result(s, "worker", "repo")
-        assert r.reason is not None and r.reason.code == "BAD_STATE_ROUTE"
-        s.apply(scenario())
-        entries = subprocess.run(
+        mappings = subprocess.run(
             ["conntrack", "-L"],
             capture_output=True,
             text=True,
             check=False,
             preexec_fn=lambda: netns.enter_for_good(nat_ns),
         )
-        assert "dport=5000" not in entries.stdout
+        assert "dport=5000" in mappings.stdout
+        changes = s.apply(scenario(private_target="blackhole: true", nat=""))
+        assert [x.action for x in changes.changes][:1] == ["delete"]
+        assert not netns.exists(nat_ns)
+        assert not c.alive()
+        r = s_probe_result(s, "worker", "repo")
+        assert r.reason is not None and r.reason.code == "BAD_STATE_ROUTE"
+
+
+def test_elastic_ip_moved_away_ends_the_flows_that_used_it() -> None:
+    """9.4, 5.3: once the elastic IP is associated with another instance, a connection to it
+    no longer reaches the old one (the gateway forgets the old mapping at once)."""
+    eip = ", elastic_ip: 192.0.2.44"
+    with (
+        live(scenario(web_extra=eip)) as s,
+        Held(s.model, "client", "web", PORT) as c,
+    ):
+        assert c.alive()
+        changes = s.apply(scenario(worker_extra=eip))
+        assert "disassociate elastic ip 192.0.2.44 from instance web" in [
+            x.text for x in changes.changes
+        ]
+        assert not c.alive()
 
 
 def s_probe_result(s: object, source: str, destination: str, port: int = PORT):  # type: ignore[no-untyped-def]

@@ -29,6 +29,8 @@ def test_bench_quick_run_prints_every_ratio(tmp_path: Path) -> None:
         "TCP through",
         "UDP 64 B",
         "SG with 1000 CIDR rules",
+        "apply 1 SG rule, 10 instances",
+        "apply no-op, 10 instances",
     ):
         assert row in run.stdout
     doc = json.loads(out_json.read_text())
