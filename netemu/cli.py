@@ -366,6 +366,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return ExitStatus.CHECKS_FAILED if differences else ExitStatus.OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from netemu.serve import server
+
+    lifecycle.KernelDriver().check_host()
+    opts = server.Options(args.host, args.port, args.region, args.name, args.source, args.state)
+    server.run(opts, lambda url: print(f"serving EC2 API on {url}", flush=True))
+    return ExitStatus.OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="netemu", description="AWS VPC networking, built for real in one Linux kernel."
@@ -453,6 +462,13 @@ def build_parser() -> argparse.ArgumentParser:
     v = add("verify", cmd_verify, "check the live kernel state against the scenario's plan")
     v.add_argument("name", nargs="?", metavar="NAME")
     v.add_argument("--json", action="store_true")
+    se = add("serve", cmd_serve, "the EC2 API on localhost; every call lands in the kernel")
+    se.add_argument("--host", default="127.0.0.1", help="a loopback address (default 127.0.0.1)")
+    se.add_argument("--port", type=int, default=4566)
+    se.add_argument("--region", default="us-east-1")
+    se.add_argument("--name", default="api", help="the scenario name of the account")
+    se.add_argument("--from", dest="source", metavar="FILE", help="internet hosts from FILE")
+    se.add_argument("--state", metavar="DIR", help="where acknowledged calls are kept")
     lab.register(sub, add)  # netemu lab list|start|hint|check|solution|stop
     views.register(sub, add)  # netemu schema|graph|ui|flowlogs
     interop_commands.register(sub, add)  # netemu import, netemu export
