@@ -286,8 +286,8 @@ def _report_outcomes(
             "results": [o.to_json() for o in outcomes],
             **({"commands": [c.to_json() for c in commands]} if commands else {}),
         }
-        if modelled:  # `run:` expectations need the kernel: not run, and said so
-            doc |= {"modelled": True, "not_run": len(model.command_checks)}
+        if modelled:  # `run:` expectations and downloads need the kernel: said so
+            doc |= {"modelled": True, "not_run": explain_commands.not_run(model)}
         print(json.dumps(doc, indent=1))
     else:
         lang = i18n.lang_of(args)
@@ -297,9 +297,9 @@ def _report_outcomes(
         for c in commands:
             for line in c.lines():
                 print(i18n.line(line, lang))
-        if modelled and model.command_checks:
-            n = len(model.command_checks)
-            print(f"{model.name}: {n} `run:` expectation(s) need the kernel and were not run")
+        if modelled and explain_commands.not_run(model):
+            n = explain_commands.not_run(model)
+            print(f"{model.name}: {n} expectation(s) (`run:`, `size:`) need the kernel, not run")
         print(
             i18n.text("test.summary", lang, name=model.name, passed=total - failed, failed=failed)
         )

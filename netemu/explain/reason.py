@@ -93,7 +93,8 @@ class Classifier:
 
     def security_group(self, v: SgVerdict, leg: Leg, p: Packet) -> Drop:
         name = v.kernel_name()
-        return self._drop(codes.ENI_SG_RULES_MISMATCH, v.direction, v.component, None, leg, p, name)
+        ids = ",".join(v.eni.security_groups) or None  # as the kernel rule names them
+        return self._drop(codes.ENI_SG_RULES_MISMATCH, v.direction, v.component, ids, leg, p, name)
 
     def source_dest_check(self, eni: Eni, direction: str, leg: Leg, p: Packet) -> Drop:
         name = f"eni:{eni.owner} {direction} source/destination check"
@@ -102,7 +103,7 @@ class Classifier:
 
     def stopped(self, inst: Instance, leg: Leg, p: Packet) -> Drop:
         name = f"instance:{inst.name} stopped"
-        return self._drop(codes.INSTANCE_STOPPED, None, f"instance:{inst.name}", None, leg, p, name)
+        return self._drop(codes.BAD_STATE, None, f"instance:{inst.name}", None, leg, p, name)
 
     def unheld(self, subnet: str, leg: Leg, p: Packet) -> Drop:
         name = f"subnet:{subnet} no ENI holds the address"
@@ -124,10 +125,16 @@ class Classifier:
         code = codes.NO_ROUTE_TO_DESTINATION
         return self._drop(code, "egress", f"route_table:{table}", None, leg, p, name)
 
-    def nat_no_inbound(self, nat: NatGateway, leg: Leg, p: Packet) -> Drop:
+    def nat_no_inbound(self, nat: NatGateway, leg: Leg, p: Packet, to_itself: bool) -> Drop:
+        """Addressed to the gateway itself (6.10), or from outside its VPC (6.9)."""
         name = f"nat_gateway:{nat.name} no inbound"
-        code = codes.NAT_GATEWAY_NO_INBOUND
+        code = codes.NO_POSSIBLE_DESTINATION if to_itself else codes.NGW_REQUIRES_SOURCE_IN_VPC
         return self._drop(code, "ingress", f"nat_gateway:{nat.name}", None, leg, p, name)
+
+    def nat_protocol(self, nat: NatGateway, leg: Leg, p: Packet) -> Drop:
+        name = f"nat_gateway:{nat.name} carries only TCP, UDP and ICMP"
+        code = codes.PROTOCOL_RESTRICTION
+        return self._drop(code, "egress", f"nat_gateway:{nat.name}", None, leg, p, name)
 
     def igw(self, igw: InternetGateway, direction: str, what: str, leg: Leg, p: Packet) -> Drop:
         names = {

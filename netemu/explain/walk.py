@@ -23,6 +23,9 @@ from netemu.model.types import PROTO_ICMP, PROTO_TCP, PROTO_UDP, Eni
 Leg = Literal["request", "reply"]
 MAX_STEPS = 64
 NAT_PORTS = (1024, 65535)  # a NAT gateway's source ports (6.8)
+NAT_PORT_NOTE = (
+    "a NAT gateway on the path picks a random source port of 1024-65535 (6.8); judged at 1024"
+)
 DNS_PORT = 53
 
 
@@ -158,11 +161,13 @@ class Walker:
         entry = self._established(("nat", name), p)
         q = self._restore(entry, p) if entry else p
         if q.dst == own:
-            return self.why.nat_no_inbound(nat, leg, p)
+            return self.why.nat_no_inbound(nat, leg, p, to_itself=True)
         vpc = self.m.vpcs[self.ix.vpc_of_eni(nat.eni)]
         if entry is None:
-            if q.src not in vpc.cidr or q.protocol not in (PROTO_TCP, PROTO_UDP, PROTO_ICMP):
-                return self.why.nat_no_inbound(nat, leg, p)
+            if q.src not in vpc.cidr:
+                return self.why.nat_no_inbound(nat, leg, p, to_itself=False)
+            if q.protocol not in (PROTO_TCP, PROTO_UDP, PROTO_ICMP):
+                return self.why.nat_protocol(nat, leg, p)
             if not q.opens:
                 # AWS is silent; netemu's gateway forwards a packet that cannot open a
                 # connection (a TCP answer, an echo reply) without translating it.
@@ -175,9 +180,12 @@ class Walker:
         return ("subnet", nat.subnet, f"port:nat_gateway:{name}"), q
 
     def _nat_port(self, p: Packet) -> int:
-        if p.protocol == PROTO_ICMP or NAT_PORTS[0] <= p.sport <= NAT_PORTS[1]:
-            return p.sport  # kept when it is free and in range
-        self.notes.append(f"the NAT gateway maps source port {p.sport} into 1024-65535")
+        """The gateway gives each connection a random port of 1024-65535 (6.8): the model
+        takes the range's first port, the one an ACL admitting only the Linux ephemeral
+        range refuses (on AWS such an ACL breaks connections at random)."""
+        if p.protocol == PROTO_ICMP:
+            return p.sport
+        self.notes.append(NAT_PORT_NOTE)
         return NAT_PORTS[0]
 
     # -- subnets: security groups and network ACLs --------------------------------------
