@@ -10,11 +10,12 @@ destination (ErrorPortAllocation, 6.8).
 
 Port choice: AWS does not say which port a connection gets, only the range; observed
 ports spread over all of it. netemu lets the kernel pick a random free port in the range
-for every connection (`fully-random`), never the instance's own port, so a reply port
-below 32768 is as likely as on AWS, and an ACL that admits only 32768-65535 breaks about
-half of the connections, as it does there (lab 07; docs/aws-decisions.md). A sequence
-would have been repeatable, but nftables 1.0.6 hands a generated number to NAT in the
-wrong byte order, and a 64,512-entry map per gateway costs more than it teaches.
+for every connection (`fully-random`): the instance's own port is not kept (only chance
+gives it back), so a reply port below 32768 is as likely as on AWS, and an ACL that admits
+only 32768-65535 breaks about half of the connections, as it does there (lab 07;
+docs/aws-decisions.md). A sequence would have been repeatable, but nftables 1.0.6 hands a
+generated number to NAT in the wrong byte order, and a 64,512-entry map per gateway costs
+more than it teaches.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def _ruleset(model: Model, nat: NatGateway) -> Ruleset:
     vpc = model.vpcs[model.subnets[nat.subnet].vpc]
     own = str(nat.eni.private_ip)
     l4 = nft.match(nft.meta("l4proto"), nft.anon_set(["tcp", "udp"]))
-    # A random free port of 1024-65535, never the instance's own (see the module's doc).
+    # A random free port of 1024-65535, whatever the instance's was (see the module's doc).
     remap = {"range": list(EPHEMERAL)}
     cmds: list[dict[str, Any]] = [
         nft.add_table(),

@@ -89,7 +89,7 @@ def test_source_port_is_remapped_at_random_over_1024_to_65535() -> None:
             assert r.result == "reachable" and r.seen_source == "203.0.113.50"
             assert r.seen_port is not None and 1024 <= r.seen_port <= 65535
             seen.append(r.seen_port)
-        assert 2000 not in seen
+        assert seen.count(2000) <= 1  # kept only by chance: 40 draws from 64,512 ports
         low = sum(port < 32768 for port in seen)
         assert 5 <= low <= 35, seen  # binomial(40, 0.49): outside this 1 run in 10^6
 
