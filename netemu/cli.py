@@ -172,6 +172,10 @@ def _ssh_options(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def _spec(args: argparse.Namespace) -> ProbeSpec:
+    if args.size is not None:  # a real TCP download (probe.transfer)
+        if args.tcp is None or args.source_port is not None:
+            raise UsageError("--size is a TCP download: give --tcp PORT and no --source-port")
+        return ProbeSpec(args.source, args.destination, "tcp", args.tcp, None, args.size)
     if args.tcp is not None:
         return ProbeSpec(args.source, args.destination, "tcp", args.tcp, args.source_port)
     if args.udp is not None:
@@ -316,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--udp", type=_port, metavar="PORT")
     kind.add_argument("--icmp", action="store_true")
     pr.add_argument("--source-port", type=_port, metavar="PORT")
+    pr.add_argument(
+        "--size", type=_size, metavar="BYTES", help="download BYTES over a real TCP connection"
+    )
     pr.add_argument("--json", action="store_true")
     for verb, what in (
         ("stop", "stop an instance (its auto public IP is released)"),
@@ -340,6 +347,13 @@ def _port(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{text} is not a port (1-65535)")
+    return value
+
+
+def _size(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 10_000_000:
+        raise argparse.ArgumentTypeError(f"{text} is not a size (1-10000000 bytes)")
     return value
 
 
