@@ -205,6 +205,10 @@ def _ssh_options(args: argparse.Namespace) -> argparse.Namespace:
 
 def _spec(args: argparse.Namespace, model: Model) -> ProbeSpec:
     source, destination = by_id(model, args.source), by_id(model, args.destination)
+    if getattr(args, "size", None) is not None:  # a real TCP download (probe.transfer)
+        if args.tcp is None or args.source_port is not None:
+            raise UsageError("--size is a TCP download: give --tcp PORT and no --source-port")
+        return ProbeSpec(source, destination, "tcp", args.tcp, None, args.size)
     if args.tcp is not None:
         return ProbeSpec(source, destination, "tcp", args.tcp, args.source_port)
     if args.udp is not None:
@@ -425,6 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--udp", type=_port, metavar="PORT")
     kind.add_argument("--icmp", action="store_true")
     pr.add_argument("--source-port", type=_port, metavar="PORT")
+    pr.add_argument(
+        "--size", type=_size, metavar="BYTES", help="download BYTES over a real TCP connection"
+    )
     pr.add_argument("--json", action="store_true")
     i18n.add_option(pr)
     for verb, what in (
@@ -480,6 +487,13 @@ def _port(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{text} is not a port (1-65535)")
+    return value
+
+
+def _size(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 10_000_000:
+        raise argparse.ArgumentTypeError(f"{text} is not a size (1-10000000 bytes)")
     return value
 
 
