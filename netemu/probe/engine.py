@@ -27,20 +27,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from netemu.driver import netns
 from netemu.driver import state as st
 from netemu.errors import HostUnsupported, UsageError
 from netemu.model.types import Model
-from netemu.probe import hops, lock, nflog, path
+from netemu.probe import hops, lock, nflog, path, wire
 from netemu.probe.endpoints import Endpoint, destination, source
-from netemu.probe.nflog import Packet, parse_ipv4
+from netemu.probe.nflog import Packet
 from netemu.probe.reason import Reason, from_drop, parse_prefix
 from netemu.render import names as n
 from netemu.render import nft, topology
 
 PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1}
-ETH_P_IP = 0x0800
-PACKET_OUTGOING = 4
 CLIENT_PORTS = (32768, 60999)  # Linux's ip_local_port_range, the contract's default
 TCP_SYN, TCP_RST, TCP_ACK = 0x02, 0x04, 0x10
 # A probe still making progress (seen at one more hop) may take this many timeouts in all.
@@ -130,45 +127,6 @@ class _Flight:
         return self.reply is not None or self.drop is not None
 
 
-def _in_ns(ns: str, family: int, kind: int, proto: int) -> socket.socket:
-    with netns.entered(ns):
-        return socket.socket(family, kind, proto)
-
-
-def _capture(ns: str) -> socket.socket:
-    s = _in_ns(ns, socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
-    s.bind((n.ENI_IF, ETH_P_IP))
-    s.setblocking(False)
-    return s
-
-
-def _read_capture(s: socket.socket) -> list[Packet]:
-    out: list[Packet] = []
-    while True:
-        try:
-            data, addr = s.recvfrom(256)
-        except BlockingIOError:
-            return out
-        if addr[2] == PACKET_OUTGOING:
-            continue
-        p = parse_ipv4(data)
-        if p:
-            out.append(p)
-
-
-def _craft(f: _Flight) -> bytes:
-    from scapy.layers.inet import ICMP, IP, TCP, UDP
-
-    ip = IP(src=str(f.src.ip), dst=str(f.dst.ip), id=f.token, ttl=path.INITIAL_TTL)
-    if f.spec.protocol == "tcp":
-        # The reply acknowledges seq + 1: the low half never wraps into the mark.
-        seq = nft.PROBE_SEQ_MARK | random.randrange(0, 0xFFFF)
-        return bytes(ip / TCP(sport=f.sport, dport=f.spec.port, flags="S", seq=seq))
-    if f.spec.protocol == "udp":
-        return bytes(ip / UDP(sport=f.sport, dport=f.spec.port) / nft.PROBE_PAYLOAD)
-    return bytes(ip / ICMP(type=8, id=f.token, seq=1) / nft.PROBE_PAYLOAD)
-
-
 def _progress(flights: list[_Flight]) -> int:
     """How much undecided flights have been seen so far (hops and arrivals)."""
     return sum(len(f.seen) + (f.arrived is not None) for f in flights if not f.decided)
@@ -243,12 +201,12 @@ class Prober:
 
     def _capture_of(self, ns: str) -> socket.socket:
         if ns not in self.captures:
-            self.captures[ns] = _capture(ns)
+            self.captures[ns] = wire.capture(ns)
         return self.captures[ns]
 
     def _raw_of(self, ns: str) -> socket.socket:
         if ns not in self.raw:
-            self.raw[ns] = _in_ns(ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+            self.raw[ns] = wire.in_ns(ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         return self.raw[ns]
 
     def _prepare(self, spec: ProbeSpec) -> _Flight:
@@ -272,7 +230,7 @@ class Prober:
         return f
 
     def _udp(self, ns: str, port: int, echo: bool) -> Any:
-        s = _in_ns(ns, socket.AF_INET, socket.SOCK_DGRAM, 0)
+        s = wire.in_ns(ns, socket.AF_INET, socket.SOCK_DGRAM, 0)
         try:
             s.bind(("0.0.0.0", port))
         except OSError:
@@ -309,7 +267,10 @@ class Prober:
         flights = [self._prepare(s) for s in specs]
         for sock in self.listeners:  # forget logs from before this batch
             nflog.read_logged(sock)
-        packets = [_craft(f) for f in flights]
+        packets = [
+            wire.craft(f.spec.protocol, f.src.ip, f.dst.ip, f.token, f.sport, f.spec.port)
+            for f in flights
+        ]
         for f, packet in zip(flights, packets, strict=True):
             f.sent_at = time.monotonic()
             assert f.src.ns
@@ -349,7 +310,7 @@ class Prober:
                 self._logged(ns, parse_prefix(prefix), p, flights, now)
         elif s in cap_ns:
             ns = cap_ns[s]
-            for p in _read_capture(s):
+            for p in wire.read_capture(s):
                 if ns in self.routers:
                     self._logged(ns, "hop", p, flights, now)
                 for f in flights:

@@ -5,7 +5,8 @@ listener per log group per namespace. Probes of different scenarios never share 
 and run in parallel; probes of one scenario (`netemu probe`, `netemu test`, `lab check`, the
 pytest plugin: all go through probe.engine.Prober) take turns. A turn is short (a batch of
 probes is decided in milliseconds, a timeout is one second), so waiting is cheap, and a
-queue keeps it fair: each waiter holds a ticket file, and the oldest living ticket goes next.
+queue keeps it fair: each waiter holds a numbered ticket file, and the lowest living ticket
+goes next.
 
 A ticket is alive while its owner holds a lock on it, so a waiter killed with SIGKILL
 leaves a ticket that the next waiter removes; the kernel drops the lock itself.
@@ -39,6 +40,25 @@ def _alive(path: str) -> bool:
     return False
 
 
+def _join(queue: str) -> tuple[str, int]:
+    """Take the next number and a ticket under it, locked. Both happen under the queue's
+    dispenser lock, so a ticket with a smaller number is always visible to the holder of a
+    larger one (numbering by clock instead would let a later joiner list the queue before
+    an earlier one's ticket appears, and both would go)."""
+    dispenser = os.open(os.path.join(queue, "next"), os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(dispenser, fcntl.LOCK_EX)
+        number = int(os.read(dispenser, 32) or b"0")
+        os.lseek(dispenser, 0, os.SEEK_SET)
+        os.write(dispenser, b"%020d" % (number + 1))
+        me = os.path.join(queue, f"{number:020d}")
+        fd = os.open(me, os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # before anyone can see it: it is alive
+        return me, fd
+    finally:
+        os.close(dispenser)  # and its lock
+
+
 @contextlib.contextmanager
 def turn(directory: str, wait: float = WAIT_S) -> Iterator[None]:
     """Hold the probe turn of the scenario whose state directory is `directory`."""
@@ -46,11 +66,7 @@ def turn(directory: str, wait: float = WAIT_S) -> Iterator[None]:
     try:
         with contextlib.suppress(FileExistsError):
             os.mkdir(queue, 0o700)
-        me = os.path.join(queue, f"{time.time_ns():020d}-{os.getpid():08d}")
-        # Locked before it joins the queue, so no other waiter takes it for a dead one.
-        fd = os.open(me + ".new", os.O_CREAT | os.O_RDWR, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        os.rename(me + ".new", me)
+        me, fd = _join(queue)
     except FileNotFoundError:
         raise UsageError(f"scenario state {directory} is gone: is the scenario still up?") from None
     except OSError as e:
@@ -62,7 +78,7 @@ def turn(directory: str, wait: float = WAIT_S) -> Iterator[None]:
                 tickets = sorted(os.listdir(queue))
             except FileNotFoundError:
                 raise UsageError("the scenario was brought down while this probe waited") from None
-            ahead = [t for t in tickets if not t.endswith(".new") and os.path.join(queue, t) < me]
+            ahead = [t for t in tickets if t.isdigit() and os.path.join(queue, t) < me]
             waiting = False
             for t in ahead:
                 path = os.path.join(queue, t)

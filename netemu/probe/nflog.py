@@ -15,6 +15,7 @@ import errno
 import os
 import socket
 import struct
+import time
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
@@ -37,6 +38,7 @@ NFULA_PREFIX = 10
 NLM_F_REQUEST = 1
 NLM_F_ACK = 4
 NLMSG_ERROR = 2
+BIND_RETRIES, BIND_RETRY_S = 20, 0.025
 COPY_RANGE = 128  # IP header and the first transport bytes are all a verdict needs
 
 
@@ -107,6 +109,13 @@ def _config(sock: socket.socket, group: int, attr: int, value: bytes) -> None:
 def open_listener(ns: str, group: int = DROP_LOG_GROUP) -> socket.socket:
     """A non-blocking socket that receives what is logged inside namespace `ns`. Any failure
     is the host's (exit 3), with one line saying what failed."""
+    for _ in range(BIND_RETRIES):
+        try:
+            return _open(ns, group)
+        except PermissionError:
+            # The previous prober of this scenario was killed: the kernel releases its
+            # turn (a file lock) a moment before its sockets. Anyone else stays bound.
+            time.sleep(BIND_RETRY_S)
     try:
         return _open(ns, group)
     except OSError as e:

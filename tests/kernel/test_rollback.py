@@ -1,5 +1,6 @@
-"""Daemons netemu kills are reaped: an `up` and `down` (or a rolled-back `up`) in one
-process leaves no zombie children behind (issue 11)."""
+"""Rollback and teardown leave nothing: daemons netemu kills are reaped (no zombie children
+of a long-running process), and an interrupted `up` removes its state directory even while
+its helper thread is still filling it (issue 11)."""
 
 from __future__ import annotations
 
@@ -69,4 +70,31 @@ def test_interrupted_up_in_process_reaps_its_daemons(tmp_path: os.PathLike[str])
         process.spawn = real  # type: ignore[assignment]
     assert len(fired) == 2  # the third, spawned but never recorded, is found by namespace
     assert set(_zombie_children()) - before == set()
+    assert not os.path.exists(state.state_dir("reap"))
+
+
+def test_interrupt_while_the_state_directory_is_being_filled_leaves_no_state(
+    tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGINT while the driver's helper thread still writes the scenario's files: `up`
+    waits for the thread before it rolls back, so nothing recreates the directory."""
+    import time
+
+    from netemu.driver import kernel, state
+
+    path = os.path.join(str(tmp_path), "reap.yaml")
+    with open(path, "w") as f:
+        f.write(vpc(name="reap"))
+    real = kernel._prepare_state
+    main = threading.main_thread().ident or 0
+
+    def slow(plan, workdir):  # type: ignore[no-untyped-def]
+        signal.pthread_kill(main, signal.SIGINT)  # while this thread has work left
+        time.sleep(0.3)
+        real(plan, workdir)
+
+    monkeypatch.setattr(kernel, "_prepare_state", slow)
+    with pytest.raises(KeyboardInterrupt):
+        lifecycle.up(path, lifecycle.KernelDriver())
+    time.sleep(0.5)  # a thread left behind would write now
     assert not os.path.exists(state.state_dir("reap"))
