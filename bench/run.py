@@ -20,7 +20,7 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench import datapath  # noqa: E402
+from bench import apply_bench, datapath  # noqa: E402
 from bench import explain as static_reach  # noqa: E402
 from bench.scenario_gen import scenario  # noqa: E402
 
@@ -200,6 +200,10 @@ def main() -> None:
                 f"{sr['ratio']:.0f}x probing; target < 2 s",
             )
         )
+        n_apply = sizes[-1]
+        ap = apply_bench.measure(n_apply, workdir)
+        results["apply"] = {n_apply: ap}
+        rows += apply_bench.rows(n_apply, ap)
         dp = datapath.measure(seconds)
         results["datapath"] = dp
         rows.append(
@@ -224,6 +228,23 @@ def main() -> None:
                 f"{dp['sg1000_udp_pps'] / 1e3:.0f} kpps",
                 f"1 rule {dp['sg1_udp_pps'] / 1e3:.0f} kpps",
                 f"{dp['sg1000_udp_pps'] / dp['sg1_udp_pps']:.2f} of 1 rule",
+            )
+        )
+        fl = dp["flowlog"]  # with and without, alternating runs (datapath.flow_log_cost)
+        rows.append(
+            (
+                "flow logs on (VPC, 1 s windows), UDP 64 B",
+                f"{fl['udp_pps'] / 1e3:.0f} kpps",
+                f"off {fl['plain_udp_pps'] / 1e3:.0f} kpps",
+                f"{fl['udp_ratio']:.2f} of off (target >= 0.90)",
+            )
+        )
+        rows.append(
+            (
+                "flow logs on, TCP",
+                f"{fl['tcp_gbps']:.2f} Gbit/s",
+                f"off {fl['plain_tcp_gbps']:.2f} Gbit/s",
+                f"{fl['tcp_ratio']:.2f} of off (target >= 0.90)",
             )
         )
     width = [max(len(r[i]) for r in rows) for i in range(4)]

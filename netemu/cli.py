@@ -13,13 +13,15 @@ from netemu import lab, lifecycle
 from netemu.driver import state as st
 from netemu.errors import ExitStatus, NetemuError, Problem, ScenarioInvalid, UsageError
 from netemu.explain import commands as explain_commands
-from netemu.model import load_model
-from netemu.model.types import Model
+from netemu.interop import commands as interop_commands
+from netemu.model import Model, load_model
+from netemu.model.lookup import by_id
 from netemu.probe import report
 from netemu.probe.command import CommandOutcome
 from netemu.probe.engine import ProbeSpec
 from netemu.probe.expect import Outcome
 from netemu.render import topology
+from netemu.views import commands as views
 
 
 def _print_problems(problems: Sequence[Problem]) -> None:
@@ -57,9 +59,19 @@ def cmd_down(args: argparse.Namespace) -> int:
     driver = lifecycle.KernelDriver()
     driver.check_host()
     if args.all:
-        removed = lifecycle.down_all(driver)
+        removed, unrecorded = lifecycle.down_all(driver, args.force_unrecorded)
         print(f"removed: {', '.join(removed) if removed else 'nothing was up'}")
+        if unrecorded and args.force_unrecorded:
+            print(f"removed unrecorded namespaces: {', '.join(unrecorded)}")
+        elif unrecorded:
+            print(
+                f"netemu: left in place, no scenario records them: {', '.join(unrecorded)}; "
+                "remove them with `netemu down --all --force-unrecorded`",
+                file=sys.stderr,
+            )
         return ExitStatus.OK
+    if args.force_unrecorded:
+        raise UsageError("--force-unrecorded goes with --all")
     if not args.target:
         raise UsageError("say which scenario: netemu down NAME|FILE, or netemu down --all")
     name = lifecycle.resolve_name(args.target)
@@ -82,6 +94,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                             "complete": s.complete,
                             "source": s.source,
                             "namespaces": s.namespaces,
+                            "nat_gateway_counters": _nat_counters(s),
                         }
                         for s in states
                     ]
@@ -98,13 +111,29 @@ def cmd_status(args: argparse.Namespace) -> int:
         for name, i in s.summary.get("instances", {}).items():
             public = i["public_ip"] or "-"
             row = f"{name:<14} {i['private_ip']:<15} {public:<15} {i['state']:<8}"
-            print(f"  instance     {row} {i['namespace']}")
+            print(f"  instance     {row} {i['namespace']}  {i.get('id', '')}")
         for name, g in s.summary.get("nat_gateways", {}).items():
             row = f"{name:<14} {g['private_ip']:<15} {g['public_ip'] or '-':<15} {'':<8}"
-            print(f"  nat_gateway  {row} {g['namespace']}")
+            print(f"  nat_gateway  {row} {g['namespace']}  {g.get('id', '')}")
+            counted = _nat_counters(s).get(name, {})
+            if counted:
+                print("               " + "  ".join(f"{k} {v}" for k, v in counted.items()))
         for name, h in s.summary.get("internet_hosts", {}).items():
             print(f"  host         {name:<14} {'-':<15} {h['ip']:<15} {'':<8} {h['namespace']}")
     return ExitStatus.OK
+
+
+def _nat_counters(s: st.State) -> dict[str, dict[str, int]]:
+    """Live CloudWatch-like counters of each NAT gateway (render.nat_gateway, ref 6.8, 6.12)."""
+    from netemu.driver import counters
+
+    out = {}
+    for name, g in s.summary.get("nat_gateways", {}).items():
+        try:
+            out[name] = counters.read(g["namespace"])
+        except OSError:  # the namespace is gone (an incomplete scenario)
+            out[name] = {}
+    return out
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
@@ -112,6 +141,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
 
     name = lifecycle.current(args.scenario)
     model = lifecycle.running_model(name)
+    args.target = by_id(model, args.target)
     ns = topology.endpoint_ns(model, args.target)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
@@ -119,7 +149,20 @@ def cmd_exec(args: argparse.Namespace) -> int:
     # The endpoint's own resolv.conf and host name, in mount and UTS namespaces of this
     # process only; the host's /etc is untouched.
     mountns.enter_endpoint(ns, st.state_dir(name), args.target)
-    os.execvp(command[0], command)
+    return _exec(command, args.target)
+
+
+def _exec(argv: list[str], where: str) -> int:
+    """Replace this process with `argv`; if that fails, say so in one line and exit as a
+    shell would: 127 when there is no such command, 126 when it cannot be run."""
+    try:
+        os.execvp(argv[0], argv)
+    except FileNotFoundError:
+        print(f"netemu: {argv[0]}: command not found (in {where})", file=sys.stderr)
+        return 127
+    except OSError as e:
+        print(f"netemu: {argv[0]}: cannot run it (in {where}): {e.strerror}", file=sys.stderr)
+        return 126
     return ExitStatus.OK  # not reached
 
 
@@ -130,6 +173,9 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     opts = _ssh_options(args)
     name = lifecycle.current(opts.scenario)
     model = lifecycle.running_model(name)
+    opts.target = by_id(model, opts.target)
+    opts.jump = by_id(model, opts.jump) if opts.jump else None
+    opts.source = by_id(model, opts.source) if opts.source else None
     ssh = ssh_client.command(
         model, st.state_dir(name), opts.target, opts.source, opts.jump, opts.command
     )
@@ -137,8 +183,7 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     for lacking in ssh_client.lacking_ssh(model, hops):
         print(f"netemu: warning: {lacking} runs no ssh server (services: [ssh])", file=sys.stderr)
     mountns.enter_endpoint(ssh.ns, st.state_dir(name), ssh.source)
-    os.execvp(ssh.argv[0], ssh.argv)
-    return ExitStatus.OK  # not reached: the exit status is ssh's
+    return _exec(list(ssh.argv), ssh.source)  # the exit status is ssh's
 
 
 def _ssh_options(args: argparse.Namespace) -> argparse.Namespace:
@@ -158,19 +203,20 @@ def _ssh_options(args: argparse.Namespace) -> argparse.Namespace:
     return opts
 
 
-def _spec(args: argparse.Namespace) -> ProbeSpec:
+def _spec(args: argparse.Namespace, model: Model) -> ProbeSpec:
+    source, destination = by_id(model, args.source), by_id(model, args.destination)
     if args.tcp is not None:
-        return ProbeSpec(args.source, args.destination, "tcp", args.tcp, args.source_port)
+        return ProbeSpec(source, destination, "tcp", args.tcp, args.source_port)
     if args.udp is not None:
-        return ProbeSpec(args.source, args.destination, "udp", args.udp, args.source_port)
-    return ProbeSpec(args.source, args.destination, "icmp", None, args.source_port)
+        return ProbeSpec(source, destination, "udp", args.udp, args.source_port)
+    return ProbeSpec(source, destination, "icmp", None, args.source_port)
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
     from netemu.probe.engine import probe
 
     model = lifecycle.running_model(lifecycle.current(args.scenario))
-    (result,) = probe(model, [_spec(args)])
+    (result,) = probe(model, [_spec(args, model)])
     if args.json:
         print(json.dumps(result.to_json()))
     else:
@@ -228,6 +274,10 @@ def _report_outcomes(
     total = len(outcomes) + len(commands)
     if args.junit:
         junit.write(args.junit, model.name, outcomes)
+    if args.html:
+        from netemu.views import html
+
+        html.write(args.html, model, outcomes)
     if args.json:
         doc = {
             "scenario": model.name,
@@ -236,8 +286,8 @@ def _report_outcomes(
             "results": [o.to_json() for o in outcomes],
             **({"commands": [c.to_json() for c in commands]} if commands else {}),
         }
-        if modelled:  # `run:` expectations need the kernel: not run, and said so
-            doc |= {"modelled": True, "not_run": len(model.command_checks)}
+        if modelled:  # `run:` and `size:` expectations need the kernel: not run, said so
+            doc |= {"modelled": True, "not_run": explain_commands.not_modelled(model)}
         print(json.dumps(doc, indent=1))
     else:
         for o in outcomes:
@@ -246,9 +296,9 @@ def _report_outcomes(
         for c in commands:
             for line in c.lines():
                 print(line)
-        if modelled and model.command_checks:
-            n = len(model.command_checks)
-            print(f"{model.name}: {n} `run:` expectation(s) need the kernel and were not run")
+        if modelled and explain_commands.not_modelled(model):
+            n = explain_commands.not_modelled(model)
+            print(f"{model.name}: {n} `run:`/`size:` expectation(s) need the kernel, not run")
         print(f"{model.name}: {total - failed} passed, {failed} failed")
     return ExitStatus.CHECKS_FAILED if failed else ExitStatus.OK
 
@@ -256,9 +306,23 @@ def _report_outcomes(
 def cmd_stop_start(args: argparse.Namespace) -> int:
     target: Literal["running", "stopped"] = "stopped" if args.command == "stop" else "running"
     name = lifecycle.current(args.scenario)
-    inst = lifecycle.set_instance_state(name, args.instance, target, lifecycle.KernelDriver())
+    instance = by_id(lifecycle.running_model(name), args.instance)
+    inst = lifecycle.set_instance_state(name, instance, target, lifecycle.KernelDriver())
     public = f", public {inst.public_ip}" if inst.public_ip else ", no public IP"
     print(f"instance '{inst.name}' is {inst.state}: private {inst.private_ip}{public}")
+    return ExitStatus.OK
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from netemu.ops import apply
+
+    changes, warnings = apply.apply_file(args.file, args.dry_run, lifecycle.KernelDriver())
+    _print_problems(warnings)
+    if args.json:
+        print(json.dumps(changes.to_json(), indent=1))
+        return ExitStatus.OK
+    for line in apply.report(changes):
+        print(line)
     return ExitStatus.OK
 
 
@@ -318,8 +382,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("up", cmd_up, "build a scenario in the kernel").add_argument("file")
     d = add("down", cmd_down, "remove everything a scenario created")
     d.add_argument("target", nargs="?", metavar="NAME|FILE")
+    d.add_argument("--all", action="store_true", help="remove every scenario netemu recorded")
     d.add_argument(
-        "--all", action="store_true", help="remove every scenario and anything netemu left"
+        "--force-unrecorded",
+        action="store_true",
+        help="with --all: also remove ne-* namespaces that no scenario records",
     )
     s = add("status", cmd_status, "show what is running")
     s.add_argument("name", nargs="?")
@@ -358,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("file")
     t.add_argument("--json", action="store_true")
     t.add_argument("--junit", metavar="PATH")
+    t.add_argument("--html", metavar="PATH", help="a self-contained HTML report with the diagram")
     t.add_argument("--keep", action="store_true", help="leave the scenario up afterwards")
     judged = t.add_mutually_exclusive_group()
     judged.add_argument(
@@ -368,6 +436,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="judge by packets and by the model; any disagreement fails",
     )
+    ap = add(
+        "apply", cmd_apply, "change a running scenario to match FILE, in place (AWS semantics)"
+    )
+    ap.add_argument("file")
+    ap.add_argument("--dry-run", action="store_true", help="print the changes, touch nothing")
+    ap.add_argument("--json", action="store_true")
     lg = add("logs", cmd_logs, "show the output of an instance's user data and servers")
     lg.add_argument("-s", "--scenario")
     lg.add_argument("target", metavar="TARGET")
@@ -376,6 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--json", action="store_true")
     lab.register(sub, add)  # netemu lab list|start|hint|check|solution|stop
     explain_commands.register(add, _port)  # netemu explain, netemu reach
+    views.register(sub, add)  # netemu schema|graph|ui|flowlogs
+    interop_commands.register(sub, add)  # netemu import, netemu export
     return p
 
 

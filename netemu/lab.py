@@ -1,7 +1,8 @@
 """`netemu lab …`: troubleshooting labs on the command line (parsing and printing only).
 
 A lab is a broken scenario with a story. `lab start` copies it into a working directory and
-brings it up; the user edits the copy; `lab check` brings the edited copy up and grades it
+brings it up; the user edits the copy; `lab check` applies the edited copy to the running
+lab in place (`netemu apply`, so unrelated connections stay up) and grades it
 with the lab's own checks (scenarios/labs/NN-name/checks.yaml, never the copy's `expect`, so
 they cannot be edited away); `lab hint`, `lab solution` and `lab stop` do what they say.
 """
@@ -49,7 +50,7 @@ def register(sub: object, add: AddCommand) -> None:
     c = verb(
         "check",
         cmd_check,
-        "bring your edited scenario up and run the lab's checks (exit 0: all pass)",
+        "apply your edited scenario in place and run the lab's checks (exit 0: all pass)",
     )
     c.add_argument("--json", action="store_true")
     c.add_argument("--junit", metavar="PATH")

@@ -14,7 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from netemu.errors import ExitStatus, NetemuError, Problem, ScenarioInvalid, UsageError
-from netemu.model import load_model, resolve
+from netemu.model import load_model
+
+# the function, not netemu.model.resolve the module, which shadows it once imported
+from netemu.model.resolve import resolve
 from netemu.model.types import Model
 from netemu.scenario import Node, load
 

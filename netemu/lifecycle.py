@@ -21,7 +21,7 @@ from netemu.errors import HostUnsupported, KernelError, Problem, UsageError
 from netemu.model import load_model
 from netemu.model.types import Instance, Model
 from netemu.render import names, render
-from netemu.render.plan import Plan
+from netemu.render.plan import Plan, Process
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -39,8 +39,14 @@ class Driver(Protocol):
     def reload(
         self, before: Plan, after: Plan, workdir: str, pids: list[int] | None = None
     ) -> None: ...
+    def change(
+        self, before: Plan, after: Plan, workdir: str, running: dict[Process, int],
+        tolerant: bool,
+    ) -> list[int]: ...  # fmt: skip
     def check_capacity(self, model: Model, plan: Plan) -> None: ...
-    def verify(self, model: Model, plan: Plan, pids: list[int]) -> list[Difference]: ...
+    def verify(
+        self, model: Model, plan: Plan, pids: list[int], only: set[str] | None = None
+    ) -> list[Difference]: ...
 
 
 CONNTRACK_SYSCTL = "/proc/sys/net/netfilter/nf_conntrack_max"
@@ -111,13 +117,23 @@ class KernelDriver:
 
         kernel.reload(before, after, workdir, pids)
 
+    def change(
+        self, before: Plan, after: Plan, workdir: str, running: dict[Process, int],
+        tolerant: bool,
+    ) -> list[int]:  # fmt: skip
+        from netemu.driver import change
+
+        return change.change(before, after, workdir, running, tolerant)
+
     def check_capacity(self, model: Model, plan: Plan) -> None:
         capacity.check(model, plan)
 
-    def verify(self, model: Model, plan: Plan, pids: list[int]) -> list[Difference]:
+    def verify(
+        self, model: Model, plan: Plan, pids: list[int], only: set[str] | None = None
+    ) -> list[Difference]:
         from netemu import verify
 
-        return verify.verify(model, plan, pids)
+        return verify.verify(model, plan, pids, only, bodies=False)  # see verify.verify
 
 
 def summary(model: Model) -> dict[str, Any]:
@@ -206,6 +222,7 @@ def up_model(model: Model, path: str, driver: Driver) -> None:
     ours = set(state.namespaces)
     created: list[str] = []
     claimed = False
+    before: set[str] | None = None
     try:
         with _Interrupts() as interrupts:
             with interrupts.held():
@@ -227,11 +244,7 @@ def up_model(model: Model, path: str, driver: Driver) -> None:
     except BaseException as e:
         if claimed:
             with _signals_ignored():  # a second Ctrl-C must not cut the rollback short
-                # Also a namespace whose creation was interrupted before `created` heard of it.
-                appeared = set(driver.leftovers(names.scenario_prefix(model.name))) & ours
-                rest = sorted(appeared - before - set(created))
-                driver.destroy(created + rest)
-                st.release(model.name)
+                _roll_back(model.name, driver, state, created, ours, before)
         limit = capacity.exhausted(e) if isinstance(e, Exception) else None
         if limit and not isinstance(e, HostUnsupported):
             raise capacity.CapacityExceeded(
@@ -239,6 +252,28 @@ def up_model(model: Model, path: str, driver: Driver) -> None:
                 "everything built was rolled back"
             ) from e
         raise
+
+
+def _roll_back(
+    scenario: str,
+    driver: Driver,
+    state: st.State,
+    created: list[str],
+    ours: set[str],
+    before: set[str] | None,
+) -> None:
+    """Undo an `up` that failed or was interrupted: its daemons (killed and reaped before
+    their namespaces go, so none writes into the state directory afterwards), its
+    namespaces, then the state directory, which is released whatever failed before."""
+    try:
+        process.kill(state.pids)
+        # Also a namespace whose creation was interrupted before `created` heard of it.
+        appeared = set(driver.leftovers(names.scenario_prefix(scenario))) & ours
+        rest = sorted(appeared - (before or set()) - set(created))
+        driver.destroy(created + rest)
+        process.stop(process.pids_referencing(st.state_dir(scenario)))
+    finally:
+        st.release(scenario)
 
 
 def _verify_failed(scenario: str, differences: list[Difference]) -> str:
@@ -407,9 +442,7 @@ def down(scenario: str, driver: Driver) -> None:
             "wait for it, or stop it (it rolls back on Ctrl-C)"
         )
     if state is not None:
-        for pid in state.pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        process.kill(state.pids)  # and reaped: `up` in this process made them its children
         driver.destroy(list(reversed(state.namespaces)))
         # Daemons whose namespace vanished under them (a crash at the wrong moment).
         process.stop(process.pids_referencing(st.state_dir(scenario)))
@@ -444,17 +477,19 @@ def _namespaces_of(scenario: str) -> list[str]:
     return state.namespaces if state else []
 
 
-def down_all(driver: Driver) -> list[str]:
-    """Remove every scenario, then any namespace of ours that no state file lists (a crash
-    between creating a namespace and recording it cannot happen, but an older netemu or a
-    deleted state directory could leave some)."""
+def down_all(driver: Driver, force_unrecorded: bool = False) -> tuple[list[str], list[str]]:
+    """Remove every scenario netemu recorded under /run/netemu. Namespaces named `ne-…` that
+    no record lists (an older netemu, a deleted state directory, or someone else's objects
+    that merely share the prefix) are only removed with `force_unrecorded`; either way they
+    are returned: (scenarios removed, unrecorded namespaces)."""
     removed = []
     for scenario in st.running():
         down(scenario, driver)
         removed.append(scenario)
-    orphans = driver.leftovers(names.PREFIX)
-    driver.destroy(orphans)
-    return removed
+    unrecorded = sorted(driver.leftovers(names.PREFIX))
+    if force_unrecorded:
+        driver.destroy(unrecorded)
+    return removed, unrecorded
 
 
 def current(name: str | None) -> str:

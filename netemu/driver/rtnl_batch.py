@@ -38,7 +38,14 @@ NETLINK_CAP_ACK, NETLINK_EXT_ACK = 10, 11
 SO_RCVBUFFORCE = 33  # not in Python's socket module
 
 IFF_UP = 0x1
-IFLA_ADDRESS, IFLA_IFNAME, IFLA_LINKINFO, IFLA_IFALIAS, IFLA_NET_NS_FD = 1, 3, 18, 20, 28
+IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINKINFO, IFLA_IFALIAS, IFLA_NET_NS_FD = (
+    1,
+    3,
+    4,
+    18,
+    20,
+    28,
+)
 IFLA_INFO_KIND, IFLA_INFO_DATA, VETH_INFO_PEER = 1, 2, 1
 IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS = 1, 2, 8
 IFA_F_NOPREFIXROUTE = 0x200
@@ -48,6 +55,7 @@ RT_TABLE_UNSPEC = 0
 RTPROT_BOOT, RTPROT_STATIC = 3, 4  # what `ip` and pyroute2 mark their routes with
 RT_SCOPE_UNIVERSE, RT_SCOPE_NOWHERE = 0, 255
 RTM_DELROUTE = 25
+RTM_DELLINK, RTM_DELADDR, RTM_DELRULE = 17, 21, 33  # netemu apply removes these
 RTN_TYPES = {"unicast": 1, "blackhole": 6, "unreachable": 7}
 RTNH_F_ONLINK = 0x4
 FR_ACT_TO_TBL = 1
@@ -103,6 +111,7 @@ class LinkEnd:
     index: int
     mac: str | None = None
     ns_fd: int | None = None
+    mtu: int | None = None  # None: the kernel's default
 
     def body(self, up: bool, extra: bytes = b"") -> bytes:
         flags = IFF_UP if up else 0
@@ -110,6 +119,8 @@ class LinkEnd:
         out += attr(IFLA_IFNAME, _text(self.ifname))
         if self.mac:
             out += attr(IFLA_ADDRESS, _mac(self.mac))
+        if self.mtu:
+            out += attr(IFLA_MTU, _u32(self.mtu))
         if self.ns_fd is not None:
             out += attr(IFLA_NET_NS_FD, _u32(self.ns_fd))
         return out + extra
@@ -139,12 +150,16 @@ class Batch:
         body = main.body(up=True, extra=attr(IFLA_LINKINFO, info))
         self.add(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body, what)
 
-    def link_set(self, index: int, what: object, up: bool = True, alias: str = "") -> None:
+    def link_set(
+        self, index: int, what: object, up: bool = True, alias: str = "", mtu: int | None = None
+    ) -> None:
         """Bring an existing link up; give it an alias (a new link's alias can only be set
-        afterwards: the kernel reads IFLA_IFALIAS in changes, not at creation)."""
+        afterwards: the kernel reads IFLA_IFALIAS in changes, not at creation) or an MTU."""
         body = _IFINFO.pack(socket.AF_UNSPEC, 0, index, IFF_UP if up else 0, IFF_UP)
         if alias:
             body += attr(IFLA_IFALIAS, alias.encode())
+        if mtu:
+            body += attr(IFLA_MTU, _u32(mtu))
         self.add(RTM_NEWLINK, 0, body, what)
 
     def address(
@@ -214,6 +229,28 @@ class Batch:
         if fwmark is not None:
             body += attr(FRA_FWMARK, _u32(fwmark))
         self.add(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, body, what)
+
+    def link_delete(self, index: int, what: object) -> None:
+        """Remove a link (a veth takes its peer with it)."""
+        self.add(RTM_DELLINK, 0, _IFINFO.pack(socket.AF_UNSPEC, 0, index, 0, 0), what)
+
+    def address_delete(self, index: int, cidr: str, what: object) -> None:
+        ip, plen = cidr.split("/")
+        body = _IFADDR.pack(socket.AF_INET, int(plen), 0, RT_SCOPE_UNIVERSE, index)
+        body += attr(IFA_LOCAL, _ipv4(ip)) + attr(IFA_ADDRESS, _ipv4(ip))
+        self.add(RTM_DELADDR, 0, body, what)
+
+    def rule_delete(
+        self, table: int, priority: int, what: object, iifname: str | None = None,
+        fwmark: int | None = None,
+    ) -> None:  # fmt: skip
+        body = _RULE.pack(socket.AF_INET, 0, 0, 0, _table(table), 0, 0, FR_ACT_TO_TBL, 0)
+        body += attr(FRA_TABLE, _u32(table)) + attr(FRA_PRIORITY, _u32(priority))
+        if iifname:
+            body += attr(FRA_IFNAME, _text(iifname))
+        if fwmark is not None:
+            body += attr(FRA_FWMARK, _u32(fwmark))
+        self.add(RTM_DELRULE, 0, body, what)
 
     def commit(self, sock: socket.socket) -> None:
         """Send every request, a bounded number per sendmsg, and wait for each answer.

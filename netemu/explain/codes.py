@@ -25,8 +25,12 @@ ENI_SOURCE_DEST_CHECK_RESTRICTION = "ENI_SOURCE_DEST_CHECK_RESTRICTION"
 IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS = "IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS"
 IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS = "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS"
 DISCONNECTED_VPCS = "DISCONNECTED_VPCS"
-NAT_GATEWAY_NO_INBOUND = "NAT_GATEWAY_NO_INBOUND"
-INSTANCE_STOPPED = "INSTANCE_STOPPED"
+IGW_SOURCE_ADDRESS_NOT_IN_RFC1918_INGRESS = "IGW_SOURCE_ADDRESS_NOT_IN_RFC1918_INGRESS"
+IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS = "IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS"
+NGW_REQUIRES_SOURCE_IN_VPC = "NGW_REQUIRES_SOURCE_IN_VPC"
+NO_POSSIBLE_DESTINATION = "NO_POSSIBLE_DESTINATION"
+PROTOCOL_RESTRICTION = "PROTOCOL_RESTRICTION"
+BAD_STATE = "BAD_STATE"
 # Static-only: what the kernel drops without naming (a routing loop ends when the TTL runs
 # out; a reply that comes back from another address is not recognised as a reply).
 ROUTING_LOOP = "ROUTING_LOOP"
@@ -44,8 +48,12 @@ TABLE: dict[str, Code] = {
         Code(IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS, "the source has no public IP (5.5)"),
         Code(IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS, "the destination has no public IP (5.5)"),
         Code(DISCONNECTED_VPCS, "a private address of another VPC (1.9)"),
-        Code(NAT_GATEWAY_NO_INBOUND, "a NAT gateway accepts no inbound connection (6.9)"),
-        Code(INSTANCE_STOPPED, "the instance is stopped (9.10)"),
+        Code(IGW_SOURCE_ADDRESS_NOT_IN_RFC1918_INGRESS, "a private source from outside (5.5)"),
+        Code(IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS, "a private destination (5.5)"),
+        Code(NGW_REQUIRES_SOURCE_IN_VPC, "a NAT gateway forwards only its VPC's flows (6.14)"),
+        Code(NO_POSSIBLE_DESTINATION, "a NAT gateway answers nothing sent to it (6.10)"),
+        Code(PROTOCOL_RESTRICTION, "a NAT gateway carries only TCP, UDP, ICMP (6.11)"),
+        Code(BAD_STATE, "the instance is stopped (9.10)"),
         Code(ROUTING_LOOP, "the routes send the packet round in a loop", observed=False),
         Code(
             REPLY_FROM_OTHER_ADDRESS,
@@ -56,9 +64,8 @@ TABLE: dict[str, Code] = {
     )
 }
 
-# Old or netemu-only spelling -> the code it is compared as. The probe engine is moving the
-# two netemu-only codes to Reachability Analyzer names (issue 11); whichever names it
-# settles on go here, and both sides keep comparing equal.
+# Old or netemu-only spelling -> the code it is compared as (the old names stay accepted
+# in `reason:` expectations through probe.reason.satisfies).
 ALIASES: dict[str, str] = {}
 
 

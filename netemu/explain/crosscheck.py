@@ -31,6 +31,8 @@ from netemu.probe.engine import ProbeResult, ProbeSpec
 def compare(kernel: ProbeResult, static: StaticResult, strict: bool = False) -> list[str]:
     """Every way the two answers differ; empty when they agree."""
     diffs: list[str] = []
+    if static.share_blocked < 1:
+        return []  # a NAT gateway's random port decides (6.8): either answer is right
     if kernel.result != static.result:
         return [f"verdict: kernel {kernel.result}, model {static.result}"]
     k, s = kernel.reason, static.reason

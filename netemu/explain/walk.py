@@ -16,13 +16,12 @@ from typing import Any, Literal
 
 from netemu.explain import codes, network_acl, route_table, security_group
 from netemu.explain.index import ModelIndex, is_private
-from netemu.explain.packet import Packet
+from netemu.explain.packet import NAT_PORT, Packet
 from netemu.explain.reason import Classifier, Drop
 from netemu.model.types import PROTO_ICMP, PROTO_TCP, PROTO_UDP, Eni
 
 Leg = Literal["request", "reply"]
 MAX_STEPS = 64
-NAT_PORTS = (1024, 65535)  # a NAT gateway's source ports (6.8)
 DNS_PORT = 53
 
 
@@ -74,6 +73,7 @@ class Walker:
         self.notes: list[str] = []
         # Where the kernel's answer differs from AWS's by design (aws-decisions.md).
         self.kernel_differs: list[str] = []
+        self.by_chance = 1.0  # < 1: the drop happens to that share of connections only
 
     # -- connection tracking ------------------------------------------------------------
     def _established(self, where: tuple[str, str], p: Packet) -> _Entry | None:
@@ -158,11 +158,13 @@ class Walker:
         entry = self._established(("nat", name), p)
         q = self._restore(entry, p) if entry else p
         if q.dst == own:
-            return self.why.nat_no_inbound(nat, leg, p)
+            return self.why.nat_no_inbound(nat, True, leg, p)
         vpc = self.m.vpcs[self.ix.vpc_of_eni(nat.eni)]
         if entry is None:
-            if q.src not in vpc.cidr or q.protocol not in (PROTO_TCP, PROTO_UDP, PROTO_ICMP):
-                return self.why.nat_no_inbound(nat, leg, p)
+            if q.src in vpc.cidr and q.protocol not in (PROTO_TCP, PROTO_UDP, PROTO_ICMP):
+                return self.why.nat_protocol(nat, leg, p)
+            if q.src not in vpc.cidr:
+                return self.why.nat_no_inbound(nat, False, leg, p)
             if not q.opens:
                 # AWS is silent; netemu's gateway forwards a packet that cannot open a
                 # connection (a TCP answer, an echo reply) without translating it.
@@ -175,10 +177,9 @@ class Walker:
         return ("subnet", nat.subnet, f"port:nat_gateway:{name}"), q
 
     def _nat_port(self, p: Packet) -> int:
-        if p.protocol == PROTO_ICMP or NAT_PORTS[0] <= p.sport <= NAT_PORTS[1]:
-            return p.sport  # kept when it is free and in range
-        self.notes.append(f"the NAT gateway maps source port {p.sport} into 1024-65535")
-        return NAT_PORTS[0]
+        """The gateway gives each TCP or UDP connection a random free port of 1024-65535
+        (6.8, render.nat_gateway); ICMP keeps its echo id."""
+        return p.sport if p.protocol == PROTO_ICMP else NAT_PORT
 
     # -- subnets: security groups and network ACLs --------------------------------------
     def _at_subnet(self, name: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
@@ -193,9 +194,11 @@ class Walker:
         else:
             oif = held.get(p.dst)
         in_eni = self.ix.eni(*iif.split(":")[1:]) if iif.startswith("port:") else None
-        for inst in self.ix.stopped[name]:
-            if inst.eni in (in_eni, oif):
-                return self.why.stopped(inst, leg, p)
+        for inst in self.ix.stopped[name]:  # its port as input, then as output (render.subnet)
+            if inst.eni == in_eni:
+                return self.why.stopped(inst, "egress", leg, p)
+            if inst.eni == oif:
+                return self.why.stopped(inst, "ingress", leg, p)
         dns_query = (
             p.dst == vpc.dns_ip and p.protocol in (PROTO_TCP, PROTO_UDP) and (p.dport == DNS_PORT)
         )
@@ -279,6 +282,13 @@ class Walker:
     ) -> Drop | None:
         v = network_acl.evaluate(acl, direction, p)
         if not v.allowed:
+            if v.share < 1:
+                self.by_chance = v.share
+                self.notes.append(
+                    f"the NAT gateway picks the port at random from 1024-65535; "
+                    f"{acl.name} {direction} rule {v.rule_name} refuses {v.share:.0%} of them, "
+                    "so that share of connections fails (6.8)"
+                )
             return self.why.acl(v, leg, p)
         hops.append(
             Hop(f"network_acl:{acl.name}", acl.id, {"acl_rule": v.to_json(), "subnet": subnet})

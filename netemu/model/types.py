@@ -160,6 +160,16 @@ class Service:
 
 
 @dataclass(frozen=True)
+class ConnectionTracking:
+    """Idle timeouts of an ENI's tracked connections, in seconds, with AWS's defaults and
+    the API's names (ConnectionTrackingSpecification, ref 7.17)."""
+
+    tcp_established_timeout: int = 432000  # 60-432000
+    udp_stream_timeout: int = 180  # 60-180: a UDP flow with more than one exchange
+    udp_timeout: int = 30  # 30-60: one direction, or a single request and response
+
+
+@dataclass(frozen=True)
 class Eni:
     """An elastic network interface: the instance's (or NAT gateway's) eth0."""
 
@@ -174,6 +184,7 @@ class Eni:
     owner_kind: Literal["instance", "nat_gateway"]
     owner: str  # Instance.name or NatGateway.name
     port: int  # 0-based index of this ENI inside its subnet (its port there)
+    connection_tracking: ConnectionTracking = ConnectionTracking()
 
 
 @dataclass(frozen=True)
@@ -231,6 +242,7 @@ class Expectation:
     seen_source: str | None = None  # an address, "nat" or "public_ip"
     source_port: int | None = None
     pos: Pos | None = None
+    size: int | None = None  # tcp only: a real download of this many bytes (probe.transfer)
 
 
 @dataclass(frozen=True)
@@ -244,6 +256,19 @@ class CommandCheck:
     output: str | None = None  # must appear in what the command printed
     timeout: float = 10.0
     pos: Pos | None = None
+
+
+@dataclass(frozen=True)
+class FlowLog:
+    """A VPC Flow Log (ref 12.1): which ENIs it covers, what it keeps, its record format."""
+
+    name: str
+    id: str  # fl-…
+    resource_kind: Literal["vpc", "subnet", "instance", "nat_gateway"]
+    resource: str  # the object's name
+    traffic_type: Literal["ACCEPT", "REJECT", "ALL"]
+    max_aggregation_interval: int  # seconds; AWS offers 60 and 600 (the default)
+    log_format: tuple[str, ...]  # field names in order; the version-2 default (ref 12.2)
 
 
 @dataclass(frozen=True)
@@ -265,6 +290,7 @@ class Model:
     internet_hosts: dict[str, InternetHost]
     expectations: tuple[Expectation, ...] = field(default_factory=tuple)
     command_checks: tuple[CommandCheck, ...] = ()  # expectations with `run:`
+    flow_logs: tuple[FlowLog, ...] = ()
 
     def enis(self) -> list[Eni]:
         """Every ENI, instances first, in scenario order."""

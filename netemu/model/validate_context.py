@@ -77,6 +77,7 @@ class TableHead:
     main: bool
     implicit: bool
     routes: Node | None = None  # the declared `routes` list
+    id: str | None = None  # the declared `id:`; None derives one from the name
     extra: tuple[Route, ...] = ()  # routes of an implicit table after the local route
 
 
@@ -111,6 +112,7 @@ class Ctx:
     route_tables: dict[str, RouteTable] = field(default_factory=dict)
     expectations: list[Expectation] = field(default_factory=list)
     command_checks: list[CommandCheck] = field(default_factory=list)
+    given_ids: dict[str, str] = field(default_factory=dict)  # `id:` values -> who gave them
 
     def error(self, at: Node | Pos | None, message: str) -> None:
         self.problems.append(Problem(_where(at), message, "error", self.path))

@@ -8,19 +8,21 @@ elastic IPs first, then pool addresses for instances, then for `elastic_ip: auto
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Literal
 
 from netemu.model import validate_servers
-from netemu.model.ids import aws_id, eni_mac
-from netemu.model.types import Eni, Instance, NatGateway, Service, Subnet
+from netemu.model.ids import IdKind, eni_mac
+from netemu.model.types import ConnectionTracking, Eni, Instance, NatGateway, Service, Subnet
+from netemu.model.validate_conntrack import connection_tracking
 from netemu.model.validate_context import HOST, INSTANCE, NAT, SUBNET, Ctx, aws, in_vpc, q
 from netemu.model.validate_fields import (
     address,
     as_map,
     check_keys,
     integer,
+    object_id,
     object_name,
     opt_bool,
     section,
@@ -32,6 +34,8 @@ from netemu.model.validate_traffic import services
 from netemu.scenario import Node
 
 INSTANCE_KEYS = (
+    "id",
+    "network_interface_id",
     "subnet",
     "private_ip",
     "public_ip",
@@ -41,9 +45,10 @@ INSTANCE_KEYS = (
     "source_dest_check",
     "state",
     "user_data",
+    "connection_tracking",
 )
 NAT_IDLE_TIMEOUT_S = 350  # ref 6.12
-NAT_KEYS = ("subnet", "elastic_ip", "private_ip", "idle_timeout")
+NAT_KEYS = ("id", "network_interface_id", "subnet", "elastic_ip", "private_ip", "idle_timeout")
 MAX_EIPS = 5  # default quota per Region, ref 1.8
 
 
@@ -64,8 +69,13 @@ class _Draft:
     state: Literal["running", "stopped"] = "running"
     user_data: str | None = None
     idle_timeout: int = NAT_IDLE_TIMEOUT_S
+    connection_tracking: ConnectionTracking = field(default_factory=ConnectionTracking)
     ip: IPv4Address | None = None
     public_ip: IPv4Address | None = None
+    fixed_public: IPv4Address | None = None  # `public_ip: ADDRESS`: an auto IP kept by import
+    public_node: Node | None = None
+    id: str = ""
+    eni_id: str = ""
 
     @property
     def who(self) -> str:
@@ -81,25 +91,20 @@ def read_enis(ctx: Ctx, top: dict[str, Node]) -> None:
     for d in drafts:
         if d.ip is None:
             continue
-        eni_id = aws_id(ctx.scenario, "eni", f"{d.kind}/{d.name}")
+        eni_id = d.eni_id
         mac = eni_mac(eni_id, macs)
         macs.add(mac)
         port = ports.get(d.subnet.name, 0)
         ports[d.subnet.name] = port + 1
-        elastic = d.eip is not None or d.eip_auto
+        elastic = (d.eip is not None and d.fixed_public is None) or d.eip_auto
         eni = Eni(
             eni_id, d.subnet.name, d.ip, mac, d.groups, d.source_dest_check, d.public_ip,
-            elastic, d.kind, d.name, port,
+            elastic, d.kind, d.name, port, d.connection_tracking,
         )  # fmt: skip
         if d.kind == "instance":
-            instance_id = aws_id(ctx.scenario, "i", d.name)
-            ctx.instances[d.name] = Instance(
-                d.name, instance_id, eni, d.services, d.state, d.user_data
-            )
+            ctx.instances[d.name] = Instance(d.name, d.id, eni, d.services, d.state, d.user_data)
         else:
-            ctx.nat_gateways[d.name] = NatGateway(
-                d.name, aws_id(ctx.scenario, "nat", d.name), eni, d.idle_timeout
-            )
+            ctx.nat_gateways[d.name] = NatGateway(d.name, d.id, eni, d.idle_timeout)
     validate_servers.check_references(ctx, top)
 
 
@@ -146,13 +151,20 @@ def _instances(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
         state = _state(ctx, m, what)
         eip_node, eip, eip_auto = _elastic_ip(ctx, m, what)
         # ref 2.6, 2.7: the subnet's MapPublicIpOnLaunch unless the launch overrides it
-        public = opt_bool(ctx, m, "public_ip", what, bool(subnet and subnet.public_ip_on_launch))
+        fixed = _fixed_public(ctx, m, what)
+        default_public = bool(subnet and subnet.public_ip_on_launch)
+        public = fixed is None and opt_bool(ctx, m, "public_ip", what, default_public)
+        ids = _ids(ctx, m, "instance", "i", name, what)
         if subnet is None:
             continue  # its subnet is unknown or broken: addresses cannot be checked
         groups = group_list(ctx, m.get("security_groups"), what, subnet.vpc)
         draft = _Draft("instance", name, node, subnet, m.get("private_ip"))
+        draft.id, draft.eni_id = ids
+        draft.fixed_public = fixed if eip_node is None else None
+        draft.public_node = m.get("public_ip")
         draft.wants_public = public and eip_node is None
         draft.eip_node, draft.eip, draft.eip_auto = eip_node, eip, eip_auto
+        draft.connection_tracking = connection_tracking(ctx, m.get("connection_tracking"), what)
         draft.groups, draft.source_dest_check, draft.services, draft.state = (
             groups,
             sdc,
@@ -162,6 +174,24 @@ def _instances(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
         draft.user_data = script
         drafts.append(draft)
     return drafts
+
+
+def _ids(
+    ctx: Ctx, m: dict[str, Node], kind: str, id_kind: IdKind, name: str, what: str
+) -> tuple[str, str]:
+    """(object id, ENI id): given by `id:` / `network_interface_id:` or derived from the name."""
+    own = object_id(ctx, m, id_kind, name, what)
+    eni_spec = {"id": m["network_interface_id"]} if "network_interface_id" in m else {}
+    eni = object_id(ctx, eni_spec, "eni", f"{kind}/{name}", f"{what} network_interface_id")
+    return own, eni
+
+
+def _fixed_public(ctx: Ctx, m: dict[str, Node], what: str) -> IPv4Address | None:
+    """`public_ip: ADDRESS`: the auto-assigned public IP an import kept (not an elastic IP)."""
+    node = m.get("public_ip")
+    if node is None or node.tag == "bool":
+        return None
+    return address(ctx, node, f"{what} public_ip")
 
 
 def _state(ctx: Ctx, m: dict[str, Node], what: str) -> Literal["running", "stopped"]:
@@ -191,9 +221,11 @@ def _nat_gateways(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
         check_keys(ctx, m, node, what, NAT_KEYS, ("subnet",))
         subnet = _subnet(ctx, m, what)
         eip_node, eip, eip_auto = _elastic_ip(ctx, m, what)
+        ids = _ids(ctx, m, "nat_gateway", "nat", name, what)
         if subnet is None:
             continue
         draft = _Draft("nat_gateway", name, node, subnet, m.get("private_ip"))
+        draft.id, draft.eni_id = ids
         draft.source_dest_check = False  # it forwards traffic of other addresses
         if "idle_timeout" in m:
             rule = " (netemu: seconds an idle TCP mapping lives; AWS uses 350, ref 6.12)"
@@ -279,9 +311,11 @@ def _public_ips(ctx: Ctx, drafts: list[_Draft]) -> None:
     host_ips = {h.ip: h.name for h in ctx.internet_hosts.values()}
     eips: dict[IPv4Address, str] = {}
     for d in drafts:
+        if d.fixed_public is not None:  # checked like an elastic IP: public, outside, unique
+            d.eip_node, d.eip = d.public_node, d.fixed_public
         if d.eip is None or d.eip_node is None:
             continue
-        who = f"{d.who} elastic_ip {d.eip}"
+        who = f"{d.who} {'public_ip' if d.fixed_public else 'elastic_ip'} {d.eip}"
         vpc = in_vpc(d.eip, ctx.vpcs.values())
         if not is_public(d.eip):
             ctx.error(d.eip_node, f"{who} is not a public address" + PUBLIC_RULE)
@@ -297,7 +331,7 @@ def _public_ips(ctx: Ctx, drafts: list[_Draft]) -> None:
         else:
             eips[d.eip] = d.who
             d.public_ip = d.eip
-    elastic = [d for d in drafts if d.eip_node is not None]
+    elastic = [d for d in drafts if d.eip_node is not None and d.fixed_public is None]
     if len(elastic) > MAX_EIPS:
         rule = aws("the default quota is 5 elastic IPs per Region", "1.8, 9.4")
         ctx.warn(elastic[MAX_EIPS].eip_node, f"the scenario uses {len(elastic)} elastic IPs" + rule)

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from ipaddress import AddressValueError, IPv4Address, IPv4Network, NetmaskValueError
 
+from netemu.model.ids import IdKind, aws_id, id_problem
 from netemu.model.validate_context import Ctx, aws, q, suggest
 from netemu.scenario import Node
 
@@ -149,8 +150,8 @@ def cidr(
 ) -> IPv4Network | None:
     """An IPv4 CIDR with host bits zero (ref 1.2) and a prefix length within `sizes`.
 
-    A CIDR with host bits set is an error naming the canonical form, and the canonical
-    network is returned so that later checks still run on it.
+    AWS canonicalises a CIDR with host bits set (`100.68.0.18/18` is taken as
+    `100.68.0.0/18`, 1.2); so does netemu, with a warning naming the canonical form.
     """
     raw = text(ctx, node, what)
     if raw is None:
@@ -169,9 +170,26 @@ def cidr(
         ctx.error(node, f"{what} {raw} must be between /{lo} and /{hi}{size_rule}")
         return None
     if IPv4Address(raw.split("/")[0]) != net.network_address:
-        ctx.error(
+        ctx.warn(
             node,
-            f"{what} {raw} has host bits set; write {net}"
+            f"{what} {raw} has host bits set; taken as {net}"
             + aws("a CIDR is taken with its host bits zeroed", "1.2"),
         )
     return net
+
+
+def object_id(ctx: Ctx, m: dict[str, Node], kind: IdKind, name: str, what: str) -> str:
+    """The object's AWS id: its `id:` key (kept from an import), else one derived from
+    `name` (see ids.aws_id), so status, probes and flow logs show what the console shows."""
+    node = m.get("id")
+    raw = text(ctx, node, f"{what} id") if node is not None else None
+    if node is None or raw is None:
+        return aws_id(ctx.scenario, kind, name)
+    problem = id_problem(kind, raw)
+    if problem is not None:
+        ctx.error(node, f"{what} id {q(raw)} {problem}")
+    elif raw in ctx.given_ids:
+        ctx.error(node, f"{what} id {raw} is already the id of {ctx.given_ids[raw]}")
+    else:
+        ctx.given_ids[raw] = what
+    return raw

@@ -13,8 +13,8 @@ from netemu.scenario import Node
 
 SERVERS = {"mariadb": 3306, "nginx": 80}
 _KINDS: dict[str, Literal["mariadb", "nginx"]] = {"mariadb": "mariadb", "nginx": "nginx"}
-_KEYS = {"mariadb": ("database", "user", "password"), "nginx": ("database",)}
-_REQUIRED = {"mariadb": ("database", "user", "password"), "nginx": ()}
+SERVER_KEYS = {"mariadb": ("database", "user", "password"), "nginx": ("database",)}
+SERVER_REQUIRED = {"mariadb": ("database", "user", "password"), "nginx": ()}
 # MariaDB's own limits: names of 1-64 characters; user names up to 80. netemu keeps to
 # characters that need no quoting in a shell, a URL or SQL.
 _FORMS = {
@@ -55,18 +55,18 @@ def server(ctx: Ctx, item: Node, what: str, on_instance: bool) -> Service | None
         ctx.error(where, f"{what}: {kind} runs on instances only")
         return None
     if opts is None:
-        if _REQUIRED[kind]:
-            need = ", ".join(_REQUIRED[kind])
+        if SERVER_REQUIRED[kind]:
+            need = ", ".join(SERVER_REQUIRED[kind])
             ctx.error(item, f"{what} service {kind} needs its options: {{{kind}: {{{need}}}}}")
             return None
         return Service(_KINDS[kind], SERVERS[kind])
     entries = as_map(ctx, opts, f"{what} {kind}")
     if entries is None:
         return None
-    check_keys(ctx, entries, opts, f"{what} {kind}", _KEYS[kind], _REQUIRED[kind])
+    check_keys(ctx, entries, opts, f"{what} {kind}", SERVER_KEYS[kind], SERVER_REQUIRED[kind])
     settings = []
     for key, node in entries.items():
-        if key not in _KEYS[kind]:
+        if key not in SERVER_KEYS[kind]:
             continue
         value = text(ctx, node, f"{what} {kind} {key}")
         form, rule = _FORMS[f"{kind}.{key}"]

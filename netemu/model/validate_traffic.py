@@ -69,13 +69,15 @@ def traffic(ctx: Ctx, m: dict[str, Node], item: Node, what: str, ref: str) -> Tr
     if has_ports:
         key = "port" if "port" in m else "ports"
         node = m[key]
-        if proto == PROTO_ALL:
-            ctx.error(node.where, f"{what}: protocol all covers every port; remove '{key}'")
-        elif proto == PROTO_ICMP:
+        if proto == PROTO_ICMP:
             ctx.error(node.where, f"{what}: icmp has no ports; use icmp_type and icmp_code")
         else:
-            rule = aws("a protocol other than tcp, udp and icmp means all its traffic", ref)
-            ctx.warn(node.where, f"{what}: protocol {proto} has no ports; they are ignored" + rule)
+            # AWS accepts the range and ignores it (7.5): warn, do not refuse.
+            rule = aws("protocol -1 and protocols other than tcp and udp cover every port", ref)
+            name = "all" if proto == PROTO_ALL else str(proto)
+            ctx.warn(
+                node.where, f"{what}: protocol {name} covers every port; '{key}' is ignored" + rule
+            )
     if proto == PROTO_ICMP:  # -1 = any type / any code
         icmp_type = _icmp(ctx, m, "icmp_type", what)
         icmp_code = _icmp(ctx, m, "icmp_code", what)

@@ -26,6 +26,9 @@ class Link:
     mac_a: str | None = None
     mac_b: str | None = None
     alias: str = ""  # ifalias on both ends: what AWS object the cable stands for
+    # MTU of each end; None: the kernel's 1500 (an instance's end gets 9001 by DHCP).
+    mtu_a: int | None = None
+    mtu_b: int | None = None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Per ENI and direction, one chain jumps to the chain of each of its groups; any group rule
 that matches accepts (the union of all rules, 7.2), and the ENI chain ends in a named drop.
-Replies pass by connection state before any rule (7.10) — `established` only, never
+Replies pass by connection state before any rule (7.10), except those of
+flows AWS does not track (7.13, render.untracked) — `established` only, never
 `related`, so ICMP errors of a flow need a rule of their own (7.19). Rules that share a
 protocol and port range become one nftables rule over a set of CIDRs, so a group with a
 thousand CIDRs costs one set lookup, not a thousand rules.
@@ -20,7 +21,7 @@ from netemu.model.types import (
     SecurityGroup,
     SecurityGroupRule,
 )
-from netemu.render import dns, nft
+from netemu.render import dns, nft, untracked
 from netemu.render import names as n
 
 Json = dict[str, Any]
@@ -52,6 +53,15 @@ def _key(rule: SecurityGroupRule) -> tuple[int, tuple[int, int] | None, int | No
     return (rule.protocol, rule.ports, rule.icmp_type, rule.icmp_code)
 
 
+def _accept(chain: str, direction: str, matches: list[Json], why: str) -> list[Json]:
+    """A rule admits what it matches; a flow's first-direction packet admitted by it is
+    tracked from then on (render.untracked), so it also clears the flow's untracked bit."""
+    return [
+        nft.add_rule(chain, *untracked.retrack(direction), *matches, nft.ACCEPT, comment=why),
+        nft.add_rule(chain, *matches, nft.ACCEPT, comment=why),
+    ]
+
+
 def _group_rules(group: SecurityGroup, direction: str) -> list[Json]:
     """One chain holding every rule of `group` in `direction` ("ingress" or "egress")."""
     chain = group_chain(group, direction)
@@ -70,26 +80,18 @@ def _group_rules(group: SecurityGroup, direction: str) -> list[Json]:
             else [nft.match(nft.payload("ip", peer), nft.anon_set([nft.prefix(x) for x in nets]))]
         )
         idx = ",".join(str(r.index) for r in same)
-        cmds.append(
-            nft.add_rule(
-                chain,
-                *peer_match,
-                *_protocol_matches(same[0]),
-                nft.ACCEPT,
-                comment=f"security_group:{group.name} {direction} rule {idx}",
-            )
+        matches = [*peer_match, *_protocol_matches(same[0])]
+        cmds += _accept(
+            chain, direction, matches, f"security_group:{group.name} {direction} rule {idx}"
         )
     for rule in rules:
         if rule.security_group is not None:
-            cmds.append(
-                nft.add_rule(
-                    chain,
-                    nft.match(nft.payload("ip", peer), nft.ref(members_set(rule.security_group))),
-                    *_protocol_matches(rule),
-                    nft.ACCEPT,
-                    comment=f"security_group:{group.name} {direction} rule {rule.index}",
-                )
-            )
+            matches = [
+                nft.match(nft.payload("ip", peer), nft.ref(members_set(rule.security_group))),
+                *_protocol_matches(rule),
+            ]
+            why = f"security_group:{group.name} {direction} rule {rule.index}"
+            cmds += _accept(chain, direction, matches, why)
     return cmds
 
 
@@ -105,16 +107,24 @@ def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
                 chain,
                 nft.match(nft.payload("ip", field), str(eni.private_ip), "!="),
                 why=f"eni:{eni.owner} {direction} source/destination check",
+                drop=nft.Drop("ENI_SOURCE_DEST_CHECK_RESTRICTION", f"eni:{eni.owner}", direction),
             )
         )
+    names = ",".join(g.name for g in groups) or "(none)"
+    cmds.append(nft.add_rule(chain, nft.jump(untracked.chain_name(eni, direction))))
     for g in groups:
         cmds.append(nft.add_rule(chain, nft.jump(group_chain(g, direction))))
-    names = ",".join(g.name for g in groups) or "(none)"
     cmds.append(
         nft.add_drop(
             chain,
             why=f"security_group:{names} {direction} no rule matches "
             f"({eni.owner_kind} {eni.owner})",
+            drop=nft.Drop(
+                "ENI_SG_RULES_MISMATCH",
+                f"security_group:{names}",
+                direction,
+                ",".join(g.id for g in groups) or None,
+            ),
         )
     )
     return cmds
@@ -140,10 +150,10 @@ def render(model: Model, subnet: str) -> list[Json]:
     for g in used:
         for direction in ("ingress", "egress"):
             cmds += _group_rules(model.security_groups[g], direction)
+    cmds += untracked.chains(model, enis)
     for eni in enis:
         for direction in ("ingress", "egress"):
             cmds += _eni_rules(model, eni, direction)
-    established = nft.ct_state("established")
     cmds.append(nft.add_chain("sg_egress", "forward", 0))
     cmds.append(nft.add_chain("sg_ingress", "forward", 30))
     cmds.append(
@@ -163,14 +173,7 @@ def render(model: Model, subnet: str) -> list[Json]:
         )
     )
     if enis:
-        cmds.append(
-            nft.add_rule(
-                "sg_egress",
-                established,
-                nft.ACCEPT,
-                comment="security groups: replies of admitted flows (7.10)",
-            )
-        )
+        cmds += _shortcuts("sg_egress", "egress")
         cmds.append(
             nft.add_rule(
                 "sg_egress",
@@ -180,14 +183,7 @@ def render(model: Model, subnet: str) -> list[Json]:
                 ),
             )
         )
-        cmds.append(
-            nft.add_rule(
-                "sg_ingress",
-                established,
-                nft.ACCEPT,
-                comment="security groups: replies of admitted flows (7.10)",
-            )
-        )
+        cmds += _shortcuts("sg_ingress", "ingress")
         cmds.append(
             nft.add_rule(
                 "sg_ingress",
@@ -198,3 +194,13 @@ def render(model: Model, subnet: str) -> list[Json]:
             )
         )
     return cmds
+
+
+def _shortcuts(chain: str, direction: str) -> list[Json]:
+    """Replies of admitted flows pass by state (7.10), except those of flows untracked at
+    the ENI this chain checks (render.untracked), on every subnet: a flow marked untracked
+    may outlive the rules that made it so."""
+    why = "security groups: replies of admitted tracked flows (7.10, 7.13)"
+    return [
+        nft.add_rule(chain, *m, nft.ACCEPT, comment=why) for m in untracked.established(direction)
+    ]

@@ -1,0 +1,1 @@
+"""Operations on running scenarios: `netemu apply` (diff and change)."""

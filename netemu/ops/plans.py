@@ -1,0 +1,98 @@
+"""The running and the wanted scenario as models and plans, computed no more than a change
+needs: nothing for an equal model, the subnets' rulesets alone for a change of security
+groups and network ACLs (the common live change), whole plans otherwise."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from netemu.driver import state as st
+from netemu.model.types import Model
+from netemu.render import render
+from netemu.render.plan import Plan
+
+
+@dataclass(frozen=True)
+class Running:
+    """A running scenario's model and plan, as an in-process caller (the API endpoint) may
+    keep them between applies to spare computing them again from the state directory."""
+
+    model: Model
+    plan: Plan
+
+
+def plans(old: Model, new: Model, running: Running | None) -> tuple[Plan, Plan, Plan | None]:
+    """(before, after, the whole plan after or None if not computed). The plan is a function
+    of the model, so an equal model needs no rendering; a change of security-group rules
+    and network ACLs only (the common live change) reaches nothing but the subnets'
+    rulesets (render.subnet, first in a plan's rulesets), so only those are rendered and
+    compared, in plans that hold nothing else."""
+    from netemu.render import subnet_rulesets
+
+    if same(old, new):
+        plan = running.plan if running else Plan(new.name, ())
+        return plan, plan, running.plan if running else None
+    if filters_only(old, new):
+        fresh = tuple(subnet_rulesets(new))
+        was = running.plan.rulesets[: len(fresh)] if running else tuple(subnet_rulesets(old))
+        whole = None
+        if running:
+            whole = dataclasses.replace(
+                running.plan, rulesets=(*fresh, *running.plan.rulesets[len(fresh) :])
+            )
+        return Plan(new.name, (), rulesets=was), Plan(new.name, (), rulesets=fresh), whole
+    before = running.plan if running else render(old)
+    after = render(new)
+    return before, after, after
+
+
+def filters_only(old: Model, new: Model) -> bool:
+    """Only security groups and network ACLs differ (positions in the file aside)."""
+    a, b = _positionless(old, new), _positionless(new, new)
+    same = dataclasses.replace(a, security_groups=b.security_groups, network_acls=b.network_acls)
+    return same == b
+
+
+def running_model(scenario: str, state: st.State) -> Model:
+    """lifecycle.running_model, with positions naming the file the scenario came from
+    rather than its copy, so that an unchanged file gives an equal model."""
+    from netemu import instance_state
+    from netemu.model import load_model_text
+
+    with open(st.scenario_copy(scenario, state.source), encoding="utf-8") as f:
+        model, _ = load_model_text(f.read(), state.source)
+    return instance_state.apply_overrides(model, state.overrides)
+
+
+def same(old: Model, new: Model) -> bool:
+    """The two models describe the same AWS objects (file, positions and checks aside)."""
+    return _positionless(old, new) == _positionless(new, new)
+
+
+def _positionless(model: Model, like: Model) -> Model:
+    """`model` without the positions in the file, with `like`'s file and checks."""
+    tables = {
+        k: dataclasses.replace(t, routes=tuple(dataclasses.replace(r, pos=None) for r in t.routes))
+        for k, t in model.route_tables.items()
+    }
+    groups = {
+        k: dataclasses.replace(
+            g,
+            ingress=tuple(dataclasses.replace(r, pos=None) for r in g.ingress),
+            egress=tuple(dataclasses.replace(r, pos=None) for r in g.egress),
+        )
+        for k, g in model.security_groups.items()
+    }
+    acls = {
+        k: dataclasses.replace(
+            a,
+            ingress=tuple(dataclasses.replace(r, pos=None) for r in a.ingress),
+            egress=tuple(dataclasses.replace(r, pos=None) for r in a.egress),
+        )
+        for k, a in model.network_acls.items()
+    }
+    return dataclasses.replace(
+        model, route_tables=tables, security_groups=groups, network_acls=acls,
+        source=like.source, expectations=like.expectations,
+    )  # fmt: skip
