@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from netemu import lab, lifecycle
+from netemu import i18n, lab, lifecycle
 from netemu.driver import state as st
 from netemu.errors import ExitStatus, NetemuError, Problem, ScenarioInvalid, UsageError
 from netemu.explain import commands as explain_commands
@@ -220,9 +220,9 @@ def cmd_probe(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json()))
     else:
-        print(report.verdict(result))
-        for line in report.because(result):
-            print(line)
+        lang = i18n.lang_of(args)
+        for line in [report.verdict(result), *report.because(result)]:
+            print(i18n.line(line, lang))
     return ExitStatus.OK if result.result == "reachable" else ExitStatus.CHECKS_FAILED
 
 
@@ -290,16 +290,19 @@ def _report_outcomes(
             doc |= {"modelled": True, "not_run": explain_commands.not_modelled(model)}
         print(json.dumps(doc, indent=1))
     else:
+        lang = i18n.lang_of(args)
         for o in outcomes:
             for line in report.outcome_lines(o):
-                print(line)
+                print(i18n.line(line, lang))
         for c in commands:
             for line in c.lines():
-                print(line)
+                print(i18n.line(line, lang))
         if modelled and explain_commands.not_modelled(model):
             n = explain_commands.not_modelled(model)
             print(f"{model.name}: {n} `run:`/`size:` expectation(s) need the kernel, not run")
-        print(f"{model.name}: {total - failed} passed, {failed} failed")
+        print(
+            i18n.text("test.summary", lang, name=model.name, passed=total - failed, failed=failed)
+        )
     return ExitStatus.CHECKS_FAILED if failed else ExitStatus.OK
 
 
@@ -414,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--icmp", action="store_true")
     pr.add_argument("--source-port", type=_port, metavar="PORT")
     pr.add_argument("--json", action="store_true")
+    i18n.add_option(pr)
     for verb, what in (
         ("stop", "stop an instance (its auto public IP is released)"),
         ("start", "start a stopped instance (it gets a new auto public IP)"),
@@ -423,10 +427,17 @@ def build_parser() -> argparse.ArgumentParser:
         ss.add_argument("instance")
     t = add("test", cmd_test, "run a scenario's expectations (bringing it up and down if needed)")
     t.add_argument("file")
+    i18n.add_option(t)
     t.add_argument("--json", action="store_true")
     t.add_argument("--junit", metavar="PATH")
     t.add_argument("--html", metavar="PATH", help="a self-contained HTML report with the diagram")
     t.add_argument("--keep", action="store_true", help="leave the scenario up afterwards")
+    ap = add(
+        "apply", cmd_apply, "change a running scenario to match FILE, in place (AWS semantics)"
+    )
+    ap.add_argument("file")
+    ap.add_argument("--dry-run", action="store_true", help="print the changes, touch nothing")
+    ap.add_argument("--json", action="store_true")
     judged = t.add_mutually_exclusive_group()
     judged.add_argument(
         "--static", action="store_true", help="judge by the model alone (no root, no packets)"
@@ -436,12 +447,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="judge by packets and by the model; any disagreement fails",
     )
-    ap = add(
-        "apply", cmd_apply, "change a running scenario to match FILE, in place (AWS semantics)"
-    )
-    ap.add_argument("file")
-    ap.add_argument("--dry-run", action="store_true", help="print the changes, touch nothing")
-    ap.add_argument("--json", action="store_true")
     lg = add("logs", cmd_logs, "show the output of an instance's user data and servers")
     lg.add_argument("-s", "--scenario")
     lg.add_argument("target", metavar="TARGET")
@@ -449,9 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("name", nargs="?", metavar="NAME")
     v.add_argument("--json", action="store_true")
     lab.register(sub, add)  # netemu lab list|start|hint|check|solution|stop
-    explain_commands.register(add, _port)  # netemu explain, netemu reach
     views.register(sub, add)  # netemu schema|graph|ui|flowlogs
     interop_commands.register(sub, add)  # netemu import, netemu export
+    explain_commands.register(add, _port)  # netemu explain, netemu reach
     return p
 
 

@@ -5,11 +5,12 @@ Ids netemu has no object for (attachments, allocations) are derived from their o
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from ipaddress import IPv4Address
 from typing import Any
 
-from netemu.interop.names import SERVICES_TAG, service_text
+from netemu.interop.names import SERVICES_TAG, USER_DATA_TAG, services_tag
 from netemu.model.types import Eni, Instance, Model
 
 ACCOUNT = "123456789012"  # AWS's documentation account
@@ -55,6 +56,20 @@ def _association_of(model: Model, e: Eni) -> Json | None:
     return out
 
 
+def _conntrack(e: Eni) -> Json:
+    """ConnectionTrackingConfiguration of an ENI whose timeouts are not AWS's defaults."""
+    ct = e.connection_tracking
+    if ct == type(ct)():
+        return {}
+    return {
+        "ConnectionTrackingConfiguration": {
+            "TcpEstablishedTimeout": ct.tcp_established_timeout,
+            "UdpStreamTimeout": ct.udp_stream_timeout,
+            "UdpTimeout": ct.udp_timeout,
+        }
+    }
+
+
 def _eni_brief(model: Model, e: Eni) -> Json:
     """The ENI as describe-instances nests it (InstanceNetworkInterface, ref 11.8)."""
     subnet = model.subnets[e.subnet]
@@ -85,11 +100,21 @@ def _eni_brief(model: Model, e: Eni) -> Json:
         PrivateIpAddresses=[ip],
         SourceDestCheck=e.source_dest_check,
         Status="in-use",
+        **_conntrack(e),
         SubnetId=subnet.id,
         VpcId=model.vpcs[subnet.vpc].id,
         InterfaceType="interface",
     )
     return out
+
+
+def _instance_tags(i: Instance) -> dict[str, str] | None:
+    """netemu's own parts of an instance, kept as tags: its services and its user data
+    (EC2 keeps UserData as an attribute no describe-* call prints)."""
+    tags = {SERVICES_TAG: services_tag(i.services)} if i.services else {}
+    if i.user_data:
+        tags[USER_DATA_TAG] = base64.b64encode(i.user_data.encode()).decode()
+    return tags or None
 
 
 def instance_json(model: Model, i: Instance) -> Json:
@@ -120,7 +145,7 @@ def instance_json(model: Model, i: Instance) -> Json:
         SourceDestCheck=i.eni.source_dest_check,
         Tags=tags_json(
             i.name,
-            {SERVICES_TAG: ",".join(service_text(s) for s in i.services)} if i.services else None,
+            _instance_tags(i),
         ),
     )
     return out

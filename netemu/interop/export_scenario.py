@@ -13,7 +13,7 @@ from netemu.interop.export_describe import model_to_describe
 from netemu.interop.names import service_text
 from netemu.interop.sources import describe_data
 from netemu.interop.to_scenario import describe_to_scenario
-from netemu.model.types import Expectation, Model
+from netemu.model.types import CommandCheck, Expectation, Model
 from netemu.model.validate_context import DEFAULT_POOL
 
 
@@ -27,6 +27,20 @@ def expectation(e: Expectation) -> dict[str, Any]:
         out["reason"] = e.reason
     if e.seen_source:
         out["seen_source"] = e.seen_source
+    if e.size is not None:
+        out["size"] = e.size
+    return out
+
+
+def command_check(c: CommandCheck) -> dict[str, Any]:
+    """A `run:` expectation as the scenario writes it."""
+    out: dict[str, Any] = {"from": c.source, "run": c.command}
+    if c.exit != 0:
+        out["exit"] = c.exit
+    if c.output is not None:
+        out["output"] = c.output
+    if c.timeout != CommandCheck.timeout:
+        out["timeout"] = c.timeout
     return out
 
 
@@ -39,8 +53,10 @@ def model_to_scenario(model: Model) -> dict[str, Any]:
         internet=hosts,
     )
     scenario["internet"] = internet_of(model)
-    if model.expectations:
-        scenario["expect"] = [expectation(e) for e in model.expectations]
+    if model.expectations or model.command_checks:
+        scenario["expect"] = [expectation(e) for e in model.expectations] + [
+            command_check(c) for c in model.command_checks
+        ]
     return scenario
 
 

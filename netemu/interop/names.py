@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -11,6 +12,7 @@ from netemu.model.validate_fields import NAME_RE
 
 # Not AWS attributes: kept as tags so that export then import gives back the same scenario.
 SERVICES_TAG = "netemu:services"  # services run inside an instance
+USER_DATA_TAG = "netemu:user_data"  # an instance's user data, base64 (UserData is an attribute)
 IDLE_TIMEOUT_TAG = "netemu:idle_timeout"  # a NAT gateway's idle timeout when not 350 s
 _BAD = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -52,5 +54,25 @@ class Namer:
 
 
 def service_text(s: Service) -> str:
-    """A service as the scenario (and the netemu:services tag) writes it."""
-    return s.kind if s.kind in ("ssh", "http") else f"{s.kind}:{s.port}"
+    """A service without options as the scenario (and the netemu:services tag) writes it."""
+    return s.kind if s.kind in ("ssh", "http", "nginx") else f"{s.kind}:{s.port}"
+
+
+def service_spec(s: Service) -> str | dict[str, dict[str, str]]:
+    """A service as the scenario writes it: a real server with options is a mapping."""
+    return {s.kind: dict(s.settings)} if s.settings else service_text(s)
+
+
+def services_tag(services: tuple[Service, ...]) -> str:
+    """The netemu:services tag: `ssh,http,tcp:3306`, or JSON when a server has options."""
+    specs = [service_spec(s) for s in services]
+    if all(isinstance(x, str) for x in specs):
+        return ",".join(str(x) for x in specs)
+    return json.dumps(specs, separators=(",", ":"), sort_keys=True)
+
+
+def services_of_tag(value: str) -> list[Any]:
+    if value.lstrip().startswith("["):
+        loaded = json.loads(value)
+        return loaded if isinstance(loaded, list) else []
+    return [s.strip() for s in value.split(",") if s.strip()]

@@ -6,11 +6,20 @@ Addresses are kept as AWS shows them (ref 5.3) unless netemu cannot use them (an
 
 from __future__ import annotations
 
+import base64
+import contextlib
 from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from netemu.interop.names import IDLE_TIMEOUT_TAG, SERVICES_TAG, Namer, tag
+from netemu.interop.names import (
+    IDLE_TIMEOUT_TAG,
+    SERVICES_TAG,
+    USER_DATA_TAG,
+    Namer,
+    services_of_tag,
+    tag,
+)
 from netemu.interop.notes import Note
 from netemu.model.validate_internet import is_public
 
@@ -132,7 +141,19 @@ class Endpoints:
             spec["state"] = "stopped"
         services = tag(i, SERVICES_TAG)
         if services:
-            spec["services"] = [s.strip() for s in services.split(",") if s.strip()]
+            spec["services"] = services_of_tag(services)
+        user_data = tag(i, USER_DATA_TAG)
+        if user_data:
+            with contextlib.suppress(ValueError):
+                spec["user_data"] = base64.b64decode(user_data, validate=True).decode()
+        ct = eni.get("ConnectionTrackingConfiguration") or {}
+        timeouts = {
+            "tcp_established_timeout": ct.get("TcpEstablishedTimeout"),
+            "udp_stream_timeout": ct.get("UdpStreamTimeout"),
+            "udp_timeout": ct.get("UdpTimeout"),
+        }
+        if any(v is not None for v in timeouts.values()):
+            spec["connection_tracking"] = {k: v for k, v in timeouts.items() if v is not None}
         for extra in enis[1:]:
             msg = f"second network interface {extra.get('NetworkInterfaceId')}"
             self.notes.append(Note(iid, msg + " is not emulated yet"))

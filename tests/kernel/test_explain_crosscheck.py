@@ -45,7 +45,7 @@ def _disagreements(running: Model, specs: list[ProbeSpec]) -> list[str]:
 def test_book_scenario_expectations_agree_with_packets(path: Path) -> None:
     text = _renamed(path.read_text(), f"xk{BOOK.index(path)}")
     with up(text, f"xk{BOOK.index(path)}") as running:
-        specs = [spec_of(e) for e in running.expectations]
+        specs = [spec_of(e) for e in running.expectations if e.size is None]
         assert _disagreements(running, specs) == []
 
 
@@ -58,7 +58,8 @@ def test_lab_checks_agree_with_packets_broken_and_solved(lab: catalog.Lab) -> No
         graded, _ = catalog.graded_model(lab, path)
         name = f"xl{lab.name[:2]}"
         with up(_renamed(Path(path).read_text(), name), name) as running:
-            specs = [spec_of(e) for e in graded.expectations]
+            # `size:` downloads depend on path MTU, which the model leaves to the kernel.
+            specs = [spec_of(e) for e in graded.expectations if e.size is None]
             assert _disagreements(running, specs) == [], path
 
 

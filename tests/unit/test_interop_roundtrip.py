@@ -53,7 +53,8 @@ def _strip(value: Any) -> Any:
 
 def _network(model: Model) -> Any:
     """What AWS holds: not the internet hosts nor the expectations (netemu's own)."""
-    return {k: v for k, v in _strip(model).items() if k not in ("expectations", "internet_hosts")}
+    own = ("expectations", "command_checks", "internet_hosts")
+    return {k: v for k, v in _strip(model).items() if k not in own}
 
 
 def _reimport(model: Model) -> Model:
