@@ -22,6 +22,8 @@ from netemu.model.types import PROTO_ICMP, PROTO_TCP, PROTO_UDP, Eni
 
 Leg = Literal["request", "reply"]
 MAX_STEPS = 64
+# The two ends of a flow in a subnet's connection tracking (render.untracked's bits).
+INITIATOR, RESPONDER = 0x1, 0x2
 DNS_PORT = 53
 
 
@@ -57,6 +59,7 @@ class _Entry:
     orig: Packet
     out: Packet
     resets: int = 0  # TCP resets seen in reply direction (a second one is invalid)
+    bits: int = 0  # untracked at the initiator / responder ENI (render.untracked)
 
 
 # Where a packet is: (kind, name, how it came in).
@@ -74,6 +77,7 @@ class Walker:
         # Where the kernel's answer differs from AWS's by design (aws-decisions.md).
         self.kernel_differs: list[str] = []
         self.by_chance = 1.0  # < 1: the drop happens to that share of connections only
+        self.untracked: set[tuple[str, tuple[object, ...]]] = set()  # (ENI, flow), AWS side
 
     # -- connection tracking ------------------------------------------------------------
     def _established(self, where: tuple[str, str], p: Packet) -> _Entry | None:
@@ -95,14 +99,20 @@ class Walker:
         o = e.orig
         return replace(p, src=o.dst, dst=o.src, sport=o.dport, dport=o.sport)
 
-    def _sg_state(self, subnet: str, eni: Eni, p: Packet) -> bool:
-        """Is `p` a reply of a flow this ENI admitted (7.10)? AWS keeps that state per ENI;
-        the kernel keeps it per subnet namespace, and there a second TCP reset of a flow is
-        invalid. When the two differ, the difference is noted and the AWS answer taken,
-        unless the walk stands in for the kernel (the cross-check)."""
-        aws = self._established(("eni", eni.id), p) is not None
+    def _sg_state(self, subnet: str, eni: Eni, direction: str, p: Packet) -> bool:
+        """Is `p` a reply this ENI lets pass by state (7.10)? Not when the flow is untracked
+        at the ENI (7.13): then the rules judge it. AWS keeps the state per ENI; the kernel
+        per subnet namespace, with a bit per end for untracked flows, and there a second
+        TCP reset of a flow is invalid. When the two differ, the difference is noted and the
+        AWS answer taken, unless the walk stands in for the kernel (the cross-check)."""
+        flow = p.reversed_flow()
+        aws = (
+            self._established(("eni", eni.id), p) is not None
+            and (eni.id, flow) not in self.untracked
+        )
         entry = self._established(("subnet", subnet), p)
-        kernel = entry is not None and not (p.rst and entry.resets > 0)
+        bit = RESPONDER if direction == "egress" else INITIATOR  # the end that replies / asked
+        kernel = entry is not None and not (p.rst and entry.resets > 0) and not entry.bits & bit
         if aws != kernel:
             self.kernel_differs.append(
                 f"security group state: AWS keeps it per ENI, netemu per subnet; {eni.owner}'s "
@@ -110,6 +120,18 @@ class Walker:
                 f"{'a reply' if kernel else 'new'}"
             )
         return kernel if self.as_kernel else aws
+
+    def _original(self, subnet: str, p: Packet) -> _Entry | None:
+        """The subnet's connection-tracking entry `p` belongs to in the original direction
+        (made now for a packet that opens a flow); None for a reply or an invalid packet."""
+        entries = self.ct.setdefault(("subnet", subnet), [])
+        if any(e.out.reversed_flow() == p.flow for e in entries):
+            return None
+        found = next((e for e in entries if e.orig.flow == p.flow), None)
+        if found is None and p.opens:
+            found = _Entry(p, p)
+            entries.append(found)
+        return found
 
     # -- the walk -----------------------------------------------------------------------
     def leg(self, start: Place, p: Packet, leg: Leg) -> LegResult:
@@ -206,10 +228,10 @@ class Walker:
             p.src == vpc.dns_ip and p.protocol in (PROTO_TCP, PROTO_UDP) and (p.sport == DNS_PORT)
         )
         if in_eni and in_eni.owner_kind == "instance" and not dns_query:
-            if self._sg_state(name, in_eni, p):
+            if self._sg_state(name, in_eni, "egress", p):
                 hops.append(self._by_state(in_eni, "egress"))
             else:
-                drop = self._security_group(in_eni, "egress", p, leg, hops)
+                drop = self._security_group(in_eni, "egress", p, leg, hops, name)
                 if drop:
                     return drop
             self._track(("eni", in_eni.id), p, p)
@@ -225,10 +247,10 @@ class Walker:
             if drop:
                 return drop
         if oif and oif.owner_kind == "instance" and not dns_answer:
-            if self._sg_state(name, oif, p):
+            if self._sg_state(name, oif, "ingress", p):
                 hops.append(self._by_state(oif, "ingress"))
             else:
-                drop = self._security_group(oif, "ingress", p, leg, hops)
+                drop = self._security_group(oif, "ingress", p, leg, hops, name)
                 if drop:
                     return drop
             self._track(("eni", oif.id), p, p)
@@ -254,10 +276,19 @@ class Walker:
         p: Packet,
         leg: Leg,
         hops: list[Hop],
+        subnet: str,
     ) -> Drop | None:
         own = p.src if direction == "egress" else p.dst
         if eni.source_dest_check and own != eni.private_ip:
             return self.why.source_dest_check(eni, direction, leg, p)
+        entry = self._original(subnet, p)
+        if entry is not None and security_group.untracked(self.m, eni, direction, p):
+            entry.bits |= INITIATOR if direction == "egress" else RESPONDER
+            self.untracked.add((eni.id, p.flow))
+            names = ",".join(self.m.security_groups[g].name for g in eni.security_groups)
+            state = {"direction": direction, "connection_state": "untracked", "eni": eni.id}
+            hops.append(Hop(f"security_group:{names}", None, {"security_group_state": state}))
+            return None
         v = security_group.evaluate(self.m, self.ix.group_members, eni, direction, p)
         if not v.allowed:
             return self.why.security_group(v, leg, p)

@@ -459,3 +459,27 @@ def test_rule_traffic_matches_like_the_kernel_rules(
     name, dport, icmp = packet
     p = _pkt("10.0.0.1", "10.0.0.2", PROTOCOLS[name], dport, icmp)
     assert matches_traffic(proto, ports, icmp_type, -1 if icmp_type is not None else None, p) is hit  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "case,code,component",
+    [
+        (0, "ENI_SOURCE_DEST_CHECK_RESTRICTION", "eni:i01"),
+        (1, "ENI_SG_RULES_MISMATCH", "security_group:g02"),
+    ],
+)
+def test_reply_into_an_eni_that_never_saw_the_flow_meets_its_rules(
+    case: int, code: str, component: str
+) -> None:
+    """7.10, 7.13, 9.9: state belongs to the ENI that admitted the flow; a reply that a route
+    sends into another ENI is judged there (fuzzer findings; kernel twin in
+    tests/kernel/test_explain_crosscheck.py)."""
+    m, _ = load_model(str(ROOT / "tests" / "unit" / "data" / f"explain-untracked-{case}.yaml"))
+    (e,) = m.expectations
+    for as_kernel in (False, True):
+        r = explain(m, spec_of(e), as_kernel=as_kernel)
+        assert r.reason and (r.reason.code, r.reason.component, r.reason.leg) == (
+            code,
+            component,
+            "reply",
+        )
