@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from netemu.explain.hop import Hop
 from netemu.explain.result import StaticResult
-from netemu.explain.walk import Hop
 
 PROTO = {"-1": "all", "6": "tcp", "17": "udp", "1": "icmp"}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from netemu.explain.walk import Hop
+from netemu.explain.hop import Hop
 from netemu.probe.engine import ProbeResult
 
 

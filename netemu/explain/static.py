@@ -12,11 +12,12 @@ import time
 from dataclasses import replace
 
 from netemu.explain import codes
+from netemu.explain.hop import Hop, LegResult
 from netemu.explain.index import ModelIndex
 from netemu.explain.packet import ICMP_ECHO_REQUEST, NAT_PORT, PROTOCOLS, Packet
 from netemu.explain.reason import Classifier, Drop
 from netemu.explain.result import StaticResult
-from netemu.explain.walk import Hop, LegResult, Walker, start_of
+from netemu.explain.walk import Walker, start_of
 from netemu.model.types import Model
 from netemu.probe.endpoints import Endpoint, destination, source
 from netemu.probe.engine import CLIENT_PORTS, ProbeSpec

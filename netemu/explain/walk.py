@@ -11,10 +11,11 @@ the request. Nothing here touches the kernel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from netemu.explain import codes, network_acl, route_table, security_group
+from netemu.explain.hop import Hop, LegResult, header
 from netemu.explain.index import ModelIndex, is_private
 from netemu.explain.packet import NAT_PORT, Packet
 from netemu.explain.reason import Classifier, Drop
@@ -25,31 +26,6 @@ MAX_STEPS = 64
 # The two ends of a flow in a subnet's connection tracking (render.untracked's bits).
 INITIATOR, RESPONDER = 0x1, 0x2
 DNS_PORT = 53
-
-
-@dataclass
-class Hop:
-    """One component the packet crossed, with what admitted it (ref 13.1)."""
-
-    component: str
-    id: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self, sequence: int) -> dict[str, Any]:
-        return {
-            "sequence_number": sequence,
-            "component": self.component,
-            "id": self.id,
-            **self.detail,
-        }
-
-
-@dataclass
-class LegResult:
-    hops: list[Hop]
-    drop: Drop | None
-    arrived: Packet | None  # the packet as the far end received it
-    at: str | None  # who received it: "instance:x", "internet_host:y", ...
 
 
 @dataclass
@@ -195,7 +171,7 @@ class Walker:
             q = q.with_source(own, self._nat_port(q))
             self._track(("nat", name), p, q)
         if q != p:  # shown as Reachability Analyzer shows a translation (13.1)
-            hops[-1].detail.update(inbound_header=_header(p), outbound_header=_header(q))
+            hops[-1].detail.update(inbound_header=header(p), outbound_header=header(q))
         return ("subnet", nat.subnet, f"port:nat_gateway:{name}"), q
 
     def _nat_port(self, p: Packet) -> int:
@@ -360,7 +336,7 @@ class Walker:
     def _at_igw(self, name: str, side: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
         igw = self.m.internet_gateways[name]
         public_of = self.ix.public_of[igw.vpc]
-        hop = Hop(f"internet_gateway:{name}", igw.id, {"inbound_header": _header(p)})
+        hop = Hop(f"internet_gateway:{name}", igw.id, {"inbound_header": header(p)})
         hops.append(hop)
         entry = self._established(("igw", name), p)
         if side == "vpc":
@@ -378,7 +354,7 @@ class Walker:
             q = self._restore(entry, p) if entry else p.with_destination(private_of[p.dst])
         if entry is None:
             self._track(("igw", name), p, q)
-        hop.detail["outbound_header"] = _header(q)
+        hop.detail["outbound_header"] = header(q)
         if q.dst in self.m.vpcs[igw.vpc].cidr:
             return ("router", igw.vpc, "igw"), q
         return ("internet", "", name), q
@@ -393,19 +369,6 @@ class Walker:
         if igw is None:
             return self.why.internet(leg, p)
         return ("igw", igw.name, "inet"), p
-
-
-def _header(p: Packet) -> dict[str, Any]:
-    """Reachability Analyzer's packet header (InboundHeader/OutboundHeader), snake_case."""
-    out: dict[str, Any] = {
-        "source_addresses": [str(p.src)],
-        "destination_addresses": [str(p.dst)],
-        "protocol": str(p.protocol),
-    }
-    if p.protocol != PROTO_ICMP:
-        out["source_port_ranges"] = [{"from": p.sport, "to": p.sport}]
-        out["destination_port_ranges"] = [{"from": p.dport, "to": p.dport}]
-    return out
 
 
 def start_of(ix: ModelIndex, endpoint: str) -> Place:
