@@ -198,7 +198,7 @@ def run(
     scenarios: int, probes: int, seed: int, folder: str, strict: bool, shrink_budget: int
 ) -> int:
     started = time.monotonic()
-    total = disagreements = known = unbuilt = flaky = 0
+    total = disagreements = known = unbuilt = flaky = by_port = 0
     tally: dict[str, int] = {}
     for i in range(scenarios):
         d, model = fuzz.generate(seed + i, name="xc")
@@ -212,6 +212,7 @@ def run(
             key = c.kernel.result + (f" {c.kernel.reason.code}" if c.kernel.reason else "")
             tally[key] = tally.get(key, 0) + 1
         bad = [c for c in checked if c.differences]
+        by_port += sum(c.static.share_blocked < 1 for c in checked)
         for c in checked:
             if c.retried is not None and not c.differences:
                 flaky += 1
@@ -246,6 +247,8 @@ def run(
         f"crosscheck: {total} probes over {scenarios} scenarios, {disagreements} disagreements, "
         f"{known} known differences (docs/aws-decisions.md),"
     )
+    if by_port:
+        print(f"  {by_port} probe(s) not compared: a NAT gateway's random port decides them (6.8)")
     if flaky:
         print(f"  {flaky} probe(s) agreed only when probed a second time (a busy host)")
     if unbuilt:
