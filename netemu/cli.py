@@ -205,6 +205,10 @@ def _ssh_options(args: argparse.Namespace) -> argparse.Namespace:
 
 def _spec(args: argparse.Namespace, model: Model) -> ProbeSpec:
     source, destination = by_id(model, args.source), by_id(model, args.destination)
+    if getattr(args, "size", None) is not None:  # a real TCP download (probe.transfer)
+        if args.tcp is None or args.source_port is not None:
+            raise UsageError("--size is a TCP download: give --tcp PORT and no --source-port")
+        return ProbeSpec(source, destination, "tcp", args.tcp, None, args.size)
     if args.tcp is not None:
         return ProbeSpec(source, destination, "tcp", args.tcp, args.source_port)
     if args.udp is not None:
@@ -286,8 +290,8 @@ def _report_outcomes(
             "results": [o.to_json() for o in outcomes],
             **({"commands": [c.to_json() for c in commands]} if commands else {}),
         }
-        if modelled:  # `run:` and `size:` expectations need the kernel: not run, said so
-            doc |= {"modelled": True, "not_run": explain_commands.not_modelled(model)}
+        if modelled:  # `run:` expectations and downloads need the kernel: said so
+            doc |= {"modelled": True, "not_run": explain_commands.not_run(model)}
         print(json.dumps(doc, indent=1))
     else:
         lang = i18n.lang_of(args)
@@ -297,9 +301,9 @@ def _report_outcomes(
         for c in commands:
             for line in c.lines():
                 print(i18n.line(line, lang))
-        if modelled and explain_commands.not_modelled(model):
-            n = explain_commands.not_modelled(model)
-            print(f"{model.name}: {n} `run:`/`size:` expectation(s) need the kernel, not run")
+        if modelled and explain_commands.not_run(model):
+            n = explain_commands.not_run(model)
+            print(f"{model.name}: {n} expectation(s) (`run:`, `size:`) need the kernel, not run")
         print(
             i18n.text("test.summary", lang, name=model.name, passed=total - failed, failed=failed)
         )
@@ -366,6 +370,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return ExitStatus.CHECKS_FAILED if differences else ExitStatus.OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from netemu.serve import server
+
+    lifecycle.KernelDriver().check_host()
+    opts = server.Options(args.host, args.port, args.region, args.name, args.source, args.state)
+    server.run(opts, lambda url: print(f"serving EC2 API on {url}", flush=True))
+    return ExitStatus.OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="netemu", description="AWS VPC networking, built for real in one Linux kernel."
@@ -416,6 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--udp", type=_port, metavar="PORT")
     kind.add_argument("--icmp", action="store_true")
     pr.add_argument("--source-port", type=_port, metavar="PORT")
+    pr.add_argument(
+        "--size", type=_size, metavar="BYTES", help="download BYTES over a real TCP connection"
+    )
     pr.add_argument("--json", action="store_true")
     i18n.add_option(pr)
     for verb, what in (
@@ -453,6 +469,13 @@ def build_parser() -> argparse.ArgumentParser:
     v = add("verify", cmd_verify, "check the live kernel state against the scenario's plan")
     v.add_argument("name", nargs="?", metavar="NAME")
     v.add_argument("--json", action="store_true")
+    se = add("serve", cmd_serve, "the EC2 API on localhost; every call lands in the kernel")
+    se.add_argument("--host", default="127.0.0.1", help="a loopback address (default 127.0.0.1)")
+    se.add_argument("--port", type=int, default=4566)
+    se.add_argument("--region", default="us-east-1")
+    se.add_argument("--name", default="api", help="the scenario name of the account")
+    se.add_argument("--from", dest="source", metavar="FILE", help="internet hosts from FILE")
+    se.add_argument("--state", metavar="DIR", help="where acknowledged calls are kept")
     lab.register(sub, add)  # netemu lab list|start|hint|check|solution|stop
     views.register(sub, add)  # netemu schema|graph|ui|flowlogs
     interop_commands.register(sub, add)  # netemu import, netemu export
@@ -464,6 +487,13 @@ def _port(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{text} is not a port (1-65535)")
+    return value
+
+
+def _size(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 10_000_000:
+        raise argparse.ArgumentTypeError(f"{text} is not a size (1-10000000 bytes)")
     return value
 
 

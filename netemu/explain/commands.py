@@ -16,7 +16,7 @@ from netemu.explain import reach as reach_mod
 from netemu.explain import report
 from netemu.explain.crosscheck import compare
 from netemu.explain.index import ModelIndex
-from netemu.explain.static import explain, not_modelled, outcomes
+from netemu.explain.static import explain, not_run, outcomes
 from netemu.model import load_model
 from netemu.model.types import Model
 from netemu.probe import report as probe_report
@@ -24,7 +24,7 @@ from netemu.probe.command import CommandOutcome
 from netemu.probe.engine import ProbeSpec
 from netemu.probe.expect import Outcome, judge, spec_of
 
-__all__ = ["not_modelled", "outcomes", "print_cross_check", "register"]
+__all__ = ["not_run", "outcomes", "print_cross_check", "register"]
 
 Command = Callable[[argparse.Namespace], int]
 AddCommand = Callable[[str, Command, str], argparse.ArgumentParser]

@@ -57,7 +57,7 @@ def explain(
 
 def outcomes(model: Model) -> list[Outcome]:
     """The scenario's `expect` list judged by the model alone (`netemu test --static`),
-    except what the model cannot answer (`not_modelled`)."""
+    except what the model cannot answer (`not_run`)."""
     ix = ModelIndex(model)
     return [
         judge(model, e, explain(model, spec_of(e), ix))
@@ -66,7 +66,7 @@ def outcomes(model: Model) -> list[Outcome]:
     ]
 
 
-def not_modelled(model: Model) -> int:
+def not_run(model: Model) -> int:
     """Expectations only the kernel can judge: `run:` commands, and `size:` downloads (path
     MTU and its ICMP errors, 5.6 and 7.19, are not modelled)."""
     return len(model.command_checks) + sum(e.size is not None for e in model.expectations)

@@ -49,6 +49,15 @@ def read_live(
         ec2 = session.client("ec2", endpoint_url=endpoint_url, region_name=region)
     except bx.BotoCoreError as e:
         raise UsageError(f"cannot set up the EC2 client: {e}") from None
+    data, notes = read_client(ec2)
+    return data, notes, region
+
+
+def read_client(ec2: Any) -> tuple[Data, list[Note]]:
+    """Every describe-* call through an EC2 client (boto3), as `read_live` makes them;
+    `netemu serve` reads its own account this way."""
+    import botocore.exceptions as bx
+
     data: Data = {}
     notes: list[Note] = []
     for operation, key, essential in CALLS:
@@ -74,7 +83,7 @@ def read_live(
             continue  # the default applies; dns_hostnames only changes host names
         attr.pop("ResponseMetadata", None)
         data.setdefault(VPC_ATTRIBUTES, []).append(attr)
-    return data, notes, region
+    return data, notes
 
 
 def _all(ec2: Any, operation: str, key: str) -> list[dict[str, Any]]:

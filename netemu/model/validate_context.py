@@ -15,6 +15,7 @@ from netemu.model.types import (
     Instance,
     InternetGateway,
     InternetHost,
+    KeyPair,
     NatGateway,
     NetworkAcl,
     Pos,
@@ -113,6 +114,7 @@ class Ctx:
     expectations: list[Expectation] = field(default_factory=list)
     command_checks: list[CommandCheck] = field(default_factory=list)
     given_ids: dict[str, str] = field(default_factory=dict)  # `id:` values -> who gave them
+    key_pairs: dict[str, KeyPair] = field(default_factory=dict)
 
     def error(self, at: Node | Pos | None, message: str) -> None:
         self.problems.append(Problem(_where(at), message, "error", self.path))

@@ -29,6 +29,7 @@ from netemu.model.validate_fields import (
     text,
 )
 from netemu.model.validate_internet import PUBLIC_RULE, is_public
+from netemu.model.validate_key_pairs import key_name
 from netemu.model.validate_security import group_list
 from netemu.model.validate_traffic import services
 from netemu.scenario import Node
@@ -46,6 +47,7 @@ INSTANCE_KEYS = (
     "state",
     "user_data",
     "connection_tracking",
+    "key_name",
 )
 NAT_IDLE_TIMEOUT_S = 350  # ref 6.12
 NAT_KEYS = ("id", "network_interface_id", "subnet", "elastic_ip", "private_ip", "idle_timeout")
@@ -68,6 +70,7 @@ class _Draft:
     services: tuple[Service, ...] = ()
     state: Literal["running", "stopped"] = "running"
     user_data: str | None = None
+    key_name: str | None = None
     idle_timeout: int = NAT_IDLE_TIMEOUT_S
     connection_tracking: ConnectionTracking = field(default_factory=ConnectionTracking)
     ip: IPv4Address | None = None
@@ -102,7 +105,9 @@ def read_enis(ctx: Ctx, top: dict[str, Node]) -> None:
             elastic, d.kind, d.name, port, d.connection_tracking,
         )  # fmt: skip
         if d.kind == "instance":
-            ctx.instances[d.name] = Instance(d.name, d.id, eni, d.services, d.state, d.user_data)
+            ctx.instances[d.name] = Instance(
+                d.name, d.id, eni, d.services, d.state, d.user_data, d.key_name
+            )
         else:
             ctx.nat_gateways[d.name] = NatGateway(d.name, d.id, eni, d.idle_timeout)
     validate_servers.check_references(ctx, top)
@@ -147,6 +152,7 @@ def _instances(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
         subnet = _subnet(ctx, m, what)
         svcs = services(ctx, m.get("services"), what, on_instance=True)
         script = validate_servers.user_data(ctx, m.get("user_data"), what)
+        key = key_name(ctx, m.get("key_name"), what)
         sdc = opt_bool(ctx, m, "source_dest_check", what, True)  # ref 9.9
         state = _state(ctx, m, what)
         eip_node, eip, eip_auto = _elastic_ip(ctx, m, what)
@@ -172,6 +178,7 @@ def _instances(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
             state,
         )
         draft.user_data = script
+        draft.key_name = key
         drafts.append(draft)
     return drafts
 
