@@ -25,6 +25,8 @@ ENI_SOURCE_DEST_CHECK_RESTRICTION = "ENI_SOURCE_DEST_CHECK_RESTRICTION"
 IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS = "IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS"
 IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS = "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS"
 DISCONNECTED_VPCS = "DISCONNECTED_VPCS"
+IGW_SOURCE_ADDRESS_NOT_IN_RFC1918_INGRESS = "IGW_SOURCE_ADDRESS_NOT_IN_RFC1918_INGRESS"
+IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS = "IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS"
 NGW_REQUIRES_SOURCE_IN_VPC = "NGW_REQUIRES_SOURCE_IN_VPC"
 NO_POSSIBLE_DESTINATION = "NO_POSSIBLE_DESTINATION"
 PROTOCOL_RESTRICTION = "PROTOCOL_RESTRICTION"
@@ -46,9 +48,11 @@ TABLE: dict[str, Code] = {
         Code(IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS, "the source has no public IP (5.5)"),
         Code(IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS, "the destination has no public IP (5.5)"),
         Code(DISCONNECTED_VPCS, "a private address of another VPC (1.9)"),
-        Code(NGW_REQUIRES_SOURCE_IN_VPC, "a NAT gateway forwards only from its VPC (6.9)"),
+        Code(IGW_SOURCE_ADDRESS_NOT_IN_RFC1918_INGRESS, "a private source from outside (5.5)"),
+        Code(IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS, "a private destination (5.5)"),
+        Code(NGW_REQUIRES_SOURCE_IN_VPC, "a NAT gateway forwards only its VPC's flows (6.14)"),
         Code(NO_POSSIBLE_DESTINATION, "a NAT gateway answers nothing sent to it (6.10)"),
-        Code(PROTOCOL_RESTRICTION, "a NAT gateway carries only TCP, UDP and ICMP (6.9)"),
+        Code(PROTOCOL_RESTRICTION, "a NAT gateway carries only TCP, UDP, ICMP (6.11)"),
         Code(BAD_STATE, "the instance is stopped (9.10)"),
         Code(ROUTING_LOOP, "the routes send the packet round in a loop", observed=False),
         Code(
@@ -60,9 +64,8 @@ TABLE: dict[str, Code] = {
     )
 }
 
-# Old or netemu-only spelling -> the code it is compared as. Both sides report Reachability
-# Analyzer codes now; `reason:` expectations may still use the old names, which the probe's
-# alias table (probe.reason.ALIASES) resolves.
+# Old or netemu-only spelling -> the code it is compared as (the old names stay accepted
+# in `reason:` expectations through probe.reason.satisfies).
 ALIASES: dict[str, str] = {}
 
 

@@ -93,6 +93,11 @@ def print_cross_check(
     rows: list[dict[str, Any]] = []
     disagree = failed = 0
     for o in kernel:
+        if o.expectation.size is not None:  # a download: the kernel alone judges it
+            failed += not o.ok
+            if not args.json:
+                print(f"KERNEL   {'PASS' if o.ok else 'FAIL'}  {o.title} (size: not modelled)")
+            continue
         s = explain(model, spec_of(o.expectation), ix)
         sk = explain(model, spec_of(o.expectation), ix, as_kernel=True) if s.kernel_differs else s
         diffs = compare(o.result, sk)

@@ -3,11 +3,12 @@ then the `*` deny (ref 8.2); stateless, so every packet is judged on its own (8.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Any, Literal
 
-from netemu.explain.packet import Packet, matches_traffic
-from netemu.model.types import NetworkAcl, NetworkAclRule
+from netemu.explain.packet import NAT_PORT, NAT_RANGE, Packet, matches_traffic
+from netemu.model.types import PROTO_TCP, PROTO_UDP, NetworkAcl, NetworkAclRule
 
 Direction = Literal["ingress", "egress"]
 
@@ -18,6 +19,7 @@ class AclVerdict:
     direction: Direction
     rule: NetworkAclRule | None  # None: the `*` rule decided
     allowed: bool
+    share: float = 1.0  # of the NAT gateway's random ports, the part this verdict holds for
 
     @property
     def rule_name(self) -> str:
@@ -44,7 +46,30 @@ class AclVerdict:
 
 
 def evaluate(acl: NetworkAcl, direction: Direction, p: Packet) -> AclVerdict:
-    """The peer is the source for inbound rules and the destination for outbound ones."""
+    """The peer is the source for inbound rules and the destination for outbound ones. A
+    destination port a NAT gateway picks at random (6.8) is judged on every stretch of its
+    range that the rules split: if some stretch is refused, that refusal is the answer, with
+    the share of ports it holds for (lab 07: an ACL admitting only 32768-65535)."""
+    if p.dport != NAT_PORT or p.protocol not in (PROTO_TCP, PROTO_UDP):
+        return _first_match(acl, direction, p)
+    rules = acl.ingress if direction == "ingress" else acl.egress
+    cuts = {NAT_RANGE[0], NAT_RANGE[1] + 1}
+    for r in rules:
+        if r.ports:
+            cuts |= {e for e in (r.ports[0], r.ports[1] + 1) if NAT_RANGE[0] < e <= NAT_RANGE[1]}
+    edges = sorted(cuts)
+    width = NAT_RANGE[1] - NAT_RANGE[0] + 1
+    stretches = [
+        (_first_match(acl, direction, replace(p, dport=lo)), (hi - lo) / width)
+        for lo, hi in pairwise(edges)
+    ]
+    refused = [(v, share) for v, share in stretches if not v.allowed]
+    if not refused:
+        return stretches[0][0]
+    return replace(refused[0][0], share=sum(share for _, share in refused))
+
+
+def _first_match(acl: NetworkAcl, direction: Direction, p: Packet) -> AclVerdict:
     peer = p.src if direction == "ingress" else p.dst
     rules = acl.ingress if direction == "ingress" else acl.egress
     for rule in rules:  # sorted by number in the model

@@ -12,6 +12,9 @@ from ipaddress import IPv4Address
 from netemu.model.types import PROTO_ALL, PROTO_ICMP, PROTO_TCP, PROTO_UDP
 
 PROTOCOLS = {"tcp": PROTO_TCP, "udp": PROTO_UDP, "icmp": PROTO_ICMP}
+# A port a NAT gateway picked at random from 1024-65535 (6.8): not known before the packet.
+NAT_PORT = 0
+NAT_RANGE = (1024, 65535)
 ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY = 8, 0
 
 
@@ -80,6 +83,8 @@ def matches_traffic(
     if protocol != p.protocol:
         return False
     if protocol in (PROTO_TCP, PROTO_UDP) and ports:
+        if p.dport == NAT_PORT:  # any port of the NAT range: only a range covering it all
+            return ports[0] <= NAT_RANGE[0] and NAT_RANGE[1] <= ports[1]
         return ports[0] <= p.dport <= ports[1]
     if protocol == PROTO_ICMP and icmp_type is not None and icmp_type >= 0:
         if p.icmp_type != icmp_type:

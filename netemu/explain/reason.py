@@ -1,14 +1,13 @@
 """Drops of the static walk as reasons, in the same JSON as a probe's (scenario-format 5).
 
-Each method names a drop the way the kernel rule for it is named (render/), and picks the
-code, direction and component that probe/reason.py derives from that name, so the two can
-be compared field by field.
+Each method names a drop exactly as the kernel rule that stands for it does (its
+render.nft.Drop), so the static answer and a probe's go through the same lookup
+(probe.reason.from_drop) and can be compared field by field.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address
 from typing import Any, Literal
 
 from netemu.explain import codes
@@ -45,15 +44,12 @@ class Drop:
 
 
 class Classifier:
-    """Knows the probe's endpoints, which some codes depend on (1.9 DISCONNECTED_VPCS)."""
+    """Names each drop as the kernel rule standing for it names itself (render.nft.Drop):
+    code, component, direction, rule. The codes that depend on the probe's endpoints
+    (DISCONNECTED_VPCS) are decided afterwards by probe.reason, for both sides alike."""
 
-    def __init__(
-        self, model: Model, src_vpc: str | None, dst_ip: IPv4Address, dst_vpc: str | None
-    ) -> None:
+    def __init__(self, model: Model) -> None:
         self.m = model
-        self.src_vpc = src_vpc
-        self.dst_vpc = dst_vpc
-        self.cross_vpc = src_vpc is not None and dst_vpc is not None and dst_vpc != src_vpc
         self.port: int | None = None  # the probe's destination port (None for ICMP)
         self.reply_ports: set[int] = set()  # ports a reply may be addressed to
 
@@ -92,18 +88,19 @@ class Classifier:
         )
 
     def security_group(self, v: SgVerdict, leg: Leg, p: Packet) -> Drop:
-        name = v.kernel_name()
-        ids = ",".join(v.eni.security_groups) or None  # as the kernel rule names them
-        return self._drop(codes.ENI_SG_RULES_MISMATCH, v.direction, v.component, ids, leg, p, name)
+        ids = ",".join(g.id for g in v.groups) or None
+        code = codes.ENI_SG_RULES_MISMATCH
+        return self._drop(code, v.direction, v.component, ids, leg, p, v.kernel_name())
 
     def source_dest_check(self, eni: Eni, direction: str, leg: Leg, p: Packet) -> Drop:
         name = f"eni:{eni.owner} {direction} source/destination check"
         code = codes.ENI_SOURCE_DEST_CHECK_RESTRICTION
         return self._drop(code, direction, f"eni:{eni.owner}", None, leg, p, name)
 
-    def stopped(self, inst: Instance, leg: Leg, p: Packet) -> Drop:
+    def stopped(self, inst: Instance, direction: str, leg: Leg, p: Packet) -> Drop:
         name = f"instance:{inst.name} stopped"
-        return self._drop(codes.BAD_STATE, None, f"instance:{inst.name}", None, leg, p, name)
+        component = f"instance:{inst.name}"
+        return self._drop(codes.BAD_STATE, direction, component, "stopped", leg, p, name)
 
     def unheld(self, subnet: str, leg: Leg, p: Packet) -> Drop:
         name = f"subnet:{subnet} no ENI holds the address"
@@ -112,21 +109,27 @@ class Classifier:
 
     def route(self, c: RouteChoice, leg: Leg, p: Packet) -> Drop:
         component, name = f"route_table:{c.table.name}", c.kernel_name()
-        if self.cross_vpc:
-            return self._drop(codes.DISCONNECTED_VPCS, "egress", component, None, leg, p, name)
         if c.kind == "blackhole":
             code = codes.BAD_STATE_ROUTE
             return self._drop(code, "egress", component, c.destination, leg, p, name)
-        return self._drop(codes.NO_ROUTE_TO_DESTINATION, "egress", component, None, leg, p, name)
+        rule = f"local {c.destination}" if c.kind == "unheld" else None
+        return self._drop(codes.NO_ROUTE_TO_DESTINATION, "egress", component, rule, leg, p, name)
 
     def nat_loop(self, nat: NatGateway, leg: Leg, p: Packet) -> Drop:
-        table = self.m.subnets[nat.subnet].route_table
+        table = self.m.route_tables[self.m.subnets[nat.subnet].route_table]
+        to_itself = [
+            str(r.destination)
+            for r in table.routes
+            if (r.target_kind, r.target) == ("nat_gateway", nat.name)
+        ]
         name = f"nat_gateway:{nat.name} route loop: its own subnet routes its traffic back to it"
         code = codes.NO_ROUTE_TO_DESTINATION
-        return self._drop(code, "egress", f"route_table:{table}", None, leg, p, name)
+        rule = to_itself[0] if to_itself else None
+        return self._drop(code, "egress", f"route_table:{table.name}", rule, leg, p, name)
 
-    def nat_no_inbound(self, nat: NatGateway, leg: Leg, p: Packet, to_itself: bool) -> Drop:
-        """Addressed to the gateway itself (6.10), or from outside its VPC (6.9)."""
+    def nat_no_inbound(self, nat: NatGateway, to_itself: bool, leg: Leg, p: Packet) -> Drop:
+        """6.9, 6.10: nothing addressed to the gateway is answered; nothing from outside
+        its VPC is forwarded."""
         name = f"nat_gateway:{nat.name} no inbound"
         code = codes.NO_POSSIBLE_DESTINATION if to_itself else codes.NGW_REQUIRES_SOURCE_IN_VPC
         return self._drop(code, "ingress", f"nat_gateway:{nat.name}", None, leg, p, name)
@@ -137,37 +140,31 @@ class Classifier:
         return self._drop(code, "egress", f"nat_gateway:{nat.name}", None, leg, p, name)
 
     def igw(self, igw: InternetGateway, direction: str, what: str, leg: Leg, p: Packet) -> Drop:
-        names = {
-            ("egress", "no public IP"): "egress from a source with no public IP",
-            ("egress", "private destination"): "egress to a private destination",
-            ("ingress", "private source"): "ingress from a private source",
-            ("ingress", "no public IP"): "ingress to an address with no public IP",
+        """The gateway's own refusals (5.5), as its rules name them; which of them stand for
+        another VPC is decided afterwards, as for probes (probe.reason)."""
+        table = {
+            ("egress", "no public IP"): (
+                "egress from a source with no public IP",
+                codes.IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS,
+            ),
+            ("egress", "private destination"): (
+                "egress to a private destination",
+                codes.IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS,
+            ),
+            ("ingress", "private source"): (
+                "ingress from a private source",
+                codes.IGW_SOURCE_ADDRESS_NOT_IN_RFC1918_INGRESS,
+            ),
+            ("ingress", "no public IP"): (
+                "ingress to an address with no public IP",
+                codes.IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS,
+            ),
         }
+        words, code = table[(direction, what)]
         component = f"internet_gateway:{igw.name}"
-        name = f"{component} {names[(direction, what)]}"
-        if self.cross_vpc:
-            code = codes.DISCONNECTED_VPCS
-        elif what == "no public IP":
-            code = (
-                codes.IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS
-                if direction == "egress"
-                else codes.IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS
-            )
-        else:
-            code = codes.NO_ROUTE_TO_DESTINATION
-        return self._drop(code, direction, component, None, leg, p, name)
+        return self._drop(code, direction, component, None, leg, p, f"{component} {words}")
 
     def internet(self, leg: Leg, p: Packet) -> Drop:
-        """Only public addresses are announced on the internet: a packet for any other
-        address dies there; for an address of a VPC, the VPC's gateway is named (5.5)."""
+        """Only public addresses are announced on the internet (5.5)."""
         name = "internet no route to the destination"
-        if self.dst_vpc is not None:
-            igw = self.m.igw_of(self.dst_vpc)
-            component = f"internet_gateway:{igw.name}" if igw else f"vpc:{self.dst_vpc}"
-            code = (
-                codes.IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS
-                if self.src_vpc is None
-                else codes.DISCONNECTED_VPCS
-            )
-            return self._drop(code, "ingress", component, None, leg, p, name)
         return self._drop(codes.NO_ROUTE_TO_DESTINATION, "egress", "internet", None, leg, p, name)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from netemu.explain.hop import Hop
 from netemu.explain.result import StaticResult
-from netemu.explain.walk import Hop
 
 PROTO = {"-1": "all", "6": "tcp", "17": "udp", "1": "icmp"}
 
@@ -28,7 +28,10 @@ def _what(hop: Hop) -> str:
         proto = PROTO.get(r["protocol"], r["protocol"])
         return f"{r['direction']} rule {r['rule_index']}: {proto}{_ports(r)} {side} {peer}"
     if "security_group_state" in d:
-        return f"{d['security_group_state']['direction']}: reply of a flow it admitted (7.10)"
+        st = d["security_group_state"]
+        if st["connection_state"] == "untracked":
+            return f"{st['direction']}: untracked, all-addresses rules both ways (7.13)"
+        return f"{st['direction']}: reply of a flow it admitted (7.10)"
     if "acl_rule" in d:
         r = d["acl_rule"]
         direction = "egress" if r["egress"] else "ingress"

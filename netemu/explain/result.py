@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from netemu.explain.walk import Hop
+from netemu.explain.hop import Hop
 from netemu.probe.engine import ProbeResult
 
 
@@ -22,6 +22,7 @@ class StaticResult(ProbeResult):
     notes: list[str] = field(default_factory=list)
     recognisable: bool = True  # could a probe name the drop (False: the kernel is silent)
     kernel_differs: list[str] = field(default_factory=list)  # known, documented differences
+    share_blocked: float = 1.0  # < 1: a NAT gateway's random port decides (6.8)
 
     def explanations(self) -> list[dict[str, Any]]:
         """Reachability Analyzer's Explanations: the blocking stage (13.2)."""
@@ -50,4 +51,5 @@ class StaticResult(ProbeResult):
             "explanations": self.explanations(),
             "notes": self.notes,
             "kernel_differs": self.kernel_differs,
+            "share_blocked": self.share_blocked if self.result == "blocked" else 0.0,
         }

@@ -8,7 +8,8 @@ from ipaddress import IPv4Address
 from typing import Any, Literal
 
 from netemu.explain.packet import Packet, matches_traffic
-from netemu.model.types import Eni, Model, SecurityGroup, SecurityGroupRule
+from netemu.model.types import PROTO_TCP, PROTO_UDP, Eni, Model, SecurityGroup, SecurityGroupRule
+from netemu.render import untracked as kernel_untracked
 
 Direction = Literal["ingress", "egress"]
 
@@ -89,3 +90,17 @@ def evaluate(
             if ref is not None and peer in group_members.get(ref, frozenset()):
                 return SgVerdict(eni, direction, g, rule, groups)
     return SgVerdict(eni, direction, None, None, groups)
+
+
+def untracked(model: Model, eni: Eni, direction: Direction, p: Packet) -> bool:
+    """7.13: a TCP or UDP flow that an all-addresses rule admits, while the opposite
+    direction has an all-addresses rule for all its ports, is not tracked at this ENI: its
+    replies meet the rules, not the state. A flow to a destination the subnet routes to a NAT
+    gateway is always tracked (6.17). The selectors are the kernel's own (render.untracked)."""
+    if p.protocol not in (PROTO_TCP, PROTO_UDP):
+        return False  # ICMP and other protocols are always tracked (7.14, 7.12)
+    for protocol, ports in kernel_untracked.selectors(model, eni, direction):
+        if protocol == p.protocol and (ports is None or ports[0] <= p.dport <= ports[1]):
+            to_nat = kernel_untracked.nat_routed(model, eni.subnet) if direction == "egress" else []
+            return not any(p.dst in net for net in to_nat)
+    return False

@@ -12,16 +12,18 @@ import time
 from dataclasses import replace
 
 from netemu.explain import codes
+from netemu.explain.hop import Hop, LegResult
 from netemu.explain.index import ModelIndex
-from netemu.explain.packet import ICMP_ECHO_REQUEST, PROTOCOLS, Packet
+from netemu.explain.packet import ICMP_ECHO_REQUEST, NAT_PORT, PROTOCOLS, Packet
 from netemu.explain.reason import Classifier, Drop
 from netemu.explain.result import StaticResult
-from netemu.explain.walk import Hop, LegResult, Walker, start_of
+from netemu.explain.walk import Walker, start_of
 from netemu.model.types import Model
 from netemu.probe.endpoints import Endpoint, destination, source
 from netemu.probe.engine import CLIENT_PORTS, ProbeSpec
 from netemu.probe.expect import Outcome, judge, spec_of
-from netemu.probe.reason import Reason
+from netemu.probe.reason import Reason, from_drop
+from netemu.render import nft
 
 ICMP_ID = 4242  # the echo id of a modelled ping; any value gives the same answer
 
@@ -54,9 +56,8 @@ def explain(
 
 
 def outcomes(model: Model) -> list[Outcome]:
-    """The scenario's `expect` list judged by the model alone (`netemu test --static`).
-    Downloads (`size:`) are left out: path MTU discovery is the kernels' own TCP at work,
-    which the model does not play (they count as not run)."""
+    """The scenario's `expect` list judged by the model alone (`netemu test --static`),
+    except what the model cannot answer (`not_run`)."""
     ix = ModelIndex(model)
     return [
         judge(model, e, explain(model, spec_of(e), ix))
@@ -66,7 +67,8 @@ def outcomes(model: Model) -> list[Outcome]:
 
 
 def not_run(model: Model) -> int:
-    """Expectations only the kernel can judge: `run:` commands and downloads."""
+    """Expectations only the kernel can judge: `run:` commands, and `size:` downloads (path
+    MTU and its ICMP errors, 5.6 and 7.19, are not modelled)."""
     return len(model.command_checks) + sum(e.size is not None for e in model.expectations)
 
 
@@ -97,7 +99,7 @@ def _walk(
     request = Packet(
         src.ip, dst.ip, proto, sport, dport, ICMP_ECHO_REQUEST if icmp else None, syn=not icmp
     )
-    why = Classifier(ix.model, src.vpc, dst.ip, ix.vpc_of_address(dst.ip))
+    why = Classifier(ix.model)
     why.port = None if icmp else spec.port
     why.reply_ports = {sport}
     w = Walker(ix, why, as_kernel)
@@ -138,8 +140,8 @@ def _walk(
         dst_ip=str(dst.ip),
         result="blocked" if drop else "reachable",
         seen_source=str(arrived.src) if arrived else None,
-        seen_port=arrived.sport if arrived and not icmp else None,
-        reason=_reason(drop),
+        seen_port=arrived.sport if arrived and not icmp and arrived.sport != NAT_PORT else None,
+        reason=_reason(ix, drop, src, dst),
         hops=[h.component for h in forward.hops + back.hops[1:]],
         elapsed_ms=0,
         source_port=None if icmp else sport,
@@ -147,16 +149,23 @@ def _walk(
         return_path=back.hops,
         notes=list(dict.fromkeys(w.notes)),
         kernel_differs=list(dict.fromkeys(w.kernel_differs)),
+        share_blocked=w.by_chance if drop else 1.0,
         recognisable=drop is None or (drop.recognisable and codes.observed(drop.code)),
     )
 
 
-def _reason(drop: Drop | None) -> Reason | None:
+def _reason(ix: ModelIndex, drop: Drop | None, src: Endpoint, dst: Endpoint) -> Reason | None:
+    """A drop named like a kernel rule, looked up as a probe looks it up (probe.reason), so
+    the codes that depend on the endpoints come out the same on both sides."""
     if drop is None:
         return None
-    return Reason(
-        drop.code, drop.direction, drop.component, drop.rule, drop.leg, drop.detail, drop.packet
-    )
+    if not codes.observed(drop.code):  # the kernel names no such drop: the model's own word
+        return Reason(
+            drop.code, drop.direction, drop.component, drop.rule, drop.leg, drop.detail,
+            drop.packet, origin="model",
+        )  # fmt: skip
+    kernel = nft.Drop(drop.code, drop.component, drop.direction, drop.rule)
+    return replace(from_drop(kernel, drop.leg, ix.model, src, dst), packet=drop.packet)
 
 
 def _source_hop(ix: ModelIndex, src: Endpoint) -> Hop:

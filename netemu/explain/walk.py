@@ -11,47 +11,21 @@ the request. Nothing here touches the kernel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from netemu.explain import codes, network_acl, route_table, security_group
+from netemu.explain.hop import Hop, LegResult, header
 from netemu.explain.index import ModelIndex, is_private
-from netemu.explain.packet import Packet
+from netemu.explain.packet import NAT_PORT, Packet
 from netemu.explain.reason import Classifier, Drop
 from netemu.model.types import PROTO_ICMP, PROTO_TCP, PROTO_UDP, Eni
 
 Leg = Literal["request", "reply"]
 MAX_STEPS = 64
-NAT_PORTS = (1024, 65535)  # a NAT gateway's source ports (6.8)
-NAT_PORT_NOTE = (
-    "a NAT gateway on the path picks a random source port of 1024-65535 (6.8); judged at 1024"
-)
+# The two ends of a flow in a subnet's connection tracking (render.untracked's bits).
+INITIATOR, RESPONDER = 0x1, 0x2
 DNS_PORT = 53
-
-
-@dataclass
-class Hop:
-    """One component the packet crossed, with what admitted it (ref 13.1)."""
-
-    component: str
-    id: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self, sequence: int) -> dict[str, Any]:
-        return {
-            "sequence_number": sequence,
-            "component": self.component,
-            "id": self.id,
-            **self.detail,
-        }
-
-
-@dataclass
-class LegResult:
-    hops: list[Hop]
-    drop: Drop | None
-    arrived: Packet | None  # the packet as the far end received it
-    at: str | None  # who received it: "instance:x", "internet_host:y", ...
 
 
 @dataclass
@@ -61,6 +35,7 @@ class _Entry:
     orig: Packet
     out: Packet
     resets: int = 0  # TCP resets seen in reply direction (a second one is invalid)
+    bits: int = 0  # untracked at the initiator / responder ENI (render.untracked)
 
 
 # Where a packet is: (kind, name, how it came in).
@@ -77,6 +52,8 @@ class Walker:
         self.notes: list[str] = []
         # Where the kernel's answer differs from AWS's by design (aws-decisions.md).
         self.kernel_differs: list[str] = []
+        self.by_chance = 1.0  # < 1: the drop happens to that share of connections only
+        self.untracked: set[tuple[str, tuple[object, ...]]] = set()  # (ENI, flow), AWS side
 
     # -- connection tracking ------------------------------------------------------------
     def _established(self, where: tuple[str, str], p: Packet) -> _Entry | None:
@@ -98,14 +75,20 @@ class Walker:
         o = e.orig
         return replace(p, src=o.dst, dst=o.src, sport=o.dport, dport=o.sport)
 
-    def _sg_state(self, subnet: str, eni: Eni, p: Packet) -> bool:
-        """Is `p` a reply of a flow this ENI admitted (7.10)? AWS keeps that state per ENI;
-        the kernel keeps it per subnet namespace, and there a second TCP reset of a flow is
-        invalid. When the two differ, the difference is noted and the AWS answer taken,
-        unless the walk stands in for the kernel (the cross-check)."""
-        aws = self._established(("eni", eni.id), p) is not None
+    def _sg_state(self, subnet: str, eni: Eni, direction: str, p: Packet) -> bool:
+        """Is `p` a reply this ENI lets pass by state (7.10)? Not when the flow is untracked
+        at the ENI (7.13): then the rules judge it. AWS keeps the state per ENI; the kernel
+        per subnet namespace, with a bit per end for untracked flows, and there a second
+        TCP reset of a flow is invalid. When the two differ, the difference is noted and the
+        AWS answer taken, unless the walk stands in for the kernel (the cross-check)."""
+        flow = p.reversed_flow()
+        aws = (
+            self._established(("eni", eni.id), p) is not None
+            and (eni.id, flow) not in self.untracked
+        )
         entry = self._established(("subnet", subnet), p)
-        kernel = entry is not None and not (p.rst and entry.resets > 0)
+        bit = RESPONDER if direction == "egress" else INITIATOR  # the end that replies / asked
+        kernel = entry is not None and not (p.rst and entry.resets > 0) and not entry.bits & bit
         if aws != kernel:
             self.kernel_differs.append(
                 f"security group state: AWS keeps it per ENI, netemu per subnet; {eni.owner}'s "
@@ -113,6 +96,18 @@ class Walker:
                 f"{'a reply' if kernel else 'new'}"
             )
         return kernel if self.as_kernel else aws
+
+    def _original(self, subnet: str, p: Packet) -> _Entry | None:
+        """The subnet's connection-tracking entry `p` belongs to in the original direction
+        (made now for a packet that opens a flow); None for a reply or an invalid packet."""
+        entries = self.ct.setdefault(("subnet", subnet), [])
+        if any(e.out.reversed_flow() == p.flow for e in entries):
+            return None
+        found = next((e for e in entries if e.orig.flow == p.flow), None)
+        if found is None and p.opens:
+            found = _Entry(p, p)
+            entries.append(found)
+        return found
 
     # -- the walk -----------------------------------------------------------------------
     def leg(self, start: Place, p: Packet, leg: Leg) -> LegResult:
@@ -161,13 +156,13 @@ class Walker:
         entry = self._established(("nat", name), p)
         q = self._restore(entry, p) if entry else p
         if q.dst == own:
-            return self.why.nat_no_inbound(nat, leg, p, to_itself=True)
+            return self.why.nat_no_inbound(nat, True, leg, p)
         vpc = self.m.vpcs[self.ix.vpc_of_eni(nat.eni)]
         if entry is None:
-            if q.src not in vpc.cidr:
-                return self.why.nat_no_inbound(nat, leg, p, to_itself=False)
-            if q.protocol not in (PROTO_TCP, PROTO_UDP, PROTO_ICMP):
+            if q.src in vpc.cidr and q.protocol not in (PROTO_TCP, PROTO_UDP, PROTO_ICMP):
                 return self.why.nat_protocol(nat, leg, p)
+            if q.src not in vpc.cidr:
+                return self.why.nat_no_inbound(nat, False, leg, p)
             if not q.opens:
                 # AWS is silent; netemu's gateway forwards a packet that cannot open a
                 # connection (a TCP answer, an echo reply) without translating it.
@@ -176,17 +171,13 @@ class Walker:
             q = q.with_source(own, self._nat_port(q))
             self._track(("nat", name), p, q)
         if q != p:  # shown as Reachability Analyzer shows a translation (13.1)
-            hops[-1].detail.update(inbound_header=_header(p), outbound_header=_header(q))
+            hops[-1].detail.update(inbound_header=header(p), outbound_header=header(q))
         return ("subnet", nat.subnet, f"port:nat_gateway:{name}"), q
 
     def _nat_port(self, p: Packet) -> int:
-        """The gateway gives each connection a random port of 1024-65535 (6.8): the model
-        takes the range's first port, the one an ACL admitting only the Linux ephemeral
-        range refuses (on AWS such an ACL breaks connections at random)."""
-        if p.protocol == PROTO_ICMP:
-            return p.sport
-        self.notes.append(NAT_PORT_NOTE)
-        return NAT_PORTS[0]
+        """The gateway gives each TCP or UDP connection a random free port of 1024-65535
+        (6.8, render.nat_gateway); ICMP keeps its echo id."""
+        return p.sport if p.protocol == PROTO_ICMP else NAT_PORT
 
     # -- subnets: security groups and network ACLs --------------------------------------
     def _at_subnet(self, name: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
@@ -201,9 +192,11 @@ class Walker:
         else:
             oif = held.get(p.dst)
         in_eni = self.ix.eni(*iif.split(":")[1:]) if iif.startswith("port:") else None
-        for inst in self.ix.stopped[name]:
-            if inst.eni in (in_eni, oif):
-                return self.why.stopped(inst, leg, p)
+        for inst in self.ix.stopped[name]:  # its port as input, then as output (render.subnet)
+            if inst.eni == in_eni:
+                return self.why.stopped(inst, "egress", leg, p)
+            if inst.eni == oif:
+                return self.why.stopped(inst, "ingress", leg, p)
         dns_query = (
             p.dst == vpc.dns_ip and p.protocol in (PROTO_TCP, PROTO_UDP) and (p.dport == DNS_PORT)
         )
@@ -211,10 +204,10 @@ class Walker:
             p.src == vpc.dns_ip and p.protocol in (PROTO_TCP, PROTO_UDP) and (p.sport == DNS_PORT)
         )
         if in_eni and in_eni.owner_kind == "instance" and not dns_query:
-            if self._sg_state(name, in_eni, p):
+            if self._sg_state(name, in_eni, "egress", p):
                 hops.append(self._by_state(in_eni, "egress"))
             else:
-                drop = self._security_group(in_eni, "egress", p, leg, hops)
+                drop = self._security_group(in_eni, "egress", p, leg, hops, name)
                 if drop:
                     return drop
             self._track(("eni", in_eni.id), p, p)
@@ -230,10 +223,10 @@ class Walker:
             if drop:
                 return drop
         if oif and oif.owner_kind == "instance" and not dns_answer:
-            if self._sg_state(name, oif, p):
+            if self._sg_state(name, oif, "ingress", p):
                 hops.append(self._by_state(oif, "ingress"))
             else:
-                drop = self._security_group(oif, "ingress", p, leg, hops)
+                drop = self._security_group(oif, "ingress", p, leg, hops, name)
                 if drop:
                     return drop
             self._track(("eni", oif.id), p, p)
@@ -259,10 +252,19 @@ class Walker:
         p: Packet,
         leg: Leg,
         hops: list[Hop],
+        subnet: str,
     ) -> Drop | None:
         own = p.src if direction == "egress" else p.dst
         if eni.source_dest_check and own != eni.private_ip:
             return self.why.source_dest_check(eni, direction, leg, p)
+        entry = self._original(subnet, p)
+        if entry is not None and security_group.untracked(self.m, eni, direction, p):
+            entry.bits |= INITIATOR if direction == "egress" else RESPONDER
+            self.untracked.add((eni.id, p.flow))
+            names = ",".join(self.m.security_groups[g].name for g in eni.security_groups)
+            state = {"direction": direction, "connection_state": "untracked", "eni": eni.id}
+            hops.append(Hop(f"security_group:{names}", None, {"security_group_state": state}))
+            return None
         v = security_group.evaluate(self.m, self.ix.group_members, eni, direction, p)
         if not v.allowed:
             return self.why.security_group(v, leg, p)
@@ -287,6 +289,13 @@ class Walker:
     ) -> Drop | None:
         v = network_acl.evaluate(acl, direction, p)
         if not v.allowed:
+            if v.share < 1:
+                self.by_chance = v.share
+                self.notes.append(
+                    f"the NAT gateway picks the port at random from 1024-65535; "
+                    f"{acl.name} {direction} rule {v.rule_name} refuses {v.share:.0%} of them, "
+                    "so that share of connections fails (6.8)"
+                )
             return self.why.acl(v, leg, p)
         hops.append(
             Hop(f"network_acl:{acl.name}", acl.id, {"acl_rule": v.to_json(), "subnet": subnet})
@@ -327,7 +336,7 @@ class Walker:
     def _at_igw(self, name: str, side: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
         igw = self.m.internet_gateways[name]
         public_of = self.ix.public_of[igw.vpc]
-        hop = Hop(f"internet_gateway:{name}", igw.id, {"inbound_header": _header(p)})
+        hop = Hop(f"internet_gateway:{name}", igw.id, {"inbound_header": header(p)})
         hops.append(hop)
         entry = self._established(("igw", name), p)
         if side == "vpc":
@@ -345,7 +354,7 @@ class Walker:
             q = self._restore(entry, p) if entry else p.with_destination(private_of[p.dst])
         if entry is None:
             self._track(("igw", name), p, q)
-        hop.detail["outbound_header"] = _header(q)
+        hop.detail["outbound_header"] = header(q)
         if q.dst in self.m.vpcs[igw.vpc].cidr:
             return ("router", igw.vpc, "igw"), q
         return ("internet", "", name), q
@@ -360,19 +369,6 @@ class Walker:
         if igw is None:
             return self.why.internet(leg, p)
         return ("igw", igw.name, "inet"), p
-
-
-def _header(p: Packet) -> dict[str, Any]:
-    """Reachability Analyzer's packet header (InboundHeader/OutboundHeader), snake_case."""
-    out: dict[str, Any] = {
-        "source_addresses": [str(p.src)],
-        "destination_addresses": [str(p.dst)],
-        "protocol": str(p.protocol),
-    }
-    if p.protocol != PROTO_ICMP:
-        out["source_port_ranges"] = [{"from": p.sport, "to": p.sport}]
-        out["destination_port_ranges"] = [{"from": p.dport, "to": p.dport}]
-    return out
 
 
 def start_of(ix: ModelIndex, endpoint: str) -> Place:

@@ -45,7 +45,7 @@ def _disagreements(running: Model, specs: list[ProbeSpec]) -> list[str]:
 def test_book_scenario_expectations_agree_with_packets(path: Path) -> None:
     text = _renamed(path.read_text(), f"xk{BOOK.index(path)}")
     with up(text, f"xk{BOOK.index(path)}") as running:
-        specs = [spec_of(e) for e in running.expectations]
+        specs = [spec_of(e) for e in running.expectations if e.size is None]
         assert _disagreements(running, specs) == []
 
 
@@ -58,7 +58,8 @@ def test_lab_checks_agree_with_packets_broken_and_solved(lab: catalog.Lab) -> No
         graded, _ = catalog.graded_model(lab, path)
         name = f"xl{lab.name[:2]}"
         with up(_renamed(Path(path).read_text(), name), name) as running:
-            specs = [spec_of(e) for e in graded.expectations]
+            # `size:` downloads depend on path MTU, which the model leaves to the kernel.
+            specs = [spec_of(e) for e in graded.expectations if e.size is None]
             assert _disagreements(running, specs) == [], path
 
 
@@ -243,3 +244,15 @@ def test_running_and_modelled_scenarios_judge_expectations_alike() -> None:
         kernel = [(o.title, o.ok) for o in r.expectations()]
     modelled = [(o.title, o.ok) for o in Modelled(load_model_text(text)[0]).expectations()]
     assert kernel == modelled and all(ok for _, ok in kernel)
+
+
+@pytest.mark.parametrize("case", [0, 1])
+def test_replies_of_untracked_flows_meet_the_rules_of_the_eni_they_enter(case: int) -> None:
+    """7.13, 7.10, 9.9 (fuzzer findings, seeds 140054 and 140125): a reply routed into an
+    instance route target of the same subnet is judged by that ENI's check and rules, in
+    the kernel (untracked bits) as in the model."""
+    path = ROOT / "tests" / "unit" / "data" / f"explain-untracked-{case}.yaml"
+    text = path.read_text()
+    graded = load_model_text(text)[0]
+    with up(text, f"xu{case}") as running:
+        assert _disagreements(running, [spec_of(e) for e in graded.expectations]) == []

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -211,45 +212,33 @@ def test_book_scenarios_pass_statically(path: Path) -> None:
         assert o.ok, (o.title, o.why)
 
 
-def _intended() -> dict[str, dict[str, object]]:
+def _labs_module() -> Any:
     spec = importlib.util.spec_from_file_location("labs_k", ROOT / "tests/kernel/test_labs.py")
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(ROOT / "tests/kernel"))
     spec.loader.exec_module(mod)
-    return mod.INTENDED  # type: ignore[no-any-return]
+    return mod
 
 
 def test_labs_fail_statically_exactly_where_the_kernel_fails() -> None:
     """The model reproduces every failure the kernel tests record for the broken labs
     (tests/kernel/test_labs.py INTENDED) and passes every reference solution."""
-    intended = _intended()
+    labs = _labs_module()
+    intended, drop = labs.INTENDED, labs.drop
     for lab in catalog.all_labs():
         for path, want in ((lab.scenario_path, intended[lab.name]), (lab.solution_path, {})):
             m, _ = catalog.graded_model(lab, path)
-            # Downloads (`size:`) are the kernel's alone (path MTU discovery).
-            downloads = {
-                judge(m, e, explain(m, spec_of(e))).title for e in m.expectations if e.size
-            }
-            want = {k: v for k, v in want.items() if k not in downloads}
             got = {}
+            downloads = {judge(m, e, explain(m, spec_of(e))).title
+                         for e in m.expectations if e.size is not None}  # fmt: skip
             for e in m.expectations:
-                if e.size:
-                    continue
-                r = explain(m, spec_of(e))
-                o = judge(m, e, r)
+                if e.size is not None:
+                    continue  # path MTU is not modelled: the kernel alone judges downloads
+                o = judge(m, e, explain(m, spec_of(e)))
                 if not o.ok:
-                    x = r.reason
-                    blocked = x is not None and r.result == "blocked"
-                    rule = x.rule if x else None
-                    if x and x.code == "ENI_SG_RULES_MISMATCH":  # the groups' IDs, which vary
-                        assert rule and all(g.startswith("sg-") for g in rule.split(","))
-                        rule = "sg-ids"
-                    got[o.title] = (
-                        (x.code, x.component, x.direction or "", rule, x.leg)
-                        if blocked and x
-                        else None
-                    )
+                    got[o.title] = drop(o) if o.result.result == "blocked" else None
+            want = {t: w for t, w in want.items() if t not in downloads}
             assert got == want, (lab.name, path)
 
 
@@ -368,9 +357,9 @@ def test_pytest_plugin_judges_by_the_model_without_root_and_says_so(tmp_path: Pa
 
 
 def test_reply_remapped_by_a_nat_gateway_is_not_recognised() -> None:
-    """6.8: a NAT gateway maps source ports to random ones of 1024-65535; a UDP answer that
-    a route sends through one comes back from another port, which the client does not take
-    for the reply (blocked, and no kernel rule names it)."""
+    """6.8: a NAT gateway gives each connection a random port of 1024-65535; a UDP answer
+    that a route sends through one (which never saw the request) comes back from another
+    port, which the client does not take for the reply (blocked; no kernel rule names it)."""
     extra = "nat_gateways:\n  nat: {subnet: pub, elastic_ip: 203.0.113.50}"
     routes = "[{destination: 0.0.0.0/0, nat_gateway: nat}]"
     text = BASE.format(
@@ -381,12 +370,12 @@ def test_reply_remapped_by_a_nat_gateway_is_not_recognised() -> None:
         "db: {subnet: priv, security_groups: [web], public_ip: true}",
     )
     m, _ = load_model_text(text)
-    r = explain(m, ProbeSpec("client", "db", "udp", 53, 40000))
-    assert r.result == "blocked" and r.reason and r.reason.code == "REPLY_FROM_OTHER_ADDRESS"
-    assert not r.recognisable
-    # Every port is remapped (6.8), not only those below 1024: the same for 8080.
-    r = explain(m, ProbeSpec("client", "db", "udp", 8080, 40000))
-    assert r.result == "blocked" and r.reason and r.reason.code == "REPLY_FROM_OTHER_ADDRESS"
+    for port in (53, 8080):
+        r = explain(m, ProbeSpec("client", "db", "udp", port, 40000))
+        assert r.result == "blocked" and r.reason and r.reason.code == "REPLY_FROM_OTHER_ADDRESS"
+        assert not r.recognisable
+    # A TCP answer cannot open a flow there: it passes untranslated, from the right port.
+    assert explain(m, ProbeSpec("client", "db", "tcp", 22, 40000)).result == "reachable"
 
 
 def test_shrinking_keeps_only_what_the_disagreement_needs() -> None:
@@ -470,3 +459,27 @@ def test_rule_traffic_matches_like_the_kernel_rules(
     name, dport, icmp = packet
     p = _pkt("10.0.0.1", "10.0.0.2", PROTOCOLS[name], dport, icmp)
     assert matches_traffic(proto, ports, icmp_type, -1 if icmp_type is not None else None, p) is hit  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "case,code,component",
+    [
+        (0, "ENI_SOURCE_DEST_CHECK_RESTRICTION", "eni:i01"),
+        (1, "ENI_SG_RULES_MISMATCH", "security_group:g02"),
+    ],
+)
+def test_reply_into_an_eni_that_never_saw_the_flow_meets_its_rules(
+    case: int, code: str, component: str
+) -> None:
+    """7.10, 7.13, 9.9: state belongs to the ENI that admitted the flow; a reply that a route
+    sends into another ENI is judged there (fuzzer findings; kernel twin in
+    tests/kernel/test_explain_crosscheck.py)."""
+    m, _ = load_model(str(ROOT / "tests" / "unit" / "data" / f"explain-untracked-{case}.yaml"))
+    (e,) = m.expectations
+    for as_kernel in (False, True):
+        r = explain(m, spec_of(e), as_kernel=as_kernel)
+        assert r.reason and (r.reason.code, r.reason.component, r.reason.leg) == (
+            code,
+            component,
+            "reply",
+        )
