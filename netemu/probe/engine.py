@@ -1,6 +1,6 @@
 """Real-packet probes: send, watch, and decide from what the kernel did.
 
-A probe's request is crafted with scapy and sent from a raw socket inside the source's
+A probe's request is packed by hand (probe.wire) and sent from a raw socket inside the source's
 namespace, with an IP ID unique to the probe (NAT leaves it alone, so the packet is
 recognisable on every hop) and the probe mark of render.nft (its TCP sequence number or
 payload, which the reply carries back). Sockets opened inside namespaces stay there, so one

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import socket
+import struct
 from ipaddress import IPv4Address
 
 from netemu.driver import netns
@@ -14,6 +15,8 @@ from netemu.render import names as n
 from netemu.render import nft
 
 ETH_P_IP = 0x0800
+PROTO_ICMP, PROTO_TCP, PROTO_UDP = 1, 6, 17
+TCP_SYN = 0x02
 PACKET_OUTGOING = 4
 
 
@@ -46,18 +49,40 @@ def read_capture(s: socket.socket) -> list[Packet]:
             out.append(p)
 
 
+def checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071) of `data`."""
+    if len(data) % 2:
+        data += b"\0"
+    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
 def craft(
     protocol: str, src: IPv4Address, dst: IPv4Address, token: int, sport: int, port: int | None
 ) -> bytes:
     """The request: IP ID `token` (and ICMP echo id), TTL 64, and the probe mark of
-    render.nft that its reply keeps (the TCP sequence number's top half, the payload)."""
-    from scapy.layers.inet import ICMP, IP, TCP, UDP
-
-    ip = IP(src=str(src), dst=str(dst), id=token, ttl=path.INITIAL_TTL)
+    render.nft that its reply keeps (the TCP sequence number's top half, the payload).
+    Packed by hand: three fixed headers do not need a packet library, and not importing
+    one keeps `netemu probe` quick to start."""
+    pseudo = src.packed + dst.packed
     if protocol == "tcp":
         # The reply acknowledges seq + 1: the low half never wraps into the mark.
         seq = nft.PROBE_SEQ_MARK | random.randrange(0, 0xFFFF)
-        return bytes(ip / TCP(sport=sport, dport=port, flags="S", seq=seq))
-    if protocol == "udp":
-        return bytes(ip / UDP(sport=sport, dport=port) / nft.PROBE_PAYLOAD)
-    return bytes(ip / ICMP(type=8, id=token, seq=1) / nft.PROBE_PAYLOAD)
+        head = struct.pack("!HHIIBBHHH", sport, port or 0, seq, 0, 5 << 4, TCP_SYN, 8192, 0, 0)
+        csum = checksum(pseudo + struct.pack("!BBH", 0, PROTO_TCP, len(head)) + head)
+        l4, proto = head[:16] + struct.pack("!H", csum) + head[18:], PROTO_TCP
+    elif protocol == "udp":
+        length = 8 + len(nft.PROBE_PAYLOAD)
+        head = struct.pack("!HHHH", sport, port or 0, length, 0) + nft.PROBE_PAYLOAD
+        csum = checksum(pseudo + struct.pack("!BBH", 0, PROTO_UDP, length) + head) or 0xFFFF
+        l4, proto = head[:6] + struct.pack("!H", csum) + head[8:], PROTO_UDP
+    else:
+        head = struct.pack("!BBHHH", 8, 0, 0, token, 1) + nft.PROBE_PAYLOAD
+        l4, proto = head[:2] + struct.pack("!H", checksum(head)) + head[4:], PROTO_ICMP
+    ip = struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), token, 0, path.INITIAL_TTL, proto, 0,
+        src.packed, dst.packed,
+    )  # fmt: skip
+    return ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:] + l4
