@@ -56,8 +56,10 @@ def _key(rule: SecurityGroupRule) -> tuple[int, tuple[int, int] | None, int | No
 def _accept(chain: str, direction: str, matches: list[Json], why: str) -> list[Json]:
     """A rule admits what it matches; a flow's first-direction packet admitted by it is
     tracked from then on (render.untracked), so it also clears the flow's untracked bit."""
+    # The rule's own matches come first: nftables runs a rule's statements in order, so a
+    # mark set before them would be set for every packet that merely passes the rule.
     return [
-        nft.add_rule(chain, *untracked.retrack(direction), *matches, nft.ACCEPT, comment=why),
+        nft.add_rule(chain, *matches, *untracked.retrack(direction), nft.ACCEPT, comment=why),
         nft.add_rule(chain, *matches, nft.ACCEPT, comment=why),
     ]
 

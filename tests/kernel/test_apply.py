@@ -90,6 +90,18 @@ def test_untracked_flow_is_cut_when_its_rule_goes() -> None:
         assert not c.alive()
 
 
+def test_untracked_flow_is_cut_even_when_its_group_keeps_other_open_rules() -> None:
+    """7.13, 7.15: the group still admits tcp/22 from everywhere after tcp/5000 is revoked;
+    the untracked 5000 flow is cut all the same (a rule that does not admit a packet must
+    not change the flow's tracking)."""
+    ssh = "      - {protocol: tcp, port: 22, cidr: 0.0.0.0/0}"
+    with live(scenario(ingress=ssh + "\n" + OPEN_5000)) as s:
+        with Held(s.model, "client", "web", PORT) as c:
+            assert c.alive()
+            s.apply(scenario(ingress=ssh))
+            assert not c.alive()
+
+
 def test_narrowing_to_a_32_keeps_the_session() -> None:
     """7.15: a session admitted by a /32 rule survives when the rule is narrowed to another
     address (it is tracked); an untracked session narrowed to its own /32 stays too, its
