@@ -95,11 +95,13 @@ def test_untracked_flow_is_cut_even_when_its_group_keeps_other_open_rules() -> N
     the untracked 5000 flow is cut all the same (a rule that does not admit a packet must
     not change the flow's tracking)."""
     ssh = "      - {protocol: tcp, port: 22, cidr: 0.0.0.0/0}"
-    with live(scenario(ingress=ssh + "\n" + OPEN_5000)) as s:
-        with Held(s.model, "client", "web", PORT) as c:
-            assert c.alive()
-            s.apply(scenario(ingress=ssh))
-            assert not c.alive()
+    with (
+        live(scenario(ingress=ssh + "\n" + OPEN_5000)) as s,
+        Held(s.model, "client", "web", PORT) as c,
+    ):
+        assert c.alive()
+        s.apply(scenario(ingress=ssh))
+        assert not c.alive()
 
 
 def test_narrowing_to_a_32_keeps_the_session() -> None:
