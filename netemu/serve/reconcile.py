@@ -75,6 +75,8 @@ REFRESH: dict[str, set[str]] = {
         ),
         _RT,
     ),
+    # The flow-log collector is part of the plan: apply starts or stops it (ref 12.1).
+    **dict.fromkeys(("CreateFlowLogs", "DeleteFlowLogs"), {"FlowLogs"}),
 }
 
 # Where each describe-* result keeps the objects that become named scenario objects.
