@@ -48,7 +48,9 @@ def _digest(model: Model) -> str:
     def plain(value: Any) -> Any:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             fields = dataclasses.fields(value)
-            return [plain(getattr(value, f.name)) for f in fields if f.name not in ("pos", "source")]
+            return [
+                plain(getattr(value, f.name)) for f in fields if f.name not in ("pos", "source")
+            ]
         if isinstance(value, dict):
             return [[plain(k), plain(v)] for k, v in value.items()]
         if isinstance(value, tuple | list):

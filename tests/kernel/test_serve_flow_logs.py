@@ -52,7 +52,9 @@ def test_create_flow_logs_on_the_api_vpc_logs_real_accepted_traffic(served: Serv
     ssh = {
         (r["srcport"], r["dstport"])
         for r in _records()
-        if r["interface-id"] == eni and r["action"] == "ACCEPT" and 22 in (r["srcport"], r["dstport"])
+        if r["interface-id"] == eni
+        and r["action"] == "ACCEPT"
+        and 22 in (r["srcport"], r["dstport"])
     }
     assert len(ssh) == 2, ssh  # in and out (12.4: both allow)
     assert all(r["flow-log"] == "everything" for r in _records())
