@@ -57,9 +57,30 @@ def test_create_flow_logs_on_the_api_vpc_logs_real_accepted_traffic(served: Serv
         and 22 in (r["srcport"], r["dstport"])
     }
     assert len(ssh) == 2, ssh  # in and out (12.4: both allow)
-    assert all(r["flow-log"] == "everything" for r in _records())
+    assert {r["flow-log"] for r in _records()} == {"everything"}
 
-    ec2.delete_flow_logs(FlowLogIds=made["FlowLogIds"])
+    # A second flow log while the collector runs: the changed model restarts it (12.3:
+    # the security groups refuse ICMP from the internet, a REJECT record).
+    second = ec2.create_flow_logs(
+        ResourceType="Subnet",
+        ResourceIds=[ids["public"]],
+        TrafficType="REJECT",
+        LogDestinationType="cloud-watch-logs",
+        LogGroupName="ne-flow-logs-rejects",
+        DeliverLogsPermissionArn=ROLE,
+        MaxAggregationInterval=60,
+        TagSpecifications=[
+            {"ResourceType": "vpc-flow-log", "Tags": [{"Key": "Name", "Value": "rejects"}]}
+        ],
+    )
+    ping = netemu("probe", "-s", NAME, "internet", "web", "--icmp", "--json")
+    assert json.loads(ping.stdout)["result"] == "blocked", ping.stderr
+    rejects = [r for r in _records() if r.get("flow-log") == "rejects"]
+    assert {(r["action"], r["protocol"], r["interface-id"]) for r in rejects if r["packets"]} == {
+        ("REJECT", 1, eni)
+    }
+
+    ec2.delete_flow_logs(FlowLogIds=made["FlowLogIds"] + second["FlowLogIds"])
     assert ec2.describe_flow_logs()["FlowLogs"] == []
     gone = netemu("flowlogs", "-s", NAME)
     assert gone.returncode == 2 and "has no flow_logs" in gone.stderr

@@ -103,3 +103,20 @@ def test_scenario_export_keeps_flow_logs() -> None:
     scenario = model_to_scenario(_model())
     assert list(scenario["flow_logs"]) == ["everything", "private-rejects", "web-accepts", "nat"]
     assert scenario["flow_logs"]["nat"]["resource"] == "nat"
+
+
+def test_the_collector_is_restarted_by_a_changed_model_not_by_a_moved_file() -> None:
+    """12.1: a flow log added to a running scenario is logged: the collector's plan file
+    names the model it runs for, so apply restarts it when the network changes."""
+    from netemu.flowlogs import records
+    from netemu.render import render
+
+    def config(text: str, path: str) -> str:
+        model, _ = load_model_text(text, path)
+        files = {f.path: f.content for f in render(model).files}
+        return files[records.CONFIG]
+
+    one = config(WEBDB, "a/webdb.yaml")
+    assert config("\n\n" + WEBDB, "b/webdb.yaml") == one
+    more = WEBDB + "  rejects: {resource: public, traffic_type: REJECT}\n"
+    assert config(more, "a/webdb.yaml") != one
