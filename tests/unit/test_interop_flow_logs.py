@@ -120,3 +120,22 @@ def test_the_collector_is_restarted_by_a_changed_model_not_by_a_moved_file() -> 
     assert config("\n\n" + WEBDB, "b/webdb.yaml") == one
     more = WEBDB + "  rejects: {resource: public, traffic_type: REJECT}\n"
     assert config(more, "a/webdb.yaml") != one
+
+
+def test_terraform_export_writes_aws_flow_log_on_each_resource() -> None:
+    """12.1: a flow log is on a VPC, subnet or network interface; AWS windows are 60 or
+    600 s, so a test's 1 s window is written as 60 with a comment."""
+    import re
+
+    from netemu.interop.export_terraform import model_to_terraform
+    from tests.unit.test_interop_terraform import _resources
+
+    hcl2 = pytest.importorskip("hcl2")
+    text = model_to_terraform(_model())
+    kinds = _resources(hcl2.loads(text))
+    assert sorted(kinds["aws_flow_log"]) == ["everything", "nat", "private-rejects", "web-accepts"]
+    for kind, name in re.findall(r"= \[?(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.", text):
+        assert name in kinds.get(kind, []), f"{kind}.{name} is referenced but not defined"
+    assert "eni_id = aws_nat_gateway.nat.network_interface_id" in text
+    assert "# netemu used 1 s" in text
+    assert 'log_format = "$${interface-id} $${srcaddr}' in text
