@@ -139,3 +139,31 @@ def test_terraform_export_writes_aws_flow_log_on_each_resource() -> None:
     assert "eni_id = aws_nat_gateway.nat.network_interface_id" in text
     assert "# netemu used 1 s" in text
     assert 'log_format = "$${interface-id} $${srcaddr}' in text
+
+
+def test_the_live_reader_asks_for_flow_logs_and_moto_answers() -> None:
+    """ref 11: the live import makes DescribeFlowLogs; a flow log made through the API
+    (moto, as behind `netemu serve`) comes back on its VPC with its window."""
+    boto3 = pytest.importorskip("boto3")
+    moto = pytest.importorskip("moto")
+    from netemu.interop.endpoint_read import read_client
+
+    with moto.mock_aws():
+        ec2 = boto3.client("ec2", region_name="ap-northeast-1")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        ec2.create_flow_logs(
+            ResourceType="VPC",
+            ResourceIds=[vpc],
+            TrafficType="REJECT",
+            LogDestinationType="cloud-watch-logs",
+            LogGroupName="ne-flow-logs",
+            DeliverLogsPermissionArn="arn:aws:iam::123456789012:role/ne-flow-logs",
+            MaxAggregationInterval=60,
+        )
+        data, notes = read_client(ec2)
+    assert notes == []
+    scenario, _ = describe_to_scenario(data, "live")
+    (spec,) = scenario["flow_logs"].values()
+    vpc_name = next(n for n, v in scenario["vpcs"].items() if v["id"] == vpc)  # not the default
+    assert spec["resource"] == vpc_name and spec["traffic_type"] == "REJECT"
+    assert spec["max_aggregation_interval"] == 60 and "log_format" not in spec
