@@ -235,8 +235,10 @@ def _create_links(links: list[Link]) -> None:
         with _fds({x.ns_b for x in group}) as fds:
             for x in group:
                 batch.veth(
-                    LinkEnd(x.ifname_a, indexes[(ns, x.ifname_a)], x.mac_a),
-                    LinkEnd(x.ifname_b, indexes[(x.ns_b, x.ifname_b)], x.mac_b, fds[x.ns_b]),
+                    LinkEnd(x.ifname_a, indexes[(ns, x.ifname_a)], x.mac_a, mtu=x.mtu_a),
+                    LinkEnd(
+                        x.ifname_b, indexes[(x.ns_b, x.ifname_b)], x.mac_b, fds[x.ns_b], x.mtu_b
+                    ),
                     what=x,
                 )
             with build.socket_in(ns) as sock:
