@@ -17,14 +17,23 @@ LEAKCHECK := $(wildcard $(ROOT)/../shared/tools/leakcheck)
 
 .PHONY: setup demo test lint bench clean reliability
 
-setup:
-	@bash $(ROOT)/scripts/setup.sh
+# WITH=mariadb,nginx also installs the real servers scenarios may run in instances.
+WITH ?=
+# The kernel tests and the demo run real MariaDB and nginx, so `make test` and `make demo`
+# install them.
+TEST_WITH ?= mariadb,nginx
 
-demo: setup
+setup:
+	@WITH="$(WITH)" bash $(ROOT)/scripts/setup.sh
+
+# The demo's second part runs real MariaDB and nginx, so it installs them.
+demo:
+	@WITH="$(TEST_WITH)" bash $(ROOT)/scripts/setup.sh
 	bash $(ROOT)/scripts/demo.sh
 
 # The leak check runs even when pytest fails, so one run reports both.
-test: setup
+test:
+	@WITH="$(TEST_WITH)" bash $(ROOT)/scripts/setup.sh
 	@rc=0; \
 	(cd $(ROOT) && $(PY) -m pytest -q $(PYTEST_ARGS) $(TESTS)) || rc=$$?; \
 	if [ -n "$(LEAKCHECK)" ]; then \

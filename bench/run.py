@@ -218,6 +218,23 @@ def main() -> None:
                 f"{dp['sg1000_udp_pps'] / dp['sg1_udp_pps']:.2f} of 1 rule",
             )
         )
+        fl = dp["flowlog"]  # with and without, alternating runs (datapath.flow_log_cost)
+        rows.append(
+            (
+                "flow logs on (VPC, 1 s windows), UDP 64 B",
+                f"{fl['udp_pps'] / 1e3:.0f} kpps",
+                f"off {fl['plain_udp_pps'] / 1e3:.0f} kpps",
+                f"{fl['udp_ratio']:.2f} of off (target >= 0.90)",
+            )
+        )
+        rows.append(
+            (
+                "flow logs on, TCP",
+                f"{fl['tcp_gbps']:.2f} Gbit/s",
+                f"off {fl['plain_tcp_gbps']:.2f} Gbit/s",
+                f"{fl['tcp_ratio']:.2f} of off (target >= 0.90)",
+            )
+        )
     width = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(c.ljust(width[i]) for i, c in enumerate(r)))

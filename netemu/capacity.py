@@ -9,6 +9,8 @@ DHCP, DNS and the service daemon, and reading /proc/meminfo before and after:
   of it. The model charges 512 KiB per namespace.
 - each daemon (dnsmasq for DHCP and DNS, sshd, netemu's Python service daemon) costs 2 to
   30 MiB of private memory; the model charges 16 MiB per daemon of the plan.
+- a MariaDB server (services: mariadb) is charged 128 MiB on top: about 90 MiB resident
+  with netemu's small buffers, and its data directory of about 25 MiB in /run (memory).
 - the host keeps a reserve: max(256 MiB, 5 % of RAM) stays free after the scenario.
 
 Besides memory: the user namespace's limit on network namespaces
@@ -33,6 +35,7 @@ from netemu.render.plan import Plan
 
 KIB_PER_NAMESPACE = 512
 KIB_PER_DAEMON = 16 * 1024
+KIB_PER_MARIADB = 128 * 1024
 RESERVE_KIB = 256 * 1024
 RESERVE_FRACTION = 0.05
 FILES_BASE = 128  # netemu's own: a bounded set of netlink sockets, logs, state files
@@ -48,10 +51,15 @@ class Cost:
     namespaces: int
     daemons: int
     files: int
+    databases: int = 0  # MariaDB servers, charged beyond a daemon's share
 
     @property
     def memory_kib(self) -> int:
-        return self.namespaces * KIB_PER_NAMESPACE + self.daemons * KIB_PER_DAEMON
+        return (
+            self.namespaces * KIB_PER_NAMESPACE
+            + self.daemons * KIB_PER_DAEMON
+            + self.databases * KIB_PER_MARIADB
+        )
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,9 @@ def cost(model: Model, plan: Plan) -> Cost:
     daemons = sum(1 for p in plan.processes if not p.wait)
     services = sum(len(i.services) for i in model.instances.values())
     services += sum(len(h.services) for h in model.internet_hosts.values())
-    return Cost(len(plan.namespaces), daemons, FILES_BASE + services + len(model.subnets))
+    databases = sum(1 for i in model.instances.values() if i.server("mariadb"))
+    files = FILES_BASE + services + len(model.subnets)
+    return Cost(len(plan.namespaces), daemons, files, databases)
 
 
 def _read_int(path: str, default: int) -> int:

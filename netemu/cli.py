@@ -16,6 +16,7 @@ from netemu.model import load_model
 from netemu.probe import report
 from netemu.probe.engine import ProbeSpec
 from netemu.render import topology
+from netemu.views import commands as views
 
 
 def _print_problems(problems: Sequence[Problem]) -> None:
@@ -53,9 +54,19 @@ def cmd_down(args: argparse.Namespace) -> int:
     driver = lifecycle.KernelDriver()
     driver.check_host()
     if args.all:
-        removed = lifecycle.down_all(driver)
+        removed, unrecorded = lifecycle.down_all(driver, args.force_unrecorded)
         print(f"removed: {', '.join(removed) if removed else 'nothing was up'}")
+        if unrecorded and args.force_unrecorded:
+            print(f"removed unrecorded namespaces: {', '.join(unrecorded)}")
+        elif unrecorded:
+            print(
+                f"netemu: left in place, no scenario records them: {', '.join(unrecorded)}; "
+                "remove them with `netemu down --all --force-unrecorded`",
+                file=sys.stderr,
+            )
         return ExitStatus.OK
+    if args.force_unrecorded:
+        raise UsageError("--force-unrecorded goes with --all")
     if not args.target:
         raise UsageError("say which scenario: netemu down NAME|FILE, or netemu down --all")
     name = lifecycle.resolve_name(args.target)
@@ -78,6 +89,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                             "complete": s.complete,
                             "source": s.source,
                             "namespaces": s.namespaces,
+                            "nat_gateway_counters": _nat_counters(s),
                         }
                         for s in states
                     ]
@@ -98,9 +110,25 @@ def cmd_status(args: argparse.Namespace) -> int:
         for name, g in s.summary.get("nat_gateways", {}).items():
             row = f"{name:<14} {g['private_ip']:<15} {g['public_ip'] or '-':<15} {'':<8}"
             print(f"  nat_gateway  {row} {g['namespace']}")
+            counted = _nat_counters(s).get(name, {})
+            if counted:
+                print("               " + "  ".join(f"{k} {v}" for k, v in counted.items()))
         for name, h in s.summary.get("internet_hosts", {}).items():
             print(f"  host         {name:<14} {'-':<15} {h['ip']:<15} {'':<8} {h['namespace']}")
     return ExitStatus.OK
+
+
+def _nat_counters(s: st.State) -> dict[str, dict[str, int]]:
+    """Live CloudWatch-like counters of each NAT gateway (render.nat_gateway, ref 6.8, 6.12)."""
+    from netemu.driver import counters
+
+    out = {}
+    for name, g in s.summary.get("nat_gateways", {}).items():
+        try:
+            out[name] = counters.read(g["namespace"])
+        except OSError:  # the namespace is gone (an incomplete scenario)
+            out[name] = {}
+    return out
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
@@ -115,7 +143,20 @@ def cmd_exec(args: argparse.Namespace) -> int:
     # The endpoint's own resolv.conf and host name, in mount and UTS namespaces of this
     # process only; the host's /etc is untouched.
     mountns.enter_endpoint(ns, st.state_dir(name), args.target)
-    os.execvp(command[0], command)
+    return _exec(command, args.target)
+
+
+def _exec(argv: list[str], where: str) -> int:
+    """Replace this process with `argv`; if that fails, say so in one line and exit as a
+    shell would: 127 when there is no such command, 126 when it cannot be run."""
+    try:
+        os.execvp(argv[0], argv)
+    except FileNotFoundError:
+        print(f"netemu: {argv[0]}: command not found (in {where})", file=sys.stderr)
+        return 127
+    except OSError as e:
+        print(f"netemu: {argv[0]}: cannot run it (in {where}): {e.strerror}", file=sys.stderr)
+        return 126
     return ExitStatus.OK  # not reached
 
 
@@ -133,8 +174,7 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     for lacking in ssh_client.lacking_ssh(model, hops):
         print(f"netemu: warning: {lacking} runs no ssh server (services: [ssh])", file=sys.stderr)
     mountns.enter_endpoint(ssh.ns, st.state_dir(name), ssh.source)
-    os.execvp(ssh.argv[0], ssh.argv)
-    return ExitStatus.OK  # not reached: the exit status is ssh's
+    return _exec(list(ssh.argv), ssh.source)  # the exit status is ssh's
 
 
 def _ssh_options(args: argparse.Namespace) -> argparse.Namespace:
@@ -177,7 +217,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from netemu.probe import expect, junit
+    from netemu.probe import command, expect, junit
 
     model, warnings = load_model(args.file)
     _print_problems(warnings)
@@ -195,20 +235,27 @@ def cmd_test(args: argparse.Namespace) -> int:
         lifecycle.up(args.file, driver)
     try:
         outcomes = expect.run(model)
+        commands = command.run(model, st.state_dir(model.name))  # expectations with `run:`
     finally:
         if not was_up and not args.keep:
             lifecycle.down(model.name, driver)
-    failed = sum(not o.ok for o in outcomes)
+    failed = sum(not o.ok for o in outcomes) + sum(not c.ok for c in commands)
+    total = len(outcomes) + len(commands)
     if args.junit:
         junit.write(args.junit, model.name, outcomes)
+    if args.html:
+        from netemu.views import html
+
+        html.write(args.html, model, outcomes)
     if args.json:
         print(
             json.dumps(
                 {
                     "scenario": model.name,
-                    "passed": len(outcomes) - failed,
+                    "passed": total - failed,
                     "failed": failed,
                     "results": [o.to_json() for o in outcomes],
+                    **({"commands": [c.to_json() for c in commands]} if commands else {}),
                 },
                 indent=1,
             )
@@ -217,7 +264,10 @@ def cmd_test(args: argparse.Namespace) -> int:
         for o in outcomes:
             for line in report.outcome_lines(o):
                 print(line)
-        print(f"{model.name}: {len(outcomes) - failed} passed, {failed} failed")
+        for c in commands:
+            for line in c.lines():
+                print(line)
+        print(f"{model.name}: {total - failed} passed, {failed} failed")
     return ExitStatus.CHECKS_FAILED if failed else ExitStatus.OK
 
 
@@ -240,6 +290,21 @@ def cmd_apply(args: argparse.Namespace) -> int:
         return ExitStatus.OK
     for line in apply.report(changes):
         print(line)
+    return ExitStatus.OK
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from netemu.services import logs
+
+    name = lifecycle.current(args.scenario)
+    model = lifecycle.running_model(name)
+    topology.endpoint_ns(model, args.target)  # an unknown target is a usage error
+    found = logs.of(model, st.state_dir(name), args.target)
+    if not found:
+        print(f"{args.target}: no user data or service logs")
+    for title, text in found:
+        print(f"== {title}")
+        print(text.rstrip("\n"))
     return ExitStatus.OK
 
 
@@ -284,8 +349,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("up", cmd_up, "build a scenario in the kernel").add_argument("file")
     d = add("down", cmd_down, "remove everything a scenario created")
     d.add_argument("target", nargs="?", metavar="NAME|FILE")
+    d.add_argument("--all", action="store_true", help="remove every scenario netemu recorded")
     d.add_argument(
-        "--all", action="store_true", help="remove every scenario and anything netemu left"
+        "--force-unrecorded",
+        action="store_true",
+        help="with --all: also remove ne-* namespaces that no scenario records",
     )
     s = add("status", cmd_status, "show what is running")
     s.add_argument("name", nargs="?")
@@ -324,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("file")
     t.add_argument("--json", action="store_true")
     t.add_argument("--junit", metavar="PATH")
+    t.add_argument("--html", metavar="PATH", help="a self-contained HTML report with the diagram")
     t.add_argument("--keep", action="store_true", help="leave the scenario up afterwards")
     ap = add(
         "apply", cmd_apply, "change a running scenario to match FILE, in place (AWS semantics)"
@@ -331,10 +400,14 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("file")
     ap.add_argument("--dry-run", action="store_true", help="print the changes, touch nothing")
     ap.add_argument("--json", action="store_true")
+    lg = add("logs", cmd_logs, "show the output of an instance's user data and servers")
+    lg.add_argument("-s", "--scenario")
+    lg.add_argument("target", metavar="TARGET")
     v = add("verify", cmd_verify, "check the live kernel state against the scenario's plan")
     v.add_argument("name", nargs="?", metavar="NAME")
     v.add_argument("--json", action="store_true")
     lab.register(sub, add)  # netemu lab list|start|hint|check|solution|stop
+    views.register(sub, add)  # netemu schema|graph|ui|flowlogs
     return p
 
 

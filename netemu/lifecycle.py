@@ -36,7 +36,9 @@ class Driver(Protocol):
     def apply(self, plan: Plan, created: list[str], workdir: str, pids: list[int]) -> None: ...
     def destroy(self, namespaces: list[str]) -> None: ...
     def leftovers(self, prefix: str) -> list[str]: ...
-    def reload(self, before: Plan, after: Plan, workdir: str) -> None: ...
+    def reload(
+        self, before: Plan, after: Plan, workdir: str, pids: list[int] | None = None
+    ) -> None: ...
     def change(
         self, before: Plan, after: Plan, workdir: str, running: dict[Process, int],
         tolerant: bool,
@@ -108,10 +110,12 @@ class KernelDriver:
 
         return netns.list_names(prefix)
 
-    def reload(self, before: Plan, after: Plan, workdir: str) -> None:
+    def reload(
+        self, before: Plan, after: Plan, workdir: str, pids: list[int] | None = None
+    ) -> None:
         from netemu.driver import kernel
 
-        kernel.reload(before, after, workdir)
+        kernel.reload(before, after, workdir, pids)
 
     def change(
         self, before: Plan, after: Plan, workdir: str, running: dict[Process, int],
@@ -129,7 +133,7 @@ class KernelDriver:
     ) -> list[Difference]:
         from netemu import verify
 
-        return verify.verify(model, plan, pids, only)
+        return verify.verify(model, plan, pids, only, bodies=False)  # see verify.verify
 
 
 def summary(model: Model) -> dict[str, Any]:
@@ -195,10 +199,13 @@ def _refuse_taken_names(scenario: str, plan: Plan, driver: Driver) -> None:
 def check_programs(plan: Plan) -> None:
     """Every program the plan runs (dnsmasq, udhcpc, sshd, …) must exist before anything is
     built; a missing one is a host problem (exit 3), not a failure halfway through `up`."""
-    missing = sorted({p.argv[0] for p in plan.processes if not shutil.which(p.argv[0])})
+    from netemu.render import servers
+
+    wanted = {p.argv[0] for p in plan.processes} | set(servers.programs(plan))
+    missing = sorted(x for x in wanted if not shutil.which(x))
     if missing:
         raise HostUnsupported(
-            f"missing programs: {', '.join(missing)}; run `sudo make setup` "
+            f"missing programs: {', '.join(missing)}; run `{servers.setup_hint(missing, plan)}` "
             "(Debian packages: see scripts/deb-packages.txt)"
         )
 
@@ -215,6 +222,7 @@ def up_model(model: Model, path: str, driver: Driver) -> None:
     ours = set(state.namespaces)
     created: list[str] = []
     claimed = False
+    before: set[str] | None = None
     try:
         with _Interrupts() as interrupts:
             with interrupts.held():
@@ -236,11 +244,7 @@ def up_model(model: Model, path: str, driver: Driver) -> None:
     except BaseException as e:
         if claimed:
             with _signals_ignored():  # a second Ctrl-C must not cut the rollback short
-                # Also a namespace whose creation was interrupted before `created` heard of it.
-                appeared = set(driver.leftovers(names.scenario_prefix(model.name))) & ours
-                rest = sorted(appeared - before - set(created))
-                driver.destroy(created + rest)
-                st.release(model.name)
+                _roll_back(model.name, driver, state, created, ours, before)
         limit = capacity.exhausted(e) if isinstance(e, Exception) else None
         if limit and not isinstance(e, HostUnsupported):
             raise capacity.CapacityExceeded(
@@ -248,6 +252,28 @@ def up_model(model: Model, path: str, driver: Driver) -> None:
                 "everything built was rolled back"
             ) from e
         raise
+
+
+def _roll_back(
+    scenario: str,
+    driver: Driver,
+    state: st.State,
+    created: list[str],
+    ours: set[str],
+    before: set[str] | None,
+) -> None:
+    """Undo an `up` that failed or was interrupted: its daemons (killed and reaped before
+    their namespaces go, so none writes into the state directory afterwards), its
+    namespaces, then the state directory, which is released whatever failed before."""
+    try:
+        process.kill(state.pids)
+        # Also a namespace whose creation was interrupted before `created` heard of it.
+        appeared = set(driver.leftovers(names.scenario_prefix(scenario))) & ours
+        rest = sorted(appeared - (before or set()) - set(created))
+        driver.destroy(created + rest)
+        process.stop(process.pids_referencing(st.state_dir(scenario)))
+    finally:
+        st.release(scenario)
 
 
 def _verify_failed(scenario: str, differences: list[Difference]) -> str:
@@ -416,9 +442,7 @@ def down(scenario: str, driver: Driver) -> None:
             "wait for it, or stop it (it rolls back on Ctrl-C)"
         )
     if state is not None:
-        for pid in state.pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        process.kill(state.pids)  # and reaped: `up` in this process made them its children
         driver.destroy(list(reversed(state.namespaces)))
         # Daemons whose namespace vanished under them (a crash at the wrong moment).
         process.stop(process.pids_referencing(st.state_dir(scenario)))
@@ -453,17 +477,19 @@ def _namespaces_of(scenario: str) -> list[str]:
     return state.namespaces if state else []
 
 
-def down_all(driver: Driver) -> list[str]:
-    """Remove every scenario, then any namespace of ours that no state file lists (a crash
-    between creating a namespace and recording it cannot happen, but an older netemu or a
-    deleted state directory could leave some)."""
+def down_all(driver: Driver, force_unrecorded: bool = False) -> tuple[list[str], list[str]]:
+    """Remove every scenario netemu recorded under /run/netemu. Namespaces named `ne-…` that
+    no record lists (an older netemu, a deleted state directory, or someone else's objects
+    that merely share the prefix) are only removed with `force_unrecorded`; either way they
+    are returned: (scenarios removed, unrecorded namespaces)."""
     removed = []
     for scenario in st.running():
         down(scenario, driver)
         removed.append(scenario)
-    orphans = driver.leftovers(names.PREFIX)
-    driver.destroy(orphans)
-    return removed
+    unrecorded = sorted(driver.leftovers(names.PREFIX))
+    if force_unrecorded:
+        driver.destroy(unrecorded)
+    return removed, unrecorded
 
 
 def current(name: str | None) -> str:
@@ -497,7 +523,8 @@ def set_instance_state(
         raise UsageError(f"scenario '{scenario}' is not completely up")
     before = running_model(scenario)
     after, inst = instance_state.change(before, state, instance, target)
-    driver.reload(render(before), render(after), st.state_dir(scenario))
+    # The instance's servers stop or start with it; state.pids follows them.
+    driver.reload(render(before), render(after), st.state_dir(scenario), state.pids)
     state.summary = summary(after)
     st.save(state)
     return inst

@@ -72,6 +72,9 @@ class ChainWanted:
     type: str | None = None
     policy: str | None = None
     comments: list[str | None] = field(default_factory=list)
+    # Each rule's body as the kernel lists it once the plan is loaded (observe.rule_body);
+    # None: not compared (no reference was computed).
+    bodies: list[str] | None = None
 
 
 @dataclass
@@ -87,8 +90,10 @@ class Wanted:
     sysctls: dict[str, str] = field(default_factory=dict)
     chains: dict[str, ChainWanted] | None = None  # None: no nftables table at all
     sets: dict[str, int | None] = field(default_factory=dict)  # None: count not compared
+    tables: set[tuple[str, str]] = field(default_factory=set)  # beside inet netemu (arp...)
     conntrack: bool = False
     ipv6: bool = True
+    ruleset_error: str | None = None  # the plan's own ruleset does not load
 
 
 def _route_key(table: int, dst: str, kind: str, via: str | None, dev: str | None,
@@ -117,6 +122,12 @@ def _ruleset_wanted(rs: Ruleset, w: Wanted) -> None:
             body = cmd.get(verb)
             if not isinstance(body, dict):
                 continue
+            if _other_family(body):
+                # The arp and netdev tables of render.arp: the table must be there; their
+                # chains are not listed with the inet table's.
+                if "table" in body:
+                    w.tables.add((body["table"]["family"], body["table"]["name"]))
+                continue
             if "chain" in body:
                 c = body["chain"]
                 w.chains[c["name"]] = ChainWanted(
@@ -136,6 +147,11 @@ def _ruleset_wanted(rs: Ruleset, w: Wanted) -> None:
                     interval = "interval" in (s.get("flags") or [])
                     w.sets[s["name"]] = None if interval else len(s.get("elem", []))
     w.conntrack = _uses_conntrack(rs.commands)
+
+
+def _other_family(body: dict[str, Any]) -> bool:
+    obj = next(iter(body.values()), None)
+    return isinstance(obj, dict) and obj.get("family", "inet") != "inet"
 
 
 def _uses_conntrack(value: Any) -> bool:
@@ -306,10 +322,13 @@ def _nftables(name: str, w: Wanted, seen: ob.NamespaceSeen) -> list[Difference]:
     out = [
         Difference(name, "nftables", f"unexpected table {family} {table}")
         for family, table in nft.tables
-        if (family, table) != ours or w.chains is None
+        if ((family, table) != ours and (family, table) not in w.tables) or w.chains is None
     ]
     if w.chains is None:
         return out
+    if w.ruleset_error:
+        out.append(Difference(name, "nftables", f"the plan's ruleset does not load: "
+                              f"{w.ruleset_error}"))  # fmt: skip
     if ours not in nft.tables:
         return [*out, Difference(name, "nftables", f"table inet {n.NFT_TABLE} is missing")]
     for chain, want in sorted(w.chains.items()):
@@ -329,6 +348,8 @@ def _nftables(name: str, w: Wanted, seen: ob.NamespaceSeen) -> list[Difference]:
                     f"{len(want.comments)}" + _first_rule_difference(want.comments, got.comments),
                 )
             )  # fmt: skip
+        elif want.bodies is not None and list(got.bodies) != want.bodies:
+            out.append(Difference(name, "nftables", _body_difference(chain, want, got)))
     for chain in sorted(set(nft.chains) - set(w.chains)):
         out.append(Difference(name, "nftables", f"unexpected chain {chain}"))
     for s, count in sorted(w.sets.items()):
@@ -340,6 +361,23 @@ def _nftables(name: str, w: Wanted, seen: ob.NamespaceSeen) -> list[Difference]:
     for s in sorted(set(nft.sets) - set(w.sets)):
         out.append(Difference(name, "nftables", f"unexpected set {s}"))
     return out
+
+
+def _body_difference(chain: str, want: ChainWanted, got: ob.ChainSeen) -> str:
+    """The first rule whose comment is the plan's but whose matches or actions are not."""
+    assert want.bodies is not None
+    for i, (a, b) in enumerate(zip(want.bodies, got.bodies, strict=False)):
+        if a != b:
+            named = f" ({want.comments[i]!r})" if want.comments[i] else ""
+            return (
+                f"chain {chain} rule {i + 1}{named} does not do what the plan asks: "
+                f"it is {_short(b)}, the plan has {_short(a)}"
+            )
+    return f"chain {chain} holds {len(got.bodies)} rule body(ies), the plan {len(want.bodies)}"
+
+
+def _short(body: str, limit: int = 300) -> str:
+    return body if len(body) <= limit else body[: limit - 3] + "..."
 
 
 def _first_rule_difference(want: Sequence[str | None], got: Sequence[str | None]) -> str:
@@ -462,15 +500,26 @@ def _others(scenario: str) -> set[str]:
 
 
 def verify(
-    model: Model, plan: Plan, pids: Sequence[int] | None = None, only: set[str] | None = None
+    model: Model,
+    plan: Plan,
+    pids: Sequence[int] | None = None,
+    only: set[str] | None = None,
+    bodies: bool = True,
 ) -> list[Difference]:
     """Read the kernel and compare it with `plan` (rendered from `model`). `pids`: the
     daemons the scenario started (default: those its state file records). `only`: check
     just these namespaces of the plan (`apply` checks what it changed), and that no
-    namespace outside the plan exists."""
+    namespace outside the plan exists. `bodies`: also compare what each rule does, against
+    the plan's rulesets loaded into a scratch namespace; `up` and `apply` leave it out,
+    having just loaded those very rulesets, each in one transaction (it would double the
+    time nftables takes)."""
     want = wanted(model, plan)
     if only is not None:
         want = {name: w for name, w in want.items() if name in only}
+    if bodies:
+        rulesets = [rs for rs in plan.rulesets if rs.ns in want]
+        reference = ob.reference_bodies((rs.ns, rs.json()) for rs in rulesets)
+        add_reference_bodies(want, reference)
     peers: dict[str, set[str]] = {}
     for link in plan.links:
         peers.setdefault(link.ns_a, set()).add(link.ns_b)
@@ -497,6 +546,20 @@ def verify(
     others = set(process.pids_referencing(st.state_dir(model.name))) - set(pids)
     out += _processes(model.name, sorted(others), inodes, {}, gone_ok=True)
     return out
+
+
+def add_reference_bodies(want: Mapping[str, Wanted], reference: Mapping[str, Any]) -> None:
+    """Give each wanted chain the rule bodies its plan listed back as (observe.
+    reference_bodies), so `compare` checks what rules do, not only what they are called."""
+    for ns, bodies in reference.items():
+        w = want.get(ns)
+        if w is None or w.chains is None:
+            continue
+        if isinstance(bodies, str):
+            w.ruleset_error = bodies
+            continue
+        for chain, c in w.chains.items():
+            c.bodies = list(bodies.get(chain, []))
 
 
 def verify_rulesets(

@@ -8,6 +8,8 @@
 # lacks nftables/conntrack/namespaces, no Python >= 3.11); 1 an install step failed.
 #
 # Environment: PYTHON=/path/to/python3.x picks the interpreter for a new .venv.
+# WITH=mariadb,nginx also installs the real servers scenarios may run inside instances
+# (`services: [{mariadb: ...}, nginx]`); without it they are not installed.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -47,6 +49,20 @@ command -v dpkg-query >/dev/null && command -v apt-get >/dev/null ||
   die 3 "not a Debian/Ubuntu host (no dpkg/apt-get); install the packages in $PKG_LIST by hand"
 
 mapfile -t wanted < <(awk '{ sub(/#.*/, ""); for (i = 1; i <= NF; i++) print $i }' "$PKG_LIST")
+# Servers only some scenarios run, installed when asked for (docs/services.md). Their own
+# host services are not started: netemu runs them inside instances only.
+servers=()
+IFS=',' read -r -a with_list <<<"${WITH:-}"
+for name in "${with_list[@]}"; do
+  case "$name" in
+  "") ;;
+  mariadb) servers+=(mariadb-server mariadb-client) ;;
+  nginx) servers+=(nginx) ;;
+  *) die 2 "WITH=$WITH: unknown server '$name' (known: mariadb, nginx)" ;;
+  esac
+done
+wanted+=("${servers[@]}")
+
 missing=()
 for pkg in "${wanted[@]}"; do
   # One line per installed architecture; any fully installed one counts.
@@ -65,6 +81,14 @@ else
   export DEBIAN_FRONTEND=noninteractive
   apt_opts=(-o DPkg::Lock::Timeout=600 -o Dpkg::Use-Pty=0)
   quiet apt-get "${apt_opts[@]}" update
+  # Debian's policy-rc.d: 101 tells the packages' scripts not to start their host
+  # services (a MariaDB and an nginx on the host itself). Only ours, only while installing.
+  policy=/usr/sbin/policy-rc.d
+  if [ "${#servers[@]}" -gt 0 ] && [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# netemu setup: do not start services while installing\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   quiet apt-get "${apt_opts[@]}" install -y --no-install-recommends "${missing[@]}"
   say packages "installed ${#missing[@]}"
 fi

@@ -78,12 +78,15 @@ def links(plan: Plan, indexes: Indexes) -> None:
         with _ns_fds(link.ns_b for link in group) as fds:
             for link in group:
                 batch.veth(
-                    LinkEnd(link.ifname_a, indexes[(ns, link.ifname_a)], link.mac_a),
+                    LinkEnd(
+                        link.ifname_a, indexes[(ns, link.ifname_a)], link.mac_a, mtu=link.mtu_a
+                    ),
                     LinkEnd(
                         link.ifname_b,
                         indexes[(link.ns_b, link.ifname_b)],
                         link.mac_b,
                         fds[link.ns_b],
+                        mtu=link.mtu_b,
                     ),
                     what=link,
                 )

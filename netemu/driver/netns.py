@@ -131,3 +131,18 @@ def write_sysctl(key: str, value: str) -> None:
     """Write /proc/sys/<key> for the namespace the calling thread is in."""
     with open(f"/proc/sys/{key}", "w") as f:
         f.write(value)
+
+
+@contextlib.contextmanager
+def scratch() -> Iterator[None]:
+    """Run the body with the calling thread in a new, empty, unnamed namespace, which the
+    kernel destroys when the body ends (nothing else holds it)."""
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        _check(_libc.unshare(CLONE_NEWNET), "unshare")
+        try:
+            yield
+        finally:
+            _check(_libc.setns(home, CLONE_NEWNET), "setns back")
+    finally:
+        os.close(home)

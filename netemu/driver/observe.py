@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import socket
 from collections.abc import Iterable, Mapping
@@ -80,6 +81,7 @@ class ChainSeen:
     type: str | None
     policy: str | None
     comments: tuple[str | None, ...]  # one per rule, in order
+    bodies: tuple[str, ...] = ()  # each rule's matches and statements (rule_body), in order
 
 
 @dataclass
@@ -151,6 +153,20 @@ def _conntrack_works(may_send: bool) -> str | None:
     return None
 
 
+def rule_body(expr: Any) -> str:
+    """A rule's expressions as the kernel lists them, counters' values left out: what the
+    rule does, comparable between two listings."""
+    return json.dumps(_no_counts(expr), sort_keys=True, separators=(",", ":"))
+
+
+def _no_counts(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: None if k == "counter" else _no_counts(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_counts(v) for v in value]
+    return value
+
+
 def read_nft() -> NftSeen:
     """The netemu table of the namespace the calling thread is in."""
     return _nft()
@@ -178,6 +194,7 @@ def _nft() -> NftSeen:
         return seen
     chains: dict[str, dict[str, Any]] = {}
     comments: dict[str, list[str | None]] = {}
+    bodies: dict[str, list[str]] = {}
     for item in out.get("nftables", []):
         if "table" in item:
             seen.tables.append((item["table"]["family"], item["table"]["name"]))
@@ -189,10 +206,11 @@ def _nft() -> NftSeen:
             comments.setdefault(item["chain"]["name"], [])
         if "rule" in item and _ours(item["rule"]):
             comments.setdefault(item["rule"]["chain"], []).append(item["rule"].get("comment"))
+            bodies.setdefault(item["rule"]["chain"], []).append(rule_body(item["rule"]["expr"]))
     for name, c in chains.items():
         seen.chains[name] = ChainSeen(
             name, c.get("hook"), c.get("prio"), c.get("type"), c.get("policy"),
-            tuple(comments.get(name, [])),
+            tuple(comments.get(name, [])), tuple(bodies.get(name, [])),
         )  # fmt: skip
     return seen
 
@@ -419,3 +437,57 @@ def _foreign(name: str) -> NamespaceSeen:
     with netns.entered(name), rtnl.Socket() as sock:
         ns.links = _links(sock)
     return ns
+
+
+def reference_bodies(rulesets: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
+    """What the kernel lists for each (namespace, ruleset JSON) once loaded: rule bodies per
+    chain, `{ns: {chain: [rule_body, ...]}}`. The rulesets are loaded into a scratch
+    namespace (each under a table name of its own, all in one transaction) and listed back,
+    so the comparison with the live listing sees the kernel's own normalisation on both
+    sides (nft lists `tcp dport 22`, not the `meta l4proto tcp` it was given) and needs no
+    model of it. A ruleset the kernel refuses maps to its error."""
+    items = list(rulesets)
+    tables = {f"r{i}": ns for i, (ns, _) in enumerate(items)}
+    out: dict[str, Any] = {ns: {} for ns, _ in items}
+    with netns.scratch():
+        nft = nftables.Nftables()
+        nft.set_json_output(True)
+        combined = [c for i, (_, rs) in enumerate(items) for c in _renamed(rs, f"r{i}")]
+        rc, _, err = nft.json_cmd({"nftables": combined})
+        if rc != 0:  # find which one the kernel refuses, one at a time
+            for i, (ns, rs) in enumerate(items):
+                rc, _, err = nft.json_cmd({"nftables": _renamed(rs, f"r{i}")})
+                if rc != 0:
+                    out[ns] = str(err).strip() or f"nft exit {rc}"
+        rc, listed, _ = nft.json_cmd({"nftables": [{"list": {"ruleset": None}}]})
+        for item in listed.get("nftables", []) if rc == 0 else []:
+            rule = item.get("rule")
+            if not rule or rule.get("family") != "inet" or rule.get("table") not in tables:
+                continue
+            bodies = out[tables[rule["table"]]]
+            if isinstance(bodies, dict):
+                bodies.setdefault(rule["chain"], []).append(rule_body(rule["expr"]))
+        del nft  # its netlink socket holds the scratch namespace
+    return out
+
+
+def _renamed(ruleset: Mapping[str, Any], table: str) -> list[Any]:
+    """The ruleset's commands with netemu's table called `table` instead."""
+    out = []
+    for cmd in ruleset.get("nftables", []):
+        new = {}
+        for verb, body in cmd.items():
+            body = dict(body) if isinstance(body, dict) else body
+            if isinstance(body, dict):
+                for kind, obj in list(body.items()):
+                    if not isinstance(obj, dict):
+                        continue
+                    obj = dict(obj)
+                    if kind == "table" and obj.get("name") == NFT_TABLE:
+                        obj["name"] = table
+                    elif obj.get("table") == NFT_TABLE:
+                        obj["table"] = table
+                    body[kind] = obj
+            new[verb] = body
+        out.append(new)
+    return out

@@ -48,6 +48,12 @@ def spawn(
         return subprocess.Popen(list(argv), **options)
 
 
+def log_file(name: str) -> str:
+    """The log of daemon `name`, relative to the state directory (`netemu logs` reads it)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return f"logs/{safe}.log"
+
+
 def pids_in(namespaces: Sequence[str]) -> list[int]:
     """Every process whose network namespace is one of `namespaces` (by inode)."""
     inodes = set()
@@ -84,7 +90,8 @@ def pids_referencing(directory: str) -> list[int]:
 
 
 def stop(pids: Sequence[int], grace: float = 0.5) -> None:
-    """SIGTERM, then SIGKILL what is still there after `grace` seconds."""
+    """SIGTERM, then SIGKILL what is still there after `grace` seconds; then wait until
+    they are gone, reaping those that are this process's children (no zombies left)."""
     alive = []
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
@@ -95,12 +102,26 @@ def stop(pids: Sequence[int], grace: float = 0.5) -> None:
         alive = [p for p in alive if _exists(p)]
         if alive:
             time.sleep(0.01)
-    for pid in alive:
+    kill(alive)
+
+
+def kill(pids: Sequence[int], wait: float = 2.0) -> None:
+    """SIGKILL `pids`, then wait up to `wait` seconds until they are gone: a killed process
+    may still be running for a moment (writing a file into the state directory, say), and
+    one that is our child stays a zombie until it is reaped here."""
+    for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + wait
+    left = list(pids)
+    while left and time.monotonic() < deadline:
+        left = [p for p in left if _exists(p)]
+        if left:
+            time.sleep(0.005)
 
 
 def _exists(pid: int) -> bool:
+    """Whether `pid` still runs; a child that has exited is reaped on the way."""
     with contextlib.suppress(ChildProcessError):
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
             return False
@@ -108,4 +129,13 @@ def _exists(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """An exited process that is not ours to reap: it runs no more."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False

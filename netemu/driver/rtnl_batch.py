@@ -38,7 +38,14 @@ NETLINK_CAP_ACK, NETLINK_EXT_ACK = 10, 11
 SO_RCVBUFFORCE = 33  # not in Python's socket module
 
 IFF_UP = 0x1
-IFLA_ADDRESS, IFLA_IFNAME, IFLA_LINKINFO, IFLA_IFALIAS, IFLA_NET_NS_FD = 1, 3, 18, 20, 28
+IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINKINFO, IFLA_IFALIAS, IFLA_NET_NS_FD = (
+    1,
+    3,
+    4,
+    18,
+    20,
+    28,
+)
 IFLA_INFO_KIND, IFLA_INFO_DATA, VETH_INFO_PEER = 1, 2, 1
 IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS = 1, 2, 8
 IFA_F_NOPREFIXROUTE = 0x200
@@ -104,6 +111,7 @@ class LinkEnd:
     index: int
     mac: str | None = None
     ns_fd: int | None = None
+    mtu: int | None = None  # None: the kernel's default
 
     def body(self, up: bool, extra: bytes = b"") -> bytes:
         flags = IFF_UP if up else 0
@@ -111,6 +119,8 @@ class LinkEnd:
         out += attr(IFLA_IFNAME, _text(self.ifname))
         if self.mac:
             out += attr(IFLA_ADDRESS, _mac(self.mac))
+        if self.mtu:
+            out += attr(IFLA_MTU, _u32(self.mtu))
         if self.ns_fd is not None:
             out += attr(IFLA_NET_NS_FD, _u32(self.ns_fd))
         return out + extra
@@ -140,12 +150,16 @@ class Batch:
         body = main.body(up=True, extra=attr(IFLA_LINKINFO, info))
         self.add(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body, what)
 
-    def link_set(self, index: int, what: object, up: bool = True, alias: str = "") -> None:
+    def link_set(
+        self, index: int, what: object, up: bool = True, alias: str = "", mtu: int | None = None
+    ) -> None:
         """Bring an existing link up; give it an alias (a new link's alias can only be set
-        afterwards: the kernel reads IFLA_IFALIAS in changes, not at creation)."""
+        afterwards: the kernel reads IFLA_IFALIAS in changes, not at creation) or an MTU."""
         body = _IFINFO.pack(socket.AF_UNSPEC, 0, index, IFF_UP if up else 0, IFF_UP)
         if alias:
             body += attr(IFLA_IFALIAS, alias.encode())
+        if mtu:
+            body += attr(IFLA_MTU, _u32(mtu))
         self.add(RTM_NEWLINK, 0, body, what)
 
     def address(

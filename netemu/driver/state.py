@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -74,7 +75,13 @@ def load(scenario: str) -> State | None:
 
 
 def release(scenario: str) -> None:
-    shutil.rmtree(state_dir(scenario), ignore_errors=True)
+    # A process that was being killed may still create a file while the tree is removed
+    # (rmtree then fails on a directory that is not empty): try again, briefly.
+    for _ in range(50):
+        shutil.rmtree(state_dir(scenario), ignore_errors=True)
+        if not os.path.exists(state_dir(scenario)):
+            break
+        time.sleep(0.01)
     try:
         os.rmdir(STATE_ROOT)  # leave no empty directory behind
     except OSError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Literal
 
-IdKind = Literal["vpc", "subnet", "rtb", "igw", "nat", "sg", "acl", "eni", "i"]
+IdKind = Literal["vpc", "subnet", "rtb", "igw", "nat", "sg", "acl", "eni", "i", "fl"]
 
 _PREFIX: dict[IdKind, str] = {
     "vpc": "vpc-",
@@ -21,6 +21,7 @@ _PREFIX: dict[IdKind, str] = {
     "acl": "acl-",
     "eni": "eni-",
     "i": "i-",
+    "fl": "fl-",
 }
 
 

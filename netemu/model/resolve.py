@@ -7,6 +7,7 @@ end is the verdict given: a Model plus warnings, or ScenarioInvalid carrying eve
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import PurePath
 
@@ -28,6 +29,7 @@ from netemu.model.validate_context import (
 from netemu.model.validate_enis import read_enis
 from netemu.model.validate_expect import read_expectations
 from netemu.model.validate_fields import as_map, check_keys, text
+from netemu.model.validate_flow_logs import read_flow_logs
 from netemu.model.validate_internet import read_internet
 from netemu.model.validate_network import (
     read_internet_gateways,
@@ -53,6 +55,7 @@ TOP_KEYS = (
     "instances",
     "internet",
     "expect",
+    "flow_logs",
 )
 SECTIONS = {
     "vpcs": VPC,
@@ -97,10 +100,11 @@ def resolve(raw: Node, path: str) -> tuple[Model, list[Problem]]:
     read_routes(ctx)  # routes of every route table (4.x)
     check_nat_routes(ctx)  # a NAT gateway's subnet routes to the IGW (6.6)
     read_expectations(ctx, top)  # the expect list (contract section 3)
+    flow_logs = read_flow_logs(ctx, top)  # VPC Flow Logs (12.x)
     problems = sorted(ctx.problems, key=_order)
     if any(p.severity == "error" for p in problems):
         raise ScenarioInvalid(problems)
-    return _model(ctx), problems
+    return dataclasses.replace(_model(ctx), flow_logs=tuple(flow_logs)), problems
 
 
 def default_name(path: str) -> str:
@@ -172,4 +176,5 @@ def _model(ctx: Ctx) -> Model:
         public_pool=ctx.public_pool,
         internet_hosts=ctx.internet_hosts,
         expectations=tuple(ctx.expectations),
+        command_checks=tuple(ctx.command_checks),
     )

@@ -150,8 +150,23 @@ class NetworkAcl:
 
 @dataclass(frozen=True)
 class Service:
-    kind: Literal["ssh", "http", "tcp", "udp"]
-    port: int  # 22 for ssh, 80 for http
+    kind: Literal["ssh", "http", "tcp", "udp", "mariadb", "nginx"]
+    port: int  # 22 for ssh, 80 for http and nginx, 3306 for mariadb
+    # A real server's options from the scenario (netemu.services.servers_model), sorted by key.
+    settings: tuple[tuple[str, str], ...] = ()
+
+    def setting(self, key: str) -> str | None:
+        return dict(self.settings).get(key)
+
+
+@dataclass(frozen=True)
+class ConnectionTracking:
+    """Idle timeouts of an ENI's tracked connections, in seconds, with AWS's defaults and
+    the API's names (ConnectionTrackingSpecification, ref 7.17)."""
+
+    tcp_established_timeout: int = 432000  # 60-432000
+    udp_stream_timeout: int = 180  # 60-180: a UDP flow with more than one exchange
+    udp_timeout: int = 30  # 30-60: one direction, or a single request and response
 
 
 @dataclass(frozen=True)
@@ -169,6 +184,7 @@ class Eni:
     owner_kind: Literal["instance", "nat_gateway"]
     owner: str  # Instance.name or NatGateway.name
     port: int  # 0-based index of this ENI inside its subnet (its port there)
+    connection_tracking: ConnectionTracking = ConnectionTracking()
 
 
 @dataclass(frozen=True)
@@ -178,6 +194,10 @@ class Instance:
     eni: Eni
     services: tuple[Service, ...]
     state: Literal["running", "stopped"]
+    user_data: str | None = None  # a script run once at first launch (services.user_data)
+
+    def server(self, kind: str) -> Service | None:
+        return next((s for s in self.services if s.kind == kind), None)
 
     @property
     def subnet(self) -> str:
@@ -222,6 +242,33 @@ class Expectation:
     seen_source: str | None = None  # an address, "nat" or "public_ip"
     source_port: int | None = None
     pos: Pos | None = None
+    size: int | None = None  # tcp only: a real download of this many bytes (probe.transfer)
+
+
+@dataclass(frozen=True)
+class CommandCheck:
+    """An expectation run as a real command (`run:`) inside an instance or internet host,
+    judged by its exit status and output (model.validate_checks, probe.command)."""
+
+    source: str  # `from`
+    command: str  # for /bin/sh -c, with {private_ip:NAME} and {public_ip:NAME} filled in
+    exit: int | Literal["nonzero"] = 0
+    output: str | None = None  # must appear in what the command printed
+    timeout: float = 10.0
+    pos: Pos | None = None
+
+
+@dataclass(frozen=True)
+class FlowLog:
+    """A VPC Flow Log (ref 12.1): which ENIs it covers, what it keeps, its record format."""
+
+    name: str
+    id: str  # fl-…
+    resource_kind: Literal["vpc", "subnet", "instance", "nat_gateway"]
+    resource: str  # the object's name
+    traffic_type: Literal["ACCEPT", "REJECT", "ALL"]
+    max_aggregation_interval: int  # seconds; AWS offers 60 and 600 (the default)
+    log_format: tuple[str, ...]  # field names in order; the version-2 default (ref 12.2)
 
 
 @dataclass(frozen=True)
@@ -242,6 +289,8 @@ class Model:
     public_pool: IPv4Network
     internet_hosts: dict[str, InternetHost]
     expectations: tuple[Expectation, ...] = field(default_factory=tuple)
+    command_checks: tuple[CommandCheck, ...] = ()  # expectations with `run:`
+    flow_logs: tuple[FlowLog, ...] = ()
 
     def enis(self) -> list[Eni]:
         """Every ENI, instances first, in scenario order."""

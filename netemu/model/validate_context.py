@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from netemu.errors import Problem
 from netemu.model.types import (
+    CommandCheck,
     Expectation,
     Instance,
     InternetGateway,
@@ -109,6 +110,7 @@ class Ctx:
     nat_gateways: dict[str, NatGateway] = field(default_factory=dict)
     route_tables: dict[str, RouteTable] = field(default_factory=dict)
     expectations: list[Expectation] = field(default_factory=list)
+    command_checks: list[CommandCheck] = field(default_factory=list)
 
     def error(self, at: Node | Pos | None, message: str) -> None:
         self.problems.append(Problem(_where(at), message, "error", self.path))

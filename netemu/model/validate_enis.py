@@ -8,12 +8,14 @@ elastic IPs first, then pool addresses for instances, then for `elastic_ip: auto
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Literal
 
+from netemu.model import validate_servers
 from netemu.model.ids import aws_id, eni_mac
-from netemu.model.types import Eni, Instance, NatGateway, Service, Subnet
+from netemu.model.types import ConnectionTracking, Eni, Instance, NatGateway, Service, Subnet
+from netemu.model.validate_conntrack import connection_tracking
 from netemu.model.validate_context import HOST, INSTANCE, NAT, SUBNET, Ctx, aws, in_vpc, q
 from netemu.model.validate_fields import (
     address,
@@ -39,6 +41,8 @@ INSTANCE_KEYS = (
     "services",
     "source_dest_check",
     "state",
+    "user_data",
+    "connection_tracking",
 )
 NAT_IDLE_TIMEOUT_S = 350  # ref 6.12
 NAT_KEYS = ("subnet", "elastic_ip", "private_ip", "idle_timeout")
@@ -60,7 +64,9 @@ class _Draft:
     source_dest_check: bool = True
     services: tuple[Service, ...] = ()
     state: Literal["running", "stopped"] = "running"
+    user_data: str | None = None
     idle_timeout: int = NAT_IDLE_TIMEOUT_S
+    connection_tracking: ConnectionTracking = field(default_factory=ConnectionTracking)
     ip: IPv4Address | None = None
     public_ip: IPv4Address | None = None
 
@@ -86,15 +92,18 @@ def read_enis(ctx: Ctx, top: dict[str, Node]) -> None:
         elastic = d.eip is not None or d.eip_auto
         eni = Eni(
             eni_id, d.subnet.name, d.ip, mac, d.groups, d.source_dest_check, d.public_ip,
-            elastic, d.kind, d.name, port,
+            elastic, d.kind, d.name, port, d.connection_tracking,
         )  # fmt: skip
         if d.kind == "instance":
             instance_id = aws_id(ctx.scenario, "i", d.name)
-            ctx.instances[d.name] = Instance(d.name, instance_id, eni, d.services, d.state)
+            ctx.instances[d.name] = Instance(
+                d.name, instance_id, eni, d.services, d.state, d.user_data
+            )
         else:
             ctx.nat_gateways[d.name] = NatGateway(
                 d.name, aws_id(ctx.scenario, "nat", d.name), eni, d.idle_timeout
             )
+    validate_servers.check_references(ctx, top)
 
 
 def _subnet(ctx: Ctx, m: dict[str, Node], what: str) -> Subnet | None:
@@ -134,7 +143,8 @@ def _instances(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
             continue
         check_keys(ctx, m, node, what, INSTANCE_KEYS, ("subnet",))
         subnet = _subnet(ctx, m, what)
-        svcs = services(ctx, m.get("services"), what)
+        svcs = services(ctx, m.get("services"), what, on_instance=True)
+        script = validate_servers.user_data(ctx, m.get("user_data"), what)
         sdc = opt_bool(ctx, m, "source_dest_check", what, True)  # ref 9.9
         state = _state(ctx, m, what)
         eip_node, eip, eip_auto = _elastic_ip(ctx, m, what)
@@ -146,12 +156,14 @@ def _instances(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
         draft = _Draft("instance", name, node, subnet, m.get("private_ip"))
         draft.wants_public = public and eip_node is None
         draft.eip_node, draft.eip, draft.eip_auto = eip_node, eip, eip_auto
+        draft.connection_tracking = connection_tracking(ctx, m.get("connection_tracking"), what)
         draft.groups, draft.source_dest_check, draft.services, draft.state = (
             groups,
             sdc,
             svcs,
             state,
         )
+        draft.user_data = script
         drafts.append(draft)
     return drafts
 

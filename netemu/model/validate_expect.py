@@ -5,6 +5,7 @@ from __future__ import annotations
 from ipaddress import AddressValueError, IPv4Address
 from typing import Literal
 
+from netemu.model import validate_checks
 from netemu.model.types import Expectation
 from netemu.model.validate_context import HOST, INSTANCE, NAT, Ctx, q, suggest
 from netemu.model.validate_fields import (
@@ -28,18 +29,27 @@ EXPECT_KEYS = (
     "reason",
     "seen_source",
     "source_port",
+    "size",
 )
-# Reachability Analyzer explanation codes netemu reports (contract section 5, ref 13.3).
+MAX_SIZE = 10_000_000  # bytes of a download expectation (probe.transfer)
+# Reachability Analyzer explanation codes netemu reports (contract sections 5 and 6.3, ref
+# 13.3), then the old names that stay accepted as aliases (probe.reason.ALIASES).
 REASONS = (
     "NO_ROUTE_TO_DESTINATION",
     "BAD_STATE_ROUTE",
+    "BAD_STATE",
     "SUBNET_ACL_RESTRICTION",
     "ENI_SG_RULES_MISMATCH",
+    "ENI_SOURCE_DEST_CHECK_RESTRICTION",
     "IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS",
     "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS",
-    "NAT_GATEWAY_NO_INBOUND",
+    "IGW_SOURCE_ADDRESS_NOT_IN_RFC1918_INGRESS",
+    "IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS",
+    "NGW_REQUIRES_SOURCE_IN_VPC",
+    "NO_POSSIBLE_DESTINATION",
+    "PROTOCOL_RESTRICTION",
     "DISCONNECTED_VPCS",
-    "ENI_SOURCE_DEST_CHECK_RESTRICTION",
+    "NAT_GATEWAY_NO_INBOUND",
     "INSTANCE_STOPPED",
 )
 _PROTOCOLS: tuple[Literal["tcp", "udp", "icmp"], ...] = ("tcp", "udp", "icmp")
@@ -49,6 +59,9 @@ def read_expectations(ctx: Ctx, top: dict[str, Node]) -> None:
     node = top.get("expect")
     for index, item in enumerate(as_list(ctx, node, "'expect'")):
         what = f"expectation {index + 1}"
+        if isinstance(item.value, dict) and "run" in item.value:
+            validate_checks.read(ctx, item, what)  # a real command, not a probe
+            continue
         m = as_map(ctx, item, what, null_ok=False)
         if m is None:
             continue
@@ -62,11 +75,22 @@ def read_expectations(ctx: Ctx, top: dict[str, Node]) -> None:
         sport = None
         if "source_port" in m:
             sport = integer(ctx, m["source_port"], f"{what} source_port", 1, 65535)
+        size = None
+        if "size" in m:
+            # A real TCP download: what path MTU discovery needs to show (ref 5.6, 7.19).
+            size = integer(ctx, m["size"], f"{what} size", 1, MAX_SIZE)
+            if traffic is not None and traffic[0] != "tcp":
+                ctx.error(m["size"].where, f"{what}: size is a TCP download; give tcp: PORT")
+            for key in ("seen_source", "source_port"):
+                if key in m:
+                    ctx.error(m[key].where, f"{what}: a download (size) takes no {key}")
         if source is None or dest is None or traffic is None or result is None:
             continue
         proto, port = traffic
         ctx.expectations.append(
-            Expectation(source, dest, proto, port, result, reason, seen, sport, pos=item.pos)
+            Expectation(
+                source, dest, proto, port, result, reason, seen, sport, pos=item.pos, size=size
+            )
         )
 
 

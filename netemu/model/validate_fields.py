@@ -149,8 +149,8 @@ def cidr(
 ) -> IPv4Network | None:
     """An IPv4 CIDR with host bits zero (ref 1.2) and a prefix length within `sizes`.
 
-    A CIDR with host bits set is an error naming the canonical form, and the canonical
-    network is returned so that later checks still run on it.
+    AWS canonicalises a CIDR with host bits set (`100.68.0.18/18` is taken as
+    `100.68.0.0/18`, 1.2); so does netemu, with a warning naming the canonical form.
     """
     raw = text(ctx, node, what)
     if raw is None:
@@ -169,9 +169,9 @@ def cidr(
         ctx.error(node, f"{what} {raw} must be between /{lo} and /{hi}{size_rule}")
         return None
     if IPv4Address(raw.split("/")[0]) != net.network_address:
-        ctx.error(
+        ctx.warn(
             node,
-            f"{what} {raw} has host bits set; write {net}"
+            f"{what} {raw} has host bits set; taken as {net}"
             + aws("a CIDR is taken with its host bits zeroed", "1.2"),
         )
     return net

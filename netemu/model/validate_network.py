@@ -42,6 +42,7 @@ VPC_KEYS = (
 )
 SUBNET_KEYS = ("vpc", "cidr", "az", "public_ip_on_launch", "route_table", "network_acl")
 TABLE_KEYS = ("vpc", "main", "routes")
+IGW_KEYS = ("vpc",)
 
 MAX_VPCS = 5  # default quota, ref 1.8
 DEFAULT_VPC_CIDR = IPv4Network("172.31.0.0/16")  # ref 3.2
@@ -178,7 +179,7 @@ def read_internet_gateways(ctx: Ctx, top: dict[str, Node]) -> None:
         m = as_map(ctx, node, what, null_ok=False)
         if m is None:
             continue
-        check_keys(ctx, m, node, what, ("vpc",), ("vpc",))
+        check_keys(ctx, m, node, what, IGW_KEYS, ("vpc",))
         vpc = vpc_ref(ctx, m, what)
         if vpc is None:
             continue

@@ -79,7 +79,11 @@ def _destination_ok(
 ) -> bool:
     if dest == vpc.cidr:
         rule = aws(
-            "the local route of the VPC CIDR already exists and cannot be replaced", "4.4, 4.9"
+            "every route table already has the local route of the VPC CIDR; it cannot be "
+            "deleted, and its target can only be replaced by a network interface or a "
+            "Gateway Load Balancer endpoint, which netemu does not model; "
+            "route a whole subnet CIDR to the interface instead",
+            "4.4, 4.6",
         )
         ctx.error(node, f"{what} destination {dest} is the CIDR of VPC {q(vpc.name)}" + rule)
         return False

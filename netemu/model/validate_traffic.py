@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from netemu.model import validate_servers
 from netemu.model.types import PROTO_ALL, PROTO_ICMP, PROTO_TCP, PROTO_UDP, Service
 from netemu.model.validate_context import Ctx, aws, q
 from netemu.model.validate_fields import as_list, integer, kind_of, text
@@ -68,13 +69,15 @@ def traffic(ctx: Ctx, m: dict[str, Node], item: Node, what: str, ref: str) -> Tr
     if has_ports:
         key = "port" if "port" in m else "ports"
         node = m[key]
-        if proto == PROTO_ALL:
-            ctx.error(node.where, f"{what}: protocol all covers every port; remove '{key}'")
-        elif proto == PROTO_ICMP:
+        if proto == PROTO_ICMP:
             ctx.error(node.where, f"{what}: icmp has no ports; use icmp_type and icmp_code")
         else:
-            rule = aws("a protocol other than tcp, udp and icmp means all its traffic", ref)
-            ctx.warn(node.where, f"{what}: protocol {proto} has no ports; they are ignored" + rule)
+            # AWS accepts the range and ignores it (7.5): warn, do not refuse.
+            rule = aws("protocol -1 and protocols other than tcp and udp cover every port", ref)
+            name = "all" if proto == PROTO_ALL else str(proto)
+            ctx.warn(
+                node.where, f"{what}: protocol {name} covers every port; '{key}' is ignored" + rule
+            )
     if proto == PROTO_ICMP:  # -1 = any type / any code
         icmp_type = _icmp(ctx, m, "icmp_type", what)
         icmp_code = _icmp(ctx, m, "icmp_code", what)
@@ -128,18 +131,28 @@ def port_range(ctx: Ctx, m: dict[str, Node], what: str, ref: str) -> tuple[int, 
     return (low, high)
 
 
-def services(ctx: Ctx, node: Node | None, what: str) -> tuple[Service, ...]:
-    """ssh (tcp 22), http (tcp 80), "tcp:PORT", "udp:PORT" — each at most once."""
+def services(
+    ctx: Ctx, node: Node | None, what: str, on_instance: bool = False
+) -> tuple[Service, ...]:
+    """ssh (tcp 22), http (tcp 80), "tcp:PORT", "udp:PORT", and on instances the real
+    servers mariadb (tcp 3306) and nginx (tcp 80) — each port at most once."""
     out: list[Service] = []
     seen: set[tuple[str, int]] = set()
     for item in as_list(ctx, node, f"{what} services"):
-        raw = text(ctx, item, f"{what} service")
-        if raw is None:
-            continue
-        service = _service(raw)
+        if validate_servers.is_server(item):
+            service = validate_servers.server(ctx, item, what, on_instance)
+        else:
+            raw = text(ctx, item, f"{what} service")
+            if raw is None:
+                continue
+            service = _service(raw)
+            if service is None:
+                msg = (
+                    f"{what} service {q(raw)} is not ssh, http, mariadb, nginx, "
+                    '"tcp:PORT" or "udp:PORT" (1-65535)'
+                )
+                ctx.error(item, msg)
         if service is None:
-            msg = f'{what} service {q(raw)} is not ssh, http, "tcp:PORT" or "udp:PORT" (1-65535)'
-            ctx.error(item, msg)
             continue
         key = ("udp" if service.kind == "udp" else "tcp", service.port)
         if key in seen:

@@ -28,14 +28,14 @@ def plans(old: Model, new: Model, running: Running | None) -> tuple[Plan, Plan, 
     and network ACLs only (the common live change) reaches nothing but the subnets'
     rulesets (render.subnet, first in a plan's rulesets), so only those are rendered and
     compared, in plans that hold nothing else."""
-    from netemu.render import subnet
+    from netemu.render import subnet_rulesets
 
     if same(old, new):
         plan = running.plan if running else Plan(new.name, ())
         return plan, plan, running.plan if running else None
     if filters_only(old, new):
-        fresh = tuple(subnet.render(new))
-        was = running.plan.rulesets[: len(fresh)] if running else tuple(subnet.render(old))
+        fresh = tuple(subnet_rulesets(new))
+        was = running.plan.rulesets[: len(fresh)] if running else tuple(subnet_rulesets(old))
         whole = None
         if running:
             whole = dataclasses.replace(

@@ -2,15 +2,23 @@
 
 A probe's request is crafted with scapy and sent from a raw socket inside the source's
 namespace, with an IP ID unique to the probe (NAT leaves it alone, so the packet is
-recognisable on every hop). Sockets opened inside namespaces stay there, so one thread
-watches everything at once: captures on the source and destination ENIs (did the reply come
-back? what source did the destination see?) and NFLOG listeners in every namespace that
-holds AWS rules (which rule dropped it?). A verdict is reached as soon as the evidence exists:
-the reply at the source, or a named drop of the request or the reply.
+recognisable on every hop) and the probe mark of render.nft (its TCP sequence number or
+payload, which the reply carries back). Sockets opened inside namespaces stay there, so one
+thread watches everything at once: captures on the source and destination ENIs (did the
+reply come back? what source did the destination see?) and NFLOG listeners in every
+namespace that holds AWS rules (where was it seen? which rule dropped it?). A verdict is
+reached as soon as the evidence exists: the reply at the source, or a drop of the request
+or the reply by a rule that says which AWS refusal it is (probe.reason).
+
+Observed: the verdict, the reason's code/component/direction/rule (from the dropping rule,
+except the model refinements listed in probe.reason), the hops (probe.hops), the source the
+destination saw. Modelled: only the hops of a scenario whose rules log no probe packets,
+labelled `hops_observed: false`. Probes of one scenario take turns (probe.lock).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
 import select
@@ -20,19 +28,23 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from netemu.driver import netns
+from netemu.driver import state as st
+from netemu.errors import HostUnsupported, UsageError
 from netemu.model.types import Model
-from netemu.probe import nflog, path
+from netemu.probe import hops, lock, nflog, path
 from netemu.probe.endpoints import Endpoint, destination, source
 from netemu.probe.nflog import Packet, parse_ipv4
-from netemu.probe.reason import Reason, from_drop
+from netemu.probe.reason import Reason, from_drop, parse_prefix
 from netemu.render import names as n
-from netemu.render import topology
+from netemu.render import nft, topology
 
 PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1}
 ETH_P_IP = 0x0800
 PACKET_OUTGOING = 4
 CLIENT_PORTS = (32768, 60999)  # Linux's ip_local_port_range, the contract's default
 TCP_SYN, TCP_RST, TCP_ACK = 0x02, 0x04, 0x10
+# A probe still making progress (seen at one more hop) may take this many timeouts in all.
+PATIENCE = 3
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,7 @@ class ProbeSpec:
     protocol: Literal["tcp", "udp", "icmp"]
     port: int | None = None
     source_port: int | None = None
+    size: int | None = None  # a real TCP download of this many bytes (probe.transfer)
 
 
 @dataclass
@@ -55,6 +68,7 @@ class ProbeResult:
     reason: Reason | None
     hops: list[str]
     elapsed_ms: int
+    hops_observed: bool = True  # False: `hops` come from the model (probe.hops)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +83,7 @@ class ProbeResult:
             "seen_port": self.seen_port,
             "reason": self.reason.to_json() if self.reason else None,
             "hops": self.hops,
+            "hops_observed": self.hops_observed,
             "elapsed_ms": self.elapsed_ms,
         }
 
@@ -83,7 +98,8 @@ class _Flight:
     sent_at: float = 0.0
     arrived: Packet | None = None
     reply: Packet | None = None
-    drop: tuple[str, Literal["request", "reply"], str, Packet] | None = None  # rule, leg, ns
+    drop: tuple[nft.Drop, Literal["request", "reply"], str, Packet] | None = None  # leg, ns
+    seen: list[hops.Sighting] = field(default_factory=list)
     done_at: float = 0.0
     extra: list[socket.socket] = field(default_factory=list)
 
@@ -143,14 +159,19 @@ def _read_capture(s: socket.socket) -> list[Packet]:
 def _craft(f: _Flight) -> bytes:
     from scapy.layers.inet import ICMP, IP, TCP, UDP
 
-    ip = IP(src=str(f.src.ip), dst=str(f.dst.ip), id=f.token, ttl=64)
+    ip = IP(src=str(f.src.ip), dst=str(f.dst.ip), id=f.token, ttl=path.INITIAL_TTL)
     if f.spec.protocol == "tcp":
-        return bytes(
-            ip / TCP(sport=f.sport, dport=f.spec.port, flags="S", seq=random.getrandbits(32))
-        )
+        # The reply acknowledges seq + 1: the low half never wraps into the mark.
+        seq = nft.PROBE_SEQ_MARK | random.randrange(0, 0xFFFF)
+        return bytes(ip / TCP(sport=f.sport, dport=f.spec.port, flags="S", seq=seq))
     if f.spec.protocol == "udp":
-        return bytes(ip / UDP(sport=f.sport, dport=f.spec.port) / b"netemu probe")
-    return bytes(ip / ICMP(type=8, id=f.token, seq=1) / b"netemu probe")
+        return bytes(ip / UDP(sport=f.sport, dport=f.spec.port) / nft.PROBE_PAYLOAD)
+    return bytes(ip / ICMP(type=8, id=f.token, seq=1) / nft.PROBE_PAYLOAD)
+
+
+def _progress(flights: list[_Flight]) -> int:
+    """How much undecided flights have been seen so far (hops and arrivals)."""
+    return sum(len(f.seen) + (f.arrived is not None) for f in flights if not f.decided)
 
 
 def infrastructure_namespaces(model: Model) -> list[str]:
@@ -165,16 +186,45 @@ def infrastructure_namespaces(model: Model) -> list[str]:
     )
 
 
+@dataclass(frozen=True)
+class _Unclaimed:
+    """A log line (a hop or a drop) that no flight recognised when it came."""
+
+    ns: str
+    what: nft.Drop | Literal["hop"]
+    packet: Packet
+    order: int
+
+
 class Prober:
     """Runs many probes at once over one set of listeners."""
 
     def __init__(self, model: Model, timeout: float = 1.0) -> None:
         self.model = model
         self.timeout = timeout
-        self.listeners = {nflog.open_listener(ns): ns for ns in infrastructure_namespaces(model)}
         self.components = {ns.name: ns.aws for ns in topology.namespaces(model)}
         self.captures: dict[str, socket.socket] = {}
         self.raw: dict[str, socket.socket] = {}
+        self.listeners: dict[socket.socket, str] = {}
+        self.routers: set[str] = set()
+        self.read = itertools.count()  # the order listener messages were read in
+        self.held = contextlib.ExitStack()
+        try:
+            self.held.enter_context(lock.turn(st.state_dir(model.name)))
+            for ns in infrastructure_namespaces(model):
+                self.listeners[nflog.open_listener(ns)] = ns
+            # Instances that route (route targets) hold no AWS rules to log with; their
+            # ENI's capture shows the probe passing through them instead.
+            self.routers = {
+                n.instance_ns(model.name, e.owner)
+                for e in topology.target_enis(model)
+                if e.owner_kind == "instance"
+            }
+            for ns in self.routers:
+                self._capture_of(ns)
+        except BaseException:
+            self.close()
+            raise
         self.tokens = itertools.count(random.randrange(1, 30000))
         self.ports = itertools.cycle(range(*CLIENT_PORTS))
         for _ in range(random.randrange(0, 20000)):
@@ -183,6 +233,7 @@ class Prober:
     def close(self) -> None:
         for s in [*self.listeners, *self.captures.values(), *self.raw.values()]:
             s.close()
+        self.held.close()  # the next prober of this scenario may start
 
     def __enter__(self) -> Prober:
         return self
@@ -252,27 +303,38 @@ class Prober:
 
     def _run_batch(self, specs: list[ProbeSpec]) -> list[ProbeResult]:
         self._echoers: set[socket.socket] = set()
+        # Logs no flight recognised yet: a reply to the port a NAT gateway chose is only
+        # recognised once the destination's capture has shown that port (f.arrived).
+        self._unclaimed: list[_Unclaimed] = []
         flights = [self._prepare(s) for s in specs]
-        for sock in self.listeners:  # forget drops from before this batch
-            nflog.read_drops(sock)
+        for sock in self.listeners:  # forget logs from before this batch
+            nflog.read_logged(sock)
         packets = [_craft(f) for f in flights]
         for f, packet in zip(flights, packets, strict=True):
             f.sent_at = time.monotonic()
             assert f.src.ns
             self._raw_of(f.src.ns).sendto(packet, (str(f.dst.ip), 0))
-        deadline = time.monotonic() + self.timeout
+        start = time.monotonic()
+        deadline, limit = start + self.timeout, start + self.timeout * PATIENCE
         cap_ns = {s: ns for ns, s in self.captures.items()}
         watch = [*self.listeners, *cap_ns, *self._echoers, *(s for f in flights for s in f.extra)]
         while any(not f.decided for f in flights):
             left = deadline - time.monotonic()
             if left <= 0:
                 break
+            progress = _progress(flights)
             ready, _, _ = select.select(watch, [], [], left)
             for s in ready:
                 self._handle(s, flights, cap_ns)
+            if _progress(flights) > progress:
+                # Still moving (seen at a further hop, or arrived): a busy host delays
+                # packets, it does not drop them. Wait on, up to `limit`.
+                deadline = min(limit, max(deadline, time.monotonic() + self.timeout))
         for f in flights:  # the destination saw the request before the source saw a reply
             if f.reply and f.dst.ns and not f.arrived:
                 self._handle(self.captures[f.dst.ns], flights, cap_ns)
+        for sock in self.listeners:  # hops logged before the verdict, not read yet
+            self._handle(sock, flights, cap_ns)
         for s in {s for f in flights for s in f.extra}:
             s.close()
         return [self._result(f) for f in flights]
@@ -282,20 +344,20 @@ class Prober:
     ) -> None:
         now = time.monotonic()
         if s in self.listeners:
-            for name, p in nflog.read_drops(s):
-                for f in flights:
-                    if f.decided:
-                        continue
-                    if f.is_request(p):
-                        f.drop, f.done_at = (name, "request", self.listeners[s], p), now
-                    elif f.is_reply(p):
-                        f.drop, f.done_at = (name, "reply", self.listeners[s], p), now
+            ns = self.listeners[s]
+            for prefix, p in nflog.read_logged(s):
+                self._logged(ns, parse_prefix(prefix), p, flights, now)
         elif s in cap_ns:
             ns = cap_ns[s]
             for p in _read_capture(s):
+                if ns in self.routers:
+                    self._logged(ns, "hop", p, flights, now)
                 for f in flights:
                     if f.dst.ns == ns and f.arrived is None and f.is_request(p):
                         f.arrived = p
+                        for u in self._unclaimed:
+                            if f.is_reply(u.packet):
+                                self._claim(f, u, now)
                     elif f.src.ns == ns and not f.decided and p.dst == f.src.ip and f.is_reply(p):
                         f.reply, f.done_at = p, now
         elif s in self._echoers:
@@ -312,28 +374,99 @@ class Prober:
             except BlockingIOError:
                 pass
 
+    def _logged(
+        self,
+        ns: str,
+        what: nft.Drop | Literal["hop"] | None,
+        p: Packet,
+        flights: list[_Flight],
+        now: float,
+    ) -> None:
+        if what is None:
+            return  # not one of netemu's logs
+        order = next(self.read)
+        for f in flights:
+            leg: Literal["request", "reply"]
+            if f.is_request(p):
+                leg = "request"
+            elif f.is_reply(p):
+                leg = "reply"
+            else:
+                continue
+            self._claim(f, _Unclaimed(ns, what, p, order), now, leg)
+            return
+        self._unclaimed.append(_Unclaimed(ns, what, p, order))
+
+    def _claim(
+        self,
+        f: _Flight,
+        u: _Unclaimed,
+        now: float,
+        leg: Literal["request", "reply"] = "reply",
+    ) -> None:
+        if u.what == "hop":
+            component = self.components.get(u.ns, u.ns)
+            f.seen.append(hops.Sighting(leg, component, u.packet.ttl, u.order))
+        elif not f.decided:
+            f.drop, f.done_at = (u.what, leg, u.ns, u.packet), now
+
     def _result(self, f: _Flight) -> ProbeResult:
         end = f.done_at or time.monotonic()
         elapsed = int((end - f.sent_at) * 1000)
         seen = str(f.arrived.src) if f.arrived else None
         seen_port = f.arrived.sport if f.arrived else None
-        forward = path.walk(self.model, f.src, f.dst.ip)
         result: Literal["reachable", "blocked"] = "reachable" if f.reply else "blocked"
-        reason, hops = None, forward
+        reason = None
+        drop_leg: Literal["request", "reply"] | None = None
         if f.drop:
-            name, leg, where, packet = f.drop
-            reason = from_drop(name, leg, self.model, f.src, f.dst, packet)
-            died = self.components.get(where, where)
-            if leg == "request":
-                hops = path.until(forward, died)
-            else:
-                back = path.walk(self.model, f.dst, f.arrived.src if f.arrived else f.src.ip)
-                hops = forward + path.until(back[1:], died)
+            drop, drop_leg, _, packet = f.drop
+            reason = from_drop(drop, drop_leg, self.model, f.src, f.dst, packet)
+        way = hops.assemble(
+            self._component(f.src),
+            self._component(f.dst) if f.dst.ns else None,
+            f.seen,
+            f.arrived is not None,
+            f.reply is not None,
+            drop_leg,
+        ) or self._modelled(f)
         return ProbeResult(
-            f.spec, str(f.src.ip), str(f.dst.ip), result, seen, seen_port, reason, hops, elapsed
-        )
+            f.spec, str(f.src.ip), str(f.dst.ip), result, seen, seen_port, reason, way.hops,
+            elapsed, way.observed,
+        )  # fmt: skip
+
+    def _component(self, e: Endpoint) -> str:
+        return self.components.get(e.ns, e.name) if e.ns else e.name
+
+    def _modelled(self, f: _Flight) -> hops.Hops:
+        forward = path.walk(self.model, f.src, f.dst.ip)
+        if not f.drop:
+            return hops.Hops(forward, False)
+        _, leg, where, packet = f.drop
+        back = path.walk(self.model, f.dst, f.arrived.src if f.arrived else f.src.ip)
+        died = self.components.get(where, where)
+        return hops.modelled(forward, back, died, leg, packet.ttl)
 
 
 def probe(model: Model, specs: list[ProbeSpec], timeout: float = 1.0) -> list[ProbeResult]:
-    with Prober(model, timeout) as p:
-        return p.run(specs)
+    """Probe `specs` on the running scenario `model`: packets through the Prober, downloads
+    (`size`) one at a time as real connections. A socket or namespace the host refuses is
+    one line and exit 3 (a namespace that vanished: the scenario went down, exit 2)."""
+    from netemu.probe.transfer import TIMEOUT_S, transfer
+
+    packets = [s for s in specs if s.size is None]
+    found: dict[int, ProbeResult] = {}
+    try:
+        if packets:
+            with Prober(model, timeout) as p:
+                found.update(zip(map(id, packets), p.run(packets), strict=True))
+        for s in specs:  # downloads one at a time: each is a real connection with its timeout
+            if s.size is not None:
+                found[id(s)] = transfer(model, s, max(timeout, TIMEOUT_S))
+    except FileNotFoundError as e:
+        raise UsageError(
+            f"a namespace of scenario '{model.name}' is gone ({e.filename or e}); "
+            "was it brought down meanwhile?"
+        ) from None
+    except OSError as e:
+        raise HostUnsupported(f"probing failed on this host: {e.strerror or e}") from None
+    return [found[id(s)] for s in specs]

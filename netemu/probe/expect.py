@@ -9,6 +9,7 @@ from typing import Any
 from netemu.model.types import Expectation, Model
 from netemu.probe.endpoints import source
 from netemu.probe.engine import ProbeResult, ProbeSpec, probe
+from netemu.probe.reason import satisfies
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Outcome:
 
 
 def spec_of(e: Expectation) -> ProbeSpec:
-    return ProbeSpec(e.source, e.destination, e.protocol, e.port, e.source_port)
+    return ProbeSpec(e.source, e.destination, e.protocol, e.port, e.source_port, e.size)
 
 
 def expected_source(model: Model, e: Expectation) -> str | None:
@@ -59,7 +60,7 @@ def expected_source(model: Model, e: Expectation) -> str | None:
 def judge(model: Model, e: Expectation, r: ProbeResult) -> Outcome:
     if r.result != e.result:
         return Outcome(e, r, False, f"expected {e.result}, got {r.result}")
-    if e.reason and (r.reason is None or r.reason.code != e.reason):
+    if e.reason and not satisfies(e.reason, r.reason):
         got = r.reason.code if r.reason else "no reason"
         return Outcome(e, r, False, f"expected reason {e.reason}, got {got}")
     want = expected_source(model, e)

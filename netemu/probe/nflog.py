@@ -1,19 +1,25 @@
-"""Receives the packets netemu's named drop rules log (NFLOG), from inside a namespace.
+"""Receives what netemu's rules log (NFLOG) from inside a namespace: drops and probe hops.
 
-Every rule that stands for an AWS verdict logs what it drops to one NFLOG group with the
-rule's name as prefix (render.nft.add_drop). A socket bound to that group inside a
-namespace hears each drop the moment it happens, with the packet's headers, so a probe can
-say which AWS object dropped its packet without waiting for a timeout.
+Every rule that stands for an AWS verdict logs what it drops to one NFLOG group, with a
+structured prefix saying which refusal it is (render.nft.Drop), and every probe packet that
+enters the namespace is logged there too (render.nft.probe_hops). A socket bound to that
+group inside a namespace hears each of them the moment it happens, with the packet's
+headers, so a probe knows where its packet went and which AWS object dropped it without
+waiting for a timeout. The kernel allows one such socket per group and namespace, hence
+probe.lock.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
 import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from netemu.driver import netns
+from netemu.errors import HostUnsupported
 from netemu.render.nft import DROP_LOG_GROUP
 
 NETLINK_NETFILTER = 12
@@ -48,6 +54,7 @@ class Packet:
     icmp_code: int | None = None
     icmp_id: int | None = None  # echo request/reply identifier
     tcp_flags: int | None = None
+    ttl: int = 0
 
 
 def parse_ipv4(data: bytes) -> Packet | None:
@@ -56,17 +63,18 @@ def parse_ipv4(data: bytes) -> Packet | None:
     ihl = (data[0] & 0x0F) * 4
     proto = data[9]
     ip_id = struct.unpack_from("!H", data, 4)[0]
+    ttl = data[8]
     src, dst = IPv4Address(data[12:16]), IPv4Address(data[16:20])
     l4 = data[ihl:]
     if proto in (6, 17) and len(l4) >= 4:
         sport, dport = struct.unpack_from("!HH", l4)
         flags = l4[13] if proto == 6 and len(l4) >= 14 else None
-        return Packet(proto, src, dst, ip_id, sport, dport, tcp_flags=flags)
+        return Packet(proto, src, dst, ip_id, sport, dport, tcp_flags=flags, ttl=ttl)
     if proto == 1 and len(l4) >= 8:
         t, c = l4[0], l4[1]
         ident = struct.unpack_from("!H", l4, 4)[0] if t in (0, 8) else None
-        return Packet(proto, src, dst, ip_id, icmp_type=t, icmp_code=c, icmp_id=ident)
-    return Packet(proto, src, dst, ip_id)
+        return Packet(proto, src, dst, ip_id, icmp_type=t, icmp_code=c, icmp_id=ident, ttl=ttl)
+    return Packet(proto, src, dst, ip_id, ttl=ttl)
 
 
 def _attrs(data: bytes) -> dict[int, bytes]:
@@ -93,11 +101,25 @@ def _config(sock: socket.socket, group: int, attr: int, value: bytes) -> None:
     if rkind == NLMSG_ERROR:
         err = struct.unpack_from("=i", reply, 16)[0]
         if err:
-            raise OSError(-err, f"NFLOG config: {struct.unpack_from('=i', reply, 16)[0]}")
+            raise OSError(-err, os.strerror(-err))
 
 
 def open_listener(ns: str, group: int = DROP_LOG_GROUP) -> socket.socket:
-    """A non-blocking socket that receives the drops logged inside namespace `ns`."""
+    """A non-blocking socket that receives what is logged inside namespace `ns`. Any failure
+    is the host's (exit 3), with one line saying what failed."""
+    try:
+        return _open(ns, group)
+    except OSError as e:
+        why = e.strerror or str(e)
+        if e.errno == errno.EPERM:
+            why += (
+                f"; another process already listens to NFLOG group {group} there "
+                "(a netemu older than this one, or ulogd?)"
+            )
+        raise HostUnsupported(f"cannot listen for probe logs in namespace {ns}: {why}") from None
+
+
+def _open(ns: str, group: int) -> socket.socket:
     with netns.entered(ns):
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
     try:
@@ -115,23 +137,34 @@ def open_listener(ns: str, group: int = DROP_LOG_GROUP) -> socket.socket:
     return sock
 
 
-def read_drops(sock: socket.socket) -> list[tuple[str, Packet]]:
-    """Every (rule name, packet) waiting on a listener socket."""
+def read_logged(sock: socket.socket) -> list[tuple[str, Packet]]:
+    """Every (log prefix, packet) waiting on a listener socket."""
     out: list[tuple[str, Packet]] = []
     while True:
         try:
             data = sock.recv(65536)
         except BlockingIOError:
             return out
-        i = 0
-        while i + 16 <= len(data):
-            length, kind = struct.unpack_from("=IH", data, i)
-            if length < 16:
-                break
-            if kind == (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET:
-                attrs = _attrs(data[i + 20 : i + length])  # after nlmsghdr and nfgenmsg
-                prefix = attrs.get(NFULA_PREFIX, b"").rstrip(b"\0").decode(errors="replace")
-                pkt = parse_ipv4(attrs.get(NFULA_PAYLOAD, b""))
-                if pkt:
-                    out.append((prefix, pkt))
-            i += (length + 3) & ~3
+        except OSError as e:  # ENOBUFS: the kernel dropped messages; the rest still count
+            if e.errno != errno.ENOBUFS:
+                raise HostUnsupported(f"reading probe logs failed: {e.strerror}") from None
+            continue
+        out += parse_messages(data)
+
+
+def parse_messages(data: bytes) -> list[tuple[str, Packet]]:
+    """The (log prefix, packet) of each NFLOG packet message in one netlink datagram."""
+    out: list[tuple[str, Packet]] = []
+    i = 0
+    while i + 16 <= len(data):
+        length, kind = struct.unpack_from("=IH", data, i)
+        if length < 16:
+            break
+        if kind == (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET:
+            attrs = _attrs(data[i + 20 : i + length])  # after nlmsghdr and nfgenmsg
+            prefix = attrs.get(NFULA_PREFIX, b"").rstrip(b"\0").decode(errors="replace")
+            pkt = parse_ipv4(attrs.get(NFULA_PAYLOAD, b""))
+            if pkt:
+                out.append((prefix, pkt))
+        i += (length + 3) & ~3
+    return out

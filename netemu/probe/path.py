@@ -1,8 +1,8 @@
-"""The AWS components a packet crosses between two endpoints, for showing where it stopped.
+"""The AWS components a packet should cross between two endpoints, from the model.
 
-The verdict and its reason always come from the kernel (probe.engine); this only lays out
-the way there, using the same route tables the kernel uses, so a user can read
-`internet_host:client -> internet -> internet_gateway:igw -> vpc_router:main -> subnet:private`.
+Only a fallback: a probe's hops are where its packet was seen (probe.hops). This lays out
+the way the route tables say, for a scenario whose namespaces log no probe packets, and
+its result is labelled as modelled (`"hops_observed": false`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from netemu.model.types import Eni, Model, Route
 from netemu.probe.endpoints import Endpoint
 
 MAX_HOPS = 16
+INITIAL_TTL = 64  # what probes are sent with; each namespace that forwards takes one
 
 
 def _component(eni: Eni) -> str:
@@ -84,12 +85,4 @@ def walk(model: Model, src: Endpoint, dst: IPv4Address) -> list[str]:
         return hops
     hops = [_component(src.eni), f"subnet:{src.eni.subnet}"]
     _from_subnet(model, src.eni.subnet, dst, hops)
-    return hops
-
-
-def until(hops: list[str], component: str) -> list[str]:
-    """`hops` up to and including the last occurrence of `component`."""
-    for i in range(len(hops) - 1, -1, -1):
-        if hops[i] == component:
-            return hops[: i + 1]
     return hops

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from netemu.flowlogs import render as flowlogs
 from netemu.model.types import Model
 from netemu.render import (
     dhcp,
@@ -9,12 +10,14 @@ from netemu.render import (
     internet,
     internet_gateway,
     nat_gateway,
+    nft,
     route_table,
+    servers,
     services,
     subnet,
     topology,
 )
-from netemu.render.plan import Plan
+from netemu.render.plan import Plan, Ruleset
 
 
 def render(model: Model) -> Plan:
@@ -22,13 +25,13 @@ def render(model: Model) -> Plan:
     table_routes, rules, router_rulesets = route_table.render(model)
     dhcp_files, dhcp_processes = dhcp.render(model)  # a server per subnet, a client per instance
     dns_files, dns_processes, dns_addresses = dns.render(model)  # resolvers at VPC base+2
-    rulesets = (
-        subnet.render(model)
-        + router_rulesets
+    rulesets = subnet_rulesets(model) + [
+        _observed(rs)
+        for rs in router_rulesets
         + internet_gateway.render(model)
         + nat_gateway.render(model)
         + internet.render(model)
-    )
+    ]
     plan = Plan(
         scenario=model.name,
         namespaces=tuple(topology.namespaces(model)),
@@ -40,4 +43,17 @@ def render(model: Model) -> Plan:
         files=tuple(dhcp_files + dns_files),
         processes=tuple(dns_processes + dhcp_processes),
     )
-    return services.add(model, plan)  # service daemon, sshd, keys, metadata address
+    plan = flowlogs.add(model, plan)  # the flow-log collector, with flow_logs only
+    plan = services.add(model, plan)  # service daemon, sshd, keys, metadata address
+    return servers.add(model, plan)  # mariadb, nginx, user data of running instances
+
+
+def subnet_rulesets(model: Model) -> list[Ruleset]:
+    """The subnets' rulesets (security groups, network ACLs) exactly as `render` places them,
+    first in the plan: `apply` of a rule change renders only these."""
+    return [_observed(rs) for rs in subnet.render(model)]
+
+
+def _observed(rs: Ruleset) -> Ruleset:
+    """Every namespace with AWS rules also logs the probe packets it sees (probe.engine)."""
+    return Ruleset(rs.ns, (*rs.commands, *nft.probe_hops()))

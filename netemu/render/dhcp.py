@@ -9,7 +9,8 @@ free one, 9.1).
 
 Options are those of AWS's default option set (10.1): router = subnet base+1, DNS = VPC
 base+2 (10.2), domain name `<region>.compute.internal` (`ec2.internal` in us-east-1), and
-host name `ip-a-b-c-d` (10.4).
+host name `ip-a-b-c-d` (10.4); plus the interface MTU, 9001 (option 26), from which an
+instance learns the jumbo frames of its VPC (5.6).
 
 Lease time: AWS does not document it (gap 14.1). Observers see the renewal about half an
 hour after binding (10.8), which is T1 = half the lease of a one-hour lease, so netemu
@@ -27,6 +28,7 @@ from netemu.model.types import Eni, Instance, Model, Subnet
 from netemu.render import etc, hostnames
 from netemu.render import names as n
 from netemu.render.plan import File, Process
+from netemu.render.topology import VPC_MTU
 
 LEASE_TIME_S = 3600
 DNSMASQ = "/usr/sbin/dnsmasq"
@@ -59,7 +61,7 @@ CLIENT_SCRIPT_TEXT = rf"""#!/bin/sh
 case "$1" in
 bound|renew)
     set -- $router
-    echo "{LEASE_MARK} interface=$interface ip=$ip mask=$mask router=$1"
+    echo "{LEASE_MARK} interface=$interface ip=$ip mask=$mask router=$1 mtu=$mtu"
     {{
         [ -n "$domain" ] && echo "search $domain"
         for d in $dns; do echo "nameserver $d"; done
@@ -101,6 +103,7 @@ def server_config(model: Model, sub: Subnet) -> str:
         f"dhcp-range={sub.cidr.network_address},static,{sub.cidr.netmask},{LEASE_TIME_S}",
         f"dhcp-option=option:router,{sub.router_ip}",
         f"dhcp-option=option:dns-server,{vpc.dns_ip}",
+        f"dhcp-option=option:mtu,{VPC_MTU}",
         f"dhcp-option=option:domain-name,{hostnames.domain_name(model.region)}",
         *(
             f"dhcp-host={e.mac},{e.private_ip},{hostnames.short_private_name(e.private_ip)}"
@@ -151,6 +154,8 @@ def client_process(model: Model, inst: Instance) -> Process:
             str(CLIENT_TRIES),
             "-T",
             str(CLIENT_TIMEOUT_S),
+            "-O",
+            "mtu",  # udhcpc does not ask for option 26 unless told
             "-s",
             f"{{state}}/{CLIENT_SCRIPT}",
         ),

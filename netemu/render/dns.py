@@ -10,7 +10,9 @@ any other destination beyond base+1. It knows, and answers authoritatively:
   us-east-1) of its instances -> the *private* address, as AWS answers inside the VPC (9.5);
   those of instances in other VPCs -> their public address;
 - internet hosts by their scenario name, bare (`repo`) or under the pseudo top-level
-  domain `internet` (`repo.internet`) -> their address.
+  domain `internet` (`repo.internet`) -> their address;
+- the VPC's instances by their scenario name (`db`) -> the private address, as a Route 53
+  private hosted zone associated with the VPC would (netemu's choice, aws-decisions.md).
 
 Instance names (private and public) exist only when the VPC has `dns_hostnames` on: AWS
 gives instances DNS names only when both DNS attributes are true, and netemu always has DNS
@@ -150,6 +152,11 @@ def vpc_resolver_hosts(model: Model, vpc: Vpc) -> str:
         if e.public_ip
     ]
     records += _host_records(model)
+    # The VPC's own instances by their scenario name (`db`), as a Route 53 private hosted
+    # zone for the VPC would answer (aws-decisions.md): last, so PTR stays the AWS name.
+    records += [
+        ([e.owner], e.private_ip) for e in _named(model, vpc.name) if e.owner_kind == "instance"
+    ]
     return _records(records)
 
 

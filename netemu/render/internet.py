@@ -18,6 +18,8 @@ def render(model: Model) -> list[Ruleset]:
             "internet",
             nft.fib_no_route(policy=False),
             why="internet no route to the destination",
+            # Refined from the model when the address belongs to a VPC (probe.reason).
+            drop=nft.Drop("NO_ROUTE_TO_DESTINATION", "internet", "egress"),
         ),
     ]
     return [Ruleset(n.internet_ns(model.name), tuple(cmds))]

@@ -12,8 +12,8 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from netemu.model.types import InternetGateway, Model
+from netemu.render import hops, nft
 from netemu.render import names as n
-from netemu.render import nft
 from netemu.render.plan import Ruleset
 
 # RFC 1918 and RFC 6598: never forwarded by an internet gateway in either direction (5.5).
@@ -34,6 +34,8 @@ def _ruleset(model: Model, igw: InternetGateway) -> Ruleset:
     private = nft.anon_set([nft.prefix(p) for p in PRIVATE_RANGES])
     cmds: list[dict[str, Any]] = [
         nft.add_table(),
+        # AWS documents no hop for the internet gateway; netemu shows none (aws-decisions).
+        *hops.render(),
         nft.add_map("public_of", "ipv4_addr", "ipv4_addr", pairs),
         nft.add_map("private_of", "ipv4_addr", "ipv4_addr", [(b, a) for a, b in pairs]),
         nft.add_set("mapped_private", "ipv4_addr", [a for a, _ in pairs], interval=False),
@@ -49,12 +51,14 @@ def _ruleset(model: Model, igw: InternetGateway) -> Ruleset:
             inet_if,
             nft.match(nft.payload("ip", "saddr"), private),
             why=f"{who} ingress from a private source",
+            drop=nft.Drop("IGW_SOURCE_ADDRESS_NOT_IN_RFC1918_INGRESS", who, "ingress"),
         ),
         nft.add_drop(
             "ingress",
             inet_if,
             nft.match(nft.payload("ip", "daddr"), nft.ref("mapped_public"), "!="),
             why=f"{who} ingress to an address with no public IP",
+            drop=nft.Drop("IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS", who, "ingress"),
         ),
         nft.add_chain("dnat", "prerouting", -100, kind="nat"),
         nft.add_rule("dnat", inet_if, nft.nat_map("dnat", "daddr", "private_of")),
@@ -64,12 +68,14 @@ def _ruleset(model: Model, igw: InternetGateway) -> Ruleset:
             vpc_if,
             nft.match(nft.payload("ip", "saddr"), nft.ref("mapped_private"), "!="),
             why=f"{who} egress from a source with no public IP",
+            drop=nft.Drop("IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS", who, "egress"),
         ),
         nft.add_drop(
             "egress",
             vpc_if,
             nft.match(nft.payload("ip", "daddr"), private),
             why=f"{who} egress to a private destination",
+            drop=nft.Drop("IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS", who, "egress"),
         ),
         nft.add_chain("snat", "postrouting", 100, kind="nat"),
         nft.add_rule(

@@ -28,6 +28,10 @@ def _matches(rule: NetworkAclRule, peer: str) -> list[Json]:
     return out + nft.traffic(rule.protocol, rule.ports, rule.icmp_type, rule.icmp_code)
 
 
+def _drop(acl: NetworkAcl, direction: str, number: int | str) -> nft.Drop:
+    return nft.Drop("SUBNET_ACL_RESTRICTION", f"network_acl:{acl.name}", direction, str(number))
+
+
 def _chain(acl: NetworkAcl, direction: str) -> list[Json]:
     chain = f"acl_{direction}"
     peer = "saddr" if direction == "ingress" else "daddr"
@@ -37,8 +41,18 @@ def _chain(acl: NetworkAcl, direction: str) -> list[Json]:
         if rule.action == "allow":
             cmds.append(nft.add_rule(chain, *_matches(rule, peer), nft.ACCEPT, comment=name))
         else:
-            cmds.append(nft.add_drop(chain, *_matches(rule, peer), why=name))
-    cmds.append(nft.add_drop(chain, why=f"network_acl:{acl.name} {direction} rule * deny"))
+            cmds.append(
+                nft.add_drop(
+                    chain, *_matches(rule, peer), why=name, drop=_drop(acl, direction, rule.number)
+                )
+            )
+    cmds.append(
+        nft.add_drop(
+            chain,
+            why=f"network_acl:{acl.name} {direction} rule * deny",
+            drop=_drop(acl, direction, "*"),
+        )
+    )
     return cmds
 
 

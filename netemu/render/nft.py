@@ -7,6 +7,7 @@ API avoids both (architecture.md 4 and 6).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from ipaddress import IPv4Network
 from typing import Any
 
@@ -40,15 +41,84 @@ def add_rule(chain: str, *exprs: Expr, comment: str | None = None) -> Json:
     return {"add": {"rule": rule}}
 
 
-# Every drop that stands for an AWS rule is logged to this NFLOG group with its name as the
-# prefix, so a probe learns which rule dropped its packet the moment it happens.
+# Every drop that stands for an AWS rule is logged to this NFLOG group, and so is every
+# probe packet entering a namespace with AWS rules (`probe_hops`): a probe learns where its
+# packet was seen and which rule dropped it the moment it happens.
 DROP_LOG_GROUP = 17
+# Log prefixes are structured, never prose (probe.reason reads them field by field):
+# "ne1|CODE|DIRECTION|RULE|COMPONENT" for a drop, "ne1|HOP" for a probe packet seen.
+PREFIX_VERSION = "ne1"
+HOP_PREFIX = f"{PREFIX_VERSION}|HOP"
+LOG_PREFIX_MAX = 127  # the kernel keeps 128 bytes, NUL included
+# Probe packets carry these marks, and so do their replies: the top half of the TCP sequence
+# number (a SYN-ACK or RST acknowledges sequence + 1, which keeps it), the first four bytes
+# of a UDP or ICMP echo payload (echoed back). NAT rewrites neither.
+PROBE_SEQ_MARK = 0x4E45 << 16
+PROBE_SEQ_MASK = 0xFFFF0000
+PROBE_PAYLOAD = b"netemu probe"
+PROBE_PAYLOAD_MARK = int.from_bytes(PROBE_PAYLOAD[:4], "big")
 
 
-def add_drop(chain: str, *exprs: Expr, why: str) -> Json:
-    """A rule that drops what `exprs` match, named `why` in its comment and its log prefix."""
-    log = {"log": {"prefix": why[:127], "group": DROP_LOG_GROUP}}
-    return add_rule(chain, *exprs, COUNTER, log, DROP, comment=why)
+# VPC Flow Logs (netemu.flowlogs) hear every drop on a group of their own, so their
+# collector never competes with a probe for DROP_LOG_GROUP. With nobody bound to it the
+# kernel discards the copy at once, so scenarios without flow logs pay nothing for it.
+FLOW_LOG_GROUP = 18
+
+
+@dataclass(frozen=True)
+class Drop:
+    """What an AWS refusal is, carried by the rule that enacts it (ref 13.2): the
+    Reachability Analyzer code, the AWS component, the direction and the rule (an ACL rule
+    number, a security group's ID, a route's destination)."""
+
+    code: str
+    component: str
+    direction: str | None = None  # "ingress" | "egress"
+    rule: str | None = None
+
+    def prefix(self) -> str:
+        fields = [PREFIX_VERSION, self.code, self.direction or "", self.rule or ""]
+        head = "|".join(fields) + "|"
+        return head + self.component[: LOG_PREFIX_MAX - len(head)]
+
+
+def add_drop(chain: str, *exprs: Expr, why: str, drop: Drop) -> Json:
+    """A rule that drops what `exprs` match: `why` in words in its comment, `drop` in its
+    log prefix for probes."""
+    log = {"log": {"prefix": drop.prefix(), "group": DROP_LOG_GROUP}}
+    flow_log = {"log": {"prefix": drop.prefix(), "group": FLOW_LOG_GROUP}}
+    return add_rule(chain, *exprs, COUNTER, log, flow_log, DROP, comment=why)
+
+
+def probe_hops() -> list[Json]:
+    """A chain that logs (never drops) every probe packet entering the namespace, before any
+    other rule, so a probe's hops are places its packet was seen."""
+    log = {"log": {"prefix": HOP_PREFIX, "group": DROP_LOG_GROUP}}
+    tcp = match(meta("l4proto"), "tcp")
+    return [
+        add_chain("probe_hops", "prerouting", -300),
+        add_rule(
+            "probe_hops",
+            tcp,
+            match({"&": [payload("tcp", "sequence"), PROBE_SEQ_MASK]}, PROBE_SEQ_MARK),
+            log,
+            comment="probe request seen here",
+        ),
+        add_rule(
+            "probe_hops",
+            tcp,
+            match({"&": [payload("tcp", "ackseq"), PROBE_SEQ_MASK]}, PROBE_SEQ_MARK),
+            log,
+            comment="probe reply seen here",
+        ),
+        add_rule(
+            "probe_hops",
+            match(meta("l4proto"), anon_set(["udp", "icmp"])),
+            match({"payload": {"base": "th", "offset": 64, "len": 32}}, PROBE_PAYLOAD_MARK),
+            log,
+            comment="probe datagram or echo seen here",
+        ),
+    ]
 
 
 def add_set(name: str, kind: str | list[str], elements: list[Expr], interval: bool) -> Json:
@@ -161,3 +231,14 @@ def traffic(
         if icmp_code is not None and icmp_code >= 0:
             out.append(match(payload("icmp", "code"), icmp_code))
     return out
+
+
+def add_counter(name: str) -> Json:
+    """A named counter object: rules count into it by name, `netemu status` reads it."""
+    return {"add": {"counter": {"family": FAMILY, "table": NFT_TABLE, "name": name}}}
+
+
+def add_packet_set(name: str, kind: list[str], size: int) -> Json:
+    """A set the packet path fills (`add @set { key ct count over N }`): it needs a size."""
+    s: Json = {"family": FAMILY, "table": NFT_TABLE, "name": name, "type": kind, "size": size}
+    return {"add": {"set": s}}

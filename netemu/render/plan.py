@@ -26,6 +26,9 @@ class Link:
     mac_a: str | None = None
     mac_b: str | None = None
     alias: str = ""  # ifalias on both ends: what AWS object the cable stands for
+    # MTU of each end; None: the kernel's 1500 (an instance's end gets 9001 by DHCP).
+    mtu_a: int | None = None
+    mtu_b: int | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,9 @@ class Process:
     # the task has exited, the driver gives the lease's interface its address and default
     # route (driver.lease).
     lease: bool = False
+    # A server is ready once it accepts a TCP connection at this (address, port), tried
+    # from inside `ns` after its ready_file exists (mariadb, nginx: services.servers).
+    ready_tcp: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from netemu.model.types import Model, RouteTable
+from netemu.render import hops, nft
 from netemu.render import names as n
-from netemu.render import nft
 from netemu.render.plan import Route, Rule, Ruleset
 from netemu.render.topology import router_target_if, target_enis, target_link_if
 
@@ -127,6 +127,7 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
     subnets = [sub for sub in model.subnets.values() if sub.vpc == vpc]
     cmds: list[dict[str, Any]] = [
         nft.add_table(),
+        *hops.render(),  # the VPC router decrements no TTL (10.9)
         nft.add_chain("subnet_mark", "prerouting", -150),
         nft.add_chain(CHAIN, "prerouting", 0),
         nft.add_chain("unrouted"),
@@ -144,24 +145,41 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
     vpc_cidr = model.vpcs[vpc].cidr
     for sub in subnets:
         table = model.route_tables[sub.route_table]
+        component = f"route_table:{table.name}"
         dead = [
-            (r.destination, f"route {r.destination} blackhole")
+            (
+                r.destination,
+                f"route {r.destination} blackhole",
+                nft.Drop("BAD_STATE_ROUTE", component, "egress", str(r.destination)),
+            )
             for r in table.routes
             if r.target_kind == "blackhole"
         ]
-        dead.append((vpc_cidr, f"local route {vpc_cidr}: no subnet holds the address"))
-        dead.append((IPv4Network("0.0.0.0/0"), "no route"))
+        dead.append(
+            (
+                vpc_cidr,
+                f"local route {vpc_cidr}: no subnet holds the address",
+                nft.Drop("NO_ROUTE_TO_DESTINATION", component, "egress", f"local {vpc_cidr}"),
+            )
+        )
+        dead.append(
+            (
+                IPv4Network("0.0.0.0/0"),
+                "no route",
+                nft.Drop("NO_ROUTE_TO_DESTINATION", component, "egress"),
+            )
+        )
         dead.sort(key=lambda d: -d[0].prefixlen)  # stable: a blackhole 0/0 before the catch-all
         chain = f"unrouted_{sub.index}"
         cmds.append(nft.add_chain(chain))
         dispatch.append((n.router_subnet_if(sub.index), nft.jump(chain)))
-        for dst, what in dead:
+        for dst, what, drop in dead:
             to = (
                 []
                 if dst.prefixlen == 0
                 else [nft.match(nft.payload("ip", "daddr"), nft.prefix(dst))]
             )
-            cmds.append(nft.add_drop(chain, *to, why=f"route_table:{table.name} {what}"))
+            cmds.append(nft.add_drop(chain, *to, why=f"route_table:{table.name} {what}", drop=drop))
     if dispatch:
         cmds.append(nft.add_rule("unrouted", nft.vmap(nft.meta("iifname"), dispatch)))
     return Ruleset(n.router_ns(model.name, vpc), tuple(cmds))

@@ -107,6 +107,7 @@ def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
                 chain,
                 nft.match(nft.payload("ip", field), str(eni.private_ip), "!="),
                 why=f"eni:{eni.owner} {direction} source/destination check",
+                drop=nft.Drop("ENI_SOURCE_DEST_CHECK_RESTRICTION", f"eni:{eni.owner}", direction),
             )
         )
     names = ",".join(g.name for g in groups) or "(none)"
@@ -118,6 +119,12 @@ def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
             chain,
             why=f"security_group:{names} {direction} no rule matches "
             f"({eni.owner_kind} {eni.owner})",
+            drop=nft.Drop(
+                "ENI_SG_RULES_MISMATCH",
+                f"security_group:{names}",
+                direction,
+                ",".join(g.id for g in groups) or None,
+            ),
         )
     )
     return cmds

@@ -69,7 +69,7 @@ def listeners(model: Model) -> list[cfg.Listener]:
         cfg.Listener(ns, obj.name, svc.kind, svc.port)
         for _, ns, obj in _owners(model)
         for svc in obj.services
-        if svc.kind != "ssh"
+        if svc.kind in ("http", "tcp", "udp")  # ssh and the servers are real programs
     ]
     out += [
         cfg.Listener(

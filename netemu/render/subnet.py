@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from netemu.model.types import Model
+from netemu.render import arp, conntrack, hops, network_acl, nft, security_group
 from netemu.render import names as n
-from netemu.render import network_acl, nft, security_group
 from netemu.render.plan import Ruleset
 from netemu.render.topology import target_enis, target_link_if
+
+# After connection tracking (-200) has matched the error to its flow, before routing.
+ROUTER_ICMP_PRIORITY = -150
 
 
 def _unheld_addresses(model: Model, subnet: str) -> list[dict[str, Any]]:
@@ -27,6 +30,24 @@ def _unheld_addresses(model: Model, subnet: str) -> list[dict[str, Any]]:
             nft.match(nft.payload("ip", "daddr"), nft.prefix(sub.cidr)),
             nft.match(nft.payload("ip", "daddr"), nft.anon_set([str(sub.router_ip), *held]), "!="),
             why=f"subnet:{subnet} no ENI holds the address",
+            drop=nft.Drop("NO_ROUTE_TO_DESTINATION", f"subnet:{subnet}", "egress"),
+        ),
+    ]
+
+
+def _router_icmp_source(model: Model, subnet: str) -> list[dict[str, Any]]:
+    """ICMP errors of the VPC router (frag-needed at the internet gateway's 1500-byte edge,
+    5.6) reach the instance from its subnet's base+1, as on AWS, not from the router's
+    transit address. Stateless: the error belongs to a flow connection tracking knows."""
+    router_ip = str(model.subnets[subnet].router_ip)
+    return [
+        nft.add_chain("router_icmp", "prerouting", ROUTER_ICMP_PRIORITY),
+        nft.add_rule(
+            "router_icmp",
+            nft.match(nft.payload("ip", "saddr"), n.SUBNET_LINK[0]),
+            nft.match(nft.meta("l4proto"), "icmp"),
+            {"mangle": {"key": nft.payload("ip", "saddr"), "value": router_ip}},
+            comment="VPC router ICMP errors come from the subnet's base+1 (5.6)",
         ),
     ]
 
@@ -39,12 +60,14 @@ def _stopped_instances(model: Model, subnet: str) -> list[dict[str, Any]]:
     cmds = [nft.add_chain("instance_state", "forward", -10)]
     for inst in stopped:
         port = n.eni_port_if(inst.eni.port)
-        for key in ("iifname", "oifname"):
+        for key, direction in (("iifname", "egress"), ("oifname", "ingress")):
             cmds.append(
                 nft.add_drop(
                     "instance_state",
                     nft.match(nft.meta(key), port),
                     why=f"instance:{inst.name} stopped",
+                    # BAD_STATE: "this component is not in a functional state" (ref 13.3).
+                    drop=nft.Drop("BAD_STATE", f"instance:{inst.name}", direction, "stopped"),
                 )
             )
     return cmds
@@ -58,10 +81,14 @@ def render(model: Model) -> list[Ruleset]:
         ]
         cmds = [
             nft.add_table(),
+            *hops.render(),
+            *_router_icmp_source(model, sub.name),
             *_unheld_addresses(model, sub.name),
             *_stopped_instances(model, sub.name),
+            *conntrack.render(model, sub.name),
             *security_group.render(model, sub.name),
             *network_acl.render(model, sub.name, edge),
+            *arp.render(model, sub.name),
         ]
         out.append(Ruleset(n.subnet_ns(model.name, sub.name), tuple(cmds)))
     return out

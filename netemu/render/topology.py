@@ -13,8 +13,25 @@ from netemu.render import names as n
 from netemu.render.plan import Address, Link, Namespace, Route
 
 NO_IPV6 = (("net/ipv6/conf/all/disable_ipv6", "1"), ("net/ipv6/conf/default/disable_ipv6", "1"))
-# A NAT gateway forgets an idle TCP mapping after 350 s (ref 6.12; `idle_timeout`).
-NAT_TCP_TIMEOUT = "net/netfilter/nf_conntrack_tcp_timeout_established"
+# A NAT gateway forgets an idle mapping, TCP or UDP, after 350 s (ref 6.12; `idle_timeout`).
+NAT_IDLE_TIMEOUTS = (
+    "net/netfilter/nf_conntrack_tcp_timeout_established",
+    "net/netfilter/nf_conntrack_udp_timeout",
+    "net/netfilter/nf_conntrack_udp_timeout_stream",
+)
+# ... and never picks a TCP flow up in mid-stream, so the first packet after the timeout
+# is "invalid" and answered with a RST (render.nat_gateway).
+NAT_NO_PICKUP = ("net/netfilter/nf_conntrack_tcp_loose", "0")
+# Inside a VPC every link carries jumbo frames; the internet gateway's links stay at the
+# kernel's 1500 (ref 5.6). An instance's own end starts at 1500 and gets 9001 by DHCP
+# (option 26, render.dhcp), as an instance learns it on AWS.
+VPC_MTU = 9001
+# The VPC router's ICMP errors (frag-needed towards the internet gateway, 5.6) leave it
+# from the transit address of the interface the packet came in on; the subnet namespace
+# then gives them the subnet's base+1 as source (render.subnet), which is a local address
+# there, hence accept_local.
+ROUTER_ICMP_SOURCE = ("net/ipv4/icmp_errors_use_inbound_ifaddr", "1")
+SUBNET_ROUTER_ICMP = ("net/ipv4/conf/all/accept_local", "1")
 # Security groups keep a UDP flow with replies ("stream") for 180 s, Linux for 120 s (7.17,
 # 7.20); the other defaults already match AWS (TCP established 5 days, UDP 30 s).
 SG_TIMEOUTS = (("net/netfilter/nf_conntrack_udp_timeout_stream", "180"),)
@@ -70,7 +87,12 @@ def namespaces(model: Model) -> list[Namespace]:
             Namespace(
                 n.nat_gateway_ns(s, nat.name),
                 f"nat_gateway:{nat.name}",
-                (*NO_IPV6, *ROUTER, (NAT_TCP_TIMEOUT, str(nat.idle_timeout))),
+                (
+                    *NO_IPV6,
+                    *ROUTER,
+                    *((key, str(nat.idle_timeout)) for key in NAT_IDLE_TIMEOUTS),
+                    NAT_NO_PICKUP,
+                ),
             )
         )
     for sub in model.subnets.values():
@@ -78,13 +100,25 @@ def namespaces(model: Model) -> list[Namespace]:
             Namespace(
                 n.subnet_ns(s, sub.name),
                 f"subnet:{sub.name}",
-                (*NO_IPV6, *ROUTER, *SG_TIMEOUTS, ("net/ipv4/conf/all/proxy_arp", "1")),
+                (
+                    *NO_IPV6,
+                    *ROUTER,
+                    *SG_TIMEOUTS,
+                    ("net/ipv4/conf/all/proxy_arp", "1"),
+                    SUBNET_ROUTER_ICMP,
+                ),
                 # Proxy ARP otherwise waits up to 0.8 s before it answers.
                 late_sysctls=(("net/ipv4/neigh/*/proxy_delay", "0"),),
             )
         )
     for vpc in model.vpcs.values():
-        out.append(Namespace(n.router_ns(s, vpc.name), f"vpc_router:{vpc.name}", NO_IPV6 + ROUTER))
+        out.append(
+            Namespace(
+                n.router_ns(s, vpc.name),
+                f"vpc_router:{vpc.name}",
+                (*NO_IPV6, *ROUTER, ROUTER_ICMP_SOURCE),
+            )
+        )
     for igw in model.internet_gateways.values():
         out.append(
             Namespace(n.igw_ns(s, igw.name), f"internet_gateway:{igw.name}", NO_IPV6 + ROUTER)
@@ -106,7 +140,20 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
     for eni in model.enis():
         sub = model.subnets[eni.subnet]
         ins, sns, port = eni_ns(model, eni), n.subnet_ns(s, sub.name), n.eni_port_if(eni.port)
-        links.append(Link(ins, n.ENI_IF, sns, port, mac_a=eni.mac, alias=f"{eni.id} {eni.owner}"))
+        # A NAT gateway's ENI is configured statically, an instance's MTU comes by DHCP.
+        eni_mtu = VPC_MTU if eni.owner_kind == "nat_gateway" else None
+        links.append(
+            Link(
+                ins,
+                n.ENI_IF,
+                sns,
+                port,
+                mac_a=eni.mac,
+                alias=f"{eni.id} {eni.owner}",
+                mtu_a=eni_mtu,
+                mtu_b=VPC_MTU,
+            )
+        )
         if eni.owner_kind == "nat_gateway":
             # A NAT gateway's ENI is requester-managed and configured statically; an
             # instance asks the subnet's DHCP server for the same address (render.dhcp).
@@ -121,7 +168,17 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
     for sub in model.subnets.values():
         sns, rns = n.subnet_ns(s, sub.name), n.router_ns(s, sub.vpc)
         r_if = n.router_subnet_if(sub.index)
-        links.append(Link(sns, n.UPLINK_IF, rns, r_if, alias=f"{sub.id} {sub.name}"))
+        links.append(
+            Link(
+                sns,
+                n.UPLINK_IF,
+                rns,
+                r_if,
+                alias=f"{sub.id} {sub.name}",
+                mtu_a=VPC_MTU,
+                mtu_b=VPC_MTU,
+            )
+        )
         addrs.append(Address(sns, n.UPLINK_IF, f"{n.SUBNET_LINK[1]}/32"))
         addrs.append(Address(rns, r_if, f"{n.SUBNET_LINK[0]}/32"))
         routes.append(Route(sns, "0.0.0.0/0", via=n.SUBNET_LINK[0], dev=n.UPLINK_IF, onlink=True))
@@ -135,7 +192,17 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
         sub = model.subnets[eni.subnet]
         sns, rns = n.subnet_ns(s, sub.name), n.router_ns(s, sub.vpc)
         t_if, rt_if = target_link_if(eni), router_target_if(model, eni)
-        links.append(Link(sns, t_if, rns, rt_if, alias=f"route target {eni.owner}"))
+        links.append(
+            Link(
+                sns,
+                t_if,
+                rns,
+                rt_if,
+                alias=f"route target {eni.owner}",
+                mtu_a=VPC_MTU,
+                mtu_b=VPC_MTU,
+            )
+        )
         addrs.append(Address(sns, t_if, f"{n.SUBNET_LINK[1]}/32"))
         addrs.append(Address(rns, rt_if, f"{n.SUBNET_LINK[0]}/32"))
 

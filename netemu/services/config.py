@@ -29,6 +29,12 @@ ListenerKind = Literal["http", "tcp", "udp", "metadata"]
 HttpTokens = Literal["required", "optional"]
 
 
+def instance_dir(instance: str) -> str:
+    """What an instance keeps like its own disk (an EBS root volume): servers' data and
+    configuration, its user data, their logs. It lasts across stop/start until `down`."""
+    return f"instances/{instance}"
+
+
 def sshd_pid_file(owner_kind: str, owner: str) -> str:
     """sshd writes it once its socket listens, so it doubles as the ready file."""
     return f"ssh/{owner_kind}-{owner}.pid"

@@ -1,4 +1,7 @@
-"""Kernel tests: real namespaces, real nftables, real packets. Root only."""
+"""Kernel tests: real namespaces, real nftables, real packets. Root only.
+
+Every test here carries the `kernel` marker, so `pytest -m "not kernel"` runs the rest of
+the suite anywhere, without root."""
 
 from __future__ import annotations
 
@@ -8,8 +11,10 @@ import pytest
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if os.geteuid() != 0:
-        skip = pytest.mark.skip(reason="kernel tests need root")
-        for item in items:
-            if "tests/kernel" in str(item.fspath):
-                item.add_marker(skip)
+    skip = pytest.mark.skip(reason="kernel tests need root")
+    for item in items:
+        if "tests/kernel" not in str(item.fspath):
+            continue
+        item.add_marker(pytest.mark.kernel)
+        if os.geteuid() != 0:
+            item.add_marker(skip)

@@ -29,6 +29,8 @@ def test_bench_quick_run_prints_every_ratio(tmp_path: Path) -> None:
         "TCP through",
         "UDP 64 B",
         "SG with 1000 CIDR rules",
+        "flow logs on (VPC, 1 s windows)",
+        "flow logs on, TCP",
         "apply 1 SG rule, 10 instances",
         "apply no-op, 10 instances",
     ):
@@ -36,3 +38,4 @@ def test_bench_quick_run_prints_every_ratio(tmp_path: Path) -> None:
     doc = json.loads(out_json.read_text())
     assert doc["expectations"]["failed"] == 0
     assert doc["datapath"]["sg1000_udp_pps"] > 0
+    assert doc["datapath"]["flowlog"]["udp_ratio"] > 0

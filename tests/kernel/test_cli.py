@@ -170,7 +170,7 @@ def test_stop_keeps_private_address_and_start_gives_new_public_ip(tmp_path: Path
         probe = json.loads(
             netemu("probe", "-s", "clitest", "app", "web", "--tcp", "22", "--json").stdout
         )
-        assert probe["reason"]["code"] == "INSTANCE_STOPPED"
+        assert probe["reason"]["code"] == "BAD_STATE"
         gone = netemu("probe", "-s", "clitest", "client", first, "--tcp", "22", "--json")
         assert json.loads(gone.stdout)["result"] == "blocked"
         assert netemu("start", "-s", "clitest", "web").returncode == 0

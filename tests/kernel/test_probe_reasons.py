@@ -74,14 +74,15 @@ def test_security_group_and_gateway_codes() -> None:
 
 
 def test_nat_gateway_refuses_inbound() -> None:
-    """NAT_GATEWAY_NO_INBOUND (6.9, 6.10): no connection from outside, no ping answered."""
+    """NO_POSSIBLE_DESTINATION at the NAT gateway (6.9, 6.10; once netemu's own
+    NAT_GATEWAY_NO_INBOUND): no connection from outside, no ping answered."""
     with running_text(vpc(private_routes=VIA_NAT, more_instances="") + NAT) as s:
         assert _blocked(s, "client", "nat", tcp=22)[:2] == (
-            "NAT_GATEWAY_NO_INBOUND",
+            "NO_POSSIBLE_DESTINATION",
             "nat_gateway:nat",
         )
-        assert _blocked(s, "client", "nat", icmp=True)[0] == "NAT_GATEWAY_NO_INBOUND"
-        assert _blocked(s, "web", "nat", icmp=True)[0] == "NAT_GATEWAY_NO_INBOUND"
+        assert _blocked(s, "client", "nat", icmp=True)[0] == "NO_POSSIBLE_DESTINATION"
+        assert _blocked(s, "web", "nat", icmp=True)[0] == "NO_POSSIBLE_DESTINATION"
         r = s.probe("db", "client", tcp=80)
         assert r.result == "reachable"
         assert r.seen_source == str(s.model.nat_gateways["nat"].eni.public_ip)
@@ -124,9 +125,14 @@ def test_source_dest_check() -> None:
 
 
 def test_stopped_instance() -> None:
-    """INSTANCE_STOPPED (9.10)."""
+    """BAD_STATE at a stopped instance (9.10, 13.3; once netemu's own INSTANCE_STOPPED)."""
     with running_text(vpc(db_extra=", state: stopped")) as s:
-        assert _blocked(s, "web", "db", tcp=22)[:2] == ("INSTANCE_STOPPED", "instance:db")
+        assert _blocked(s, "web", "db", tcp=22) == (
+            "BAD_STATE",
+            "instance:db",
+            "stopped",
+            "request",
+        )
 
 
 def test_negative_probes_are_definite() -> None:
@@ -141,3 +147,36 @@ def test_negative_probes_are_definite() -> None:
             "internet",
         )
         assert _blocked(s, "db", "172.30.9.9", tcp=1)[0] == "NO_ROUTE_TO_DESTINATION"
+
+
+def test_nat_gateway_refuses_other_protocols() -> None:
+    """PROTOCOL_RESTRICTION (6.11, 13.3): ESP from the private subnet dies at the NAT
+    gateway, named by the rule's structured log prefix."""
+    import select
+    import socket
+    import time
+
+    from netemu.driver import netns
+    from netemu.probe import nflog
+    from netemu.probe.reason import parse_prefix
+    from netemu.render import names as n
+    from netemu.render.nft import Drop
+
+    with running_text(vpc(private_routes=VIA_NAT) + NAT) as s:
+        listener = nflog.open_listener(n.nat_gateway_ns(s.model.name, "nat"))
+        with netns.entered(n.instance_ns(s.model.name, "db")):
+            esp = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
+        try:
+            esp.sendto(b"\0" * 16, ("198.51.100.10", 0))
+            drops: list[Drop] = []
+            deadline = time.monotonic() + 2
+            while not drops and time.monotonic() < deadline:
+                select.select([listener], [], [], 0.2)
+                for prefix, packet in nflog.read_logged(listener):
+                    what = parse_prefix(prefix)
+                    if isinstance(what, Drop) and packet.protocol == 50:
+                        drops.append(what)
+            assert drops == [Drop("PROTOCOL_RESTRICTION", "nat_gateway:nat", "egress")]
+        finally:
+            esp.close()
+            listener.close()

@@ -82,6 +82,42 @@ def _escaped_process() -> tuple[Callable[[], None], Callable[[], None]]:
     return start, stop
 
 
+def _rule_changed_comment_kept() -> tuple[Callable[[], None], Callable[[], None]]:
+    """A rule whose match is no longer the plan's, under the plan's own comment."""
+    import nftables
+
+    ns = f"ne-{NAME}-s-db"
+    kept: list[dict[str, object]] = []
+
+    def nft(cmd: dict[str, object]) -> dict[str, object]:
+        with netns.entered(ns):
+            n = nftables.Nftables()
+            n.set_json_output(True)
+            rc, out, err = n.json_cmd({"nftables": [cmd]})
+        assert rc == 0, err
+        return out  # type: ignore[no-any-return]
+
+    def replace(rule: dict[str, object], expr: object) -> None:
+        body = {k: rule[k] for k in ("family", "table", "chain", "handle", "comment")}
+        nft({"replace": {"rule": {**body, "expr": expr}}})
+
+    def change() -> None:
+        listed = nft({"list": {"ruleset": None}})["nftables"]
+        rule = next(
+            i["rule"]
+            for i in listed  # type: ignore[attr-defined]
+            if "rule" in i
+            and " rule " in (i["rule"].get("comment") or "")
+            and i["rule"]["expr"][-1] == {"accept": None}
+        )
+        kept.append(rule)
+        probe = {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
+                           "right": "192.0.2.99"}}  # fmt: skip
+        replace(rule, [probe, {"accept": None}])
+
+    return change, lambda: replace(kept[0], kept[0]["expr"])
+
+
 def _kill_dns() -> tuple[Callable[[], None], Callable[[], None]]:
     def kill() -> None:
         os.kill(_pid_of("dns/vpc-main.conf"), signal.SIGKILL)
@@ -182,6 +218,11 @@ FAULTS: list[tuple[str, Callable[[], tuple[Callable[[], None], Callable[[], None
         "process of the scenario in the host's namespace",
         _escaped_process,
         [f"{NAME}: process: pid ", "(sh) runs outside the scenario's namespaces"],
+    ),
+    (
+        "rule match changed, comment kept",
+        _rule_changed_comment_kept,
+        [f"ne-{NAME}-s-db: nftables: chain ", "does not do what the plan asks: it is "],
     ),
     ("DNS server killed", _kill_dns, [f"{NAME}: process: dns-server vpc:main (pid "]),
 ]

@@ -210,12 +210,12 @@ def test_rule_only_changes_reach_only_the_subnets_rulesets(old: str, new: str) -
     """What apply's fast path relies on: for security-group and ACL changes the plans differ
     only in the subnets' rulesets, which render.subnet gives first, in a plan's order."""
     from netemu.ops.plans import filters_only, plans
-    from netemu.render import subnet
+    from netemu.render import subnet_rulesets
 
     a, b = model(), model(BASE.replace(old, new))
     assert filters_only(a, b)
     full_a, full_b = render(a), render(b)
-    fresh = tuple(subnet.render(b))
+    fresh = tuple(subnet_rulesets(b))
     assert full_b.rulesets[: len(fresh)] == fresh
     assert dataclasses.replace(full_a, rulesets=full_b.rulesets) == full_b
     before, after, _ = plans(a, b, None)

@@ -198,7 +198,7 @@ def test_renamed_copy_is_refused_with_its_position_before_touching_the_kernel(
     with pytest.raises(ScenarioInvalid) as e:
         session.check(s, RefusingDriver())
     (problem,) = e.value.problems
-    assert problem.pos and (problem.pos.file, problem.pos.line) == (str(s.path), 4)
+    assert problem.pos and (problem.pos.file, problem.pos.line) == (str(s.path), 5)
     assert "keep `name: lab01`" in problem.message
 
 

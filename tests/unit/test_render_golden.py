@@ -46,6 +46,10 @@ def test_shipped_scenario_renders_to_its_golden_plan(
     text = text.replace(sys.executable, "<python>").replace(str(ROOT), "<checkout>")
     got = json.loads(text)
     golden = GOLDEN / f"{scenario.stem}.json"
-    if os.environ.get("NETEMU_UPDATE_GOLDEN") or not golden.exists():
+    if os.environ.get("NETEMU_UPDATE_GOLDEN"):
         golden.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+    assert golden.exists(), (
+        f"no golden plan {golden.name}: review the plan, then write it with "
+        "NETEMU_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/unit/test_render_golden.py"
+    )
     assert got == json.loads(golden.read_text())

@@ -22,14 +22,23 @@ def test_vpc_cidr_outside_16_to_28_is_rejected(cidr: str) -> None:
     assert "must be between /16 and /28" in p.message and "ref 1.1" in p.message
 
 
-def test_vpc_cidr_with_host_bits_names_the_canonical_form() -> None:
-    """CIDRs are canonical: host bits zero (ref 1.2)."""
-    p = _one("""
-        vpcs:
-          main: {cidr: 100.68.0.18/18}
-    """)
-    assert _at(p) == "2:16"
-    assert "host bits set; write 100.68.0.0/18" in p.message and "ref 1.2" in p.message
+def test_vpc_cidr_with_host_bits_is_canonicalised_with_a_warning() -> None:
+    """AWS zeroes host bits (`100.68.0.18/18` -> `100.68.0.0/18`, ref 1.2): a warning
+    naming the canonical form, and the model holds the canonical CIDR."""
+    model, warnings = load_model_text("vpcs:\n  main: {cidr: 100.68.0.18/18}\n")
+    assert [(w.severity, _at(w)) for w in warnings] == [("warning", "2:16")]
+    assert "host bits set; taken as 100.68.0.0/18" in warnings[0].message
+    assert "ref 1.2" in warnings[0].message
+    assert str(model.vpcs["main"].cidr) == "100.68.0.0/18"
+
+
+def test_subnet_cidr_with_host_bits_is_canonicalised() -> None:
+    """The same canonicalisation applies to subnets (ref 1.2)."""
+    model, warnings = load_model_text(
+        "vpcs:\n  main: {cidr: 10.0.0.0/16}\nsubnets:\n  a: {vpc: main, cidr: 10.0.1.7/24}\n"
+    )
+    assert ["host bits" in w.message for w in warnings] == [True]
+    assert str(model.subnets["a"].cidr) == "10.0.1.0/24"
 
 
 def test_link_local_vpc_cidr_is_refused() -> None:

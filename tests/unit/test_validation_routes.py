@@ -66,11 +66,16 @@ def test_table_named_like_the_implicit_main_table_is_rejected() -> None:
     assert "taken by the implicit main route table of VPC 'main'" in p.message
 
 
-def test_route_destination_with_host_bits_is_rejected() -> None:
-    """Route destinations are canonical CIDRs (ref 1.2)."""
-    [p] = _route("{destination: 8.8.8.8/8, internet_gateway: igw}")
-    assert _at(p) == "21:23"
-    assert "write 8.0.0.0/8" in p.message
+def test_route_destination_with_host_bits_is_canonicalised() -> None:
+    """Route destinations are canonicalised as AWS does (ref 1.2): a warning, and the
+    route holds 8.0.0.0/8."""
+    model, warnings = load_model_text(
+        ROUTE_BASE + "      - {destination: 8.8.8.8/8, internet_gateway: igw}\n"
+    )
+    [w] = [w for w in warnings if "host bits" in w.message]
+    assert (w.severity, _at(w)) == ("warning", "21:23")
+    assert "taken as 8.0.0.0/8" in w.message
+    assert [str(r.destination) for r in model.route_tables["rt"].routes][-1] == "8.0.0.0/8"
 
 
 def test_duplicate_destination_is_route_already_exists() -> None:
@@ -85,10 +90,14 @@ def test_duplicate_destination_is_route_already_exists() -> None:
 
 
 def test_route_to_the_vpc_cidr_is_rejected() -> None:
-    """The local route of the VPC CIDR exists and cannot be replaced here (ref 4.4)."""
+    """Every table has the local route of the VPC CIDR (ref 4.4). AWS lets its target be
+    replaced by an ENI or a GWLB endpoint, which netemu does not model; the message says
+    so instead of claiming AWS forbids it."""
     [p] = _route("{destination: 10.0.0.0/16, instance: box}")
     assert _at(p) == "21:23"
     assert "is the CIDR of VPC 'main'" in p.message
+    assert "Gateway Load Balancer endpoint" in p.message and "ref 4.4" in p.message
+    assert "cannot be replaced" not in p.message
 
 
 def test_route_more_specific_than_local_is_rejected() -> None:

@@ -58,11 +58,16 @@ def test_sg_port_range_that_ends_before_it_starts_is_rejected() -> None:
     assert "ports 90-80 start after they end" in p.message
 
 
-def test_sg_ports_with_protocol_all_are_rejected() -> None:
-    """Protocol -1 covers every port (ref 7.5); giving ports is a mistake."""
-    [p] = _sg_rule("{protocol: all, port: 22, cidr: 0.0.0.0/0}")
-    assert _at(p) == "10:25"
-    assert "protocol all covers every port; remove 'port'" in p.message
+def test_sg_ports_with_protocol_all_are_ignored_with_a_warning() -> None:
+    """Protocol -1 means all ports regardless of the given range (ref 7.5): AWS accepts
+    the rule, so netemu warns and ignores the ports."""
+    model, warnings = load_model_text(
+        SG_BASE + "      - {protocol: all, port: 22, cidr: 0.0.0.0/0}\n"
+    )
+    assert [(w.severity, _at(w)) for w in warnings] == [("warning", "10:25")]
+    assert "protocol all covers every port; 'port' is ignored" in warnings[0].message
+    group = next(g for g in model.security_groups.values() if g.name == "g")
+    assert (group.ingress[0].protocol, group.ingress[0].ports) == (PROTO_ALL, None)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,245 @@
+"""The JSON Schema of the scenario format, built from the key lists the validator checks.
+
+Every object's `properties` are exactly the tuple the validator passes to `check_keys` for
+that object, and its `required` list the same required keys, so the schema and the
+validator cannot drift apart (tests/unit/test_schema.py proves it both ways). The schema
+adds what editors need: descriptions, value types and enumerations for completion. It is
+deliberately looser than the validator on values (the validator gives the AWS reason).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from netemu.model.resolve import TOP_KEYS
+from netemu.model.validate_checks import KEYS as RUN_KEYS
+from netemu.model.validate_conntrack import BOUNDS as CONNTRACK_BOUNDS
+from netemu.model.validate_enis import INSTANCE_KEYS, NAT_KEYS
+from netemu.model.validate_expect import EXPECT_KEYS, REASONS
+from netemu.model.validate_flow_logs import FLOW_LOG_FIELDS, FLOW_LOG_KEYS, TRAFFIC_TYPES
+from netemu.model.validate_internet import HOST_KEYS, INTERNET_KEYS
+from netemu.model.validate_network import IGW_KEYS, SUBNET_KEYS, TABLE_KEYS, VPC_KEYS
+from netemu.model.validate_routes import ROUTE_KEYS
+from netemu.model.validate_security import (
+    ACL_KEYS,
+    ACL_RULE_KEYS,
+    DEFAULT_RULES_KEYS,
+    SG_KEYS,
+    SG_RULE_KEYS,
+)
+from netemu.model.validate_servers import SERVER_KEYS, SERVER_REQUIRED
+
+Schema = dict[str, Any]
+
+
+def _object_of(keys: Sequence[str], required: Sequence[str]) -> Schema:
+    out: Schema = {
+        "type": "object",
+        "properties": {k: {"type": "string"} for k in keys},
+        "additionalProperties": False,
+    }
+    if required:
+        out["required"] = list(required)
+    return out
+
+
+SCHEMA_ID = "https://netemu.invalid/scenario.schema.json"  # .invalid: never fetched
+
+_NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"}
+_TEXT: Schema = {"type": ["string", "number", "boolean"]}  # scalars as the YAML text
+_INT: Schema = {"type": ["integer", "string"]}
+_BOOL: Schema = {"type": "boolean"}
+_CIDR: Schema = {"type": "string", "description": "an IPv4 CIDR such as 10.0.0.0/16"}
+_IP: Schema = {"type": "string", "description": "an IPv4 address such as 10.0.0.5"}
+_PROTOCOL: Schema = {
+    "anyOf": [
+        {"enum": ["tcp", "udp", "icmp", "all", "-1", -1]},
+        {"type": "integer", "minimum": 0, "maximum": 255},
+        {"type": "string", "pattern": "^[0-9]{1,3}$"},
+    ],
+    "description": "tcp, udp, icmp, all (or -1), or an IP protocol number",
+}
+_SERVER_OPTIONS: Schema = {
+    kind: {
+        "type": "object",
+        "properties": {
+            kind: _object_of(SERVER_KEYS[kind], SERVER_REQUIRED[kind]),
+        },
+        "required": [kind],
+        "maxProperties": 1,  # one server per item (the validator says so, not check_keys)
+    }
+    for kind in SERVER_KEYS
+}
+_SERVICES: Schema = {
+    "type": "array",
+    "items": {
+        "anyOf": [
+            {"type": "string", "pattern": "^(ssh|http|nginx|(tcp|udp):[0-9]{1,5})$"},
+            *_SERVER_OPTIONS.values(),
+        ]
+    },
+    "description": 'ssh, http, "tcp:PORT" (accepts and answers), "udp:PORT" (echoes), '
+    "nginx, {nginx: {database: INSTANCE}}, {mariadb: {database, user, password}}",
+}
+
+# The value schema of a key, wherever it appears; keys not listed take any value.
+_VALUES: dict[str, Schema] = {
+    "name": {"type": "string", "pattern": "^[a-z][a-z0-9-]{0,11}$"},
+    "region": {"type": "string", "pattern": "^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$"},
+    "description": {"type": "string"},
+    "cidr": _CIDR,
+    "destination": _CIDR,
+    "public_pool": _CIDR,
+    "dns_hostnames": _BOOL,
+    "default": _BOOL,
+    "main": _BOOL,
+    "public_ip_on_launch": _BOOL,
+    "public_ip": _BOOL,
+    "source_dest_check": _BOOL,
+    "blackhole": _BOOL,
+    "azs": {"type": "array", "items": {"type": "string"}},
+    "az": {"type": "string", "description": "a zone letter (a) or a full zone name"},
+    "vpc": _NAME,
+    "subnet": _NAME,
+    "route_table": _NAME,
+    "network_acl": _NAME,
+    "internet_gateway": _NAME,
+    "nat_gateway": _NAME,
+    "instance": _NAME,
+    "security_group": _NAME,
+    "security_groups": {"type": "array", "items": _NAME},
+    "private_ip": _IP,
+    "ip": _IP,
+    "elastic_ip": {"type": "string", "description": "an address, or auto"},
+    "idle_timeout": _INT,
+    "state": {"enum": ["running", "stopped"]},
+    "services": _SERVICES,
+    "size": {"type": "integer", "minimum": 1, "description": "bytes of a real TCP download"},
+    "user_data": {"type": "string", "description": "a shell script run once at first launch"},
+    "run": {"type": "string", "description": "a command run with /bin/sh -c in `from`"},
+    "exit": {"anyOf": [_INT, {"enum": ["nonzero"]}]},
+    "output": {"type": "string"},
+    "timeout": {"type": ["number", "string"]},
+    "protocol": _PROTOCOL,
+    "port": _INT,
+    "ports": {
+        "anyOf": [_INT, {"type": "array", "items": _INT, "minItems": 2, "maxItems": 2}],
+        "description": 'one port, "FROM-TO", or [FROM, TO]',
+    },
+    "icmp_type": _INT,
+    "icmp_code": _INT,
+    "rule": _INT,
+    "action": {"enum": ["allow", "deny"]},
+    "from": {"type": "string"},
+    "to": {"type": "string"},
+    "tcp": _INT,
+    "udp": _INT,
+    "icmp": _BOOL,
+    "result": {"enum": ["reachable", "blocked"]},
+    "reason": {"enum": list(REASONS)},
+    "seen_source": {"type": "string", "description": "an address, nat or public_ip"},
+    "source_port": _INT,
+    "resource": {"type": "string", "description": "a VPC, subnet or instance name"},
+    "traffic_type": {"enum": list(TRAFFIC_TYPES)},
+    "max_aggregation_interval": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "seconds; AWS offers 60 or 600",
+    },
+    "log_format": {
+        "type": "string",
+        "description": "space-separated ${field} names: " + " ".join(FLOW_LOG_FIELDS),
+    },
+}
+
+
+_SECONDS = {k: {"type": "integer", "description": "seconds"} for k in CONNTRACK_BOUNDS}
+
+
+def _object(
+    keys: Sequence[str], required: Sequence[str] = (), nested: dict[str, Schema] | None = None
+) -> Schema:
+    props = {k: (nested or {}).get(k, _VALUES.get(k, {})) for k in keys}
+    out: Schema = {"type": "object", "properties": props, "additionalProperties": False}
+    if required:
+        out["required"] = list(required)
+    return out
+
+
+def _named(item: Schema, what: str) -> Schema:
+    """A section: a mapping of object names to objects (empty allowed)."""
+    return {
+        "type": ["object", "null"],
+        "description": f"{what}, by name",
+        "propertyNames": _NAME,
+        "additionalProperties": item,
+    }
+
+
+def _rules(rule: Schema) -> Schema:
+    return {"type": ["array", "null"], "items": rule}
+
+
+def schema() -> Schema:
+    sg_rule = _object(SG_RULE_KEYS, ("protocol",))
+    acl_rule = _object(ACL_RULE_KEYS, ("rule", "protocol", "cidr", "action"))
+    sg_directions = {"ingress": _rules(sg_rule), "egress": _rules(sg_rule)}
+    acl_directions = {"ingress": _rules(acl_rule), "egress": _rules(acl_rule)}
+    vpc = _object(
+        VPC_KEYS,
+        nested={
+            "default_security_group": _object(DEFAULT_RULES_KEYS, nested=sg_directions),
+            "default_network_acl": _object(DEFAULT_RULES_KEYS, nested=acl_directions),
+        },
+    )
+    sections: dict[str, Schema] = {
+        "vpcs": _named(vpc, "VPCs (cidr is required unless default: true)"),
+        "internet_gateways": _named(_object(IGW_KEYS, ("vpc",)), "internet gateways"),
+        "subnets": _named(_object(SUBNET_KEYS, ("vpc", "cidr")), "subnets"),
+        "route_tables": _named(
+            _object(
+                TABLE_KEYS, ("vpc",), {"routes": _rules(_object(ROUTE_KEYS, ("destination",)))}
+            ),
+            "route tables",
+        ),
+        "nat_gateways": _named(_object(NAT_KEYS, ("subnet",)), "NAT gateways"),
+        "security_groups": _named(_object(SG_KEYS, ("vpc",), sg_directions), "security groups"),
+        "network_acls": _named(_object(ACL_KEYS, ("vpc",), acl_directions), "network ACLs"),
+        "instances": _named(
+            _object(
+                INSTANCE_KEYS,
+                ("subnet",),
+                {"connection_tracking": _object(tuple(CONNTRACK_BOUNDS), nested=_SECONDS)},
+            ),
+            "instances",
+        ),
+        "internet": _object(
+            INTERNET_KEYS,
+            nested={"hosts": _named(_object(HOST_KEYS, ("ip",)), "internet hosts")},
+        ),
+        "expect": {
+            "type": ["array", "null"],
+            "items": {
+                "anyOf": [
+                    _object(EXPECT_KEYS, ("from", "to", "result")),
+                    _object(RUN_KEYS, ("from", "run")),
+                ]
+            },
+        },
+        "flow_logs": _named(_object(FLOW_LOG_KEYS, ("resource",)), "VPC Flow Logs (reference 12)"),
+    }
+    top = _object(TOP_KEYS, nested=sections)
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": SCHEMA_ID,
+        "title": "netemu scenario",
+        "description": "AWS VPC networking emulated in one Linux kernel "
+        "(docs: scenario-format; `netemu validate` gives the AWS reasons)",
+        **top,
+    }
+
+
+def schema_text() -> str:
+    return json.dumps(schema(), indent=2) + "\n"

@@ -1,0 +1,101 @@
+"""The hops of a probe, from where its packets were seen (pure; probe.engine feeds it).
+
+Every namespace with AWS rules logs each probe packet entering it (render.nft.probe_hops),
+with the packet's headers. Each namespace that forwards decrements the TTL, so within one
+leg the sightings are ordered by falling TTL (ties, where a hop does not decrement, keep
+the order the logs were read in). The source is where the probe was sent, the destination
+counts once its capture saw the request. A drop is logged by the rule that took the packet,
+in a namespace whose hop log fired just before: the drop point is the last hop seen.
+
+When nothing was seen at all (a scenario brought up by a netemu without hop logs), the
+hops come from the model (probe.path) and say so: `observed` is False.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from netemu.probe import path
+
+Leg = Literal["request", "reply"]
+
+
+@dataclass(frozen=True)
+class Sighting:
+    leg: Leg
+    component: str  # the AWS component of the namespace, e.g. "subnet:public"
+    ttl: int
+    order: int  # when it was read, across all listeners
+
+
+@dataclass(frozen=True)
+class Hops:
+    hops: list[str]
+    observed: bool
+
+
+def _leg(sightings: list[Sighting], leg: Leg) -> list[str]:
+    mine = sorted((s for s in sightings if s.leg == leg), key=lambda s: (-s.ttl, s.order))
+    return [s.component for s in mine]
+
+
+def _append(hops: list[str], component: str) -> None:
+    if not hops or hops[-1] != component:
+        hops.append(component)
+
+
+def assemble(
+    source: str,
+    destination: str | None,
+    sightings: list[Sighting],
+    arrived: bool,
+    replied: bool,
+    drop_leg: Leg | None,
+) -> Hops | None:
+    """Observed hops: the request's way (to the drop, or to the destination), then the
+    reply's way when the reply died. None when nothing was seen (use `modelled`)."""
+    if not any(s.leg == "request" for s in sightings):
+        return None
+    hops = [source]
+    for c in _leg(sightings, "request"):
+        hops.append(c)
+    if arrived and destination:
+        _append(hops, destination)
+    if drop_leg == "reply":
+        for c in _leg(sightings, "reply"):
+            hops.append(c)
+    elif replied and not arrived and destination:
+        _append(hops, destination)  # the reply proves the request arrived
+    return Hops(hops, True)
+
+
+def modelled(
+    forward: list[str],
+    back: list[str],
+    died: str | None,
+    drop_leg: Leg | None,
+    drop_ttl: int | None,
+) -> Hops:
+    """The model's path, cut where the drop happened: at the occurrence of the dying
+    component that the dropped packet's TTL points at (the first namespace sees TTL 64),
+    so a drop on the way to a NAT gateway is never shown after it."""
+    if died is None or drop_leg is None:
+        return Hops(forward, False)
+    if drop_leg == "request":
+        return Hops(until(forward, died, _index(drop_ttl)), False)
+    return Hops(forward + until(back[1:], died, _index(drop_ttl) - 1), False)
+
+
+def _index(ttl: int | None) -> int:
+    return 1 + (path.INITIAL_TTL - ttl) if ttl is not None else 0
+
+
+def until(hops: list[str], component: str, near: int = 0) -> list[str]:
+    """`hops` up to and including the occurrence of `component` closest to index `near`
+    (the first one when equally close); all of `hops` when it does not occur."""
+    places = [i for i, c in enumerate(hops) if c == component]
+    if not places:
+        return hops
+    best = min(places, key=lambda i: (abs(i - near), i))
+    return hops[: best + 1]
