@@ -14,7 +14,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from netemu.errors import ExitStatus, NetemuError, Problem, ScenarioInvalid, UsageError
-from netemu.model import load_model, resolve
+from netemu.model import load_model
+
+# The function itself: once the submodule netemu.model.resolve is imported, the package's
+# attribute `resolve` is that module, no longer the function of netemu/model/__init__.py.
+from netemu.model.resolve import resolve
 from netemu.model.types import Model
 from netemu.scenario import Node, load
 
