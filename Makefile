@@ -15,7 +15,7 @@ BENCH_ARGS ?=
 # Lists netemu objects left on the host; shipped beside the repo, absent elsewhere.
 LEAKCHECK := $(wildcard $(ROOT)/../shared/tools/leakcheck)
 
-.PHONY: setup demo test lint bench clean reliability
+.PHONY: setup demo test lint bench clean reliability crosscheck
 
 # WITH=mariadb,nginx also installs the real servers scenarios may run in instances.
 WITH ?=
@@ -65,6 +65,13 @@ bench: setup
 RELIABILITY_ARGS ?=
 reliability: setup
 	cd $(ROOT) && $(PY) tests/reliability/full.py $(RELIABILITY_ARGS)
+
+# Differential fuzzing: random scenarios and probes answered by the model and by the kernel,
+# every disagreement shrunk to a minimal scenario in crosscheck-findings/.
+# CROSSCHECK_ARGS: -n SCENARIOS -m PROBES --seed S --strict --out DIR (see --help).
+CROSSCHECK_ARGS ?= -n 20 -m 50
+crosscheck: setup
+	cd $(ROOT) && $(PY) -m netemu.explain.crosscheck $(CROSSCHECK_ARGS)
 
 clean:
 	rm -rf $(VENV)

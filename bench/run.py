@@ -21,6 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from bench import apply_bench, datapath  # noqa: E402
+from bench import explain as static_reach  # noqa: E402
 from bench.scenario_gen import scenario  # noqa: E402
 
 PY = sys.executable
@@ -192,6 +193,17 @@ def main() -> None:
         ap = apply_bench.measure(n_apply, workdir)
         results["apply"] = {n_apply: ap}
         rows += apply_bench.rows(n_apply, ap)
+        big = 100 if args.quick else 1000
+        sr = static_reach.measure(big, 10 if args.quick else 20, 20 if args.quick else 60)
+        results["static_reach"] = sr
+        rows.append(
+            (
+                f"reach {big} x 3 ports (static)",
+                f"{sr['static']['seconds']:.2f} s",
+                f"probe {sr['probe_ms']:.1f} ms/cell, {sr['sample']['disagreements']} disagree",
+                f"{sr['ratio']:.0f}x probing; target < 2 s",
+            )
+        )
         dp = datapath.measure(seconds)
         results["datapath"] = dp
         rows.append(

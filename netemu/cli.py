@@ -9,12 +9,17 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from netemu import lab, lifecycle
+from netemu import i18n, lab, lifecycle
 from netemu.driver import state as st
 from netemu.errors import ExitStatus, NetemuError, Problem, ScenarioInvalid, UsageError
-from netemu.model import load_model
+from netemu.explain import commands as explain_commands
+from netemu.interop import commands as interop_commands
+from netemu.model import Model, load_model
+from netemu.model.lookup import by_id
 from netemu.probe import report
+from netemu.probe.command import CommandOutcome
 from netemu.probe.engine import ProbeSpec
+from netemu.probe.expect import Outcome
 from netemu.render import topology
 from netemu.views import commands as views
 
@@ -106,10 +111,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         for name, i in s.summary.get("instances", {}).items():
             public = i["public_ip"] or "-"
             row = f"{name:<14} {i['private_ip']:<15} {public:<15} {i['state']:<8}"
-            print(f"  instance     {row} {i['namespace']}")
+            print(f"  instance     {row} {i['namespace']}  {i.get('id', '')}")
         for name, g in s.summary.get("nat_gateways", {}).items():
             row = f"{name:<14} {g['private_ip']:<15} {g['public_ip'] or '-':<15} {'':<8}"
-            print(f"  nat_gateway  {row} {g['namespace']}")
+            print(f"  nat_gateway  {row} {g['namespace']}  {g.get('id', '')}")
             counted = _nat_counters(s).get(name, {})
             if counted:
                 print("               " + "  ".join(f"{k} {v}" for k, v in counted.items()))
@@ -136,6 +141,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
 
     name = lifecycle.current(args.scenario)
     model = lifecycle.running_model(name)
+    args.target = by_id(model, args.target)
     ns = topology.endpoint_ns(model, args.target)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
@@ -167,6 +173,9 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     opts = _ssh_options(args)
     name = lifecycle.current(opts.scenario)
     model = lifecycle.running_model(name)
+    opts.target = by_id(model, opts.target)
+    opts.jump = by_id(model, opts.jump) if opts.jump else None
+    opts.source = by_id(model, opts.source) if opts.source else None
     ssh = ssh_client.command(
         model, st.state_dir(name), opts.target, opts.source, opts.jump, opts.command
     )
@@ -194,25 +203,30 @@ def _ssh_options(args: argparse.Namespace) -> argparse.Namespace:
     return opts
 
 
-def _spec(args: argparse.Namespace) -> ProbeSpec:
+def _spec(args: argparse.Namespace, model: Model) -> ProbeSpec:
+    source, destination = by_id(model, args.source), by_id(model, args.destination)
+    if getattr(args, "size", None) is not None:  # a real TCP download (probe.transfer)
+        if args.tcp is None or args.source_port is not None:
+            raise UsageError("--size is a TCP download: give --tcp PORT and no --source-port")
+        return ProbeSpec(source, destination, "tcp", args.tcp, None, args.size)
     if args.tcp is not None:
-        return ProbeSpec(args.source, args.destination, "tcp", args.tcp, args.source_port)
+        return ProbeSpec(source, destination, "tcp", args.tcp, args.source_port)
     if args.udp is not None:
-        return ProbeSpec(args.source, args.destination, "udp", args.udp, args.source_port)
-    return ProbeSpec(args.source, args.destination, "icmp", None, args.source_port)
+        return ProbeSpec(source, destination, "udp", args.udp, args.source_port)
+    return ProbeSpec(source, destination, "icmp", None, args.source_port)
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
     from netemu.probe.engine import probe
 
     model = lifecycle.running_model(lifecycle.current(args.scenario))
-    (result,) = probe(model, [_spec(args)])
+    (result,) = probe(model, [_spec(args, model)])
     if args.json:
         print(json.dumps(result.to_json()))
     else:
-        print(report.verdict(result))
-        for line in report.because(result):
-            print(line)
+        lang = i18n.lang_of(args)
+        for line in [report.verdict(result), *report.because(result)]:
+            print(i18n.line(line, lang))
     return ExitStatus.OK if result.result == "reachable" else ExitStatus.CHECKS_FAILED
 
 
@@ -221,6 +235,11 @@ def cmd_test(args: argparse.Namespace) -> int:
 
     model, warnings = load_model(args.file)
     _print_problems(warnings)
+    if args.static:  # judged by the model alone: no root, no kernel (netemu.explain)
+        outcomes = explain_commands.outcomes(model)
+        if not args.json:
+            print(f"{model.name}: modelled, no packets were sent")
+        return _report_outcomes(args, model, outcomes, [], modelled=True)
     driver = lifecycle.KernelDriver()
     was_up = model.name in st.running()
     if was_up:
@@ -239,6 +258,22 @@ def cmd_test(args: argparse.Namespace) -> int:
     finally:
         if not was_up and not args.keep:
             lifecycle.down(model.name, driver)
+    if args.cross_check:
+        if args.junit:
+            junit.write(args.junit, model.name, outcomes)
+        return explain_commands.print_cross_check(args, model, outcomes, commands)
+    return _report_outcomes(args, model, outcomes, commands)
+
+
+def _report_outcomes(
+    args: argparse.Namespace,
+    model: Model,
+    outcomes: list[Outcome],
+    commands: list[CommandOutcome],
+    modelled: bool = False,
+) -> int:
+    from netemu.probe import junit
+
     failed = sum(not o.ok for o in outcomes) + sum(not c.ok for c in commands)
     total = len(outcomes) + len(commands)
     if args.junit:
@@ -248,33 +283,38 @@ def cmd_test(args: argparse.Namespace) -> int:
 
         html.write(args.html, model, outcomes)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "scenario": model.name,
-                    "passed": total - failed,
-                    "failed": failed,
-                    "results": [o.to_json() for o in outcomes],
-                    **({"commands": [c.to_json() for c in commands]} if commands else {}),
-                },
-                indent=1,
-            )
-        )
+        doc = {
+            "scenario": model.name,
+            "passed": total - failed,
+            "failed": failed,
+            "results": [o.to_json() for o in outcomes],
+            **({"commands": [c.to_json() for c in commands]} if commands else {}),
+        }
+        if modelled:  # `run:` expectations and downloads need the kernel: said so
+            doc |= {"modelled": True, "not_run": explain_commands.not_run(model)}
+        print(json.dumps(doc, indent=1))
     else:
+        lang = i18n.lang_of(args)
         for o in outcomes:
             for line in report.outcome_lines(o):
-                print(line)
+                print(i18n.line(line, lang))
         for c in commands:
             for line in c.lines():
-                print(line)
-        print(f"{model.name}: {total - failed} passed, {failed} failed")
+                print(i18n.line(line, lang))
+        if modelled and explain_commands.not_run(model):
+            n = explain_commands.not_run(model)
+            print(f"{model.name}: {n} expectation(s) (`run:`, `size:`) need the kernel, not run")
+        print(
+            i18n.text("test.summary", lang, name=model.name, passed=total - failed, failed=failed)
+        )
     return ExitStatus.CHECKS_FAILED if failed else ExitStatus.OK
 
 
 def cmd_stop_start(args: argparse.Namespace) -> int:
     target: Literal["running", "stopped"] = "stopped" if args.command == "stop" else "running"
     name = lifecycle.current(args.scenario)
-    inst = lifecycle.set_instance_state(name, args.instance, target, lifecycle.KernelDriver())
+    instance = by_id(lifecycle.running_model(name), args.instance)
+    inst = lifecycle.set_instance_state(name, instance, target, lifecycle.KernelDriver())
     public = f", public {inst.public_ip}" if inst.public_ip else ", no public IP"
     print(f"instance '{inst.name}' is {inst.state}: private {inst.private_ip}{public}")
     return ExitStatus.OK
@@ -330,6 +370,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return ExitStatus.CHECKS_FAILED if differences else ExitStatus.OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from netemu.serve import server
+
+    lifecycle.KernelDriver().check_host()
+    opts = server.Options(args.host, args.port, args.region, args.name, args.source, args.state)
+    server.run(opts, lambda url: print(f"serving EC2 API on {url}", flush=True))
+    return ExitStatus.OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="netemu", description="AWS VPC networking, built for real in one Linux kernel."
@@ -380,7 +429,11 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--udp", type=_port, metavar="PORT")
     kind.add_argument("--icmp", action="store_true")
     pr.add_argument("--source-port", type=_port, metavar="PORT")
+    pr.add_argument(
+        "--size", type=_size, metavar="BYTES", help="download BYTES over a real TCP connection"
+    )
     pr.add_argument("--json", action="store_true")
+    i18n.add_option(pr)
     for verb, what in (
         ("stop", "stop an instance (its auto public IP is released)"),
         ("start", "start a stopped instance (it gets a new auto public IP)"),
@@ -390,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
         ss.add_argument("instance")
     t = add("test", cmd_test, "run a scenario's expectations (bringing it up and down if needed)")
     t.add_argument("file")
+    i18n.add_option(t)
     t.add_argument("--json", action="store_true")
     t.add_argument("--junit", metavar="PATH")
     t.add_argument("--html", metavar="PATH", help="a self-contained HTML report with the diagram")
@@ -400,14 +454,32 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("file")
     ap.add_argument("--dry-run", action="store_true", help="print the changes, touch nothing")
     ap.add_argument("--json", action="store_true")
+    judged = t.add_mutually_exclusive_group()
+    judged.add_argument(
+        "--static", action="store_true", help="judge by the model alone (no root, no packets)"
+    )
+    judged.add_argument(
+        "--cross-check",
+        action="store_true",
+        help="judge by packets and by the model; any disagreement fails",
+    )
     lg = add("logs", cmd_logs, "show the output of an instance's user data and servers")
     lg.add_argument("-s", "--scenario")
     lg.add_argument("target", metavar="TARGET")
     v = add("verify", cmd_verify, "check the live kernel state against the scenario's plan")
     v.add_argument("name", nargs="?", metavar="NAME")
     v.add_argument("--json", action="store_true")
+    se = add("serve", cmd_serve, "the EC2 API on localhost; every call lands in the kernel")
+    se.add_argument("--host", default="127.0.0.1", help="a loopback address (default 127.0.0.1)")
+    se.add_argument("--port", type=int, default=4566)
+    se.add_argument("--region", default="us-east-1")
+    se.add_argument("--name", default="api", help="the scenario name of the account")
+    se.add_argument("--from", dest="source", metavar="FILE", help="internet hosts from FILE")
+    se.add_argument("--state", metavar="DIR", help="where acknowledged calls are kept")
     lab.register(sub, add)  # netemu lab list|start|hint|check|solution|stop
     views.register(sub, add)  # netemu schema|graph|ui|flowlogs
+    interop_commands.register(sub, add)  # netemu import, netemu export
+    explain_commands.register(add, _port)  # netemu explain, netemu reach
     return p
 
 
@@ -415,6 +487,13 @@ def _port(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{text} is not a port (1-65535)")
+    return value
+
+
+def _size(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 10_000_000:
+        raise argparse.ArgumentTypeError(f"{text} is not a size (1-10000000 bytes)")
     return value
 
 

@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from netemu import i18n, lifecycle
 from netemu import lab_session as ls
-from netemu import lifecycle
 from netemu.errors import ExitStatus, Problem, UsageError
-from netemu.lab_catalog import Lab, all_labs, find, labs_root, solution_diff
+from netemu.lab_catalog import Guide, Lab, all_labs, find, labs_root, solution_diff
 from netemu.model.types import Model
 from netemu.probe import junit, report
 
@@ -61,27 +61,39 @@ def register(sub: object, add: AddCommand) -> None:
     verb("stop", cmd_stop, "bring the lab down; your scenario file stays")
     for p in (h, c, verbs.choices["solution"], verbs.choices["stop"]):
         p.add_argument("--dir", help="the lab's working directory (default: found from here)")
+    for p in verbs.choices.values():
+        i18n.add_option(p)
 
 
 def _no_verb(args: argparse.Namespace) -> int:
     raise UsageError("say what to do: netemu lab list|start|hint|check|solution|stop")
 
 
-def _title(lab: Lab) -> str:
-    title = lab.guide().title
+def _title(lab: Lab, lang: str = i18n.DEFAULT) -> str:
+    title = lab.guide(lang).title
     return title.split(":", 1)[1].strip() if title.lower().startswith("lab") else title
+
+
+def _guide(lab: Lab, lang: str) -> Guide:
+    """The lab's guide in `lang`; a visible note first when it is not translated yet."""
+    guide = lab.guide(lang)
+    if guide.lang != lang:
+        print(i18n.text("lab.untranslated", lang, language=lang), end="\n\n")
+    return guide
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     labs = all_labs()
+    lang = i18n.lang_of(args)
     if args.json:
         rows = [{"name": lab.name, "title": _title(lab)} for lab in labs]
         print(json.dumps({"labs": rows}, indent=1))
         return ExitStatus.OK
     if not labs:
-        print(f"no labs found in {labs_root()}")
+        print(i18n.text("lab.none", lang, root=labs_root()))
     for lab in labs:
-        print(f"{lab.name:<34} {_title(lab)}")
+        mark = "" if lab.guide(lang).lang == lang else "  (English)"
+        print(f"{lab.name:<34} {_title(lab, lang)}{mark}")
     return ExitStatus.OK
 
 
@@ -89,36 +101,37 @@ def cmd_start(args: argparse.Namespace) -> int:
     lab = find(args.name)
     directory = Path(args.dir) if args.dir else ls.default_dir(lab)
     session, model = ls.start(lab, directory, args.force, lifecycle.KernelDriver())
-    guide = lab.guide()
+    lang = i18n.lang_of(args)
+    guide = _guide(lab, lang)
     print(guide.title, end="\n\n")
     print(guide.story, end="\n\n")
-    print("Goal:", guide.goal, sep="\n", end="\n\n")
-    print(f"Scenario '{model.name}' is up, built from your copy {session.path}:")
-    _print_addresses(model)
-    print(
-        f"\nEdit {session.path}, then run `netemu lab check`. "
-        f"Stuck? `netemu lab hint` ({len(guide.hints)} hints)."
-    )
+    print(i18n.text("lab.goal", lang), guide.goal, sep="\n", end="\n\n")
+    print(i18n.text("lab.up", lang, name=model.name, path=session.path))
+    _print_addresses(model, lang)
+    print("\n" + i18n.text("lab.next", lang, path=session.path, hints=len(guide.hints)))
     return ExitStatus.OK
 
 
-def _print_addresses(model: Model) -> None:
+def _print_addresses(model: Model, lang: str) -> None:
     for inst in model.instances.values():
         public = f"  public {inst.public_ip}" if inst.public_ip else ""
         print(f"  {inst.name:<12} private {inst.private_ip}{public}")
     for nat in model.nat_gateways.values():
-        print(f"  {nat.name:<12} NAT gateway, elastic IP {nat.eni.public_ip}")
+        print(f"  {nat.name:<12} " + i18n.text("lab.nat", lang, ip=nat.eni.public_ip))
     for host in model.internet_hosts.values():
-        print(f"  {host.name:<12} internet host {host.ip}")
+        print(f"  {host.name:<12} " + i18n.text("lab.host", lang, ip=host.ip))
 
 
 def cmd_hint(args: argparse.Namespace) -> int:
     session = ls.locate(args.dir)
-    h, total = ls.hint(session, args.number)
-    print(f"Hint {h.number} of {total}: {h.title}", end="\n\n")
+    lang = i18n.lang_of(args)
+    if session.find_lab().guide(lang).lang != lang:
+        print(i18n.text("lab.untranslated", lang, language=lang), end="\n\n")
+    h, total = ls.hint(session, args.number, lang)
+    print(i18n.text("lab.hint", lang, number=h.number, total=total, title=h.title), end="\n\n")
     print(h.text)
     if h.number == total:
-        print("\nThat was the last hint; `netemu lab solution` shows the reference fix.")
+        print("\n" + i18n.text("lab.last_hint", lang))
     return ExitStatus.OK
 
 
@@ -131,20 +144,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(_check_json(run), indent=1))
         return ExitStatus.CHECKS_FAILED if run.failed else ExitStatus.OK
     _print_problems(run.warnings)
+    lang = i18n.lang_of(args)
     for o in run.outcomes:
         for line in report.outcome_lines(o):
-            print(line)
+            print(i18n.line(line, lang))
     total = len(run.outcomes)
     if run.failed:
-        print(
-            f"lab {session.lab}: {total - run.failed} of {total} checks pass; not fixed yet. "
-            "Read the reasons above, or try `netemu lab hint`."
-        )
+        passed = total - run.failed
+        print(i18n.text("lab.not_fixed", lang, lab=session.lab, passed=passed, total=total))
         return ExitStatus.CHECKS_FAILED
-    print(
-        f"lab {session.lab}: all {total} checks pass. Fixed! "
-        "Compare with the reference fix: `netemu lab solution`."
-    )
+    print(i18n.text("lab.fixed", lang, lab=session.lab, total=total))
     return ExitStatus.OK
 
 
@@ -168,21 +177,21 @@ def _check_json(run: ls.CheckRun) -> dict[str, Any]:
 def cmd_solution(args: argparse.Namespace) -> int:
     session = ls.locate(args.dir)
     lab = session.find_lab()
-    guide = lab.guide()
+    lang = i18n.lang_of(args)
+    guide = _guide(lab, lang)
     ls.mark_solution_shown(session)
-    print(f"Reference fix for {guide.title} (a diff from the lab's broken scenario):\n")
+    print(i18n.text("lab.solution", lang, title=guide.title), end="\n\n")
     print(solution_diff(lab))
-    print("Explanation", end="\n\n")
+    print(i18n.text("lab.explanation", lang), end="\n\n")
     print(guide.explanation)
     return ExitStatus.OK
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
     session = ls.locate(args.dir)
-    if ls.stop(session, lifecycle.KernelDriver()):
-        print(f"scenario '{session.scenario}' is down; your file stays at {session.path}")
-    else:
-        print(f"scenario '{session.scenario}' was not up; your file stays at {session.path}")
+    lang = i18n.lang_of(args)
+    key = "lab.down" if ls.stop(session, lifecycle.KernelDriver()) else "lab.was_down"
+    print(i18n.text(key, lang, name=session.scenario, path=session.path))
     return ExitStatus.OK
 
 

@@ -16,8 +16,7 @@ from pathlib import Path
 from netemu.errors import ExitStatus, NetemuError, Problem, ScenarioInvalid, UsageError
 from netemu.model import load_model
 
-# The function itself: once the submodule netemu.model.resolve is imported, the package's
-# attribute `resolve` is that module, no longer the function of netemu/model/__init__.py.
+# the function, not netemu.model.resolve the module, which shadows it once imported
 from netemu.model.resolve import resolve
 from netemu.model.types import Model
 from netemu.scenario import Node, load
@@ -27,6 +26,7 @@ SCENARIO = "scenario.yaml"  # the broken scenario the user copies and edits
 CHECKS = "checks.yaml"  # `expect:` entries that define "fixed"; never copied to the user
 SOLUTION = "solution.yaml"  # the reference fix
 GUIDE = "lab.md"  # story, goal, hints, explanation
+TRANSLATED_GUIDE = "lab.{lang}.md"  # the same sections in another language (lab.ja.md)
 LAB_DIR_RE = re.compile(r"(\d{2})-([a-z0-9][a-z0-9-]*)")
 _HEADING_RE = re.compile(r"^(#{1,2})\s+(.*?)\s*$")
 _HINT_RE = re.compile(r"Hint\s+(\d+)\s*:\s*(.+)")
@@ -55,6 +55,7 @@ class Guide:
     goal: str
     hints: tuple[Hint, ...]
     explanation: str
+    lang: str = "en"  # the language it is written in
 
 
 @dataclass(frozen=True)
@@ -82,10 +83,16 @@ class Lab:
     def solution_path(self) -> str:
         return str(self.path / SOLUTION)
 
-    def guide(self) -> Guide:
+    def guide(self, lang: str = "en") -> Guide:
+        """lab.md, or its translation lab.LANG.md; the English one (its `lang` says so) when
+        there is no translation yet."""
         path = self.path / GUIDE
+        translated = self.path / TRANSLATED_GUIDE.format(lang=lang)
+        if lang != "en" and translated.is_file():
+            path = translated
         try:
-            return parse_guide(path.read_text(encoding="utf-8"), str(path))
+            guide = parse_guide(path.read_text(encoding="utf-8"), str(path))
+            return replace(guide, lang=lang if path == translated else "en")
         except OSError as e:
             raise LabBroken(f"{path}: cannot read the lab guide: {e.strerror or e}") from None
 
@@ -109,8 +116,14 @@ def all_labs(root: Path | None = None) -> list[Lab]:
     base = root or labs_root()
     if not base.is_dir():
         return []
+    # A directory is a lab once it holds its scenario: a translation may arrive before the
+    # lab it translates (branches merged in any order).
     return sorted(
-        (Lab(d.name, d) for d in base.iterdir() if d.is_dir() and LAB_DIR_RE.fullmatch(d.name)),
+        (
+            Lab(d.name, d)
+            for d in base.iterdir()
+            if d.is_dir() and LAB_DIR_RE.fullmatch(d.name) and (d / SCENARIO).is_file()
+        ),
         key=lambda lab: lab.name,
     )
 

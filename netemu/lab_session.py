@@ -173,9 +173,9 @@ def check(session: Session, driver: lifecycle.Driver, keep_up: bool = True) -> C
     return CheckRun(session, model, outcomes, warnings)
 
 
-def hint(session: Session, number: int | None) -> tuple[Hint, int]:
-    """The next hint (or hint `number`) and how many there are."""
-    hints = session.find_lab().guide().hints
+def hint(session: Session, number: int | None, lang: str = "en") -> tuple[Hint, int]:
+    """The next hint (or hint `number`) in `lang`, and how many there are."""
+    hints = session.find_lab().guide(lang).hints
     n = min(session.hints_shown + 1, len(hints)) if number is None else number
     if not 1 <= n <= len(hints):
         raise UsageError(f"lab {session.lab} has hints 1 to {len(hints)}")

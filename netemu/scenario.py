@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import yaml
 
@@ -241,3 +241,23 @@ class _Builder:
             for k, v in s.value:
                 if isinstance(k, yaml.ScalarNode) and k.tag != _MERGE_TAG:
                     yield k, v
+
+
+def from_data(data: Any, path: str) -> Node:
+    """Plain data (what the importer makes) as the Node tree `load` would give for its YAML,
+    without writing and parsing the text: every value placed at the file's start, since
+    there is no text to point into. `netemu serve` resolves each call's account this way."""
+    start = Pos(path, 1, 1)
+    if isinstance(data, dict):
+        return Node({str(k): from_data(v, path) for k, v in data.items()}, "map", start, start)
+    if isinstance(data, (list, tuple)):
+        return Node([from_data(v, path) for v in data], "seq", start)
+    if data is None:
+        return Node("", "null", start)
+    if isinstance(data, bool):
+        return Node("true" if data else "false", "bool", start)
+    if isinstance(data, int):
+        return Node(str(data), "int", start)
+    if isinstance(data, float):
+        return Node(repr(data), "float", start)
+    return Node(str(data), "str", start)

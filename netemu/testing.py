@@ -16,8 +16,31 @@ from netemu import lifecycle
 from netemu.driver import mountns
 from netemu.driver.state import state_dir
 from netemu.model.types import Model
+from netemu.probe import expect
 from netemu.probe.engine import ProbeResult, ProbeSpec, probe
+from netemu.probe.expect import Outcome
 from netemu.render.topology import endpoint_ns
+
+
+def spec(
+    source: str,
+    destination: str,
+    tcp: int | None = None,
+    udp: int | None = None,
+    icmp: bool = False,
+    source_port: int | None = None,
+) -> ProbeSpec:
+    """The probe a test asks for with `tcp=PORT`, `udp=PORT` or `icmp=True`."""
+    proto: Literal["tcp", "udp", "icmp"]
+    if tcp is not None:
+        proto, port = "tcp", tcp
+    elif udp is not None:
+        proto, port = "udp", udp
+    elif icmp:
+        proto, port = "icmp", None
+    else:
+        raise ValueError("give tcp=PORT, udp=PORT or icmp=True")
+    return ProbeSpec(source, destination, proto, port, source_port)
 
 
 class Running:
@@ -36,19 +59,14 @@ class Running:
         timeout: float = 1.0,
     ) -> ProbeResult:
         """One real probe; e.g. `probe("client", "web", tcp=22).result == "reachable"`."""
-        proto: Literal["tcp", "udp", "icmp"]
-        if tcp is not None:
-            proto, port = "tcp", tcp
-        elif udp is not None:
-            proto, port = "udp", udp
-        elif icmp:
-            proto, port = "icmp", None
-        else:
-            raise ValueError("give tcp=PORT, udp=PORT or icmp=True")
         (result,) = probe(
-            self.model, [ProbeSpec(source, destination, proto, port, source_port)], timeout
+            self.model, [spec(source, destination, tcp, udp, icmp, source_port)], timeout
         )
         return result
+
+    def expectations(self, timeout: float = 1.0) -> list[Outcome]:
+        """The scenario's own `expect` list, run as real probes and judged."""
+        return expect.run(self.model, timeout)
 
     def exec(
         self, target: str, *command: str, timeout: float = 30

@@ -7,6 +7,7 @@ and test output are stable across runs and machines.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Literal
 
 IdKind = Literal["vpc", "subnet", "rtb", "igw", "nat", "sg", "acl", "eni", "i", "fl"]
@@ -48,3 +49,14 @@ def eni_mac(eni_id: str, taken: set[str]) -> str:
         if mac not in taken:
             return mac
         attempt += 1
+
+
+_ID_TAIL = re.compile(r"[0-9a-zA-Z]{1,40}")
+
+
+def id_problem(kind: IdKind, given: str) -> str | None:
+    """Why `given` cannot be the AWS id of a `kind` object, or None when it can."""
+    prefix = _PREFIX[kind]
+    if given.startswith(prefix) and _ID_TAIL.fullmatch(given[len(prefix) :]):
+        return None
+    return f"must look like {prefix}0a1b2c3d (the '{prefix}' prefix, then letters and digits)"

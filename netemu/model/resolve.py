@@ -31,6 +31,7 @@ from netemu.model.validate_expect import read_expectations
 from netemu.model.validate_fields import as_map, check_keys, text
 from netemu.model.validate_flow_logs import read_flow_logs
 from netemu.model.validate_internet import read_internet
+from netemu.model.validate_key_pairs import read_key_pairs
 from netemu.model.validate_network import (
     read_internet_gateways,
     read_route_table_heads,
@@ -53,6 +54,7 @@ TOP_KEYS = (
     "security_groups",
     "network_acls",
     "instances",
+    "key_pairs",
     "internet",
     "expect",
     "flow_logs",
@@ -96,6 +98,7 @@ def resolve(raw: Node, path: str) -> tuple[Model, list[Problem]]:
     read_subnets(ctx, top)  # CIDRs, zones, table and ACL associations (2.x)
     read_security_groups(ctx, top)  # default and declared security groups (7.x)
     read_internet(ctx, top)  # public pool and internet hosts (5.5)
+    read_key_pairs(ctx, top)  # key pairs an instance may be launched with (9.12)
     read_enis(ctx, top)  # instances, NAT gateways, their addresses (2.3, 6.x, 9.x)
     read_routes(ctx)  # routes of every route table (4.x)
     check_nat_routes(ctx)  # a NAT gateway's subnet routes to the IGW (6.6)
@@ -176,5 +179,6 @@ def _model(ctx: Ctx) -> Model:
         public_pool=ctx.public_pool,
         internet_hosts=ctx.internet_hosts,
         expectations=tuple(ctx.expectations),
+        key_pairs=ctx.key_pairs,
         command_checks=tuple(ctx.command_checks),
     )

@@ -20,6 +20,7 @@ from netemu.model.validate_enis import INSTANCE_KEYS, NAT_KEYS
 from netemu.model.validate_expect import EXPECT_KEYS, REASONS
 from netemu.model.validate_flow_logs import FLOW_LOG_FIELDS, FLOW_LOG_KEYS, TRAFFIC_TYPES
 from netemu.model.validate_internet import HOST_KEYS, INTERNET_KEYS
+from netemu.model.validate_key_pairs import KEY_PAIR_KEYS
 from netemu.model.validate_network import IGW_KEYS, SUBNET_KEYS, TABLE_KEYS, VPC_KEYS
 from netemu.model.validate_routes import ROUTE_KEYS
 from netemu.model.validate_security import (
@@ -117,6 +118,8 @@ _VALUES: dict[str, Schema] = {
     "state": {"enum": ["running", "stopped"]},
     "services": _SERVICES,
     "size": {"type": "integer", "minimum": 1, "description": "bytes of a real TCP download"},
+    "public_key": {"type": "string", "description": "an OpenSSH public key line"},
+    "key_name": {"type": "string", "description": "a key pair of the scenario"},
     "user_data": {"type": "string", "description": "a shell script run once at first launch"},
     "run": {"type": "string", "description": "a command run with /bin/sh -c in `from`"},
     "exit": {"anyOf": [_INT, {"enum": ["nonzero"]}]},
@@ -228,6 +231,9 @@ def schema() -> Schema:
                 ]
             },
         },
+        "key_pairs": _named(
+            _object(KEY_PAIR_KEYS, ("public_key",)), "EC2 key pairs by public key (ref 9.12)"
+        ),
         "flow_logs": _named(_object(FLOW_LOG_KEYS, ("resource",)), "VPC Flow Logs (reference 12)"),
     }
     top = _object(TOP_KEYS, nested=sections)

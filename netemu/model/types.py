@@ -188,6 +188,14 @@ class Eni:
 
 
 @dataclass(frozen=True)
+class KeyPair:
+    """An EC2 key pair: its public key is authorized on the instances launched with it."""
+
+    name: str
+    public_key: str  # one OpenSSH public key line
+
+
+@dataclass(frozen=True)
 class Instance:
     name: str
     id: str  # i-…
@@ -195,6 +203,7 @@ class Instance:
     services: tuple[Service, ...]
     state: Literal["running", "stopped"]
     user_data: str | None = None  # a script run once at first launch (services.user_data)
+    key_name: str | None = None  # KeyPair.name: its public key may log in as well (ref 9.12)
 
     def server(self, kind: str) -> Service | None:
         return next((s for s in self.services if s.kind == kind), None)
@@ -289,6 +298,7 @@ class Model:
     public_pool: IPv4Network
     internet_hosts: dict[str, InternetHost]
     expectations: tuple[Expectation, ...] = field(default_factory=tuple)
+    key_pairs: dict[str, KeyPair] = field(default_factory=dict)
     command_checks: tuple[CommandCheck, ...] = ()  # expectations with `run:`
     flow_logs: tuple[FlowLog, ...] = ()
 

@@ -15,6 +15,7 @@ from netemu.model.types import (
     Instance,
     InternetGateway,
     InternetHost,
+    KeyPair,
     NatGateway,
     NetworkAcl,
     Pos,
@@ -77,6 +78,7 @@ class TableHead:
     main: bool
     implicit: bool
     routes: Node | None = None  # the declared `routes` list
+    id: str | None = None  # the declared `id:`; None derives one from the name
     extra: tuple[Route, ...] = ()  # routes of an implicit table after the local route
 
 
@@ -111,6 +113,8 @@ class Ctx:
     route_tables: dict[str, RouteTable] = field(default_factory=dict)
     expectations: list[Expectation] = field(default_factory=list)
     command_checks: list[CommandCheck] = field(default_factory=list)
+    given_ids: dict[str, str] = field(default_factory=dict)  # `id:` values -> who gave them
+    key_pairs: dict[str, KeyPair] = field(default_factory=dict)
 
     def error(self, at: Node | Pos | None, message: str) -> None:
         self.problems.append(Problem(_where(at), message, "error", self.path))

@@ -13,7 +13,7 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Literal
 
 from netemu.model import validate_servers
-from netemu.model.ids import aws_id, eni_mac
+from netemu.model.ids import IdKind, eni_mac
 from netemu.model.types import ConnectionTracking, Eni, Instance, NatGateway, Service, Subnet
 from netemu.model.validate_conntrack import connection_tracking
 from netemu.model.validate_context import HOST, INSTANCE, NAT, SUBNET, Ctx, aws, in_vpc, q
@@ -22,17 +22,21 @@ from netemu.model.validate_fields import (
     as_map,
     check_keys,
     integer,
+    object_id,
     object_name,
     opt_bool,
     section,
     text,
 )
 from netemu.model.validate_internet import PUBLIC_RULE, is_public
+from netemu.model.validate_key_pairs import key_name
 from netemu.model.validate_security import group_list
 from netemu.model.validate_traffic import services
 from netemu.scenario import Node
 
 INSTANCE_KEYS = (
+    "id",
+    "network_interface_id",
     "subnet",
     "private_ip",
     "public_ip",
@@ -43,9 +47,10 @@ INSTANCE_KEYS = (
     "state",
     "user_data",
     "connection_tracking",
+    "key_name",
 )
 NAT_IDLE_TIMEOUT_S = 350  # ref 6.12
-NAT_KEYS = ("subnet", "elastic_ip", "private_ip", "idle_timeout")
+NAT_KEYS = ("id", "network_interface_id", "subnet", "elastic_ip", "private_ip", "idle_timeout")
 MAX_EIPS = 5  # default quota per Region, ref 1.8
 
 
@@ -65,10 +70,15 @@ class _Draft:
     services: tuple[Service, ...] = ()
     state: Literal["running", "stopped"] = "running"
     user_data: str | None = None
+    key_name: str | None = None
     idle_timeout: int = NAT_IDLE_TIMEOUT_S
     connection_tracking: ConnectionTracking = field(default_factory=ConnectionTracking)
     ip: IPv4Address | None = None
     public_ip: IPv4Address | None = None
+    fixed_public: IPv4Address | None = None  # `public_ip: ADDRESS`: an auto IP kept by import
+    public_node: Node | None = None
+    id: str = ""
+    eni_id: str = ""
 
     @property
     def who(self) -> str:
@@ -84,25 +94,22 @@ def read_enis(ctx: Ctx, top: dict[str, Node]) -> None:
     for d in drafts:
         if d.ip is None:
             continue
-        eni_id = aws_id(ctx.scenario, "eni", f"{d.kind}/{d.name}")
+        eni_id = d.eni_id
         mac = eni_mac(eni_id, macs)
         macs.add(mac)
         port = ports.get(d.subnet.name, 0)
         ports[d.subnet.name] = port + 1
-        elastic = d.eip is not None or d.eip_auto
+        elastic = (d.eip is not None and d.fixed_public is None) or d.eip_auto
         eni = Eni(
             eni_id, d.subnet.name, d.ip, mac, d.groups, d.source_dest_check, d.public_ip,
             elastic, d.kind, d.name, port, d.connection_tracking,
         )  # fmt: skip
         if d.kind == "instance":
-            instance_id = aws_id(ctx.scenario, "i", d.name)
             ctx.instances[d.name] = Instance(
-                d.name, instance_id, eni, d.services, d.state, d.user_data
+                d.name, d.id, eni, d.services, d.state, d.user_data, d.key_name
             )
         else:
-            ctx.nat_gateways[d.name] = NatGateway(
-                d.name, aws_id(ctx.scenario, "nat", d.name), eni, d.idle_timeout
-            )
+            ctx.nat_gateways[d.name] = NatGateway(d.name, d.id, eni, d.idle_timeout)
     validate_servers.check_references(ctx, top)
 
 
@@ -145,15 +152,22 @@ def _instances(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
         subnet = _subnet(ctx, m, what)
         svcs = services(ctx, m.get("services"), what, on_instance=True)
         script = validate_servers.user_data(ctx, m.get("user_data"), what)
+        key = key_name(ctx, m.get("key_name"), what)
         sdc = opt_bool(ctx, m, "source_dest_check", what, True)  # ref 9.9
         state = _state(ctx, m, what)
         eip_node, eip, eip_auto = _elastic_ip(ctx, m, what)
         # ref 2.6, 2.7: the subnet's MapPublicIpOnLaunch unless the launch overrides it
-        public = opt_bool(ctx, m, "public_ip", what, bool(subnet and subnet.public_ip_on_launch))
+        fixed = _fixed_public(ctx, m, what)
+        default_public = bool(subnet and subnet.public_ip_on_launch)
+        public = fixed is None and opt_bool(ctx, m, "public_ip", what, default_public)
+        ids = _ids(ctx, m, "instance", "i", name, what)
         if subnet is None:
             continue  # its subnet is unknown or broken: addresses cannot be checked
         groups = group_list(ctx, m.get("security_groups"), what, subnet.vpc)
         draft = _Draft("instance", name, node, subnet, m.get("private_ip"))
+        draft.id, draft.eni_id = ids
+        draft.fixed_public = fixed if eip_node is None else None
+        draft.public_node = m.get("public_ip")
         draft.wants_public = public and eip_node is None
         draft.eip_node, draft.eip, draft.eip_auto = eip_node, eip, eip_auto
         draft.connection_tracking = connection_tracking(ctx, m.get("connection_tracking"), what)
@@ -164,8 +178,27 @@ def _instances(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
             state,
         )
         draft.user_data = script
+        draft.key_name = key
         drafts.append(draft)
     return drafts
+
+
+def _ids(
+    ctx: Ctx, m: dict[str, Node], kind: str, id_kind: IdKind, name: str, what: str
+) -> tuple[str, str]:
+    """(object id, ENI id): given by `id:` / `network_interface_id:` or derived from the name."""
+    own = object_id(ctx, m, id_kind, name, what)
+    eni_spec = {"id": m["network_interface_id"]} if "network_interface_id" in m else {}
+    eni = object_id(ctx, eni_spec, "eni", f"{kind}/{name}", f"{what} network_interface_id")
+    return own, eni
+
+
+def _fixed_public(ctx: Ctx, m: dict[str, Node], what: str) -> IPv4Address | None:
+    """`public_ip: ADDRESS`: the auto-assigned public IP an import kept (not an elastic IP)."""
+    node = m.get("public_ip")
+    if node is None or node.tag == "bool":
+        return None
+    return address(ctx, node, f"{what} public_ip")
 
 
 def _state(ctx: Ctx, m: dict[str, Node], what: str) -> Literal["running", "stopped"]:
@@ -195,9 +228,11 @@ def _nat_gateways(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
         check_keys(ctx, m, node, what, NAT_KEYS, ("subnet",))
         subnet = _subnet(ctx, m, what)
         eip_node, eip, eip_auto = _elastic_ip(ctx, m, what)
+        ids = _ids(ctx, m, "nat_gateway", "nat", name, what)
         if subnet is None:
             continue
         draft = _Draft("nat_gateway", name, node, subnet, m.get("private_ip"))
+        draft.id, draft.eni_id = ids
         draft.source_dest_check = False  # it forwards traffic of other addresses
         if "idle_timeout" in m:
             rule = " (netemu: seconds an idle TCP mapping lives; AWS uses 350, ref 6.12)"
@@ -283,9 +318,11 @@ def _public_ips(ctx: Ctx, drafts: list[_Draft]) -> None:
     host_ips = {h.ip: h.name for h in ctx.internet_hosts.values()}
     eips: dict[IPv4Address, str] = {}
     for d in drafts:
+        if d.fixed_public is not None:  # checked like an elastic IP: public, outside, unique
+            d.eip_node, d.eip = d.public_node, d.fixed_public
         if d.eip is None or d.eip_node is None:
             continue
-        who = f"{d.who} elastic_ip {d.eip}"
+        who = f"{d.who} {'public_ip' if d.fixed_public else 'elastic_ip'} {d.eip}"
         vpc = in_vpc(d.eip, ctx.vpcs.values())
         if not is_public(d.eip):
             ctx.error(d.eip_node, f"{who} is not a public address" + PUBLIC_RULE)
@@ -301,7 +338,7 @@ def _public_ips(ctx: Ctx, drafts: list[_Draft]) -> None:
         else:
             eips[d.eip] = d.who
             d.public_ip = d.eip
-    elastic = [d for d in drafts if d.eip_node is not None]
+    elastic = [d for d in drafts if d.eip_node is not None and d.fixed_public is None]
     if len(elastic) > MAX_EIPS:
         rule = aws("the default quota is 5 elastic IPs per Region", "1.8, 9.4")
         ctx.warn(elastic[MAX_EIPS].eip_node, f"the scenario uses {len(elastic)} elastic IPs" + rule)

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from ipaddress import AddressValueError, IPv4Address, IPv4Network, NetmaskValueError
 
+from netemu.model.ids import IdKind, aws_id, id_problem
 from netemu.model.validate_context import Ctx, aws, q, suggest
 from netemu.scenario import Node
 
@@ -175,3 +176,20 @@ def cidr(
             + aws("a CIDR is taken with its host bits zeroed", "1.2"),
         )
     return net
+
+
+def object_id(ctx: Ctx, m: dict[str, Node], kind: IdKind, name: str, what: str) -> str:
+    """The object's AWS id: its `id:` key (kept from an import), else one derived from
+    `name` (see ids.aws_id), so status, probes and flow logs show what the console shows."""
+    node = m.get("id")
+    raw = text(ctx, node, f"{what} id") if node is not None else None
+    if node is None or raw is None:
+        return aws_id(ctx.scenario, kind, name)
+    problem = id_problem(kind, raw)
+    if problem is not None:
+        ctx.error(node, f"{what} id {q(raw)} {problem}")
+    elif raw in ctx.given_ids:
+        ctx.error(node, f"{what} id {raw} is already the id of {ctx.given_ids[raw]}")
+    else:
+        ctx.given_ids[raw] = what
+    return raw

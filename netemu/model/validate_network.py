@@ -25,6 +25,7 @@ from netemu.model.validate_fields import (
     as_map,
     check_keys,
     cidr,
+    object_id,
     object_name,
     opt_bool,
     section,
@@ -33,6 +34,8 @@ from netemu.model.validate_fields import (
 from netemu.scenario import Node
 
 VPC_KEYS = (
+    "id",
+    "is_default",
     "cidr",
     "dns_hostnames",
     "default",
@@ -40,9 +43,12 @@ VPC_KEYS = (
     "default_security_group",
     "default_network_acl",
 )
-SUBNET_KEYS = ("vpc", "cidr", "az", "public_ip_on_launch", "route_table", "network_acl")
-TABLE_KEYS = ("vpc", "main", "routes")
-IGW_KEYS = ("vpc",)
+SUBNET_KEYS = (
+    *("id", "vpc", "cidr", "az", "public_ip_on_launch", "route_table", "network_acl"),
+    "default_for_az",
+)
+TABLE_KEYS = ("id", "vpc", "main", "routes")
+IGW_KEYS = ("id", "vpc")
 
 MAX_VPCS = 5  # default quota, ref 1.8
 DEFAULT_VPC_CIDR = IPv4Network("172.31.0.0/16")  # ref 3.2
@@ -89,10 +95,19 @@ def read_vpcs(ctx: Ctx, root: Node, top: dict[str, Node]) -> None:
             default_vpc = default_vpc or name
         else:
             net = _vpc_cidr(ctx, m, what)
-        dns = opt_bool(ctx, m, "dns_hostnames", what, is_default)  # ref 3.4, 10.3
+        # is_default: the IsDefault flag of an imported default VPC, built from its own
+        # declared parts instead of the `default: true` shortcut
+        flagged = opt_bool(ctx, m, "is_default", what, False)
+        if flagged and not is_default:
+            if default_vpc is not None:
+                rule = aws("a Region has one default VPC", "3.1")
+                msg = f"{what} is a second default VPC; {q(default_vpc)} already is"
+                ctx.error(m["is_default"], msg + rule)
+            default_vpc = default_vpc or name
+        dns = opt_bool(ctx, m, "dns_hostnames", what, is_default or flagged)  # ref 3.4, 10.3
+        vpc_id = object_id(ctx, m, "vpc", name, what)
         if net is not None:
-            vpc_id = aws_id(ctx.scenario, "vpc", name)
-            ctx.vpcs[name] = Vpc(name, vpc_id, net, dns, is_default, index)
+            ctx.vpcs[name] = Vpc(name, vpc_id, net, dns, is_default or flagged, index)
             ctx.vpc_raw[name] = m
 
 
@@ -166,7 +181,7 @@ def zone(ctx: Ctx, node: Node, what: str) -> str | None:
 
 def read_internet_gateways(ctx: Ctx, top: dict[str, Node]) -> None:
     for default in ctx.vpcs.values():
-        if default.is_default:  # ref 3.2: the default VPC comes with an attached IGW
+        if default.name in ctx.default_azs:  # ref 3.2: the default VPC comes with an IGW
             name = f"{default.name}-igw"
             igw_id = aws_id(ctx.scenario, "igw", name)
             ctx.internet_gateways[name] = InternetGateway(name, igw_id, default.name)
@@ -189,7 +204,7 @@ def read_internet_gateways(ctx: Ctx, top: dict[str, Node]) -> None:
             msg = f"{what}: VPC {q(vpc.name)} already has internet gateway {q(other.name)}"
             ctx.error(m["vpc"], msg + rule)
             continue
-        igw_id = aws_id(ctx.scenario, "igw", name)
+        igw_id = object_id(ctx, m, "igw", name, what)
         ctx.internet_gateways[name] = InternetGateway(name, igw_id, vpc.name)
 
 
@@ -225,7 +240,9 @@ def read_route_table_heads(ctx: Ctx, top: dict[str, Node]) -> None:
             main = False
         elif main:
             ctx.main_table[vpc.name] = name
-        declared.append(TableHead(name, vpc.name, main, False, m.get("routes")))
+        head = TableHead(name, vpc.name, main, False, m.get("routes"))
+        head.id = object_id(ctx, m, "rtb", name, what)
+        declared.append(head)
     for owner in ctx.vpcs.values():
         if owner.name in ctx.main_table:
             continue
@@ -235,7 +252,9 @@ def read_route_table_heads(ctx: Ctx, top: dict[str, Node]) -> None:
             ctx.error(entries[name].where, f"{msg} {q(owner.name)}; pick another name")
         igw = ctx.igw_of(owner.name)
         extra: tuple[Route, ...] = ()
-        if owner.is_default and igw is not None:  # ref 3.2: 0.0.0.0/0 -> igw in the main table
+        if (
+            owner.name in ctx.default_azs and igw is not None
+        ):  # ref 3.2: 0.0.0.0/0 -> igw in the main table
             extra = (Route(ANY, "internet_gateway", igw.name),)
         ctx.tables[name] = TableHead(name, owner.name, True, True, extra=extra)
         ctx.main_table[owner.name] = name
@@ -266,6 +285,7 @@ def read_subnets(ctx: Ctx, top: dict[str, Node]) -> None:
         net = cidr(ctx, m["cidr"], f"{what} CIDR", (16, 28), size_rule) if "cidr" in m else None
         az = zone(ctx, m["az"], f"{what} az") if "az" in m else ctx.region + "a"
         public = opt_bool(ctx, m, "public_ip_on_launch", what, False)  # ref 2.6
+        subnet_id = object_id(ctx, m, "subnet", name, what)
         if vpc is None or net is None:
             continue
         if not net.subnet_of(vpc.cidr):
@@ -281,7 +301,7 @@ def read_subnets(ctx: Ctx, top: dict[str, Node]) -> None:
             msg = f"{what} CIDR {net} conflicts with subnet {q(clash.name)} {clash.cidr}"
             ctx.error(m["cidr"], msg + rule)
             continue
-        _add(ctx, name, vpc, net, az or ctx.region + "a", public, m, what)
+        _add(ctx, name, vpc, net, az or ctx.region + "a", public, m, what, subnet_id)
 
 
 def _add(
@@ -293,15 +313,25 @@ def _add(
     public: bool,
     m: dict[str, Node] | None,
     what: str | None,
+    subnet_id: str | None = None,
 ) -> None:
     table = ctx.main_table.get(vpc.name, "")  # ref 2.8: implicitly the main table
     acl = ctx.default_acl.get(vpc.name, "")  # ... and the default network ACL
     if m is not None and what is not None:
         table = _association(ctx, m, "route_table", TABLE, ctx.tables, vpc, what) or table
         acl = _association(ctx, m, "network_acl", ACL, ctx.network_acls, vpc, what) or acl
-    subnet_id = aws_id(ctx.scenario, "subnet", name)
+    default_for_az = m is None  # a subnet of the default VPC shortcut
+    if m is not None and what is not None:
+        default_for_az = opt_bool(ctx, m, "default_for_az", what, False)
+        if default_for_az and not vpc.is_default:
+            rule = aws("default subnets exist only in the default VPC", "3.5")
+            ctx.error(
+                m["default_for_az"], f"{what} is a default subnet in VPC {q(vpc.name)}" + rule
+            )
     ctx.subnets[name] = Subnet(
-        name, subnet_id, vpc.name, net, az, public, table, acl, len(ctx.subnets), m is None
+        name,
+        subnet_id or aws_id(ctx.scenario, "subnet", name),
+        *(vpc.name, net, az, public, table, acl, len(ctx.subnets), default_for_az),
     )
     if m is None:
         ctx.declare(SUBNET, name, None)

@@ -23,7 +23,7 @@ def read_routes(ctx: Ctx) -> None:
         routes = [local, *head.extra]
         if not head.implicit:
             routes += _declared_routes(ctx, head, vpc)
-        rtb_id = aws_id(ctx.scenario, "rtb", head.name)
+        rtb_id = head.id or aws_id(ctx.scenario, "rtb", head.name)
         ctx.route_tables[head.name] = RouteTable(
             head.name, rtb_id, vpc.name, head.main, tuple(routes), implicit=head.implicit
         )

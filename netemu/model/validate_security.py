@@ -6,7 +6,6 @@ from collections.abc import Callable
 from ipaddress import IPv4Network
 from typing import Literal, TypeVar
 
-from netemu.model.ids import aws_id
 from netemu.model.types import (
     PROTO_ALL,
     NetworkAcl,
@@ -21,6 +20,7 @@ from netemu.model.validate_fields import (
     check_keys,
     cidr,
     integer,
+    object_id,
     object_name,
     section,
     text,
@@ -32,11 +32,11 @@ from netemu.scenario import Node
 R = TypeVar("R")
 
 ANY = IPv4Network("0.0.0.0/0")
-SG_KEYS = ("vpc", "ingress", "egress", "description")
+SG_KEYS = ("id", "vpc", "ingress", "egress", "description")
 SG_RULE_KEYS = (*TRAFFIC_KEYS, "cidr", "security_group", "description")
-ACL_KEYS = ("vpc", "ingress", "egress")
+ACL_KEYS = ("id", "vpc", "ingress", "egress")
 ACL_RULE_KEYS = ("rule", *TRAFFIC_KEYS, "cidr", "action")
-DEFAULT_RULES_KEYS = ("ingress", "egress")
+DEFAULT_RULES_KEYS = ("id", "ingress", "egress")
 MAX_SG_RULES = 60  # per direction, ref 7.9
 MAX_ACL_RULES = 19  # per direction, 20 including the `*` rule, ref 8.11
 
@@ -44,12 +44,15 @@ _ALLOW_ALL_SG = SecurityGroupRule(0, PROTO_ALL, None, None, None, ANY, None)  # 
 _ALLOW_ALL_ACL = NetworkAclRule(100, PROTO_ALL, None, None, None, ANY, "allow")  # ref 8.4
 
 
-def _defaults_spec(ctx: Ctx, vpc: str, key: str) -> dict[str, Node]:
-    """vpcs.<vpc>.default_security_group / default_network_acl as a checked mapping."""
+def _defaults_spec(ctx: Ctx, vpc: str, key: str, report: bool = True) -> dict[str, Node]:
+    """vpcs.<vpc>.default_security_group / default_network_acl as a checked mapping;
+    report=False reads it a second time without repeating its problems."""
     node = ctx.vpc_raw.get(vpc, {}).get(key)
     if node is None:
         return {}
     what = f"VPC {q(vpc)} {key}"
+    if not report:
+        return node.value if isinstance(node.value, dict) else {}
     spec = as_map(ctx, node, what) or {}
     check_keys(ctx, spec, node, what, DEFAULT_RULES_KEYS)
     return spec
@@ -72,7 +75,9 @@ def _direction(
 
 def read_security_groups(ctx: Ctx, top: dict[str, Node]) -> None:
     for owner in ctx.vpcs.values():  # ids first: rules may reference any group of the VPC
-        default_id = aws_id(ctx.scenario, "sg", f"{owner.name}/default")
+        spec = _defaults_spec(ctx, owner.name, "default_security_group")
+        what = f"VPC {q(owner.name)} default security group"
+        default_id = object_id(ctx, spec, "sg", f"{owner.name}/default", what)
         ctx.group_ids[owner.name] = {"default": default_id}
     heads: list[tuple[str, str, dict[str, Node]]] = []
     for name, node in section(ctx, top, "security_groups").items():
@@ -93,14 +98,14 @@ def read_security_groups(ctx: Ctx, top: dict[str, Node]) -> None:
         vpc = vpc_ref(ctx, m, what)
         if vpc is None:
             continue
-        ctx.group_ids[vpc.name][name] = aws_id(ctx.scenario, "sg", name)
+        ctx.group_ids[vpc.name][name] = object_id(ctx, m, "sg", name, what)
         ctx.group_vpc[name] = vpc.name
         if "description" in m:
             text(ctx, m["description"], f"{what} description")
         heads.append((name, vpc.name, m))
     for owner in ctx.vpcs.values():  # ref 7.4: all from members of itself, all out
         own = ctx.group_ids[owner.name]["default"]
-        spec = _defaults_spec(ctx, owner.name, "default_security_group")
+        spec = _defaults_spec(ctx, owner.name, "default_security_group", report=False)
         what = f"VPC {q(owner.name)} default security group"
         self_rule = SecurityGroupRule(0, PROTO_ALL, None, None, None, None, own)
         reader = _sg_reader(owner.name)
@@ -209,7 +214,7 @@ def read_network_acls(ctx: Ctx, top: dict[str, Node]) -> None:
         what = f"network ACL {q(name)}"
         ingress = _direction(ctx, spec, "ingress", (_ALLOW_ALL_ACL,), acl_rules, what)
         egress = _direction(ctx, spec, "egress", (_ALLOW_ALL_ACL,), acl_rules, what)
-        acl_id = aws_id(ctx.scenario, "acl", name)
+        acl_id = object_id(ctx, spec, "acl", name, what)
         ctx.network_acls[name] = NetworkAcl(name, acl_id, owner.name, ingress, egress, True)
         ctx.default_acl[owner.name] = name
         ctx.declare(ACL, name, None)
@@ -227,8 +232,8 @@ def read_network_acls(ctx: Ctx, top: dict[str, Node]) -> None:
         vpc = vpc_ref(ctx, m, what)
         ingress = _direction(ctx, m, "ingress", (), acl_rules, what)  # ref 8.5: none = deny all
         egress = _direction(ctx, m, "egress", (), acl_rules, what)
+        acl_id = object_id(ctx, m, "acl", name, what)
         if vpc is not None:
-            acl_id = aws_id(ctx.scenario, "acl", name)
             ctx.network_acls[name] = NetworkAcl(name, acl_id, vpc.name, ingress, egress)
 
 

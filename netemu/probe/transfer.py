@@ -6,8 +6,9 @@ and sends again. So an expectation with `size:` is no crafted packet: the destin
 namespace accepts a TCP connection on the port and sends `size` bytes, the source's
 namespace connects to the destination's address (the same one a probe uses) and reads.
 All bytes within the timeout: reachable. Otherwise blocked, with the first drop an AWS rule
-logged meanwhile on the way back (the reply leg), e.g. the frag-needed its own security
-group refused: ENI_SG_RULES_MISMATCH at the sender's group.
+logged meanwhile: on the request leg if it was the connection's own packet to the port,
+otherwise on the reply leg, e.g. the frag-needed the sending server's own security group
+refused (ENI_SG_RULES_MISMATCH at that group).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Literal
 from netemu.driver import netns
 from netemu.driver import state as st
 from netemu.errors import UsageError
-from netemu.model.types import Model
+from netemu.model.types import PROTO_TCP, Model
 from netemu.probe import lock, nflog, path
 from netemu.probe.endpoints import Endpoint, destination, source
 from netemu.probe.engine import ProbeResult, ProbeSpec, infrastructure_namespaces
@@ -117,7 +118,10 @@ def _download(
     reason = None
     if result == "blocked" and drops:
         drop, packet = drops[0]
-        reason = from_drop(drop, "reply", model, src, dst, packet)
+        # The connection's own packets towards the port are the request; anything else
+        # (data coming back, an ICMP error for the sender) is on the reply leg.
+        toward = packet.protocol == PROTO_TCP and packet.dport == spec.port
+        reason = from_drop(drop, "request" if toward else "reply", model, src, dst, packet)
     return _result(model, spec, result, reason, seen_port, started)
 
 

@@ -10,11 +10,12 @@ destination (ErrorPortAllocation, 6.8).
 
 Port choice: AWS does not say which port a connection gets, only the range; observed
 ports spread over all of it. netemu lets the kernel pick a random free port in the range
-for every connection (`fully-random`), never the instance's own port, so a reply port
-below 32768 is as likely as on AWS, and an ACL that admits only 32768-65535 breaks about
-half of the connections, as it does there (lab 07; docs/aws-decisions.md). A sequence
-would have been repeatable, but nftables 1.0.6 hands a generated number to NAT in the
-wrong byte order, and a 64,512-entry map per gateway costs more than it teaches.
+for every connection (`fully-random`): the instance's own port is not kept (only chance
+gives it back), so a reply port below 32768 is as likely as on AWS, and an ACL that admits
+only 32768-65535 breaks about half of the connections, as it does there (lab 07;
+docs/aws-decisions.md). A sequence would have been repeatable, but nftables 1.0.6 hands a
+generated number to NAT in the wrong byte order, and a 64,512-entry map per gateway costs
+more than it teaches.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def _ruleset(model: Model, nat: NatGateway) -> Ruleset:
         if (r.target_kind, r.target) == ("nat_gateway", nat.name)
     ]
     from_vpc = nft.match(nft.payload("ip", "saddr"), nft.prefix(vpc.cidr))
-    # A random free port of 1024-65535, never the instance's own (see the module's doc).
+    # A random free port of 1024-65535, whatever the instance's was (see the module's doc).
     remap = {"range": list(EPHEMERAL)}
     cmds: list[dict[str, Any]] = [
         nft.add_table(),

@@ -141,8 +141,11 @@ def metadata_document(model: Model) -> str:
     return json.dumps({"scenario": model.name, "subnets": subnets}, indent=1) + "\n"
 
 
-def _sshd(kind: str, ns: str, name: str) -> Process:
+def _sshd(kind: str, ns: str, name: str, key_name: str | None = None) -> Process:
     pid = cfg.sshd_pid_file(kind, name)
+    keys = f"{{state}}/{cfg.KEY_PAIR}.pub"
+    if key_name:  # the instance's EC2 key pair logs in as well (ref 9.12)
+        keys += f" {{state}}/{cfg.key_pair_file(key_name)}"
     return Process(
         ns,
         f"sshd {'instance' if kind == 'i' else 'internet_host'}:{name}",
@@ -155,7 +158,7 @@ def _sshd(kind: str, ns: str, name: str) -> Process:
             "-h",
             f"{{state}}/{cfg.HOST_KEY}",
             "-o",
-            f"AuthorizedKeysFile={{state}}/{cfg.KEY_PAIR}.pub",
+            f"AuthorizedKeysFile={keys}",
             "-o",
             f"PidFile={{state}}/{pid}",
         ),
@@ -182,7 +185,15 @@ def render(model: Model) -> tuple[list[Address], list[File], list[Process]]:
         files.append(File(cfg.SSHD_CONFIG, SSHD_CONFIG))
         keys = (PYTHON, "-m", "netemu.services.sshkeys", "{state}")
         processes.append(Process(inet, "ssh keys", keys, phase=KEYS_PHASE, wait=True))
-        processes += [_sshd(kind, ns, name) for kind, ns, name in ssh_owners]
+        key_names = {i.name: i.key_name for i in model.instances.values()}
+        processes += [
+            _sshd(kind, ns, name, key_names.get(name) if kind == "i" else None)
+            for kind, ns, name in ssh_owners
+        ]
+        used = {k for k in key_names.values() if k}
+        files += [
+            File(cfg.key_pair_file(k), model.key_pairs[k].public_key + "\n") for k in sorted(used)
+        ]
     found = listeners(model)
     if found:
         config = cfg.Config(model.name, tuple(found))

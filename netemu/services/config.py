@@ -20,6 +20,13 @@ SSH_CONFIG = "ssh/ssh_config"  # client options for `ssh -F`, also for the -J ho
 HOST_KEY = "ssh/ssh_host_ed25519_key"
 KEY_PAIR = "ssh/id_ed25519"  # the scenario's EC2-like key pair; the public half is .pub
 
+
+def key_pair_file(name: str) -> str:
+    """Where a scenario key pair's public key is written: named in hex, as key pair names
+    may hold any ASCII character, `/` included."""
+    return f"ssh/key-pairs/{name.encode().hex()}.pub"
+
+
 SSHD = "/usr/sbin/sshd"  # sshd re-executes itself and needs its absolute path
 
 METADATA_IP = "169.254.169.254"

@@ -61,7 +61,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
             raise UsageError("--path FROM TO needs the traffic: --tcp P, --udp P or --icmp")
         model = model_of(args.target, running=True)
         args.source, args.destination = args.path
-        (result,) = probe(model, [_spec(args)])
+        (result,) = probe(model, [_spec(args, model)])
         overlay = overlay_of(result)
     else:
         model = model_of(args.target, running=False)

@@ -26,6 +26,7 @@ def test_bench_quick_run_prints_every_ratio(tmp_path: Path) -> None:
         "up 10",
         "down 10",
         "test 20 expectations",
+        "reach 100 x 3 ports (static)",
         "TCP through",
         "UDP 64 B",
         "SG with 1000 CIDR rules",

@@ -4,6 +4,7 @@ fragments (reference section 6)."""
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -89,7 +90,7 @@ def test_source_port_is_remapped_at_random_over_1024_to_65535() -> None:
             assert r.result == "reachable" and r.seen_source == "203.0.113.50"
             assert r.seen_port is not None and 1024 <= r.seen_port <= 65535
             seen.append(r.seen_port)
-        assert 2000 not in seen
+        assert seen.count(2000) <= 1  # kept only by chance: 40 draws from 64,512 ports
         low = sum(port < 32768 for port in seen)
         assert 5 <= low <= 35, seen  # binomial(40, 0.49): outside this 1 run in 10^6
 
@@ -159,8 +160,8 @@ for i in range(COUNT):
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, i & 0xFFFF, 0, 64, 17, 0, src, dst)
     ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
     raw.sendto(ip + struct.pack("!HHHH", 1024 + i, 9, 8, 0), ("198.51.100.10", 0))
-    if i % 200 == 0:
-        time.sleep(0.003)  # each hop queues them; a backlog of 1000 must not overflow
+    if i % 50 == 0:
+        time.sleep(0.005)  # each hop queues them; a backlog of 1000 must not overflow
 """
 
 
@@ -176,8 +177,22 @@ def test_connections_beyond_the_limit_to_one_destination_are_error_port_allocati
     monkeypatch.setattr(nat_gateway, "CONNECTIONS_PER_DESTINATION", 500)
     with running_text(_scenario()) as s:
         ns = nat_gateway_ns(s.model.name, "nat")
-        assert s.exec("db", "python3", "-c", FLOOD.replace("COUNT", "510")).returncode == 0
+        assert s.exec("db", "python3", "-c", FLOOD.replace("COUNT", "520")).returncode == 0
         time.sleep(0.5)
-        assert counters.read(ns)[ERROR_PORT_ALLOCATION] == 10
+        mapped = subprocess.run(
+            ["ip", "netns", "exec", ns, "conntrack", "-L", "-p", "udp", "--dport", "9"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.count("udp ")
+        refused = counters.read(ns)[ERROR_PORT_ALLOCATION]
+        assert mapped == 500 and refused >= 1  # 520 sent; a loaded machine may lose a few
         assert s.probe("db", "client", udp=10).seen_source == "203.0.113.50"
-        assert counters.read(ns)[ERROR_PORT_ALLOCATION] == 10
+        assert counters.read(ns)[ERROR_PORT_ALLOCATION] == refused
+        status = subprocess.run(
+            [sys.executable, "-m", "netemu.cli", "status", s.model.name],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert f"ErrorPortAllocation {refused}" in status, status

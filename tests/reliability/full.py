@@ -7,10 +7,12 @@
 - soak: 50 cycles of up / test / down of the contract's web-and-DB example and 20 of the
   book's, in this process: namespaces, processes, descriptors and memory after each;
 - verify: its cost on a scenario of 200 instances;
+- crosscheck: 200 random scenarios x 50 random probes answered by the model (netemu
+  explain) and by the kernel, every disagreement shrunk to a scenario file;
 - then every test under tests/reliability with NETEMU_RELIABILITY=full: five times the
   hostile-input examples, 40 valid generated scenarios up and down, 10 racing rounds.
 
-Usage: python tests/reliability/full.py [--quick] [--only=crash|soak|verify|tests]...
+Usage: python tests/reliability/full.py [--quick] [--only=crash|soak|verify|crosscheck|tests]...
 (--quick: a tenth of the counts; --only: just those parts)
 """
 
@@ -150,6 +152,15 @@ def verify_cost(directory: str, instances: int) -> bool:
     return not differences
 
 
+def crosscheck(directory: str, scenarios: int, probes: int) -> bool:
+    from netemu.explain import crosscheck as xc
+
+    print(f"== crosscheck ({scenarios} scenarios x {probes} probes)", flush=True)
+    seed = random.randrange(100000)
+    findings = os.path.join(directory, "crosscheck-findings")
+    return xc.run(scenarios, probes, seed, findings, strict=True, shrink_budget=40) == 0
+
+
 def pytest_full() -> bool:
     print("== tests/reliability with NETEMU_RELIABILITY=full", flush=True)
     env = {**os.environ, "NETEMU_RELIABILITY": "full"}
@@ -186,6 +197,7 @@ def main() -> int:
             "crash": lambda: crash(d, int(100 * scale), int(30 * scale), int(10 * scale)),
             "soak": lambda: soak(d, max(2, int(50 * scale)), max(2, int(20 * scale))),
             "verify": lambda: verify_cost(d, int(200 * scale) or 20),
+            "crosscheck": lambda: crosscheck(d, int(200 * scale), 50),
             "tests": pytest_full,
         }
         results = {what: run() for what, run in parts.items() if not only or what in only}

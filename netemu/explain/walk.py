@@ -1,0 +1,383 @@
+"""The static walk: one packet carried through the model in AWS order, request then reply.
+
+It visits the same places, in the same order, as a real packet in the kernel picture
+(how-it-works.md): the sender's subnet (security group egress, network ACL outbound), the
+VPC router (the route table of the subnet it came from), the receiver's subnet (network ACL
+inbound, security group ingress), internet gateways (1:1 NAT), NAT gateways (source NAT),
+the internet. Connection state is kept per place as the kernel keeps it, so replies pass
+security groups by state (7.10) and are translated back by the gateways that translated
+the request. Nothing here touches the kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from netemu.explain import codes, network_acl, route_table, security_group
+from netemu.explain.index import ModelIndex, is_private
+from netemu.explain.packet import Packet
+from netemu.explain.reason import Classifier, Drop
+from netemu.model.types import PROTO_ICMP, PROTO_TCP, PROTO_UDP, Eni
+
+Leg = Literal["request", "reply"]
+MAX_STEPS = 64
+NAT_PORTS = (1024, 65535)  # a NAT gateway's source ports (6.8)
+NAT_PORT_NOTE = (
+    "a NAT gateway on the path picks a random source port of 1024-65535 (6.8); judged at 1024"
+)
+DNS_PORT = 53
+
+
+@dataclass
+class Hop:
+    """One component the packet crossed, with what admitted it (ref 13.1)."""
+
+    component: str
+    id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self, sequence: int) -> dict[str, Any]:
+        return {
+            "sequence_number": sequence,
+            "component": self.component,
+            "id": self.id,
+            **self.detail,
+        }
+
+
+@dataclass
+class LegResult:
+    hops: list[Hop]
+    drop: Drop | None
+    arrived: Packet | None  # the packet as the far end received it
+    at: str | None  # who received it: "instance:x", "internet_host:y", ...
+
+
+@dataclass
+class _Entry:
+    """A connection-tracking entry: the packet as it entered a place and as it left."""
+
+    orig: Packet
+    out: Packet
+    resets: int = 0  # TCP resets seen in reply direction (a second one is invalid)
+
+
+# Where a packet is: (kind, name, how it came in).
+Place = tuple[str, str, str]
+
+
+class Walker:
+    def __init__(self, index: ModelIndex, classifier: Classifier, as_kernel: bool = False) -> None:
+        self.as_kernel = as_kernel  # answer as netemu's kernel does where it differs from AWS
+        self.ix = index
+        self.m = index.model
+        self.why = classifier
+        self.ct: dict[tuple[str, str], list[_Entry]] = {}
+        self.notes: list[str] = []
+        # Where the kernel's answer differs from AWS's by design (aws-decisions.md).
+        self.kernel_differs: list[str] = []
+
+    # -- connection tracking ------------------------------------------------------------
+    def _established(self, where: tuple[str, str], p: Packet) -> _Entry | None:
+        for e in self.ct.get(where, []):
+            if e.out.reversed_flow() == p.flow:
+                return e
+        return None
+
+    def _track(self, where: tuple[str, str], before: Packet, after: Packet) -> None:
+        entries = self.ct.setdefault(where, [])
+        if not any(
+            e.orig.flow == before.flow or e.out.reversed_flow() == before.flow for e in entries
+        ):
+            entries.append(_Entry(before, after))
+
+    @staticmethod
+    def _restore(e: _Entry, p: Packet) -> Packet:
+        """The reply as it leaves a place that translated the request."""
+        o = e.orig
+        return replace(p, src=o.dst, dst=o.src, sport=o.dport, dport=o.sport)
+
+    def _sg_state(self, subnet: str, eni: Eni, p: Packet) -> bool:
+        """Is `p` a reply of a flow this ENI admitted (7.10)? AWS keeps that state per ENI;
+        the kernel keeps it per subnet namespace, and there a second TCP reset of a flow is
+        invalid. When the two differ, the difference is noted and the AWS answer taken,
+        unless the walk stands in for the kernel (the cross-check)."""
+        aws = self._established(("eni", eni.id), p) is not None
+        entry = self._established(("subnet", subnet), p)
+        kernel = entry is not None and not (p.rst and entry.resets > 0)
+        if aws != kernel:
+            self.kernel_differs.append(
+                f"security group state: AWS keeps it per ENI, netemu per subnet; {eni.owner}'s "
+                f"ENI sees {p.describe()} as {'a reply' if aws else 'new'}, the kernel as "
+                f"{'a reply' if kernel else 'new'}"
+            )
+        return kernel if self.as_kernel else aws
+
+    # -- the walk -----------------------------------------------------------------------
+    def leg(self, start: Place, p: Packet, leg: Leg) -> LegResult:
+        hops: list[Hop] = []
+        seen: set[tuple[Place, Packet]] = set()
+        where: Place | None = start
+        for _ in range(MAX_STEPS):
+            assert where is not None
+            if (where, p) in seen:
+                break
+            seen.add((where, p))
+            kind, name, iif = where
+            handler = getattr(self, f"_at_{kind}")
+            out = handler(name, iif, p, leg, hops)
+            if isinstance(out, Drop):
+                return LegResult(hops, out, None, None)
+            if isinstance(out, str):  # delivered to this endpoint
+                return LegResult(hops, None, p, out)
+            where, p = out
+        drop = self.why.silent(codes.ROUTING_LOOP, leg, p, "the routes send it round in a loop")
+        return LegResult(hops, drop, None, None)
+
+    # -- endpoints ----------------------------------------------------------------------
+    def _at_instance(self, name: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
+        inst = self.m.instances[name]
+        hops.append(Hop(f"instance:{name}", inst.id))
+        if p.dst == inst.private_ip:
+            return f"instance:{name}"
+        if inst.eni.source_dest_check:
+            return self.why.silent(codes.NOT_FORWARDED, leg, p, f"instance {name} does not forward")
+        # Source/destination check off: the instance forwards by its default route (9.9).
+        return ("subnet", inst.subnet, f"port:instance:{name}"), p
+
+    def _at_host(self, name: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
+        hops.append(Hop(f"internet_host:{name}"))
+        if p.dst == self.m.internet_hosts[name].ip:
+            return f"internet_host:{name}"
+        return self.why.silent(codes.NOT_FORWARDED, leg, p, f"internet host {name}")
+
+    def _at_nat(self, name: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
+        nat = self.m.nat_gateways[name]
+        own = nat.eni.private_ip
+        hops.append(Hop(f"nat_gateway:{name}", nat.id))
+        if p.src == own:  # its own translated traffic came back: its subnet routes to it
+            return self.why.nat_loop(nat, leg, p)
+        entry = self._established(("nat", name), p)
+        q = self._restore(entry, p) if entry else p
+        if q.dst == own:
+            return self.why.nat_no_inbound(nat, leg, p, to_itself=True)
+        vpc = self.m.vpcs[self.ix.vpc_of_eni(nat.eni)]
+        if entry is None:
+            if q.src not in vpc.cidr:
+                return self.why.nat_no_inbound(nat, leg, p, to_itself=False)
+            if q.protocol not in (PROTO_TCP, PROTO_UDP, PROTO_ICMP):
+                return self.why.nat_protocol(nat, leg, p)
+            if not q.opens:
+                # AWS is silent; netemu's gateway forwards a packet that cannot open a
+                # connection (a TCP answer, an echo reply) without translating it.
+                self.notes.append(f"{name} forwards {q.describe()} untranslated")
+                return ("subnet", nat.subnet, f"port:nat_gateway:{name}"), q
+            q = q.with_source(own, self._nat_port(q))
+            self._track(("nat", name), p, q)
+        if q != p:  # shown as Reachability Analyzer shows a translation (13.1)
+            hops[-1].detail.update(inbound_header=_header(p), outbound_header=_header(q))
+        return ("subnet", nat.subnet, f"port:nat_gateway:{name}"), q
+
+    def _nat_port(self, p: Packet) -> int:
+        """The gateway gives each connection a random port of 1024-65535 (6.8): the model
+        takes the range's first port, the one an ACL admitting only the Linux ephemeral
+        range refuses (on AWS such an ACL breaks connections at random)."""
+        if p.protocol == PROTO_ICMP:
+            return p.sport
+        self.notes.append(NAT_PORT_NOTE)
+        return NAT_PORTS[0]
+
+    # -- subnets: security groups and network ACLs --------------------------------------
+    def _at_subnet(self, name: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
+        sub = self.m.subnets[name]
+        vpc = self.m.vpcs[sub.vpc]
+        held = self.ix.held[name]
+        if p.dst in sub.cidr and p.dst not in held and p.dst not in (sub.router_ip, vpc.dns_ip):
+            return self.why.unheld(name, leg, p)
+        if iif.startswith("target:"):
+            _, kind, owner = iif.split(":")
+            oif: Eni | None = self.ix.eni(kind, owner)
+        else:
+            oif = held.get(p.dst)
+        in_eni = self.ix.eni(*iif.split(":")[1:]) if iif.startswith("port:") else None
+        for inst in self.ix.stopped[name]:
+            if inst.eni in (in_eni, oif):
+                return self.why.stopped(inst, leg, p)
+        dns_query = (
+            p.dst == vpc.dns_ip and p.protocol in (PROTO_TCP, PROTO_UDP) and (p.dport == DNS_PORT)
+        )
+        dns_answer = (
+            p.src == vpc.dns_ip and p.protocol in (PROTO_TCP, PROTO_UDP) and (p.sport == DNS_PORT)
+        )
+        if in_eni and in_eni.owner_kind == "instance" and not dns_query:
+            if self._sg_state(name, in_eni, p):
+                hops.append(self._by_state(in_eni, "egress"))
+            else:
+                drop = self._security_group(in_eni, "egress", p, leg, hops)
+                if drop:
+                    return drop
+            self._track(("eni", in_eni.id), p, p)
+        if oif is None and not dns_query:
+            acl = self.m.network_acls[sub.network_acl]
+            drop = self._acl(acl, "egress", p, leg, hops, name)
+            if drop:
+                return drop
+        edge = iif == "uplink" or iif.startswith("target:")
+        if edge and not dns_answer:
+            acl = self.m.network_acls[sub.network_acl]
+            drop = self._acl(acl, "ingress", p, leg, hops, name)
+            if drop:
+                return drop
+        if oif and oif.owner_kind == "instance" and not dns_answer:
+            if self._sg_state(name, oif, p):
+                hops.append(self._by_state(oif, "ingress"))
+            else:
+                drop = self._security_group(oif, "ingress", p, leg, hops)
+                if drop:
+                    return drop
+            self._track(("eni", oif.id), p, p)
+        entry = self._established(("subnet", name), p)
+        if entry and p.rst:
+            entry.resets += 1
+        self._track(("subnet", name), p, p)
+        if oif is None:
+            return ("router", sub.vpc, f"subnet:{name}"), p
+        kind = "instance" if oif.owner_kind == "instance" else "nat"
+        return (kind, oif.owner, "eth0"), p
+
+    def _by_state(self, eni: Eni, direction: str) -> Hop:
+        """A security group stage passed as the reply of a flow the ENI admitted (7.10)."""
+        names = ",".join(self.m.security_groups[g].name for g in eni.security_groups)
+        state = {"direction": direction, "connection_state": "established", "eni": eni.id}
+        return Hop(f"security_group:{names}", None, {"security_group_state": state})
+
+    def _security_group(
+        self,
+        eni: Eni,
+        direction: Literal["ingress", "egress"],
+        p: Packet,
+        leg: Leg,
+        hops: list[Hop],
+    ) -> Drop | None:
+        own = p.src if direction == "egress" else p.dst
+        if eni.source_dest_check and own != eni.private_ip:
+            return self.why.source_dest_check(eni, direction, leg, p)
+        v = security_group.evaluate(self.m, self.ix.group_members, eni, direction, p)
+        if not v.allowed:
+            return self.why.security_group(v, leg, p)
+        assert v.group is not None
+        hops.append(
+            Hop(
+                f"security_group:{v.group.name}",
+                v.group.id,
+                {"security_group_rule": v.to_json(), "eni": eni.id},
+            )
+        )
+        return None
+
+    def _acl(
+        self,
+        acl: Any,
+        direction: Literal["ingress", "egress"],
+        p: Packet,
+        leg: Leg,
+        hops: list[Hop],
+        subnet: str,
+    ) -> Drop | None:
+        v = network_acl.evaluate(acl, direction, p)
+        if not v.allowed:
+            return self.why.acl(v, leg, p)
+        hops.append(
+            Hop(f"network_acl:{acl.name}", acl.id, {"acl_rule": v.to_json(), "subnet": subnet})
+        )
+        return None
+
+    # -- the VPC router -----------------------------------------------------------------
+    def _at_router(self, vpc: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
+        if iif == "igw":  # from the internet gateway: the router's main table holds subnets
+            sub = next(
+                (s for s in self.m.subnets.values() if s.vpc == vpc and p.dst in s.cidr), None
+            )
+            if sub is None:
+                return self.why.silent(codes.NO_ROUTE_TO_DESTINATION, leg, p, "vpc router")
+            hops.append(Hop(f"subnet:{sub.name}", sub.id))
+            return ("subnet", sub.name, "uplink"), p
+        sub = self.m.subnets[iif.split(":", 1)[1]]
+        table = self.m.route_tables[sub.route_table]
+        choice = route_table.lookup(self.m, table, p.dst)
+        if not choice.forwards:
+            return self.why.route(choice, leg, p)
+        hops.append(
+            Hop(f"route_table:{table.name}", table.id, {"route_table_route": choice.to_json()})
+        )
+        route = choice.route
+        if choice.kind == "subnet":
+            assert choice.subnet is not None
+            hops.append(Hop(f"subnet:{choice.subnet.name}", choice.subnet.id))
+            return ("subnet", choice.subnet.name, "uplink"), p
+        assert route is not None and route.target is not None
+        if choice.kind == "internet_gateway":
+            return ("igw", route.target, "vpc"), p
+        eni = self.ix.eni(choice.kind, route.target)
+        hops.append(Hop(f"subnet:{eni.subnet}", self.m.subnets[eni.subnet].id))
+        return ("subnet", eni.subnet, f"target:{choice.kind}:{route.target}"), p
+
+    # -- internet gateways and the internet ---------------------------------------------
+    def _at_igw(self, name: str, side: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
+        igw = self.m.internet_gateways[name]
+        public_of = self.ix.public_of[igw.vpc]
+        hop = Hop(f"internet_gateway:{name}", igw.id, {"inbound_header": _header(p)})
+        hops.append(hop)
+        entry = self._established(("igw", name), p)
+        if side == "vpc":
+            if p.src not in public_of:
+                return self.why.igw(igw, "egress", "no public IP", leg, p)
+            if is_private(p.dst):
+                return self.why.igw(igw, "egress", "private destination", leg, p)
+            q = self._restore(entry, p) if entry else p.with_source(public_of[p.src])
+        else:
+            if is_private(p.src):
+                return self.why.igw(igw, "ingress", "private source", leg, p)
+            if p.dst not in public_of.values():
+                return self.why.igw(igw, "ingress", "no public IP", leg, p)
+            private_of = {b: a for a, b in public_of.items()}
+            q = self._restore(entry, p) if entry else p.with_destination(private_of[p.dst])
+        if entry is None:
+            self._track(("igw", name), p, q)
+        hop.detail["outbound_header"] = _header(q)
+        if q.dst in self.m.vpcs[igw.vpc].cidr:
+            return ("router", igw.vpc, "igw"), q
+        return ("internet", "", name), q
+
+    def _at_internet(self, _: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
+        hops.append(Hop("internet"))
+        host = self.ix.hosts.get(p.dst)
+        if host:
+            return ("host", host, "eth0"), p
+        eni = self.ix.by_public.get(p.dst)
+        igw = self.ix.igw_of(self.ix.vpc_of_eni(eni)) if eni else None
+        if igw is None:
+            return self.why.internet(leg, p)
+        return ("igw", igw.name, "inet"), p
+
+
+def _header(p: Packet) -> dict[str, Any]:
+    """Reachability Analyzer's packet header (InboundHeader/OutboundHeader), snake_case."""
+    out: dict[str, Any] = {
+        "source_addresses": [str(p.src)],
+        "destination_addresses": [str(p.dst)],
+        "protocol": str(p.protocol),
+    }
+    if p.protocol != PROTO_ICMP:
+        out["source_port_ranges"] = [{"from": p.sport, "to": p.sport}]
+        out["destination_port_ranges"] = [{"from": p.dport, "to": p.dport}]
+    return out
+
+
+def start_of(ix: ModelIndex, endpoint: str) -> Place:
+    """Where a packet sent by an instance or internet host first arrives."""
+    if endpoint in ix.model.instances:
+        inst = ix.model.instances[endpoint]
+        return ("subnet", inst.subnet, f"port:instance:{endpoint}")
+    return ("internet", "", endpoint)

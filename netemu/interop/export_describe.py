@@ -1,0 +1,331 @@
+"""Model -> the JSON `aws ec2 describe-*` prints for it (ref 11), one object per call.
+
+Pure: no files. Ids are the model's (kept from an import, else derived from names); ids of
+things the scenario has no name for (associations, allocations) are derived from their
+owner's id, so the same model always exports the same JSON. The account is AWS's
+documentation account 123456789012.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netemu.interop.export_enis import (
+    ACCOUNT,
+    CREATED,
+    address_json,
+    derived,
+    dns_domain,
+    eni_json,
+    instance_json,
+    tags_json,
+)
+from netemu.interop.names import IDLE_TIMEOUT_TAG
+from netemu.model.types import (
+    PROTO_ALL,
+    PROTO_ICMP,
+    PROTO_TCP,
+    PROTO_UDP,
+    Model,
+    NatGateway,
+    NetworkAcl,
+    NetworkAclRule,
+    Route,
+    SecurityGroup,
+    SecurityGroupRule,
+)
+
+_SG_PROTO = {PROTO_ALL: "-1", PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp"}
+Json = dict[str, Any]
+
+
+def model_to_describe(model: Model) -> dict[str, Json]:
+    """{"describe-vpcs": {"Vpcs": [...]}, ...}; VPC attributes are one call per VPC, named
+    `describe-vpc-attribute.<vpc-id>`."""
+    out: dict[str, Json] = {
+        "describe-vpcs": {"Vpcs": [_vpc(model, v.name) for v in model.vpcs.values()]},
+        "describe-subnets": {"Subnets": [_subnet(model, s) for s in model.subnets]},
+        "describe-route-tables": {"RouteTables": [_table(model, t) for t in model.route_tables]},
+        "describe-internet-gateways": {
+            "InternetGateways": [
+                {
+                    "Attachments": [{"State": "available", "VpcId": model.vpcs[g.vpc].id}],
+                    "InternetGatewayId": g.id,
+                    "OwnerId": ACCOUNT,
+                    "Tags": tags_json(g.name),
+                }
+                for g in model.internet_gateways.values()
+            ]
+        },
+        "describe-nat-gateways": {
+            "NatGateways": [_nat(model, n) for n in model.nat_gateways.values()]
+        },
+        "describe-security-groups": {
+            "SecurityGroups": [_group(model, g) for g in model.security_groups.values()]
+        },
+        "describe-security-group-rules": {
+            "SecurityGroupRules": [
+                _rule_row(g, r, egress)
+                for g in model.security_groups.values()
+                for egress, rules in ((False, g.ingress), (True, g.egress))
+                for r in rules
+            ]
+        },
+        "describe-network-acls": {
+            "NetworkAcls": [_acl(model, a) for a in model.network_acls.values()]
+        },
+        "describe-instances": {
+            "Reservations": [
+                {
+                    "Groups": [],
+                    "Instances": [instance_json(model, i)],
+                    "OwnerId": ACCOUNT,
+                    "ReservationId": derived("r", i.id),
+                }
+                for i in model.instances.values()
+            ]
+        },
+        "describe-network-interfaces": {
+            "NetworkInterfaces": [eni_json(model, e) for e in model.enis()]
+        },
+        "describe-addresses": {
+            "Addresses": [
+                address_json(model, e) for e in model.enis() if e.elastic_ip and e.public_ip
+            ]
+        },
+        "describe-dhcp-options": {"DhcpOptions": [_dhcp(model)]},
+    }
+    for v in model.vpcs.values():
+        out[f"describe-vpc-attribute.{v.id}"] = {
+            "EnableDnsHostnames": {"Value": v.dns_hostnames},
+            "VpcId": v.id,
+        }
+    return out
+
+
+def _dhcp(model: Model) -> Json:
+    return {
+        "DhcpConfigurations": [
+            {"Key": "domain-name", "Values": [{"Value": dns_domain(model.region)}]},
+            {"Key": "domain-name-servers", "Values": [{"Value": "AmazonProvidedDNS"}]},
+        ],
+        "DhcpOptionsId": derived("dopt", model.region),
+        "OwnerId": ACCOUNT,
+        "Tags": [],
+    }
+
+
+def _vpc(model: Model, name: str) -> Json:
+    v = model.vpcs[name]
+    return {
+        "CidrBlock": str(v.cidr),
+        "DhcpOptionsId": derived("dopt", model.region),
+        "State": "available",
+        "VpcId": v.id,
+        "OwnerId": ACCOUNT,
+        "InstanceTenancy": "default",
+        "CidrBlockAssociationSet": [
+            {
+                "AssociationId": derived("vpc-cidr-assoc", v.id),
+                "CidrBlock": str(v.cidr),
+                "CidrBlockState": {"State": "associated"},
+            }
+        ],
+        "IsDefault": v.is_default,
+        "Tags": tags_json(v.name),
+    }
+
+
+def _subnet(model: Model, name: str) -> Json:
+    s = model.subnets[name]
+    used = len(model.enis_in(name))
+    return {
+        "AvailabilityZone": s.az,
+        "AvailableIpAddressCount": s.cidr.num_addresses - 5 - used,  # ref 2.3, 2.10
+        "CidrBlock": str(s.cidr),
+        "DefaultForAz": s.default_for_az,
+        "MapPublicIpOnLaunch": s.public_ip_on_launch,
+        "State": "available",
+        "SubnetId": s.id,
+        "VpcId": model.vpcs[s.vpc].id,
+        "OwnerId": ACCOUNT,
+        "AssignIpv6AddressOnCreation": False,
+        "Ipv6CidrBlockAssociationSet": [],
+        "Tags": tags_json(s.name),
+        "SubnetArn": f"arn:aws:ec2:{model.region}:{ACCOUNT}:subnet/{s.id}",
+        "EnableDns64": False,
+        "Ipv6Native": False,
+        "PrivateDnsNameOptionsOnLaunch": {
+            "HostnameType": "ip-name",
+            "EnableResourceNameDnsARecord": False,
+            "EnableResourceNameDnsAAAARecord": False,
+        },
+    }
+
+
+def _table(model: Model, name: str) -> Json:
+    t = model.route_tables[name]
+    assoc: list[Json] = []
+    if t.main:
+        assoc.append(_association(t.id, t.id, None))
+    for s in model.subnets.values():
+        if s.route_table == name and not t.main:
+            assoc.append(_association(t.id, s.id, s.id))
+    return {
+        "Associations": assoc,
+        "PropagatingVgws": [],
+        "RouteTableId": t.id,
+        "Routes": [_route(model, r) for r in t.routes],
+        "Tags": tags_json(t.name),
+        "VpcId": model.vpcs[t.vpc].id,
+        "OwnerId": ACCOUNT,
+    }
+
+
+def _association(table: str, seed: str, subnet: str | None) -> Json:
+    a: Json = {"Main": subnet is None, "RouteTableAssociationId": derived("rtbassoc", seed)}
+    a["RouteTableId"] = table
+    if subnet is not None:
+        a["SubnetId"] = subnet
+    a["AssociationState"] = {"State": "associated"}
+    return a
+
+
+def _route(model: Model, r: Route) -> Json:
+    out: Json = {"DestinationCidrBlock": str(r.destination)}
+    origin, state = "CreateRoute", "active"
+    if r.target_kind == "local":
+        out["GatewayId"] = "local"
+        origin = "CreateRouteTable"
+    elif r.target_kind == "internet_gateway" and r.target:
+        out["GatewayId"] = model.internet_gateways[r.target].id
+    elif r.target_kind == "nat_gateway" and r.target:
+        out["NatGatewayId"] = model.nat_gateways[r.target].id
+    elif r.target_kind == "instance" and r.target:
+        inst = model.instances[r.target]
+        out.update(InstanceId=inst.id, InstanceOwnerId=ACCOUNT, NetworkInterfaceId=inst.eni.id)
+    else:  # a blackhole: AWS shows the deleted target it still points at (ref 4.10)
+        out["NatGatewayId"] = derived("nat", f"blackhole/{r.destination}")
+        state = "blackhole"
+    out.update(Origin=origin, State=state)
+    return out
+
+
+def _nat(model: Model, n: NatGateway) -> Json:
+    extra = {IDLE_TIMEOUT_TAG: str(n.idle_timeout)} if n.idle_timeout != 350 else None
+    return {
+        "CreateTime": CREATED,
+        "NatGatewayAddresses": [
+            {
+                "AllocationId": derived("eipalloc", n.eni.id),
+                "NetworkInterfaceId": n.eni.id,
+                "PrivateIp": str(n.eni.private_ip),
+                "PublicIp": str(n.eni.public_ip),
+                "AssociationId": derived("eipassoc", n.eni.id),
+                "IsPrimary": True,
+                "Status": "succeeded",
+            }
+        ],
+        "NatGatewayId": n.id,
+        "State": "available",
+        "SubnetId": model.subnets[n.subnet].id,
+        "VpcId": model.vpcs[model.subnets[n.subnet].vpc].id,
+        "Tags": tags_json(n.name, extra),
+        "ConnectivityType": "public",
+    }
+
+
+def _permissions(model: Model, rules: tuple[SecurityGroupRule, ...]) -> list[Json]:
+    """Rules sharing protocol and ports form one IpPermission, as AWS prints them (ref 11.6)."""
+    perms: dict[tuple[int, int | None, int | None], Json] = {}
+    for r in rules:
+        lo, hi = r.ports if r.ports else (r.icmp_type, r.icmp_code)
+        key = (r.protocol, lo, hi)
+        if key not in perms:
+            p: Json = {"IpProtocol": _SG_PROTO.get(r.protocol, str(r.protocol))}
+            if r.protocol in (PROTO_TCP, PROTO_UDP, PROTO_ICMP):
+                p.update(FromPort=lo, ToPort=hi)
+            p.update(IpRanges=[], Ipv6Ranges=[], PrefixListIds=[], UserIdGroupPairs=[])
+            perms[key] = p
+        desc = {"Description": r.description} if r.description else {}
+        if r.cidr is not None:
+            perms[key]["IpRanges"].append({"CidrIp": str(r.cidr), **desc})
+        elif r.security_group is not None:
+            pair = {**desc, "GroupId": r.security_group, "UserId": ACCOUNT}
+            perms[key]["UserIdGroupPairs"].append(pair)
+    return list(perms.values())
+
+
+def _group(model: Model, g: SecurityGroup) -> Json:
+    return {
+        "Description": "default VPC security group" if g.is_default else g.name,
+        "GroupName": g.name,
+        "IpPermissions": _permissions(model, g.ingress),
+        "OwnerId": ACCOUNT,
+        "GroupId": g.id,
+        "IpPermissionsEgress": _permissions(model, g.egress),
+        "Tags": [] if g.is_default else tags_json(g.name),
+        "VpcId": model.vpcs[g.vpc].id,
+    }
+
+
+def _rule_row(g: SecurityGroup, r: SecurityGroupRule, egress: bool) -> Json:
+    """One row of describe-security-group-rules (ref 11.6): -1/-1 ports for protocol -1."""
+    direction = "egress" if egress else "ingress"
+    out: Json = {
+        "SecurityGroupRuleId": derived("sgr", f"{g.id}/{direction}/{r.index}"),
+        "GroupId": g.id,
+        "GroupOwnerId": ACCOUNT,
+        "IsEgress": egress,
+        "IpProtocol": _SG_PROTO.get(r.protocol, str(r.protocol)),
+    }
+    lo, hi = r.ports if r.ports else (r.icmp_type, r.icmp_code)
+    out.update(FromPort=-1 if lo is None else lo, ToPort=-1 if hi is None else hi)
+    if r.cidr is not None:
+        out["CidrIpv4"] = str(r.cidr)
+    elif r.security_group is not None:
+        out["ReferencedGroupInfo"] = {"GroupId": r.security_group, "UserId": ACCOUNT}
+    if r.description:
+        out["Description"] = r.description
+    out["Tags"] = []
+    return out
+
+
+def _entry(r: NetworkAclRule | None, egress: bool) -> Json:
+    if r is None:  # the `*` rule (ref 8.3)
+        return {
+            "CidrBlock": "0.0.0.0/0",
+            "Egress": egress,
+            "Protocol": "-1",
+            "RuleAction": "deny",
+            "RuleNumber": 32767,
+        }
+    e: Json = {"CidrBlock": str(r.cidr), "Egress": egress}
+    if r.protocol == PROTO_ICMP:
+        e["IcmpTypeCode"] = {"Code": r.icmp_code, "Type": r.icmp_type}
+    if r.ports is not None:
+        e["PortRange"] = {"From": r.ports[0], "To": r.ports[1]}
+    e.update(Protocol=str(r.protocol), RuleAction=r.action, RuleNumber=r.number)
+    return e
+
+
+def _acl(model: Model, a: NetworkAcl) -> Json:
+    entries = [_entry(r, True) for r in a.egress] + [_entry(None, True)]
+    entries += [_entry(r, False) for r in a.ingress] + [_entry(None, False)]
+    return {
+        "Associations": [
+            {
+                "NetworkAclAssociationId": derived("aclassoc", s.id),
+                "NetworkAclId": a.id,
+                "SubnetId": s.id,
+            }
+            for s in model.subnets.values()
+            if s.network_acl == a.name
+        ],
+        "Entries": entries,
+        "IsDefault": a.is_default,
+        "NetworkAclId": a.id,
+        "Tags": [] if a.is_default else tags_json(a.name),
+        "VpcId": model.vpcs[a.vpc].id,
+        "OwnerId": ACCOUNT,
+    }

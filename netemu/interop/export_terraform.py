@@ -1,0 +1,292 @@
+"""Model -> Terraform HCL for the AWS provider, so a design tested offline can be deployed.
+
+Security group rules are separate aws_vpc_security_group_*_rule resources, so groups that
+reference each other make no dependency cycle. What AWS cannot be told (a chosen elastic
+IP address, an explicit blackhole route, services) is written as a comment, not dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from netemu.interop.names import SERVICES_TAG, service_text
+from netemu.model.types import (
+    PROTO_ALL,
+    PROTO_ICMP,
+    PROTO_TCP,
+    PROTO_UDP,
+    Model,
+    NetworkAclRule,
+    Route,
+    SecurityGroup,
+    SecurityGroupRule,
+)
+
+_SG_PROTO = {PROTO_ALL: "-1", PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp"}
+
+
+def _s(text: str) -> str:
+    """An HCL string literal (JSON escapes, plus `${` and `%{` kept literal)."""
+    return json.dumps(text, ensure_ascii=False).replace("${", "$${").replace("%{", "%%{")
+
+
+def label(name: str) -> str:
+    """A Terraform resource name: letters, digits, '_' and '-', not starting with a digit."""
+    clean = re.sub(r"[^A-Za-z0-9_-]", "_", name)
+    return clean if re.match(r"[A-Za-z_]", clean) else f"r_{clean}"
+
+
+class _Hcl:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.rule_names: set[str] = set()
+
+    def unique(self, name: str) -> str:
+        """A rule resource name not used yet: group `main-default` and the default group of
+        VPC `main` would otherwise both write `main-default_ingress_1`."""
+        out, n = name, 2
+        while out in self.rule_names:
+            out, n = f"{name}_{n}", n + 1
+        self.rule_names.add(out)
+        return out
+
+    def block(self, head: str, body: list[str], comment: str = "") -> None:
+        if comment:
+            self.lines.append(f"# {comment}")
+        self.lines.append(head + " {")
+        self.lines += [f"  {b}" if b else "" for b in body]
+        self.lines += ["}", ""]
+
+
+def _tags(name: str, extra: dict[str, str] | None = None) -> str:
+    items = {"Name": name, **(extra or {})}
+    return "tags = { " + ", ".join(f"{_s(k)} = {_s(v)}" for k, v in items.items()) + " }"
+
+
+def model_to_terraform(model: Model) -> str:
+    h = _Hcl()
+    h.lines += [
+        f"# Terraform for netemu scenario '{model.name}' (netemu export --format terraform).",
+        "# Instances need an AMI of your Region: terraform apply -var ami=ami-...",
+        "",
+    ]
+    h.block("terraform", ["required_providers {", '  aws = { source = "hashicorp/aws" }', "}"])
+    h.block('provider "aws"', [f"region = {_s(model.region)}"])
+    h.block('variable "ami"', ['description = "AMI for every instance"', "type        = string"])
+    h.block('variable "instance_type"', ["type    = string", 'default = "t3.micro"'])
+    for v in model.vpcs.values():
+        body = [
+            f"cidr_block           = {_s(str(v.cidr))}",
+            "enable_dns_support   = true",
+            f"enable_dns_hostnames = {str(v.dns_hostnames).lower()}",
+            _tags(v.name),
+        ]
+        note = (
+            "the Region's default VPC in AWS; Terraform makes an ordinary one"
+            if v.is_default
+            else ""
+        )
+        h.block(f'resource "aws_vpc" "{label(v.name)}"', body, note)
+    for g in model.internet_gateways.values():
+        body = [f"vpc_id = aws_vpc.{label(g.vpc)}.id", _tags(g.name)]
+        h.block(f'resource "aws_internet_gateway" "{label(g.name)}"', body)
+    for s in model.subnets.values():
+        body = [
+            f"vpc_id                  = aws_vpc.{label(s.vpc)}.id",
+            f"cidr_block              = {_s(str(s.cidr))}",
+            f"availability_zone       = {_s(s.az)}",
+            f"map_public_ip_on_launch = {str(s.public_ip_on_launch).lower()}",
+            _tags(s.name),
+        ]
+        h.block(f'resource "aws_subnet" "{label(s.name)}"', body)
+    _route_tables(h, model)
+    _network_acls(h, model)
+    for group in model.security_groups.values():
+        _group(h, model, group)
+    _nat_gateways(h, model)
+    _instances(h, model)
+    return "\n".join(h.lines).rstrip() + "\n"
+
+
+def _route(model: Model, r: Route) -> list[str] | None:
+    dest = f"cidr_block = {_s(str(r.destination))}"
+    if r.target_kind == "internet_gateway":
+        target = f"gateway_id = aws_internet_gateway.{label(r.target or '')}.id"
+    elif r.target_kind == "nat_gateway":
+        target = f"nat_gateway_id = aws_nat_gateway.{label(r.target or '')}.id"
+    elif r.target_kind == "instance":
+        eni = f"aws_instance.{label(r.target or '')}.primary_network_interface_id"
+        target = f"network_interface_id = {eni}"
+    else:
+        return None
+    return ["route {", f"  {dest}", f"  {target}", "}"]
+
+
+def _route_tables(h: _Hcl, model: Model) -> None:
+    for t in model.route_tables.values():
+        body: list[str] = []
+        for r in t.routes:
+            lines = _route(model, r)
+            if lines is not None:
+                body += lines
+            elif r.target_kind == "blackhole":
+                why = "a blackhole route; AWS only shows one when its target is gone"
+                body.append(f"# {r.destination}: {why}")
+        if t.implicit:
+            head = f'resource "aws_default_route_table" "{label(t.name)}"'
+            body = [
+                f"default_route_table_id = aws_vpc.{label(t.vpc)}.default_route_table_id",
+                *body,
+            ]
+            h.block(head, [*body, _tags(t.name)], f"the main route table of VPC {t.vpc}")
+            continue
+        h.block(
+            f'resource "aws_route_table" "{label(t.name)}"',
+            [f"vpc_id = aws_vpc.{label(t.vpc)}.id", *body, _tags(t.name)],
+        )
+        if t.main:
+            h.block(
+                f'resource "aws_main_route_table_association" "{label(t.name)}"',
+                [
+                    f"vpc_id         = aws_vpc.{label(t.vpc)}.id",
+                    f"route_table_id = aws_route_table.{label(t.name)}.id",
+                ],
+            )
+    for s in model.subnets.values():
+        table = model.route_tables[s.route_table]
+        if not table.main:
+            h.block(
+                f'resource "aws_route_table_association" "{label(s.name)}"',
+                [
+                    f"subnet_id      = aws_subnet.{label(s.name)}.id",
+                    f"route_table_id = aws_route_table.{label(table.name)}.id",
+                ],
+            )
+
+
+def _acl_rule(kind: str, r: NetworkAclRule) -> list[str]:
+    lo, hi = r.ports or (0, 0)
+    body = [
+        f"  rule_no    = {r.number}",
+        f"  action     = {_s(r.action)}",
+        f"  protocol   = {_s(str(r.protocol))}",
+        f"  cidr_block = {_s(str(r.cidr))}",
+        f"  from_port  = {lo}",
+        f"  to_port    = {hi}",
+    ]
+    if r.protocol == PROTO_ICMP:
+        body += [f"  icmp_type  = {r.icmp_type}", f"  icmp_code  = {r.icmp_code}"]
+    return [f"{kind} {{", *body, "}"]
+
+
+def _network_acls(h: _Hcl, model: Model) -> None:
+    for a in model.network_acls.values():
+        rules = [line for r in a.ingress for line in _acl_rule("ingress", r)]
+        rules += [line for r in a.egress for line in _acl_rule("egress", r)]
+        if a.is_default:
+            head = f'resource "aws_default_network_acl" "{label(a.name)}"'
+            first = f"default_network_acl_id = aws_vpc.{label(a.vpc)}.default_network_acl_id"
+            h.block(head, [first, *rules], f"the default network ACL of VPC {a.vpc}")
+            continue
+        subnets = [
+            f"aws_subnet.{label(s.name)}.id"
+            for s in model.subnets.values()
+            if s.network_acl == a.name
+        ]
+        body = [f"vpc_id     = aws_vpc.{label(a.vpc)}.id", f"subnet_ids = [{', '.join(subnets)}]"]
+        h.block(f'resource "aws_network_acl" "{label(a.name)}"', [*body, *rules, _tags(a.name)])
+
+
+def _group_ref(model: Model, group_id: str) -> str:
+    g = model.security_groups[group_id]
+    if g.is_default:
+        return f"aws_default_security_group.{label(g.vpc)}.id"
+    return f"aws_security_group.{label(g.name)}.id"
+
+
+def _group(h: _Hcl, model: Model, g: SecurityGroup) -> None:
+    ref = _group_ref(model, g.id)
+    if g.is_default:
+        h.block(
+            f'resource "aws_default_security_group" "{label(g.vpc)}"',
+            [f"vpc_id = aws_vpc.{label(g.vpc)}.id"],
+            f"the default group of VPC {g.vpc}; its rules follow as separate resources",
+        )
+    else:
+        h.block(
+            f'resource "aws_security_group" "{label(g.name)}"',
+            [f"name   = {_s(g.name)}", f"vpc_id = aws_vpc.{label(g.vpc)}.id", _tags(g.name)],
+        )
+    owner = label(g.vpc + "-default") if g.is_default else label(g.name)
+    for direction, rules in (("ingress", g.ingress), ("egress", g.egress)):
+        for i, r in enumerate(rules, 1):
+            body = [f"security_group_id = {ref}", *_sg_rule(model, r)]
+            name = h.unique(f"{owner}_{direction}_{i}")
+            h.block(f'resource "aws_vpc_security_group_{direction}_rule" "{name}"', body)
+
+
+def _sg_rule(model: Model, r: SecurityGroupRule) -> list[str]:
+    out = [f"ip_protocol = {_s(_SG_PROTO.get(r.protocol, str(r.protocol)))}"]
+    if r.ports is not None:
+        out += [f"from_port = {r.ports[0]}", f"to_port = {r.ports[1]}"]
+    elif r.protocol == PROTO_ICMP:
+        out += [f"from_port = {r.icmp_type}", f"to_port = {r.icmp_code}"]
+    if r.cidr is not None:
+        out.append(f"cidr_ipv4 = {_s(str(r.cidr))}")
+    elif r.security_group is not None:
+        out.append(f"referenced_security_group_id = {_group_ref(model, r.security_group)}")
+    if r.description:
+        out.append(f"description = {_s(r.description)}")
+    return out
+
+
+def _nat_gateways(h: _Hcl, model: Model) -> None:
+    for n in model.nat_gateways.values():
+        subnet = model.subnets[n.subnet]
+        h.block(
+            f'resource "aws_eip" "{label(n.name)}"',
+            ['domain = "vpc"', _tags(n.name)],
+            f"netemu used {n.eni.public_ip}; AWS picks the address",
+        )
+        body = [
+            f"allocation_id = aws_eip.{label(n.name)}.id",
+            f"subnet_id     = aws_subnet.{label(n.subnet)}.id",
+            f"private_ip    = {_s(str(n.eni.private_ip))}",
+            _tags(n.name),
+        ]
+        igw = model.igw_of(subnet.vpc)
+        if igw is not None:  # a public NAT gateway needs the IGW first (ref 6.2)
+            body.append(f"depends_on    = [aws_internet_gateway.{label(igw.name)}]")
+        h.block(f'resource "aws_nat_gateway" "{label(n.name)}"', body)
+
+
+def _instances(h: _Hcl, model: Model) -> None:
+    for i in model.instances.values():
+        groups = ", ".join(_group_ref(model, g) for g in i.eni.security_groups)
+        auto = i.eni.public_ip is not None and not i.eni.elastic_ip
+        extra = (
+            {SERVICES_TAG: ",".join(service_text(s) for s in i.services)} if i.services else None
+        )
+        body = [
+            "ami                         = var.ami",
+            "instance_type               = var.instance_type",
+            f"subnet_id                   = aws_subnet.{label(i.subnet)}.id",
+            f"private_ip                  = {_s(str(i.private_ip))}",
+            f"vpc_security_group_ids      = [{groups}]",
+            f"associate_public_ip_address = {str(auto).lower()}",
+            f"source_dest_check           = {str(i.eni.source_dest_check).lower()}",
+            _tags(i.name, extra),
+        ]
+        h.block(f'resource "aws_instance" "{label(i.name)}"', body)
+        if i.eni.elastic_ip:
+            h.block(
+                f'resource "aws_eip" "{label(i.name)}"',
+                ['domain   = "vpc"', f"instance = aws_instance.{label(i.name)}.id"],
+                f"netemu used {i.public_ip}; AWS picks the address",
+            )
+        if i.state == "stopped":
+            h.block(
+                f'resource "aws_ec2_instance_state" "{label(i.name)}"',
+                [f"instance_id = aws_instance.{label(i.name)}.id", 'state       = "stopped"'],
+            )

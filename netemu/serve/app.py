@@ -1,0 +1,113 @@
+"""The endpoint's request handling: which calls moto answers, which netemu answers, and the
+rule that a mutating call is in the kernel and on disk before its response leaves.
+
+Calls are serialized by one lock: the EC2 API promises no ordering between concurrent
+calls, and one at a time is the simplest order in which every acknowledged change holds
+(moto's backend is not built for concurrent mutation either).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+from urllib.parse import parse_qsl
+
+from netemu.errors import NetemuError
+from netemu.serve import aws
+from netemu.serve.account import Account, Response
+from netemu.serve.journal import Entry, Journal
+
+READ_PREFIXES = ("Describe", "Get", "List", "Search")
+MAX_BODY = 16 << 20
+
+
+class Reconcile(Protocol):
+    """Kernel work for the account's new state after `action`; raises NetemuError (an
+    AwsError to give the AWS code) to refuse the call."""
+
+    def __call__(self, action: str | None = None) -> None: ...
+
+    def forget(self) -> None:
+        """The account was rebuilt from the journal: nothing read before holds."""
+
+
+Handler = Callable[[str, dict[str, str]], Response]
+
+
+def is_mutating(action: str, params: dict[str, str]) -> bool:
+    if action.startswith(READ_PREFIXES):
+        return False
+    return params.get("DryRun", "false").lower() != "true"
+
+
+class Endpoint:
+    """A WSGI application: the EC2 Query API of one account."""
+
+    def __init__(
+        self,
+        account: Account,
+        journal: Journal,
+        reconcile: Reconcile,
+        own: dict[str, Handler] | None = None,
+    ) -> None:
+        self.account = account
+        self.journal = journal
+        self.reconcile = reconcile
+        self.own = own or {}  # actions netemu answers itself (Reachability Analyzer)
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        status, headers, body = self.handle(_body(environ))
+        reason = {200: "OK", 400: "Bad Request", 500: "Internal Server Error"}.get(status, "")
+        data = body.encode()
+        headers = {**headers, "Content-Length": str(len(data))}
+        start_response(f"{status} {reason}", list(headers.items()))
+        return [data]
+
+    def handle(self, body: str) -> Response:
+        params = dict(parse_qsl(body, keep_blank_values=True))
+        action = params.get("Action", "")
+        if not action:
+            return aws.error("DescribeVpcs", "MissingAction", "the request names no Action")
+        try:
+            with self.lock:
+                if action in self.own:
+                    return self.own[action](action, params)
+                if not is_mutating(action, params):
+                    return self.account.call(body)
+                return self._mutate(action, params, body)
+        except aws.AwsError as e:
+            return aws.error(action, e.code, str(e))
+        except NetemuError as e:
+            return aws.error(action, "InvalidParameterValue", str(e))
+        except Exception as e:  # never a traceback to a client: AWS's own 500 shape
+            return aws.error(action, "InternalError", f"netemu: {type(e).__name__}: {e}", 500)
+
+    def _mutate(self, action: str, params: dict[str, str], body: str) -> Response:
+        seq = self.journal.next_seq
+        response = self.account.call(body, seq)
+        if response[0] != 200:
+            return response  # moto refused it: nothing changed
+        facts = self.account.facts_of(action, params)
+        try:
+            self.reconcile(action)
+        except BaseException:
+            # Not acknowledged: the account goes back to the acknowledged calls, and the
+            # kernel (which the apply rolled back) still matches it.
+            self.account.replay(self.journal.entries)
+            self.reconcile.forget()
+            raise
+        self.journal.append(Entry(seq, body, facts))
+        return response
+
+
+def _body(environ: dict[str, Any]) -> str:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    data: bytes = environ["wsgi.input"].read(min(length, MAX_BODY)) if length else b""
+    if environ.get("REQUEST_METHOD") == "GET":
+        return str(environ.get("QUERY_STRING", ""))
+    return data.decode("utf-8", errors="replace")
