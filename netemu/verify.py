@@ -145,7 +145,10 @@ def _ruleset_wanted(rs: Ruleset, w: Wanted, conntrack: bool = True) -> None:
                 if kind in body:
                     s = body[kind]
                     interval = "interval" in (s.get("flags") or [])
-                    w.sets[s["name"]] = None if interval else len(s.get("elem", []))
+                    # A set the packet path fills (it has a size: nft.add_packet_set) holds
+                    # whatever the traffic put there; its count is not the plan's.
+                    filled = "size" in s
+                    w.sets[s["name"]] = None if interval or filled else len(s.get("elem", []))
     w.conntrack = conntrack and _uses_conntrack(rs.commands)
 
 
