@@ -26,6 +26,7 @@ IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS = "IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS"
 IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS = "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS"
 DISCONNECTED_VPCS = "DISCONNECTED_VPCS"
 NGW_REQUIRES_SOURCE_IN_VPC = "NGW_REQUIRES_SOURCE_IN_VPC"
+PCX_REQUIRES_ADDRESS_IN_VPC_CIDR = "PCX_REQUIRES_ADDRESS_IN_VPC_CIDR"
 NO_POSSIBLE_DESTINATION = "NO_POSSIBLE_DESTINATION"
 PROTOCOL_RESTRICTION = "PROTOCOL_RESTRICTION"
 BAD_STATE = "BAD_STATE"
@@ -47,6 +48,10 @@ TABLE: dict[str, Code] = {
         Code(IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS, "the destination has no public IP (5.5)"),
         Code(DISCONNECTED_VPCS, "a private address of another VPC (1.9)"),
         Code(NGW_REQUIRES_SOURCE_IN_VPC, "a NAT gateway forwards only from its VPC (6.9)"),
+        Code(
+            PCX_REQUIRES_ADDRESS_IN_VPC_CIDR,
+            "a peering connection carries only traffic for the peer VPC (1.10, 1.12)",
+        ),
         Code(NO_POSSIBLE_DESTINATION, "a NAT gateway answers nothing sent to it (6.10)"),
         Code(PROTOCOL_RESTRICTION, "a NAT gateway carries only TCP, UDP and ICMP (6.9)"),
         Code(BAD_STATE, "the instance is stopped (9.10)"),

@@ -16,7 +16,16 @@ from netemu.explain.network_acl import AclVerdict
 from netemu.explain.packet import Packet
 from netemu.explain.route_table import RouteChoice
 from netemu.explain.security_group import SgVerdict
-from netemu.model.types import PROTO_ICMP, Eni, Instance, InternetGateway, Model, NatGateway
+from netemu.model.types import (
+    PROTO_ICMP,
+    Eni,
+    Instance,
+    InternetGateway,
+    Model,
+    NatGateway,
+    VpcPeeringConnection,
+)
+from netemu.render import vpc_peering
 
 Leg = Literal["request", "reply"]
 
@@ -53,7 +62,12 @@ class Classifier:
         self.m = model
         self.src_vpc = src_vpc
         self.dst_vpc = dst_vpc
-        self.cross_vpc = src_vpc is not None and dst_vpc is not None and dst_vpc != src_vpc
+        self.cross_vpc = (
+            src_vpc is not None
+            and dst_vpc is not None
+            and dst_vpc != src_vpc
+            and model.peering_between(src_vpc, dst_vpc) is None  # peered VPCs connect (1.10)
+        )
         self.port: int | None = None  # the probe's destination port (None for ICMP)
         self.reply_ports: set[int] = set()  # ports a reply may be addressed to
 
@@ -112,12 +126,20 @@ class Classifier:
 
     def route(self, c: RouteChoice, leg: Leg, p: Packet) -> Drop:
         component, name = f"route_table:{c.table.name}", c.kernel_name()
-        if self.cross_vpc:
+        # A route to a peering connection that is not active names the route (1.14).
+        to_peering = c.route is not None and c.route.target_kind == "vpc_peering_connection"
+        if self.cross_vpc and not to_peering:
             return self._drop(codes.DISCONNECTED_VPCS, "egress", component, None, leg, p, name)
         if c.kind == "blackhole":
             code = codes.BAD_STATE_ROUTE
             return self._drop(code, "egress", component, c.destination, leg, p, name)
         return self._drop(codes.NO_ROUTE_TO_DESTINATION, "egress", component, None, leg, p, name)
+
+    def peering(self, pcx: VpcPeeringConnection, what: str, leg: Leg, p: Packet) -> Drop:
+        """Over a peering, only addresses of the peer VPC's subnets (1.10, 1.12)."""
+        drop = vpc_peering.drop_for(pcx, what)
+        name = vpc_peering.rule_name(pcx, what)
+        return self._drop(drop.code, drop.direction, drop.component, None, leg, p, name)
 
     def nat_loop(self, nat: NatGateway, leg: Leg, p: Packet) -> Drop:
         table = self.m.subnets[nat.subnet].route_table

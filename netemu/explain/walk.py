@@ -295,6 +295,16 @@ class Walker:
 
     # -- the VPC router -----------------------------------------------------------------
     def _at_router(self, vpc: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
+        if iif.startswith("pcx:"):  # over a peering: only into this VPC (1.10, 1.12)
+            pcx = self.m.vpc_peering_connections[iif.split(":", 1)[1]]
+            held = next(
+                (s for s in self.m.subnets.values() if s.vpc == vpc and p.dst in s.cidr), None
+            )
+            if held is None:
+                outside = p.dst not in self.m.vpcs[vpc].cidr
+                return self.why.peering(pcx, "outside" if outside else "unheld", leg, p)
+            hops.append(Hop(f"subnet:{held.name}", held.id))
+            return ("subnet", held.name, "uplink"), p
         if iif == "igw":  # from the internet gateway: the router's main table holds subnets
             sub = next(
                 (s for s in self.m.subnets.values() if s.vpc == vpc and p.dst in s.cidr), None
@@ -319,6 +329,10 @@ class Walker:
         assert route is not None and route.target is not None
         if choice.kind == "internet_gateway":
             return ("igw", route.target, "vpc"), p
+        if choice.kind == "vpc_peering_connection":
+            pcx = self.m.vpc_peering_connections[route.target]
+            hops.append(Hop(f"vpc_peering_connection:{pcx.name}", pcx.id))
+            return ("router", pcx.other(vpc), f"pcx:{pcx.name}"), p
         eni = self.ix.eni(choice.kind, route.target)
         hops.append(Hop(f"subnet:{eni.subnet}", self.m.subnets[eni.subnet].id))
         return ("subnet", eni.subnet, f"target:{choice.kind}:{route.target}"), p

@@ -24,6 +24,7 @@ from netemu.model.types import (
     SecurityGroup,
     Subnet,
     Vpc,
+    VpcPeeringConnection,
 )
 from netemu.scenario import Node
 
@@ -41,6 +42,7 @@ GROUP = "security group"
 ACL = "network ACL"
 INSTANCE = "instance"
 HOST = "internet host"
+PCX = "VPC peering connection"
 
 
 def q(text: str) -> str:
@@ -115,6 +117,7 @@ class Ctx:
     command_checks: list[CommandCheck] = field(default_factory=list)
     given_ids: dict[str, str] = field(default_factory=dict)  # `id:` values -> who gave them
     key_pairs: dict[str, KeyPair] = field(default_factory=dict)
+    vpc_peering_connections: dict[str, VpcPeeringConnection] = field(default_factory=dict)
 
     def error(self, at: Node | Pos | None, message: str) -> None:
         self.problems.append(Problem(_where(at), message, "error", self.path))

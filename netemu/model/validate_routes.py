@@ -7,10 +7,17 @@ from ipaddress import IPv4Address, IPv4Network
 from netemu.model.ids import aws_id
 from netemu.model.types import Route, RouteTable, RouteTargetKind, Vpc
 from netemu.model.validate_context import IGW, INSTANCE, NAT, Ctx, TableHead, aws, q
+from netemu.model.validate_peering import peering_target
 from netemu.model.validate_fields import as_list, as_map, boolean, check_keys, cidr, text
 from netemu.scenario import Node
 
-TARGETS: tuple[RouteTargetKind, ...] = ("internet_gateway", "nat_gateway", "instance", "blackhole")
+TARGETS: tuple[RouteTargetKind, ...] = (
+    "internet_gateway",
+    "nat_gateway",
+    "instance",
+    "blackhole",
+    "vpc_peering_connection",
+)
 ROUTE_KEYS = ("destination", *TARGETS)
 MAX_ROUTES = 50  # non-propagated routes per table, ref 1.8, 4.15
 _RESERVED = IPv4Network("169.254.168.0/22")  # ref 4.7
@@ -49,7 +56,9 @@ def _declared_routes(ctx: Ctx, head: TableHead, vpc: Vpc) -> list[Route]:
         dest = cidr(ctx, dest_node, f"{rwhat} destination") if dest_node is not None else None
         if len(given) != 1:
             rule = aws("a route has exactly one target", "4.8")
-            choices = "internet_gateway, nat_gateway, instance or blackhole: true"
+            choices = (
+                "internet_gateway, nat_gateway, instance, vpc_peering_connection or blackhole: true"
+            )
             ctx.error(item.where, f"{rwhat} needs exactly one target of {choices}" + rule)
             continue
         kind = given[0]
@@ -116,6 +125,8 @@ def _target(ctx: Ctx, kind: RouteTargetKind, node: Node, what: str, vpc: Vpc) ->
     if name is None:
         return False
     owner: str | None
+    if kind == "vpc_peering_connection":
+        return peering_target(ctx, name, node, what, vpc)
     if kind == "internet_gateway":
         igw = ctx.lookup(IGW, name, node, ctx.internet_gateways, what)
         owner = igw.vpc if igw else None

@@ -14,6 +14,7 @@ from netemu.model.types import (
     SecurityGroupRule,
 )
 from netemu.model.validate_context import ACL, GROUP, Ctx, aws, q, suggest
+from netemu.model.validate_peering import peer_of
 from netemu.model.validate_fields import (
     as_list,
     as_map,
@@ -175,8 +176,10 @@ def _group_ref(ctx: Ctx, node: Node, what: str, vpc: str) -> str | None:
     if name in ids:
         return ids[name]
     owner = ctx.group_vpc.get(name)
+    if owner is not None and peer_of(ctx, vpc, owner) is not None:
+        return ctx.group_ids[owner][name]  # a group of an actively peered VPC (7.6)
     if owner is not None:
-        rule = aws("a rule can only reference a group of its own VPC here (no peering)", "7.6")
+        rule = aws("a rule references a group of its own VPC or of an active peer VPC", "7.6")
         ctx.error(
             node, f"{what} references group {q(name)} of VPC {q(owner)}, not of {q(vpc)}" + rule
         )

@@ -13,7 +13,7 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from netemu.model.types import Model, RouteTable
-from netemu.render import hops, nft
+from netemu.render import hops, nft, vpc_peering
 from netemu.render import names as n
 from netemu.render.plan import Route, Rule, Ruleset
 from netemu.render.topology import router_target_if, target_enis, target_link_if
@@ -59,6 +59,8 @@ def _table_routes(model: Model, table: RouteTable, index: int) -> list[Route]:
             continue
         if route.target_kind == "blackhole":
             out.append(Route(rns, dst, kind="blackhole", table=kt))
+        elif route.target_kind == "vpc_peering_connection":
+            out.append(vpc_peering.table_route(model, route, vpc.name, kt))
         elif route.target_kind == "internet_gateway":
             out.append(
                 Route(rns, dst, via=n.IGW_LINK[1], dev=n.ROUTER_IGW_IF, table=kt, onlink=True)
@@ -153,7 +155,7 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
                 nft.Drop("BAD_STATE_ROUTE", component, "egress", str(r.destination)),
             )
             for r in table.routes
-            if r.target_kind == "blackhole"
+            if r.target_kind == "blackhole" or vpc_peering.is_dead(model, r)
         ]
         dead.append(
             (
@@ -182,4 +184,5 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
             cmds.append(nft.add_drop(chain, *to, why=f"route_table:{table.name} {what}", drop=drop))
     if dispatch:
         cmds.append(nft.add_rule("unrouted", nft.vmap(nft.meta("iifname"), dispatch)))
+    cmds += vpc_peering.router_commands(model, vpc)
     return Ruleset(n.router_ns(model.name, vpc), tuple(cmds))
