@@ -22,6 +22,7 @@ from netemu.model.validate_flow_logs import FLOW_LOG_FIELDS, FLOW_LOG_KEYS, TRAF
 from netemu.model.validate_internet import HOST_KEYS, INTERNET_KEYS
 from netemu.model.validate_key_pairs import KEY_PAIR_KEYS
 from netemu.model.validate_network import IGW_KEYS, SUBNET_KEYS, TABLE_KEYS, VPC_KEYS
+from netemu.model.validate_peering import PEERING_KEYS, STATUSES
 from netemu.model.validate_routes import ROUTE_KEYS
 from netemu.model.validate_security import (
     ACL_KEYS,
@@ -108,6 +109,9 @@ _VALUES: dict[str, Schema] = {
     "network_acl": _NAME,
     "internet_gateway": _NAME,
     "nat_gateway": _NAME,
+    "vpc_peering_connection": _NAME,
+    "requester": _NAME,
+    "accepter": _NAME,
     "instance": _NAME,
     "security_group": _NAME,
     "security_groups": {"type": "array", "items": _NAME},
@@ -235,6 +239,14 @@ def schema() -> Schema:
             _object(KEY_PAIR_KEYS, ("public_key",)), "EC2 key pairs by public key (ref 9.12)"
         ),
         "flow_logs": _named(_object(FLOW_LOG_KEYS, ("resource",)), "VPC Flow Logs (reference 12)"),
+        "vpc_peering_connections": _named(
+            _object(
+                PEERING_KEYS,
+                ("requester", "accepter"),
+                {"status": {"enum": list(STATUSES), "description": "default active (ref 1.14)"}},
+            ),
+            "VPC peering connections (ref 1.10-1.17)",
+        ),
     }
     top = _object(TOP_KEYS, nested=sections)
     return {

@@ -49,7 +49,8 @@ def read_vpc_peering_connections(ctx: Ctx, top: dict[str, Node]) -> None:
         pair = frozenset((requester, accepter))
         if pair in pairs:
             rule = aws("two VPCs have at most one peering connection", "1.11")
-            msg = f"{what}: VPCs {q(requester)} and {q(accepter)} are already peered by {q(pairs[pair])}"
+            by = q(pairs[pair])
+            msg = f"{what}: VPCs {q(requester)} and {q(accepter)} are already peered by {by}"
             ctx.error(node.where, msg + rule)
             continue
         pairs[pair] = name
@@ -84,7 +85,7 @@ def _status(ctx: Ctx, m: dict[str, Node], what: str) -> str | None:
 
 
 def peer_of(ctx: Ctx, vpc: str, other: str) -> VpcPeeringConnection | None:
-    """The active peering connection between `vpc` and `other` (for group references, 7.6)."""
+    """The active peering connection between `vpc` and `other` (for group references, 1.16)."""
     return next(
         (
             p
@@ -112,5 +113,7 @@ def peering_target(ctx: Ctx, name: str, node: Node, what: str, vpc: Vpc) -> str 
         return False
     if not pcx.active:
         rule = aws("a route to a peering connection that is not active is a blackhole", "1.14")
-        ctx.warn(node, f"{what} targets VPC peering connection {q(name)}, which is {pcx.status}" + rule)
+        ctx.warn(
+            node, f"{what} targets VPC peering connection {q(name)}, which is {pcx.status}" + rule
+        )
     return name

@@ -7,8 +7,8 @@ from ipaddress import IPv4Address, IPv4Network
 from netemu.model.ids import aws_id
 from netemu.model.types import Route, RouteTable, RouteTargetKind, Vpc
 from netemu.model.validate_context import IGW, INSTANCE, NAT, Ctx, TableHead, aws, q
-from netemu.model.validate_peering import peering_target
 from netemu.model.validate_fields import as_list, as_map, boolean, check_keys, cidr, text
+from netemu.model.validate_peering import peering_target
 from netemu.scenario import Node
 
 TARGETS: tuple[RouteTargetKind, ...] = (

@@ -14,7 +14,6 @@ from netemu.model.types import (
     SecurityGroupRule,
 )
 from netemu.model.validate_context import ACL, GROUP, Ctx, aws, q, suggest
-from netemu.model.validate_peering import peer_of
 from netemu.model.validate_fields import (
     as_list,
     as_map,
@@ -27,6 +26,7 @@ from netemu.model.validate_fields import (
     text,
 )
 from netemu.model.validate_network import vpc_ref
+from netemu.model.validate_peering import peer_of
 from netemu.model.validate_traffic import TRAFFIC_KEYS, traffic
 from netemu.scenario import Node
 
@@ -177,9 +177,9 @@ def _group_ref(ctx: Ctx, node: Node, what: str, vpc: str) -> str | None:
         return ids[name]
     owner = ctx.group_vpc.get(name)
     if owner is not None and peer_of(ctx, vpc, owner) is not None:
-        return ctx.group_ids[owner][name]  # a group of an actively peered VPC (7.6)
+        return ctx.group_ids[owner][name]  # a group of an actively peered VPC (1.16)
     if owner is not None:
-        rule = aws("a rule references a group of its own VPC or of an active peer VPC", "7.6")
+        rule = aws("a rule references a group of its own VPC or of an active peer VPC", "7.6, 1.16")
         ctx.error(
             node, f"{what} references group {q(name)} of VPC {q(owner)}, not of {q(vpc)}" + rule
         )

@@ -8,7 +8,7 @@ up the router's main table, which holds only the VPC's subnets: peering delivers
 peer VPC and nowhere else. What is not addressed to the peer VPC is dropped with the name
 Reachability Analyzer gives it, before any routing, so a peer can use neither this VPC's
 internet gateway, its NAT gateway nor another of its peerings (no edge-to-edge routing,
-1.12; not transitive, 1.10).
+1.12; not transitive, 1.10; Reachability Analyzer's code, 1.17).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from netemu.model.types import Model, Route, VpcPeeringConnection
-from netemu.render import nft
 from netemu.render import names as n
+from netemu.render import nft
 from netemu.render.plan import Address, Link
 from netemu.render.plan import Route as KernelRoute
 from netemu.render.topology import VPC_MTU
