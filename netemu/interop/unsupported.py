@@ -30,7 +30,7 @@ _TARGET_KEYS = (
 _WHY = {
     "vgw-": "virtual private gateways (VPN) are not emulated yet",
     "vpce-": "VPC endpoints are not emulated yet",
-    "pcx-": "VPC peering is not emulated yet",
+    "pcx-": "its VPC peering connection is not part of the import",
     "tgw-": "transit gateways are not emulated yet",
     "eigw-": "egress-only internet gateways (IPv6) are not emulated yet",
     "lgw-": "local gateways (Outposts) are not emulated",
@@ -82,9 +82,6 @@ def notes(
 ) -> list[Note]:
     """Notes for resources the scenario format cannot hold yet."""
     out: list[Note] = []
-    for p in data.get("VpcPeeringConnections") or []:
-        if (p.get("Status") or {}).get("Code") not in _GONE:
-            out.append(Note(str(p["VpcPeeringConnectionId"]), _WHY["pcx-"]))
     endpoint_enis: set[str] = set()
     for e in data.get("VpcEndpoints") or []:
         endpoint_enis.update(e.get("NetworkInterfaceIds") or [])
