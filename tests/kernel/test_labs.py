@@ -356,8 +356,7 @@ GUESSES = {
     "16-peering-one-way": [
         (
             "      - {destination: 0.0.0.0/0, nat_gateway: nat}\n  reports:",
-            "      - {destination: 0.0.0.0/0, vpc_peering_connection: shop-analytics}\n"
-            "  reports:",
+            "      - {destination: 0.0.0.0/0, vpc_peering_connection: shop-analytics}\n  reports:",
         )
     ],
     # deleting the deny lets MySQL in from the internet
