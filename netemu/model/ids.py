@@ -10,7 +10,9 @@ import hashlib
 import re
 from typing import Literal
 
-IdKind = Literal["vpc", "subnet", "rtb", "igw", "nat", "sg", "acl", "eni", "i", "fl", "pcx"]
+IdKind = Literal[
+    "vpc", "subnet", "rtb", "igw", "nat", "sg", "acl", "eni", "i", "fl", "pcx", "eipalloc"
+]
 
 _PREFIX: dict[IdKind, str] = {
     "vpc": "vpc-",
@@ -24,6 +26,7 @@ _PREFIX: dict[IdKind, str] = {
     "i": "i-",
     "fl": "fl-",
     "pcx": "pcx-",
+    "eipalloc": "eipalloc-",
 }
 
 

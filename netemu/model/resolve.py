@@ -12,6 +12,7 @@ import re
 from pathlib import PurePath
 
 from netemu.errors import Problem, ScenarioInvalid
+from netemu.model import validate_elastic_ips
 from netemu.model.types import Model
 from netemu.model.validate_context import (
     ACL,
@@ -60,6 +61,7 @@ TOP_KEYS = (
     "expect",
     "flow_logs",
     "vpc_peering_connections",
+    "elastic_ips",
 )
 SECTIONS = {
     "vpcs": VPC,
@@ -93,6 +95,7 @@ def resolve(raw: Node, path: str) -> tuple[Model, list[Problem]]:
     if top is None:
         raise ScenarioInvalid(ctx.problems)
     _declare_names(ctx, top)  # every name, so references to broken objects stay quiet
+    validate_elastic_ips.declare(ctx, top)  # `elastic_ip: NAME` must know them (9.13)
     read_vpcs(ctx, raw, top)  # VPCs and the default VPC shortcut (1.x, 3.x)
     read_vpc_peering_connections(ctx, top)  # two VPCs that do not overlap (1.10-1.14)
     read_internet_gateways(ctx, top)  # at most one per VPC (5.1)
@@ -185,4 +188,5 @@ def _model(ctx: Ctx) -> Model:
         key_pairs=ctx.key_pairs,
         command_checks=tuple(ctx.command_checks),
         vpc_peering_connections=ctx.vpc_peering_connections,
+        elastic_ips=ctx.elastic_ips,
     )

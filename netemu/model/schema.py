@@ -22,6 +22,7 @@ from netemu.model.validate_flow_logs import FLOW_LOG_FIELDS, FLOW_LOG_KEYS, TRAF
 from netemu.model.validate_internet import HOST_KEYS, INTERNET_KEYS
 from netemu.model.validate_key_pairs import KEY_PAIR_KEYS
 from netemu.model.validate_network import IGW_KEYS, SUBNET_KEYS, TABLE_KEYS, VPC_KEYS
+from netemu.model.validate_elastic_ips import EIP_KEYS
 from netemu.model.validate_peering import PEERING_KEYS, STATUSES
 from netemu.model.validate_routes import ROUTE_KEYS
 from netemu.model.validate_security import (
@@ -239,6 +240,17 @@ def schema() -> Schema:
             _object(KEY_PAIR_KEYS, ("public_key",)), "EC2 key pairs by public key (ref 9.12)"
         ),
         "flow_logs": _named(_object(FLOW_LOG_KEYS, ("resource",)), "VPC Flow Logs (reference 12)"),
+        "elastic_ips": _named(
+            _object(
+                EIP_KEYS,
+                nested={
+                    "address": {"type": "string", "description": "default: from public_pool"},
+                    "instance": _NAME,
+                    "network_interface": {"type": "string", "pattern": "^eni-"},
+                },
+            ),
+            "elastic IPs allocated, and associated with an instance or its ENI (ref 9.13)",
+        ),
         "vpc_peering_connections": _named(
             _object(
                 PEERING_KEYS,

@@ -218,6 +218,17 @@ class KeyPair:
 
 
 @dataclass(frozen=True)
+class ElasticIp:
+    """An elastic IP declared as an object (`elastic_ips:`): allocated, and associated with
+    at most one instance, whose auto-assigned public IP it then replaces (ref 9.4, 9.13)."""
+
+    name: str
+    allocation_id: str  # eipalloc-…
+    address: IPv4Address
+    instance: str | None  # Instance.name it is associated with; None: allocated only
+
+
+@dataclass(frozen=True)
 class Instance:
     name: str
     id: str  # i-…
@@ -324,6 +335,7 @@ class Model:
     command_checks: tuple[CommandCheck, ...] = ()  # expectations with `run:`
     flow_logs: tuple[FlowLog, ...] = ()
     vpc_peering_connections: dict[str, VpcPeeringConnection] = field(default_factory=dict)
+    elastic_ips: dict[str, ElasticIp] = field(default_factory=dict)  # declared ones only
 
     def enis(self) -> list[Eni]:
         """Every ENI, instances first, in scenario order."""

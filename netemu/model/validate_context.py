@@ -11,6 +11,7 @@ from typing import TypeVar
 from netemu.errors import Problem
 from netemu.model.types import (
     CommandCheck,
+    ElasticIp,
     Expectation,
     Instance,
     InternetGateway,
@@ -43,6 +44,7 @@ ACL = "network ACL"
 INSTANCE = "instance"
 HOST = "internet host"
 PCX = "VPC peering connection"
+EIP = "elastic IP"
 
 
 def q(text: str) -> str:
@@ -118,6 +120,7 @@ class Ctx:
     given_ids: dict[str, str] = field(default_factory=dict)  # `id:` values -> who gave them
     key_pairs: dict[str, KeyPair] = field(default_factory=dict)
     vpc_peering_connections: dict[str, VpcPeeringConnection] = field(default_factory=dict)
+    elastic_ips: dict[str, ElasticIp] = field(default_factory=dict)
 
     def error(self, at: Node | Pos | None, message: str) -> None:
         self.problems.append(Problem(_where(at), message, "error", self.path))
