@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netemu.interop import vpc_peering
+from netemu.interop import elastic_ips, vpc_peering
 from netemu.interop.export_enis import (
     ACCOUNT,
     CREATED,
@@ -91,8 +91,11 @@ def model_to_describe(model: Model) -> dict[str, Json]:
         },
         "describe-addresses": {
             "Addresses": [
-                address_json(model, e) for e in model.enis() if e.elastic_ip and e.public_ip
+                elastic_ips.tag_address(model, address_json(model, e))
+                for e in model.enis()
+                if e.elastic_ip and e.public_ip
             ]
+            + elastic_ips.unassociated(model)
         },
         "describe-dhcp-options": {"DhcpOptions": [_dhcp(model)]},
         "describe-vpc-peering-connections": vpc_peering.export(model),

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netemu.errors import Problem, ScenarioInvalid
-from netemu.interop import unsupported, vpc_peering
+from netemu.interop import elastic_ips, unsupported, vpc_peering
 from netemu.interop.names import Namer, tag
 from netemu.interop.notes import Note
 from netemu.interop.rules import ALL_SG, acl_rules, sg_rules
@@ -102,6 +102,12 @@ class _Converter(Endpoints):
         self._subnets()
         self._nat_gateways()  # before route tables: routes name them
         self._instances()
+        out["elastic_ips"] = elastic_ips.read(
+            self.items("Addresses"),
+            {**self.eni_owner, **self.instance},
+            out["instances"],
+            self._public,
+        )
         self._route_tables()
         self._security_groups()
         self._network_acls()
@@ -123,6 +129,7 @@ class _Converter(Endpoints):
             "security_groups",
             "network_acls",
             "instances",
+            "elastic_ips",
             "internet",
         )
         return {k: out[k] for k in ordered if out.get(k)}, self.notes

@@ -113,12 +113,6 @@ def notes(
             )
         else:
             out.append(Note(eid, f"{kind} network interface{desc} is not emulated yet"))
-    for a in data.get("Addresses") or []:
-        if not a.get("AssociationId") and not a.get("NetworkInterfaceId"):
-            aid = str(a.get("AllocationId") or a.get("PublicIp"))
-            out.append(
-                Note(aid, f"elastic IP {a.get('PublicIp')} is not associated; left out", "skipped")
-            )
     used = {v.get("DhcpOptionsId") for v in data.get("Vpcs") or []}
     for d in data.get("DhcpOptions") or []:
         if d.get("DhcpOptionsId") in used and _custom_dhcp(d):

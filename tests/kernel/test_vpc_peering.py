@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from netemu.testing import running, running_text
+from live import live
+
+from netemu.testing import Running, running, running_text
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = str(ROOT / "scenarios" / "book" / "vpc-peering.yaml")
@@ -127,3 +129,23 @@ def test_cross_check_agrees_with_the_static_walk() -> None:
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "0 disagreement(s)" in r.stdout
+
+
+def test_accepting_and_deleting_a_connection_live_through_apply() -> None:
+    """1.14: a pending connection carries nothing; accepted by `netemu apply` its cable
+    appears and the routes to it carry traffic at once; deleted (with its routes), the VPCs
+    are disconnected again (1.9)."""
+    pending = _two(status=", status: pending-acceptance")
+    with live(pending) as s:
+        assert Running(s.model).probe("ia", "10.20.1.10", tcp=80).result == "blocked"
+        changes = s.apply(_two())
+        assert "accept vpc peering connection ab" in [c.text for c in changes.changes]
+        assert Running(s.model).probe("ia", "10.20.1.10", tcp=80).result == "reachable"
+        alone = _two(a_routes="", b_routes="").replace(
+            "vpc_peering_connections:\n  ab: {requester: a, accepter: b}\n", ""
+        )
+        changes = s.apply(alone)
+        assert "delete vpc peering connection ab" in [c.text for c in changes.changes]
+        r = Running(s.model).probe("ia", "10.20.1.10", tcp=80)
+        assert r.result == "blocked" and r.reason is not None
+        assert r.reason.code == "DISCONNECTED_VPCS"
