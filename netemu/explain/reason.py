@@ -133,7 +133,10 @@ class Classifier:
         if c.kind == "blackhole":
             code = codes.BAD_STATE_ROUTE
             return self._drop(code, "egress", component, c.destination, leg, p, name)
-        return self._drop(codes.NO_ROUTE_TO_DESTINATION, "egress", component, None, leg, p, name)
+        # the local route of a block no subnet fills is named by its block, as the kernel's
+        # rule names it (render.route_table)
+        rule = f"local {c.destination}" if c.kind == "unheld" else None
+        return self._drop(codes.NO_ROUTE_TO_DESTINATION, "egress", component, rule, leg, p, name)
 
     def peering(self, pcx: VpcPeeringConnection, what: str, leg: Leg, p: Packet) -> Drop:
         """Over a peering, only addresses of the peer VPC's subnets (1.10, 1.12)."""

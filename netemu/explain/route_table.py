@@ -76,7 +76,12 @@ class RouteChoice:
 
 def lookup(model: Model, table: RouteTable, dst: IPv4Address) -> RouteChoice:
     vpc = model.vpcs[table.vpc]
-    local = next(r for r in table.routes if r.target_kind == "local")
+    locals_ = [r for r in table.routes if r.target_kind == "local"]
+
+    def local_of(net: IPv4Network) -> Route:
+        """The local route of the VPC block holding `net` (1.4)."""
+        return next((r for r in locals_ if net.subnet_of(r.destination)), locals_[0])
+
     # (prefix length, preference: lower wins on a tie, choice), as the kernel's metrics.
     best: tuple[int, int, RouteChoice] | None = None
 
@@ -89,8 +94,9 @@ def lookup(model: Model, table: RouteTable, dst: IPv4Address) -> RouteChoice:
 
     for sub in model.subnets.values():
         if sub.vpc == vpc.name:
-            offer(sub.cidr, 10, RouteChoice(table, "subnet", local, sub))
-    offer(vpc.cidr, 11, RouteChoice(table, "unheld", local))
+            offer(sub.cidr, 10, RouteChoice(table, "subnet", local_of(sub.cidr), sub))
+    for block in vpc.cidrs:
+        offer(block, 11, RouteChoice(table, "unheld", local_of(block)))
     for r in table.routes:
         if r.target_kind == "vpc_peering_connection" and not _active(model, r):
             offer(r.destination, 0, RouteChoice(table, "blackhole", r))  # ref 1.14

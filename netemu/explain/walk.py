@@ -164,7 +164,7 @@ class Walker:
             return self.why.nat_no_inbound(nat, leg, p, to_itself=True)
         vpc = self.m.vpcs[self.ix.vpc_of_eni(nat.eni)]
         if entry is None:
-            if q.src not in vpc.cidr:
+            if not vpc.holds(q.src):
                 return self.why.nat_no_inbound(nat, leg, p, to_itself=False)
             if q.protocol not in (PROTO_TCP, PROTO_UDP, PROTO_ICMP):
                 return self.why.nat_protocol(nat, leg, p)
@@ -301,7 +301,7 @@ class Walker:
                 (s for s in self.m.subnets.values() if s.vpc == vpc and p.dst in s.cidr), None
             )
             if held is None:
-                outside = p.dst not in self.m.vpcs[vpc].cidr
+                outside = not self.m.vpcs[vpc].holds(p.dst)
                 return self.why.peering(pcx, "outside" if outside else "unheld", leg, p)
             hops.append(Hop(f"subnet:{held.name}", held.id))
             return ("subnet", held.name, "uplink"), p
@@ -360,7 +360,7 @@ class Walker:
         if entry is None:
             self._track(("igw", name), p, q)
         hop.detail["outbound_header"] = _header(q)
-        if q.dst in self.m.vpcs[igw.vpc].cidr:
+        if self.m.vpcs[igw.vpc].holds(q.dst):
             return ("router", igw.vpc, "igw"), q
         return ("internet", "", name), q
 

@@ -131,10 +131,12 @@ def _vpc(model: Model, name: str) -> Json:
         "InstanceTenancy": "default",
         "CidrBlockAssociationSet": [
             {
-                "AssociationId": derived("vpc-cidr-assoc", v.id),
-                "CidrBlock": str(v.cidr),
+                # the primary's id as before; a secondary's from its block (1.4)
+                "AssociationId": derived("vpc-cidr-assoc", v.id if c == v.cidr else f"{v.id}/{c}"),
+                "CidrBlock": str(c),
                 "CidrBlockState": {"State": "associated"},
             }
+            for c in v.cidrs
         ],
         "IsDefault": v.is_default,
         "Tags": tags_json(v.name),

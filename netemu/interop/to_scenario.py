@@ -167,11 +167,14 @@ class _Converter(Endpoints):
                 spec["is_default"] = True
             if vid in dns and bool(dns[vid]) != bool(v.get("IsDefault")):
                 spec["dns_hostnames"] = bool(dns[vid])
-            for assoc in v.get("CidrBlockAssociationSet") or []:
-                state = (assoc.get("CidrBlockState") or {}).get("State", "associated")
-                if assoc.get("CidrBlock") != v["CidrBlock"] and state == "associated":
-                    msg = f"secondary CIDR {assoc['CidrBlock']} is not emulated yet"
-                    self.notes.append(Note(vid, msg))
+            secondary = [  # the VPC's other blocks, in association order (1.4)
+                str(assoc["CidrBlock"])
+                for assoc in v.get("CidrBlockAssociationSet") or []
+                if assoc.get("CidrBlock") != v["CidrBlock"]
+                and (assoc.get("CidrBlockState") or {}).get("State", "associated") == "associated"
+            ]
+            if secondary:
+                spec["cidrs"] = secondary
             for assoc in v.get("Ipv6CidrBlockAssociationSet") or []:
                 msg = f"IPv6 CIDR {assoc.get('Ipv6CidrBlock')} is not emulated yet"
                 self.notes.append(Note(vid, msg))

@@ -111,6 +111,11 @@ _VALUES: dict[str, Schema] = {
     "internet_gateway": _NAME,
     "nat_gateway": _NAME,
     "vpc_peering_connection": _NAME,
+    "cidrs": {
+        "type": ["array", "null"],
+        "items": {"type": "string"},
+        "description": "secondary IPv4 blocks (ref 1.4, 1.5)",
+    },
     "requester": _NAME,
     "accepter": _NAME,
     "instance": _NAME,

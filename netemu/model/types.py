@@ -38,6 +38,16 @@ class Vpc:
     dns_hostnames: bool
     is_default: bool
     index: int  # 0-based order in the scenario; used for kernel table numbers
+    secondary_cidrs: tuple[IPv4Network, ...] = ()  # `cidrs:`, associated later (ref 1.4)
+
+    @property
+    def cidrs(self) -> tuple[IPv4Network, ...]:
+        """Every IPv4 block of the VPC, the primary first (ref 1.4)."""
+        return (self.cidr, *self.secondary_cidrs)
+
+    def holds(self, address: IPv4Address) -> bool:
+        """Whether an address lies in one of the VPC's blocks."""
+        return any(address in c for c in self.cidrs)
 
     @property
     def dns_ip(self) -> IPv4Address:

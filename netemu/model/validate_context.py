@@ -160,8 +160,8 @@ def in_vpc(address: IPv4Address | IPv4Network, vpcs: Iterable[Vpc]) -> Vpc | Non
     """The first VPC whose CIDR contains (or overlaps) the address or network."""
     for vpc in vpcs:
         if isinstance(address, IPv4Network):
-            if address.overlaps(vpc.cidr):
+            if any(address.overlaps(c) for c in vpc.cidrs):
                 return vpc
-        elif address in vpc.cidr:
+        elif vpc.holds(address):
             return vpc
     return None

@@ -41,9 +41,10 @@ def read_vpc_peering_connections(ctx: Ctx, top: dict[str, Node]) -> None:
             ctx.error(m["accepter"], f"{what} peers VPC {q(requester)} with itself" + rule)
             continue
         a, b = ctx.vpcs[requester], ctx.vpcs[accepter]
-        if a.cidr.overlaps(b.cidr):
+        clash = next(((x, y) for x in a.cidrs for y in b.cidrs if x.overlaps(y)), None)
+        if clash is not None:
             rule = aws("VPCs whose CIDR blocks overlap cannot be peered", "1.11")
-            msg = f"{what}: VPC {q(a.name)} {a.cidr} overlaps VPC {q(b.name)} {b.cidr}"
+            msg = f"{what}: VPC {q(a.name)} {clash[0]} overlaps VPC {q(b.name)} {clash[1]}"
             ctx.error(m["accepter"], msg + rule)
             continue
         pair = frozenset((requester, accepter))

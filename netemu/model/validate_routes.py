@@ -26,8 +26,8 @@ _RESERVED = IPv4Network("169.254.168.0/22")  # ref 4.7
 def read_routes(ctx: Ctx) -> None:
     for head in ctx.tables.values():
         vpc = ctx.vpcs[head.vpc]
-        local = Route(vpc.cidr, "local", None)  # ref 4.4: one local route, always first
-        routes = [local, *head.extra]
+        # ref 4.4, 1.4: one local route per VPC CIDR, always first
+        routes = [*(Route(c, "local", None) for c in vpc.cidrs), *head.extra]
         if not head.implicit:
             routes += _declared_routes(ctx, head, vpc)
         rtb_id = head.id or aws_id(ctx.scenario, "rtb", head.name)
@@ -86,7 +86,7 @@ def _destination_ok(
     vpc: Vpc,
     subnet_cidrs: set[IPv4Network],
 ) -> bool:
-    if dest == vpc.cidr:
+    if dest in vpc.cidrs:
         rule = aws(
             "every route table already has the local route of the VPC CIDR; it cannot be "
             "deleted, and its target can only be replaced by a network interface or a "
@@ -96,7 +96,7 @@ def _destination_ok(
         )
         ctx.error(node, f"{what} destination {dest} is the CIDR of VPC {q(vpc.name)}" + rule)
         return False
-    if dest.subnet_of(vpc.cidr):
+    if any(dest.subnet_of(c) for c in vpc.cidrs):
         if dest in subnet_cidrs and kind in ("nat_gateway", "instance"):
             return True
         rule = aws(
@@ -104,7 +104,8 @@ def _destination_ok(
             "and target a NAT gateway or a network interface",
             "4.6",
         )
-        msg = f"{what} destination {dest} lies inside VPC {q(vpc.name)} {vpc.cidr}"
+        inside = next(c for c in vpc.cidrs if dest.subnet_of(c))
+        msg = f"{what} destination {dest} lies inside VPC {q(vpc.name)} {inside}"
         ctx.error(node, msg + rule)
         return False
     if dest.subnet_of(_RESERVED):

@@ -82,6 +82,6 @@ def owner_of(model: Model, ip: IPv4Address, src: Endpoint) -> Endpoint | None:
 
 def vpc_of_address(model: Model, ip: IPv4Address) -> str | None:
     for vpc in model.vpcs.values():
-        if ip in vpc.cidr:
+        if vpc.holds(ip):
             return vpc.name
     return None

@@ -50,8 +50,9 @@ def _table_routes(model: Model, table: RouteTable, index: int) -> list[Route]:
                     onlink=True,
                 )
             )
-    # The rest of the VPC CIDR holds no subnet: the local route leads nowhere there.
-    out.append(Route(rns, str(vpc.cidr), kind="unreachable", table=kt, metric=LOCAL_METRIC))
+    # The rest of each VPC CIDR holds no subnet: the local route leads nowhere there.
+    for block in vpc.cidrs:
+        out.append(Route(rns, str(block), kind="unreachable", table=kt, metric=LOCAL_METRIC))
     enis = {(e.owner_kind, e.owner): e for e in model.enis()}
     for route in table.routes:
         dst = str(route.destination)
@@ -144,7 +145,7 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
         nft.add_rule("unrouted", nft.fib_local(), nft.RETURN, comment="VPC router's own address")
     )
     dispatch = []
-    vpc_cidr = model.vpcs[vpc].cidr
+    vpc_cidrs = model.vpcs[vpc].cidrs
     for sub in subnets:
         table = model.route_tables[sub.route_table]
         component = f"route_table:{table.name}"
@@ -157,13 +158,14 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
             for r in table.routes
             if r.target_kind == "blackhole" or vpc_peering.is_dead(model, r)
         ]
-        dead.append(
+        dead += [
             (
-                vpc_cidr,
-                f"local route {vpc_cidr}: no subnet holds the address",
-                nft.Drop("NO_ROUTE_TO_DESTINATION", component, "egress", f"local {vpc_cidr}"),
+                block,
+                f"local route {block}: no subnet holds the address",
+                nft.Drop("NO_ROUTE_TO_DESTINATION", component, "egress", f"local {block}"),
             )
-        )
+            for block in vpc_cidrs
+        ]
         dead.append(
             (
                 IPv4Network("0.0.0.0/0"),

@@ -93,7 +93,7 @@ def router_commands(model: Model, vpc: str) -> list[dict[str, Any]]:
     mine = [p for p in active(model) if vpc in (p.requester, p.accepter)]
     if not mine:
         return []
-    cidr = model.vpcs[vpc].cidr
+    blocks = nft.prefixes(model.vpcs[vpc].cidrs)
     subnets = [s.cidr for s in model.subnets.values() if s.vpc == vpc]
     daddr = nft.payload("ip", "daddr")
     cmds: list[dict[str, Any]] = [nft.add_chain(CHAIN, "prerouting", PRIORITY)]
@@ -103,7 +103,7 @@ def router_commands(model: Model, vpc: str) -> list[dict[str, Any]]:
             nft.add_drop(
                 CHAIN,
                 iif,
-                nft.match(daddr, nft.prefix(cidr), "!="),
+                nft.match(daddr, blocks, "!="),
                 why=rule_name(pcx, "outside"),
                 drop=drop_for(pcx, "outside"),
             )

@@ -96,3 +96,59 @@ def test_elastic_ip_refusals() -> None:
     assert "already used by 'web'" in p.message and "ref 9.4" in p.message
     p = one(EIPS.replace("  web: {subnet: pub}", "  web: {subnet: pub, elastic_ip: auto}"))
     assert "has its own elastic_ip" in p.message
+
+
+# -- secondary VPC CIDRs (ref 1.4, 1.5, 1.8) ------------------------------------------------
+
+
+def _vpc(primary: str, *more: str) -> str:
+    return f"vpcs:\n  v: {{cidr: {primary}, cidrs: [{', '.join(more)}]}}\n"
+
+
+def test_secondary_blocks_the_primary_range_allows() -> None:
+    """1.5: next to a 10/8 primary, another 10/8 block, 100.64.0.0/10 and public ranges."""
+    model, _ = load_model_text(_vpc("10.1.0.0/16", "10.2.0.0/16", "100.64.0.0/16", "8.8.0.0/24"))
+    assert [str(c) for c in model.vpcs["v"].cidrs] == [
+        "10.1.0.0/16",
+        "10.2.0.0/16",
+        "100.64.0.0/16",
+        "8.8.0.0/24",
+    ]
+    [local, *_] = model.route_tables["v-main"].routes
+    assert [str(r.destination) for r in model.route_tables["v-main"].routes] == [
+        str(c) for c in model.vpcs["v"].cidrs
+    ]  # one local route per block (1.4)
+    assert local.target_kind == "local"
+
+
+def test_secondary_blocks_the_primary_range_refuses() -> None:
+    """1.5, 1.4, 1.8"""
+    cases = {
+        ("10.1.0.0/16", "192.168.0.0/16"): "cannot add a block of 192.168.0.0/16",
+        ("172.20.0.0/16", "10.5.0.0/16"): "cannot add a block of 10.0.0.0/8",
+        ("172.20.0.0/16", "172.31.0.0/16"): "cannot add a block of 172.31.0.0/16",
+        ("10.0.0.0/16", "10.0.0.0/17"): "overlaps its block 10.0.0.0/16",
+        ("10.0.0.0/16", "198.19.0.0/16"): "198.19.0.0/16 cannot be added",
+        ("8.8.0.0/16", "10.9.0.0/16"): "a public range cannot add",
+        ("10.1.0.0/16", "10.2.0.0/8"): "must be between /16 and /28",
+    }
+    for (primary, block), words in cases.items():
+        p = one(_vpc(primary, block))
+        assert words in p.message, p.message
+        assert p.pos is not None and p.pos.line == 2 and p.pos.col > 25  # at the block itself
+    p = one(_vpc("10.0.0.0/16", *(f"10.{n}.0.0/16" for n in range(1, 6))))
+    assert "a block too many" in p.message and "ref 1.8" in p.message
+
+
+def test_subnets_and_peering_see_every_block() -> None:
+    """1.4 (a subnet in a secondary block), 1.11 (overlap with any block refuses peering)."""
+    text = _vpc("10.1.0.0/16", "100.64.0.0/16") + "subnets:\n  s: {vpc: v, cidr: 100.64.3.0/24}\n"
+    model, _ = load_model_text(text)
+    assert str(model.subnets["s"].cidr) == "100.64.3.0/24"
+    peered = (
+        _vpc("10.1.0.0/16", "100.64.0.0/16")
+        + "  w: {cidr: 100.64.128.0/17}\n"
+        + "vpc_peering_connections:\n  vw: {requester: v, accepter: w}\n"
+    )
+    p = one(peered)
+    assert "100.64.0.0/16 overlaps VPC 'w' 100.64.128.0/17" in p.message
