@@ -55,3 +55,41 @@ def test_a_secondary_block_is_reachable_over_a_peering() -> None:
     with running_text(PEERED) as s:
         assert s.probe("y", "10.11.1.10", tcp=80).result == "reachable"
         assert s.probe("x", "10.20.1.10", tcp=80).result == "reachable"
+
+
+ONE = """
+name: cidra
+vpcs:
+  a: {{cidr: 10.10.0.0/16{more}}}
+subnets:
+  s1: {{vpc: a, cidr: 10.10.1.0/24}}
+{extra_subnet}
+security_groups:
+  open: {{vpc: a, ingress: [{{protocol: all, cidr: 0.0.0.0/0}}]}}
+instances:
+  x: {{subnet: s1, private_ip: 10.10.1.10, security_groups: [open], services: [http]}}
+{extra_instance}
+"""
+
+
+def test_a_block_added_live_through_apply_carries_traffic_at_once() -> None:
+    """1.4: AssociateVpcCidrBlock on a running VPC: the new block's local route appears in
+    the route tables, a subnet and an instance in it are reachable from the first block."""
+    from live import live
+
+    before = ONE.format(more="", extra_subnet="", extra_instance="")
+    after = ONE.format(
+        more=", cidrs: [100.64.0.0/16]",
+        extra_subnet="  s2: {vpc: a, cidr: 100.64.1.0/24}",
+        extra_instance=(
+            "  y: {subnet: s2, private_ip: 100.64.1.10, security_groups: [open], services: [http]}"
+        ),
+    )
+    with live(before) as s:
+        changes = s.apply(after)
+        texts = [c.text for c in changes.changes]
+        assert "associate cidr block 100.64.0.0/16 with vpc a" in texts, texts
+        from netemu.testing import Running
+
+        assert Running(s.model).probe("x", "y", tcp=80).result == "reachable"
+        assert Running(s.model).probe("y", "x", tcp=80).result == "reachable"
