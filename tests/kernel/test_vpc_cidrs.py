@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netemu.testing import running, running_text
+from live import live
+
+from netemu.testing import Running, running, running_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,8 +77,6 @@ instances:
 def test_a_block_added_live_through_apply_carries_traffic_at_once() -> None:
     """1.4: AssociateVpcCidrBlock on a running VPC: the new block's local route appears in
     the route tables, a subnet and an instance in it are reachable from the first block."""
-    from live import live
-
     before = ONE.format(more="", extra_subnet="", extra_instance="")
     after = ONE.format(
         more=", cidrs: [100.64.0.0/16]",
@@ -89,7 +89,5 @@ def test_a_block_added_live_through_apply_carries_traffic_at_once() -> None:
         changes = s.apply(after)
         texts = [c.text for c in changes.changes]
         assert "associate cidr block 100.64.0.0/16 with vpc a" in texts, texts
-        from netemu.testing import Running
-
         assert Running(s.model).probe("x", "y", tcp=80).result == "reachable"
         assert Running(s.model).probe("y", "x", tcp=80).result == "reachable"
