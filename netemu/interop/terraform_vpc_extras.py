@@ -3,6 +3,7 @@ elastic IPs associated with nothing (export_terraform writes everything else).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from netemu.model.types import Model
@@ -16,9 +17,8 @@ def _s(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def write(h: Hcl, model: Model, label: object) -> None:
-    """`label` names a resource after a scenario name (export_terraform.label)."""
-    lab = label if callable(label) else str
+def write(h: Hcl, model: Model, lab: Callable[[str], str]) -> None:
+    """`lab` names a resource after a scenario name (export_terraform.label)."""
     for v in model.vpcs.values():
         for i, block in enumerate(v.secondary_cidrs):  # ref 1.4
             body = [f"vpc_id     = aws_vpc.{lab(v.name)}.id", f"cidr_block = {_s(str(block))}"]
