@@ -45,7 +45,7 @@ class ModelIndex:
         return self.model.subnets[eni.subnet].vpc
 
     def vpc_of_address(self, ip: IPv4Address) -> str | None:
-        return next((v.name for v in self.model.vpcs.values() if ip in v.cidr), None)
+        return next((v.name for v in self.model.vpcs.values() if v.holds(ip)), None)
 
     def eni(self, kind: str, owner: str) -> Eni:
         m = self.model

@@ -15,7 +15,16 @@ from netemu.explain.network_acl import AclVerdict
 from netemu.explain.packet import Packet
 from netemu.explain.route_table import RouteChoice
 from netemu.explain.security_group import SgVerdict
-from netemu.model.types import PROTO_ICMP, Eni, Instance, InternetGateway, Model, NatGateway
+from netemu.model.types import (
+    PROTO_ICMP,
+    Eni,
+    Instance,
+    InternetGateway,
+    Model,
+    NatGateway,
+    VpcPeeringConnection,
+)
+from netemu.render import vpc_peering
 
 Leg = Literal["request", "reply"]
 
@@ -114,6 +123,12 @@ class Classifier:
             return self._drop(code, "egress", component, c.destination, leg, p, name)
         rule = f"local {c.destination}" if c.kind == "unheld" else None
         return self._drop(codes.NO_ROUTE_TO_DESTINATION, "egress", component, rule, leg, p, name)
+
+    def peering(self, pcx: VpcPeeringConnection, what: str, leg: Leg, p: Packet) -> Drop:
+        """Over a peering, only addresses of the peer VPC's subnets (1.10, 1.12)."""
+        drop = vpc_peering.drop_for(pcx, what)
+        name = vpc_peering.rule_name(pcx, what)
+        return self._drop(drop.code, drop.direction, drop.component, None, leg, p, name)
 
     def nat_loop(self, nat: NatGateway, leg: Leg, p: Packet) -> Drop:
         table = self.m.route_tables[self.m.subnets[nat.subnet].route_table]

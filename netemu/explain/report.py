@@ -43,7 +43,17 @@ def _what(hop: Hop) -> str:
     if "route_table_route" in d:
         r = d["route_table_route"]
         target = next(
-            (r[k] for k in ("gateway_id", "nat_gateway_id", "instance_id") if k in r), "?"
+            (
+                r[k]
+                for k in (
+                    "gateway_id",
+                    "nat_gateway_id",
+                    "instance_id",
+                    "vpc_peering_connection_id",
+                )
+                if k in r
+            ),
+            "?",
         )
         return f"route {r['destination_cidr']} -> {target}"
     if "outbound_header" in d:

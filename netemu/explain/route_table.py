@@ -15,7 +15,14 @@ from typing import Any, Literal
 from netemu.model.types import Model, Route, RouteTable, Subnet
 
 Kind = Literal[
-    "subnet", "unheld", "blackhole", "internet_gateway", "nat_gateway", "instance", "none"
+    "subnet",
+    "unheld",
+    "blackhole",
+    "internet_gateway",
+    "nat_gateway",
+    "instance",
+    "vpc_peering_connection",
+    "none",
 ]
 DEAD: tuple[Kind, ...] = ("unheld", "blackhole", "none")
 
@@ -59,16 +66,22 @@ class RouteChoice:
                 "internet_gateway": "gateway_id",
                 "nat_gateway": "nat_gateway_id",
                 "instance": "instance_id",
+                "vpc_peering_connection": "vpc_peering_connection_id",
             }.get(r.target_kind)
             if key:
                 out[key] = r.target
-        out["state"] = "blackhole" if r.target_kind == "blackhole" else "active"
+        out["state"] = "blackhole" if self.kind == "blackhole" else "active"
         return out
 
 
 def lookup(model: Model, table: RouteTable, dst: IPv4Address) -> RouteChoice:
     vpc = model.vpcs[table.vpc]
-    local = next(r for r in table.routes if r.target_kind == "local")
+    locals_ = [r for r in table.routes if r.target_kind == "local"]
+
+    def local_of(net: IPv4Network) -> Route:
+        """The local route of the VPC block holding `net` (1.4)."""
+        return next((r for r in locals_ if net.subnet_of(r.destination)), locals_[0])
+
     # (prefix length, preference: lower wins on a tie, choice), as the kernel's metrics.
     best: tuple[int, int, RouteChoice] | None = None
 
@@ -81,11 +94,18 @@ def lookup(model: Model, table: RouteTable, dst: IPv4Address) -> RouteChoice:
 
     for sub in model.subnets.values():
         if sub.vpc == vpc.name:
-            offer(sub.cidr, 10, RouteChoice(table, "subnet", local, sub))
-    offer(vpc.cidr, 11, RouteChoice(table, "unheld", local))
+            offer(sub.cidr, 10, RouteChoice(table, "subnet", local_of(sub.cidr), sub))
+    for block in vpc.cidrs:
+        offer(block, 11, RouteChoice(table, "unheld", local_of(block)))
     for r in table.routes:
-        if r.target_kind != "local":
+        if r.target_kind == "vpc_peering_connection" and not _active(model, r):
+            offer(r.destination, 0, RouteChoice(table, "blackhole", r))  # ref 1.14
+        elif r.target_kind != "local":
             offer(r.destination, 0, RouteChoice(table, r.target_kind, r))
     if best is None:
         return RouteChoice(table, "none", None)
     return best[2]
+
+
+def _active(model: Model, r: Route) -> bool:
+    return model.vpc_peering_connections[r.target or ""].active

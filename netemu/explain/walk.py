@@ -159,9 +159,9 @@ class Walker:
             return self.why.nat_no_inbound(nat, True, leg, p)
         vpc = self.m.vpcs[self.ix.vpc_of_eni(nat.eni)]
         if entry is None:
-            if q.src in vpc.cidr and q.protocol not in (PROTO_TCP, PROTO_UDP, PROTO_ICMP):
+            if vpc.holds(q.src) and q.protocol not in (PROTO_TCP, PROTO_UDP, PROTO_ICMP):
                 return self.why.nat_protocol(nat, leg, p)
-            if q.src not in vpc.cidr:
+            if not vpc.holds(q.src):
                 return self.why.nat_no_inbound(nat, False, leg, p)
             if not q.opens:
                 # AWS is silent; netemu's gateway forwards a packet that cannot open a
@@ -304,6 +304,16 @@ class Walker:
 
     # -- the VPC router -----------------------------------------------------------------
     def _at_router(self, vpc: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
+        if iif.startswith("pcx:"):  # over a peering: only into this VPC (1.10, 1.12)
+            pcx = self.m.vpc_peering_connections[iif.split(":", 1)[1]]
+            held = next(
+                (s for s in self.m.subnets.values() if s.vpc == vpc and p.dst in s.cidr), None
+            )
+            if held is None:
+                outside = not self.m.vpcs[vpc].holds(p.dst)
+                return self.why.peering(pcx, "outside" if outside else "unheld", leg, p)
+            hops.append(Hop(f"subnet:{held.name}", held.id))
+            return ("subnet", held.name, "uplink"), p
         if iif == "igw":  # from the internet gateway: the router's main table holds subnets
             sub = next(
                 (s for s in self.m.subnets.values() if s.vpc == vpc and p.dst in s.cidr), None
@@ -328,6 +338,10 @@ class Walker:
         assert route is not None and route.target is not None
         if choice.kind == "internet_gateway":
             return ("igw", route.target, "vpc"), p
+        if choice.kind == "vpc_peering_connection":
+            pcx = self.m.vpc_peering_connections[route.target]
+            hops.append(Hop(f"vpc_peering_connection:{pcx.name}", pcx.id))
+            return ("router", pcx.other(vpc), f"pcx:{pcx.name}"), p
         eni = self.ix.eni(choice.kind, route.target)
         hops.append(Hop(f"subnet:{eni.subnet}", self.m.subnets[eni.subnet].id))
         return ("subnet", eni.subnet, f"target:{choice.kind}:{route.target}"), p
@@ -355,7 +369,7 @@ class Walker:
         if entry is None:
             self._track(("igw", name), p, q)
         hop.detail["outbound_header"] = header(q)
-        if q.dst in self.m.vpcs[igw.vpc].cidr:
+        if self.m.vpcs[igw.vpc].holds(q.dst):
             return ("router", igw.vpc, "igw"), q
         return ("internet", "", name), q
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netemu.interop import elastic_ips, vpc_peering
 from netemu.interop.export_enis import (
     ACCOUNT,
     CREATED,
@@ -91,11 +92,15 @@ def model_to_describe(model: Model) -> dict[str, Json]:
         },
         "describe-addresses": {
             "Addresses": [
-                address_json(model, e) for e in model.enis() if e.elastic_ip and e.public_ip
+                elastic_ips.tag_address(model, address_json(model, e))
+                for e in model.enis()
+                if e.elastic_ip and e.public_ip
             ]
+            + elastic_ips.unassociated(model)
         },
         "describe-dhcp-options": {"DhcpOptions": [_dhcp(model)]},
         "describe-flow-logs": {"FlowLogs": flow_logs_json(model)},
+        "describe-vpc-peering-connections": vpc_peering.export(model),
     }
     for v in model.vpcs.values():
         out[f"describe-vpc-attribute.{v.id}"] = {
@@ -128,10 +133,12 @@ def _vpc(model: Model, name: str) -> Json:
         "InstanceTenancy": "default",
         "CidrBlockAssociationSet": [
             {
-                "AssociationId": derived("vpc-cidr-assoc", v.id),
-                "CidrBlock": str(v.cidr),
+                # the primary's id as before; a secondary's from its block (1.4)
+                "AssociationId": derived("vpc-cidr-assoc", v.id if c == v.cidr else f"{v.id}/{c}"),
+                "CidrBlock": str(c),
                 "CidrBlockState": {"State": "associated"},
             }
+            for c in v.cidrs
         ],
         "IsDefault": v.is_default,
         "Tags": tags_json(v.name),
@@ -203,6 +210,10 @@ def _route(model: Model, r: Route) -> Json:
         out["GatewayId"] = model.internet_gateways[r.target].id
     elif r.target_kind == "nat_gateway" and r.target:
         out["NatGatewayId"] = model.nat_gateways[r.target].id
+    elif r.target_kind == "vpc_peering_connection" and r.target:
+        pcx = model.vpc_peering_connections[r.target]
+        out["VpcPeeringConnectionId"] = pcx.id
+        state = "active" if pcx.active else "blackhole"  # ref 1.14
     elif r.target_kind == "instance" and r.target:
         inst = model.instances[r.target]
         out.update(InstanceId=inst.id, InstanceOwnerId=ACCOUNT, NetworkInterfaceId=inst.eni.id)
@@ -237,7 +248,7 @@ def _nat(model: Model, n: NatGateway) -> Json:
     }
 
 
-def _permissions(model: Model, rules: tuple[SecurityGroupRule, ...]) -> list[Json]:
+def _permissions(model: Model, rules: tuple[SecurityGroupRule, ...], vpc: str) -> list[Json]:
     """Rules sharing protocol and ports form one IpPermission, as AWS prints them (ref 11.6)."""
     perms: dict[tuple[int, int | None, int | None], Json] = {}
     for r in rules:
@@ -254,6 +265,10 @@ def _permissions(model: Model, rules: tuple[SecurityGroupRule, ...]) -> list[Jso
             perms[key]["IpRanges"].append({"CidrIp": str(r.cidr), **desc})
         elif r.security_group is not None:
             pair = {**desc, "GroupId": r.security_group, "UserId": ACCOUNT}
+            peer = model.security_groups[r.security_group].vpc
+            pcx = model.peering_between(peer, vpc) if peer != vpc else None
+            if pcx is not None:  # a peer VPC's group (ref 1.16), as AWS prints it
+                pair.update(VpcId=model.vpcs[peer].id, VpcPeeringConnectionId=pcx.id)
             perms[key]["UserIdGroupPairs"].append(pair)
     return list(perms.values())
 
@@ -262,10 +277,10 @@ def _group(model: Model, g: SecurityGroup) -> Json:
     return {
         "Description": "default VPC security group" if g.is_default else g.name,
         "GroupName": g.name,
-        "IpPermissions": _permissions(model, g.ingress),
+        "IpPermissions": _permissions(model, g.ingress, g.vpc),
         "OwnerId": ACCOUNT,
         "GroupId": g.id,
-        "IpPermissionsEgress": _permissions(model, g.egress),
+        "IpPermissionsEgress": _permissions(model, g.egress, g.vpc),
         "Tags": [] if g.is_default else tags_json(g.name),
         "VpcId": model.vpcs[g.vpc].id,
     }

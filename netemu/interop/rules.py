@@ -62,7 +62,7 @@ def sg_rules(
             rules.append(rule)
         for r in perm.get("UserIdGroupPairs") or []:
             peer = group_name(str(r.get("GroupId", "")))
-            if peer is None or r.get("VpcPeeringConnectionId"):
+            if peer is None:
                 why = "references a group of another VPC or account, which is not emulated"
                 notes.append(Note(group_id, f"{direction} rule {shown} {why} ({r.get('GroupId')})"))
                 continue

@@ -342,6 +342,9 @@ class _Reader(RuleResources):
             {
                 "VpcPeeringConnectionId": v["id"],
                 "Status": {"Code": v.get("accept_status") or "active"},
+                "RequesterVpcInfo": {"VpcId": v.get("vpc_id")},
+                "AccepterVpcInfo": {"VpcId": v.get("peer_vpc_id")},
+                "Tags": tf_tags(v),
             },
         )
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netemu.errors import Problem, ScenarioInvalid
-from netemu.interop import unsupported
+from netemu.interop import elastic_ips, unsupported, vpc_peering
 from netemu.interop.names import Namer, tag
 from netemu.interop.notes import Note
 from netemu.interop.rules import ALL_SG, acl_rules, sg_rules
@@ -85,6 +85,7 @@ class _Converter(Endpoints):
         self.group: dict[str, str] = {}  # sg id -> name ("default" for a default group)
         self.instance: dict[str, str] = {}
         self.eni_owner: dict[str, str] = {}  # primary ENI id -> instance name
+        self.pcx: dict[str, str] = {}  # pcx id -> name
         self.out: Scenario = {}
 
     def items(self, key: str) -> Sequence[Mapping[str, Any]]:
@@ -96,10 +97,18 @@ class _Converter(Endpoints):
             out["name"] = name
         out["region"] = region or self._region()
         self._vpcs()
+        pcx, self.pcx = vpc_peering.read(self.items("VpcPeeringConnections"), self.vpc, self.notes)
+        out["vpc_peering_connections"] = pcx
         self._internet_gateways()
         self._subnets()
         self._nat_gateways()  # before route tables: routes name them
         self._instances()
+        out["elastic_ips"] = elastic_ips.read(
+            self.items("Addresses"),
+            {**self.eni_owner, **self.instance},
+            out["instances"],
+            self._public,
+        )
         self._route_tables()
         self._security_groups()
         self._network_acls()
@@ -114,6 +123,7 @@ class _Converter(Endpoints):
             "name",
             "region",
             "vpcs",
+            "vpc_peering_connections",
             "internet_gateways",
             "subnets",
             "route_tables",
@@ -121,6 +131,7 @@ class _Converter(Endpoints):
             "security_groups",
             "network_acls",
             "instances",
+            "elastic_ips",
             "internet",
             "flow_logs",
         )
@@ -170,11 +181,14 @@ class _Converter(Endpoints):
                 spec["is_default"] = True
             if vid in dns and bool(dns[vid]) != bool(v.get("IsDefault")):
                 spec["dns_hostnames"] = bool(dns[vid])
-            for assoc in v.get("CidrBlockAssociationSet") or []:
-                state = (assoc.get("CidrBlockState") or {}).get("State", "associated")
-                if assoc.get("CidrBlock") != v["CidrBlock"] and state == "associated":
-                    msg = f"secondary CIDR {assoc['CidrBlock']} is not emulated yet"
-                    self.notes.append(Note(vid, msg))
+            secondary = [  # the VPC's other blocks, in association order (1.4)
+                str(assoc["CidrBlock"])
+                for assoc in v.get("CidrBlockAssociationSet") or []
+                if assoc.get("CidrBlock") != v["CidrBlock"]
+                and (assoc.get("CidrBlockState") or {}).get("State", "associated") == "associated"
+            ]
+            if secondary:
+                spec["cidrs"] = secondary
             for assoc in v.get("Ipv6CidrBlockAssociationSet") or []:
                 msg = f"IPv6 CIDR {assoc.get('Ipv6CidrBlock')} is not emulated yet"
                 self.notes.append(Note(vid, msg))
@@ -261,6 +275,11 @@ class _Converter(Endpoints):
         if r.get("Origin") == "EnableVgwRoutePropagation":
             self.notes.append(Note(tid, f"propagated route {dest} -> {target} is not emulated"))
             return None
+        if r.get("VpcPeeringConnectionId") in self.pcx:  # blackhole while not active (1.14)
+            return {
+                "destination": dest,
+                "vpc_peering_connection": self.pcx[r["VpcPeeringConnectionId"]],
+            }
         if r.get("State") == "blackhole":  # its target is gone (ref 4.10)
             return {"destination": dest, "blackhole": True}
         gateway = str(r.get("GatewayId") or "")
@@ -295,8 +314,13 @@ class _Converter(Endpoints):
             vpc = self.vpc[g["VpcId"]]
 
             def peer(other: str, vpc_id: str = str(g["VpcId"])) -> str | None:
-                same = any(x["GroupId"] == other and x.get("VpcId") == vpc_id for x in groups)
-                return self.group.get(other) if same else None
+                """A group of this VPC, or a named group of another imported VPC (a peer
+                VPC's group, ref 1.16; validation judges whether they are peered)."""
+                owner = next((x.get("VpcId") for x in groups if x["GroupId"] == other), None)
+                name = self.group.get(other)
+                if owner == vpc_id or (name is not None and name != "default"):
+                    return name
+                return None
 
             ingress = sg_rules(gid, g.get("IpPermissions") or [], peer, self.notes, "ingress")
             egress = sg_rules(gid, g.get("IpPermissionsEgress") or [], peer, self.notes, "egress")

@@ -30,7 +30,7 @@ _TARGET_KEYS = (
 _WHY = {
     "vgw-": "virtual private gateways (VPN) are not emulated yet",
     "vpce-": "VPC endpoints are not emulated yet",
-    "pcx-": "VPC peering is not emulated yet",
+    "pcx-": "its VPC peering connection is not part of the import",
     "tgw-": "transit gateways are not emulated yet",
     "eigw-": "egress-only internet gateways (IPv6) are not emulated yet",
     "lgw-": "local gateways (Outposts) are not emulated",
@@ -82,9 +82,6 @@ def notes(
 ) -> list[Note]:
     """Notes for resources the scenario format cannot hold yet."""
     out: list[Note] = []
-    for p in data.get("VpcPeeringConnections") or []:
-        if (p.get("Status") or {}).get("Code") not in _GONE:
-            out.append(Note(str(p["VpcPeeringConnectionId"]), _WHY["pcx-"]))
     endpoint_enis: set[str] = set()
     for e in data.get("VpcEndpoints") or []:
         endpoint_enis.update(e.get("NetworkInterfaceIds") or [])
@@ -116,12 +113,6 @@ def notes(
             )
         else:
             out.append(Note(eid, f"{kind} network interface{desc} is not emulated yet"))
-    for a in data.get("Addresses") or []:
-        if not a.get("AssociationId") and not a.get("NetworkInterfaceId"):
-            aid = str(a.get("AllocationId") or a.get("PublicIp"))
-            out.append(
-                Note(aid, f"elastic IP {a.get('PublicIp')} is not associated; left out", "skipped")
-            )
     used = {v.get("DhcpOptionsId") for v in data.get("Vpcs") or []}
     for d in data.get("DhcpOptions") or []:
         if d.get("DhcpOptionsId") in used and _custom_dhcp(d):

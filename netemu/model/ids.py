@@ -10,7 +10,9 @@ import hashlib
 import re
 from typing import Literal
 
-IdKind = Literal["vpc", "subnet", "rtb", "igw", "nat", "sg", "acl", "eni", "i", "fl"]
+IdKind = Literal[
+    "vpc", "subnet", "rtb", "igw", "nat", "sg", "acl", "eni", "i", "fl", "pcx", "eipalloc"
+]
 
 _PREFIX: dict[IdKind, str] = {
     "vpc": "vpc-",
@@ -23,6 +25,8 @@ _PREFIX: dict[IdKind, str] = {
     "eni": "eni-",
     "i": "i-",
     "fl": "fl-",
+    "pcx": "pcx-",
+    "eipalloc": "eipalloc-",
 }
 
 

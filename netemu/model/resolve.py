@@ -12,6 +12,7 @@ import re
 from pathlib import PurePath
 
 from netemu.errors import Problem, ScenarioInvalid
+from netemu.model import validate_elastic_ips
 from netemu.model.types import Model
 from netemu.model.validate_context import (
     ACL,
@@ -38,6 +39,7 @@ from netemu.model.validate_network import (
     read_subnets,
     read_vpcs,
 )
+from netemu.model.validate_peering import read_vpc_peering_connections
 from netemu.model.validate_routes import check_nat_routes, read_routes
 from netemu.model.validate_security import read_network_acls, read_security_groups
 from netemu.scenario import Node, load, load_text
@@ -58,6 +60,8 @@ TOP_KEYS = (
     "internet",
     "expect",
     "flow_logs",
+    "vpc_peering_connections",
+    "elastic_ips",
 )
 SECTIONS = {
     "vpcs": VPC,
@@ -91,7 +95,9 @@ def resolve(raw: Node, path: str) -> tuple[Model, list[Problem]]:
     if top is None:
         raise ScenarioInvalid(ctx.problems)
     _declare_names(ctx, top)  # every name, so references to broken objects stay quiet
+    validate_elastic_ips.declare(ctx, top)  # `elastic_ip: NAME` must know them (9.13)
     read_vpcs(ctx, raw, top)  # VPCs and the default VPC shortcut (1.x, 3.x)
+    read_vpc_peering_connections(ctx, top)  # two VPCs that do not overlap (1.10-1.14)
     read_internet_gateways(ctx, top)  # at most one per VPC (5.1)
     read_route_table_heads(ctx, top)  # one main route table per VPC (4.1-4.3)
     read_network_acls(ctx, top)  # default and declared network ACLs (8.x)
@@ -181,4 +187,6 @@ def _model(ctx: Ctx) -> Model:
         expectations=tuple(ctx.expectations),
         key_pairs=ctx.key_pairs,
         command_checks=tuple(ctx.command_checks),
+        vpc_peering_connections=ctx.vpc_peering_connections,
+        elastic_ips=ctx.elastic_ips,
     )

@@ -16,12 +16,14 @@ from typing import Any
 from netemu.model.resolve import TOP_KEYS
 from netemu.model.validate_checks import KEYS as RUN_KEYS
 from netemu.model.validate_conntrack import BOUNDS as CONNTRACK_BOUNDS
+from netemu.model.validate_elastic_ips import EIP_KEYS
 from netemu.model.validate_enis import INSTANCE_KEYS, NAT_KEYS
 from netemu.model.validate_expect import EXPECT_KEYS, REASONS
 from netemu.model.validate_flow_logs import FLOW_LOG_FIELDS, FLOW_LOG_KEYS, TRAFFIC_TYPES
 from netemu.model.validate_internet import HOST_KEYS, INTERNET_KEYS
 from netemu.model.validate_key_pairs import KEY_PAIR_KEYS
 from netemu.model.validate_network import IGW_KEYS, SUBNET_KEYS, TABLE_KEYS, VPC_KEYS
+from netemu.model.validate_peering import PEERING_KEYS, STATUSES
 from netemu.model.validate_routes import ROUTE_KEYS
 from netemu.model.validate_security import (
     ACL_KEYS,
@@ -108,12 +110,20 @@ _VALUES: dict[str, Schema] = {
     "network_acl": _NAME,
     "internet_gateway": _NAME,
     "nat_gateway": _NAME,
+    "vpc_peering_connection": _NAME,
+    "cidrs": {
+        "type": ["array", "null"],
+        "items": {"type": "string"},
+        "description": "secondary IPv4 blocks (ref 1.4, 1.5)",
+    },
+    "requester": _NAME,
+    "accepter": _NAME,
     "instance": _NAME,
     "security_group": _NAME,
     "security_groups": {"type": "array", "items": _NAME},
     "private_ip": _IP,
     "ip": _IP,
-    "elastic_ip": {"type": "string", "description": "an address, or auto"},
+    "elastic_ip": {"type": "string", "description": "an address, auto, or an elastic_ips name"},
     "idle_timeout": _INT,
     "state": {"enum": ["running", "stopped"]},
     "services": _SERVICES,
@@ -235,6 +245,25 @@ def schema() -> Schema:
             _object(KEY_PAIR_KEYS, ("public_key",)), "EC2 key pairs by public key (ref 9.12)"
         ),
         "flow_logs": _named(_object(FLOW_LOG_KEYS, ("resource",)), "VPC Flow Logs (reference 12)"),
+        "elastic_ips": _named(
+            _object(
+                EIP_KEYS,
+                nested={
+                    "address": {"type": "string", "description": "default: from public_pool"},
+                    "instance": _NAME,
+                    "network_interface": {"type": "string", "pattern": "^eni-"},
+                },
+            ),
+            "elastic IPs allocated, and associated with an instance or its ENI (ref 9.13)",
+        ),
+        "vpc_peering_connections": _named(
+            _object(
+                PEERING_KEYS,
+                ("requester", "accepter"),
+                {"status": {"enum": list(STATUSES), "description": "default active (ref 1.14)"}},
+            ),
+            "VPC peering connections (ref 1.10-1.17)",
+        ),
     }
     top = _object(TOP_KEYS, nested=sections)
     return {

@@ -38,6 +38,16 @@ class Vpc:
     dns_hostnames: bool
     is_default: bool
     index: int  # 0-based order in the scenario; used for kernel table numbers
+    secondary_cidrs: tuple[IPv4Network, ...] = ()  # `cidrs:`, associated later (ref 1.4)
+
+    @property
+    def cidrs(self) -> tuple[IPv4Network, ...]:
+        """Every IPv4 block of the VPC, the primary first (ref 1.4)."""
+        return (self.cidr, *self.secondary_cidrs)
+
+    def holds(self, address: IPv4Address) -> bool:
+        """Whether an address lies in one of the VPC's blocks."""
+        return any(address in c for c in self.cidrs)
 
     @property
     def dns_ip(self) -> IPv4Address:
@@ -71,7 +81,29 @@ class Subnet:
         return self.cidr.network_address + 1
 
 
-RouteTargetKind = Literal["local", "internet_gateway", "nat_gateway", "instance", "blackhole"]
+RouteTargetKind = Literal[
+    "local", "internet_gateway", "nat_gateway", "instance", "blackhole", "vpc_peering_connection"
+]
+
+
+@dataclass(frozen=True)
+class VpcPeeringConnection:
+    """A VPC peering connection between two VPCs of the scenario (ref 1.10-1.12, 1.14)."""
+
+    name: str
+    id: str  # pcx-…
+    requester: str  # Vpc.name
+    accepter: str  # Vpc.name
+    status: Literal["active", "pending-acceptance", "rejected"]
+    index: int  # 0-based order in the scenario; names its kernel link
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    def other(self, vpc: str) -> str:
+        """The VPC at the other end from `vpc`."""
+        return self.accepter if vpc == self.requester else self.requester
 
 
 @dataclass(frozen=True)
@@ -196,6 +228,17 @@ class KeyPair:
 
 
 @dataclass(frozen=True)
+class ElasticIp:
+    """An elastic IP declared as an object (`elastic_ips:`): allocated, and associated with
+    at most one instance, whose auto-assigned public IP it then replaces (ref 9.4, 9.13)."""
+
+    name: str
+    allocation_id: str  # eipalloc-…
+    address: IPv4Address
+    instance: str | None  # Instance.name it is associated with; None: allocated only
+
+
+@dataclass(frozen=True)
 class Instance:
     name: str
     id: str  # i-…
@@ -301,6 +344,8 @@ class Model:
     key_pairs: dict[str, KeyPair] = field(default_factory=dict)
     command_checks: tuple[CommandCheck, ...] = ()  # expectations with `run:`
     flow_logs: tuple[FlowLog, ...] = ()
+    vpc_peering_connections: dict[str, VpcPeeringConnection] = field(default_factory=dict)
+    elastic_ips: dict[str, ElasticIp] = field(default_factory=dict)  # declared ones only
 
     def enis(self) -> list[Eni]:
         """Every ENI, instances first, in scenario order."""
@@ -313,6 +358,17 @@ class Model:
 
     def igw_of(self, vpc: str) -> InternetGateway | None:
         return next((g for g in self.internet_gateways.values() if g.vpc == vpc), None)
+
+    def peering_between(self, a: str, b: str) -> VpcPeeringConnection | None:
+        """The active peering connection between VPCs a and b, if any (ref 1.10)."""
+        return next(
+            (
+                p
+                for p in self.vpc_peering_connections.values()
+                if p.active and {p.requester, p.accepter} == {a, b}
+            ),
+            None,
+        )
 
     def group(self, vpc: str, name: str) -> SecurityGroup | None:
         """The security group called `name` in `vpc` (names are unique per VPC, ref 7.8)."""

@@ -11,6 +11,7 @@ from typing import TypeVar
 from netemu.errors import Problem
 from netemu.model.types import (
     CommandCheck,
+    ElasticIp,
     Expectation,
     Instance,
     InternetGateway,
@@ -24,6 +25,7 @@ from netemu.model.types import (
     SecurityGroup,
     Subnet,
     Vpc,
+    VpcPeeringConnection,
 )
 from netemu.scenario import Node
 
@@ -41,6 +43,8 @@ GROUP = "security group"
 ACL = "network ACL"
 INSTANCE = "instance"
 HOST = "internet host"
+PCX = "VPC peering connection"
+EIP = "elastic IP"
 
 
 def q(text: str) -> str:
@@ -115,6 +119,8 @@ class Ctx:
     command_checks: list[CommandCheck] = field(default_factory=list)
     given_ids: dict[str, str] = field(default_factory=dict)  # `id:` values -> who gave them
     key_pairs: dict[str, KeyPair] = field(default_factory=dict)
+    vpc_peering_connections: dict[str, VpcPeeringConnection] = field(default_factory=dict)
+    elastic_ips: dict[str, ElasticIp] = field(default_factory=dict)
 
     def error(self, at: Node | Pos | None, message: str) -> None:
         self.problems.append(Problem(_where(at), message, "error", self.path))
@@ -154,8 +160,8 @@ def in_vpc(address: IPv4Address | IPv4Network, vpcs: Iterable[Vpc]) -> Vpc | Non
     """The first VPC whose CIDR contains (or overlaps) the address or network."""
     for vpc in vpcs:
         if isinstance(address, IPv4Network):
-            if address.overlaps(vpc.cidr):
+            if any(address.overlaps(c) for c in vpc.cidrs):
                 return vpc
-        elif address in vpc.cidr:
+        elif vpc.holds(address):
             return vpc
     return None

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Literal
 
-from netemu.model import validate_servers
+from netemu.model import validate_elastic_ips, validate_servers
 from netemu.model.ids import IdKind, eni_mac
 from netemu.model.types import ConnectionTracking, Eni, Instance, NatGateway, Service, Subnet
 from netemu.model.validate_conntrack import connection_tracking
@@ -87,8 +87,9 @@ class _Draft:
 
 def read_enis(ctx: Ctx, top: dict[str, Node]) -> None:
     drafts = _instances(ctx, top) + _nat_gateways(ctx, top)
+    eips = validate_elastic_ips.associate(ctx, top, drafts)  # `elastic_ips:` (9.13)
     _private_ips(ctx, drafts)
-    _public_ips(ctx, drafts)
+    _public_ips(ctx, drafts, {e.address for e in eips if e.owner is None and e.address})
     macs: set[str] = set()
     ports: dict[str, int] = {}
     for d in drafts:
@@ -110,6 +111,7 @@ def read_enis(ctx: Ctx, top: dict[str, Node]) -> None:
             )
         else:
             ctx.nat_gateways[d.name] = NatGateway(d.name, d.id, eni, d.idle_timeout)
+    validate_elastic_ips.resolve(ctx, eips, pool_addresses(ctx.public_pool, set()))
     validate_servers.check_references(ctx, top)
 
 
@@ -136,6 +138,8 @@ def _elastic_ip(
         return None, None, False
     if node.value == "auto" and node.tag == "str":
         return node, None, True
+    if validate_elastic_ips.is_name(ctx, node):  # an `elastic_ips:` object (9.13)
+        return node, None, False
     return node, address(ctx, node, f"{what} elastic_ip"), False
 
 
@@ -314,7 +318,8 @@ def _lowest_free(subnet: Subnet, taken: dict[IPv4Address, str]) -> Iterator[IPv4
             yield ip
 
 
-def _public_ips(ctx: Ctx, drafts: list[_Draft]) -> None:
+def _public_ips(ctx: Ctx, drafts: list[_Draft], reserved: set[IPv4Address]) -> None:
+    """`reserved`: addresses of elastic IPs associated with nothing, kept out of the pool."""
     host_ips = {h.ip: h.name for h in ctx.internet_hosts.values()}
     eips: dict[IPv4Address, str] = {}
     for d in drafts:
@@ -342,7 +347,7 @@ def _public_ips(ctx: Ctx, drafts: list[_Draft]) -> None:
     if len(elastic) > MAX_EIPS:
         rule = aws("the default quota is 5 elastic IPs per Region", "1.8, 9.4")
         ctx.warn(elastic[MAX_EIPS].eip_node, f"the scenario uses {len(elastic)} elastic IPs" + rule)
-    pool = pool_addresses(ctx.public_pool, set(eips) | set(host_ips))
+    pool = pool_addresses(ctx.public_pool, set(eips) | set(host_ips) | reserved)
     wanting = [d for d in drafts if d.kind == "instance" and (d.wants_public or d.eip_auto)]
     wanting += [d for d in drafts if d.kind == "nat_gateway" and d.eip_auto]
     for d in wanting:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from ipaddress import IPv4Network
 from typing import Protocol
 
+from netemu.model import validate_vpc_cidrs
 from netemu.model.ids import aws_id
 from netemu.model.types import InternetGateway, Route, Subnet, Vpc
 from netemu.model.validate_context import (
@@ -37,6 +38,7 @@ VPC_KEYS = (
     "id",
     "is_default",
     "cidr",
+    "cidrs",
     "dns_hostnames",
     "default",
     "azs",
@@ -107,7 +109,8 @@ def read_vpcs(ctx: Ctx, root: Node, top: dict[str, Node]) -> None:
         dns = opt_bool(ctx, m, "dns_hostnames", what, is_default or flagged)  # ref 3.4, 10.3
         vpc_id = object_id(ctx, m, "vpc", name, what)
         if net is not None:
-            ctx.vpcs[name] = Vpc(name, vpc_id, net, dns, is_default or flagged, index)
+            more = validate_vpc_cidrs.secondary(ctx, m, what, net)  # `cidrs:` (1.4, 1.5)
+            ctx.vpcs[name] = Vpc(name, vpc_id, net, dns, is_default or flagged, index, more)
             ctx.vpc_raw[name] = m
 
 
@@ -288,9 +291,10 @@ def read_subnets(ctx: Ctx, top: dict[str, Node]) -> None:
         subnet_id = object_id(ctx, m, "subnet", name, what)
         if vpc is None or net is None:
             continue
-        if not net.subnet_of(vpc.cidr):
+        if not any(net.subnet_of(c) for c in vpc.cidrs):
             rule = aws("a subnet's CIDR must lie within its VPC's CIDR", "2.1")
-            msg = f"{what} CIDR {net} is not inside VPC {q(vpc.name)} {vpc.cidr}"
+            blocks = ", ".join(map(str, vpc.cidrs))
+            msg = f"{what} CIDR {net} is not inside VPC {q(vpc.name)} {blocks}"
             ctx.error(m["cidr"], msg + rule)
             continue
         clash = next(

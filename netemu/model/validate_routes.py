@@ -8,9 +8,16 @@ from netemu.model.ids import aws_id
 from netemu.model.types import Route, RouteTable, RouteTargetKind, Vpc
 from netemu.model.validate_context import IGW, INSTANCE, NAT, Ctx, TableHead, aws, q
 from netemu.model.validate_fields import as_list, as_map, boolean, check_keys, cidr, text
+from netemu.model.validate_peering import peering_target
 from netemu.scenario import Node
 
-TARGETS: tuple[RouteTargetKind, ...] = ("internet_gateway", "nat_gateway", "instance", "blackhole")
+TARGETS: tuple[RouteTargetKind, ...] = (
+    "internet_gateway",
+    "nat_gateway",
+    "instance",
+    "blackhole",
+    "vpc_peering_connection",
+)
 ROUTE_KEYS = ("destination", *TARGETS)
 MAX_ROUTES = 50  # non-propagated routes per table, ref 1.8, 4.15
 _RESERVED = IPv4Network("169.254.168.0/22")  # ref 4.7
@@ -19,8 +26,8 @@ _RESERVED = IPv4Network("169.254.168.0/22")  # ref 4.7
 def read_routes(ctx: Ctx) -> None:
     for head in ctx.tables.values():
         vpc = ctx.vpcs[head.vpc]
-        local = Route(vpc.cidr, "local", None)  # ref 4.4: one local route, always first
-        routes = [local, *head.extra]
+        # ref 4.4, 1.4: one local route per VPC CIDR, always first
+        routes = [*(Route(c, "local", None) for c in vpc.cidrs), *head.extra]
         if not head.implicit:
             routes += _declared_routes(ctx, head, vpc)
         rtb_id = head.id or aws_id(ctx.scenario, "rtb", head.name)
@@ -49,7 +56,9 @@ def _declared_routes(ctx: Ctx, head: TableHead, vpc: Vpc) -> list[Route]:
         dest = cidr(ctx, dest_node, f"{rwhat} destination") if dest_node is not None else None
         if len(given) != 1:
             rule = aws("a route has exactly one target", "4.8")
-            choices = "internet_gateway, nat_gateway, instance or blackhole: true"
+            choices = (
+                "internet_gateway, nat_gateway, instance, vpc_peering_connection or blackhole: true"
+            )
             ctx.error(item.where, f"{rwhat} needs exactly one target of {choices}" + rule)
             continue
         kind = given[0]
@@ -77,7 +86,7 @@ def _destination_ok(
     vpc: Vpc,
     subnet_cidrs: set[IPv4Network],
 ) -> bool:
-    if dest == vpc.cidr:
+    if dest in vpc.cidrs:
         rule = aws(
             "every route table already has the local route of the VPC CIDR; it cannot be "
             "deleted, and its target can only be replaced by a network interface or a "
@@ -87,7 +96,7 @@ def _destination_ok(
         )
         ctx.error(node, f"{what} destination {dest} is the CIDR of VPC {q(vpc.name)}" + rule)
         return False
-    if dest.subnet_of(vpc.cidr):
+    if any(dest.subnet_of(c) for c in vpc.cidrs):
         if dest in subnet_cidrs and kind in ("nat_gateway", "instance"):
             return True
         rule = aws(
@@ -95,7 +104,8 @@ def _destination_ok(
             "and target a NAT gateway or a network interface",
             "4.6",
         )
-        msg = f"{what} destination {dest} lies inside VPC {q(vpc.name)} {vpc.cidr}"
+        inside = next(c for c in vpc.cidrs if dest.subnet_of(c))
+        msg = f"{what} destination {dest} lies inside VPC {q(vpc.name)} {inside}"
         ctx.error(node, msg + rule)
         return False
     if dest.subnet_of(_RESERVED):
@@ -116,6 +126,8 @@ def _target(ctx: Ctx, kind: RouteTargetKind, node: Node, what: str, vpc: Vpc) ->
     if name is None:
         return False
     owner: str | None
+    if kind == "vpc_peering_connection":
+        return peering_target(ctx, name, node, what, vpc)
     if kind == "internet_gateway":
         igw = ctx.lookup(IGW, name, node, ctx.internet_gateways, what)
         owner = igw.vpc if igw else None

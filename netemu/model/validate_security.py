@@ -26,6 +26,7 @@ from netemu.model.validate_fields import (
     text,
 )
 from netemu.model.validate_network import vpc_ref
+from netemu.model.validate_peering import peer_of
 from netemu.model.validate_traffic import TRAFFIC_KEYS, traffic
 from netemu.scenario import Node
 
@@ -175,8 +176,10 @@ def _group_ref(ctx: Ctx, node: Node, what: str, vpc: str) -> str | None:
     if name in ids:
         return ids[name]
     owner = ctx.group_vpc.get(name)
+    if owner is not None and peer_of(ctx, vpc, owner) is not None:
+        return ctx.group_ids[owner][name]  # a group of an actively peered VPC (1.16)
     if owner is not None:
-        rule = aws("a rule can only reference a group of its own VPC here (no peering)", "7.6")
+        rule = aws("a rule references a group of its own VPC or of an active peer VPC", "7.6, 1.16")
         ctx.error(
             node, f"{what} references group {q(name)} of VPC {q(owner)}, not of {q(vpc)}" + rule
         )

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from netemu.model.types import Model, NetworkAclRule, SecurityGroup
+from netemu.ops import elastic_ips, vpc_cidrs, vpc_peering
 from netemu.ops.words import (
     Change,
     _c,
@@ -36,6 +37,9 @@ def changes(old: Model, new: Model) -> list[Change]:
     the order AWS would need them made."""
     out: list[Change] = []
     out += _vpcs(old, new)
+    out += vpc_cidrs.changes(old, new)  # secondary blocks (1.4)
+    out += vpc_peering.changes(old, new)  # peering connections (1.14)
+    out += elastic_ips.changes(old, new)  # allocated addresses (9.13)
     out += _gateways(old, new)
     out += _subnets_created(old, new)
     out += _groups(old, new)

@@ -66,10 +66,11 @@ def destination(model: Model, name: str, src: Endpoint) -> Endpoint:
 
 def owner_of(model: Model, ip: IPv4Address, src: Endpoint) -> Endpoint | None:
     """Who receives packets sent to a literal address: an ENI by its private address (in
-    the sender's VPC) or public address, or an internet host."""
+    the sender's VPC or a VPC peered with it, 1.10) or public address, or an internet host."""
     for eni in model.enis():
         vpc = model.subnets[eni.subnet].vpc
-        if ip == eni.public_ip or (ip == eni.private_ip and vpc == src.vpc):
+        near = vpc == src.vpc or (src.vpc is not None and model.peering_between(vpc, src.vpc))
+        if ip == eni.public_ip or (ip == eni.private_ip and near):
             owner = _eni_of(model, eni.owner)
             assert owner
             return Endpoint(eni.owner, owner[1], ip, vpc, eni)
@@ -81,6 +82,6 @@ def owner_of(model: Model, ip: IPv4Address, src: Endpoint) -> Endpoint | None:
 
 def vpc_of_address(model: Model, ip: IPv4Address) -> str | None:
     for vpc in model.vpcs.values():
-        if ip in vpc.cidr:
+        if vpc.holds(ip):
             return vpc.name
     return None

@@ -46,6 +46,8 @@ MEANING = {
     "NO_POSSIBLE_DESTINATION": "a NAT gateway answers nothing addressed to itself",
     "PROTOCOL_RESTRICTION": "a NAT gateway carries only TCP, UDP and ICMP",
     "DISCONNECTED_VPCS": "the destination is in a VPC that nothing connects to the source's",
+    "PCX_REQUIRES_ADDRESS_IN_VPC_CIDR": "a peering connection carries only traffic for "
+    "addresses of the peer VPC",
 }
 
 
@@ -111,8 +113,8 @@ def _refine(r: Reason, model: Model, src: Endpoint, dst: Endpoint) -> Reason:
         "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS",
     ):
         return r
-    if src.vpc is not None and dst_vpc == src.vpc:
-        return r
+    if src.vpc is not None and (dst_vpc == src.vpc or model.peering_between(src.vpc, dst_vpc)):
+        return r  # the same VPC, or VPCs a peering connects (1.10)
     if src.vpc is None:  # from the internet to a private address of a VPC
         if kind != "internet":
             return r

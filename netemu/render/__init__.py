@@ -16,12 +16,16 @@ from netemu.render import (
     services,
     subnet,
     topology,
+    vpc_peering,
 )
 from netemu.render.plan import Plan, Ruleset
 
 
 def render(model: Model) -> Plan:
     links, addresses, routes = topology.wiring(model)
+    peering_links, peering_addresses = vpc_peering.wiring(model)  # router to router (1.10)
+    links += peering_links
+    addresses += peering_addresses
     table_routes, rules, router_rulesets = route_table.render(model)
     dhcp_files, dhcp_processes = dhcp.render(model)  # a server per subnet, a client per instance
     dns_files, dns_processes, dns_addresses = dns.render(model)  # resolvers at VPC base+2

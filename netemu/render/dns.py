@@ -71,7 +71,7 @@ def _taken(model: Model) -> tuple[set[IPv4Address], list[IPv4Network]]:
     used = {h.ip for h in model.internet_hosts.values()}
     used |= {e.public_ip for e in model.enis() if e.public_ip}
     # The public pool hands out new addresses at `start` (9.3), so none of it is safe.
-    nets = [model.public_pool, *(v.cidr for v in model.vpcs.values())]
+    nets = [model.public_pool, *(c for v in model.vpcs.values() for c in v.cidrs)]
     return used, nets
 
 

@@ -16,6 +16,7 @@ SUBNET_LINK = ("169.254.1.1", "169.254.1.2")  # VPC router <-> subnet
 IGW_LINK = ("169.254.2.1", "169.254.2.2")  # VPC router <-> internet gateway
 INTERNET_LINK = ("169.254.3.1", "169.254.3.2")  # internet <-> internet gateway
 HOST_GATEWAY = "169.254.4.1"  # the internet's address on every link to a host
+PEERING_LINK = ("169.254.5.1", "169.254.5.2")  # requester's VPC router <-> accepter's
 
 # Interface names inside namespaces.
 ENI_IF = "eth0"  # the ENI inside an instance or NAT gateway
@@ -68,6 +69,11 @@ def eni_port_if(port: int) -> str:
 
 def router_subnet_if(subnet_index: int) -> str:
     return f"s{subnet_index}"
+
+
+def router_peering_if(peering_index: int) -> str:
+    """A VPC router's end of a peering connection's cable (render.vpc_peering)."""
+    return f"x{peering_index}"
 
 
 def internet_igw_if(igw_index: int) -> str:

@@ -20,7 +20,6 @@ more than it teaches.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network
 from typing import Any
 
 from netemu.model.types import Model, NatGateway
@@ -56,7 +55,7 @@ def _fragments(who: str) -> list[dict[str, Any]]:
     ]
 
 
-def _port_allocation(who: str, vpc_cidr: IPv4Network) -> list[dict[str, Any]]:
+def _port_allocation(who: str, vpc_cidr: nft.Expr) -> list[dict[str, Any]]:
     """6.8: beyond 55,000 connections at once to one destination a new one is refused,
     counted as ErrorPortAllocation. The kernel counts the live connections per key."""
     key = {"concat": [nft.payload("ip", "daddr"), nft.meta("l4proto"), nft.payload("th", "dport")]}
@@ -67,7 +66,7 @@ def _port_allocation(who: str, vpc_cidr: IPv4Network) -> list[dict[str, Any]]:
         nft.add_rule(
             "forward_new",
             nft.ct_state("new"),
-            nft.match(nft.payload("ip", "saddr"), nft.prefix(vpc_cidr)),
+            nft.match(nft.payload("ip", "saddr"), vpc_cidr),
             nft.match(nft.meta("l4proto"), nft.anon_set(["tcp", "udp"])),
             {"set": {"op": "add", "elem": key, "set": nft.ref("destinations"), "stmt": [count]}},
             {"counter": ERROR_PORT_ALLOCATION},
@@ -78,7 +77,7 @@ def _port_allocation(who: str, vpc_cidr: IPv4Network) -> list[dict[str, Any]]:
     ]
 
 
-def _idle_reset(who: str, vpc_cidr: IPv4Network) -> list[dict[str, Any]]:
+def _idle_reset(who: str, vpc_cidr: nft.Expr) -> list[dict[str, Any]]:
     """6.12: a TCP packet from inside whose mapping has expired (not a SYN, unknown to
     connection tracking, which picks up no flow mid-stream here: nf_conntrack_tcp_loose=0)
     is answered with a RST, counted as IdleTimeoutCount."""
@@ -87,7 +86,7 @@ def _idle_reset(who: str, vpc_cidr: IPv4Network) -> list[dict[str, Any]]:
         nft.add_rule(
             "forward_new",
             nft.ct_state("invalid"),
-            nft.match(nft.payload("ip", "saddr"), nft.prefix(vpc_cidr)),
+            nft.match(nft.payload("ip", "saddr"), vpc_cidr),
             nft.match(nft.meta("l4proto"), "tcp"),
             nft.match({"&": [nft.payload("tcp", "flags"), ["syn", "rst"]]}, 0),
             {"counter": IDLE_TIMEOUT_COUNT},
@@ -108,7 +107,8 @@ def _ruleset(model: Model, nat: NatGateway) -> Ruleset:
         for r in table.routes
         if (r.target_kind, r.target) == ("nat_gateway", nat.name)
     ]
-    from_vpc = nft.match(nft.payload("ip", "saddr"), nft.prefix(vpc.cidr))
+    in_vpc = nft.prefixes(vpc.cidrs)  # every block of its VPC (1.4)
+    from_vpc = nft.match(nft.payload("ip", "saddr"), in_vpc)
     # A random free port of 1024-65535, whatever the instance's was (see the module's doc).
     remap = {"range": list(EPHEMERAL)}
     cmds: list[dict[str, Any]] = [
@@ -130,8 +130,8 @@ def _ruleset(model: Model, nat: NatGateway) -> Ruleset:
         *_fragments(who),
         nft.add_chain("forward_new", "forward", 0),
         nft.add_rule("forward_new", nft.ct_state("established", "related"), nft.ACCEPT),
-        *_idle_reset(who, vpc.cidr),
-        *_port_allocation(who, vpc.cidr),
+        *_idle_reset(who, in_vpc),
+        *_port_allocation(who, in_vpc),
         nft.add_drop(
             "forward_new",
             from_vpc,

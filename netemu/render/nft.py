@@ -164,6 +164,13 @@ def prefix(net: IPv4Network) -> Expr:
     return {"prefix": {"addr": str(net.network_address), "len": net.prefixlen}}
 
 
+def prefixes(nets: tuple[IPv4Network, ...]) -> Expr:
+    """One CIDR as `prefix` gives it; several as an anonymous set of them."""
+    if len(nets) == 1:
+        return prefix(nets[0])
+    return anon_set([prefix(n) for n in nets])
+
+
 def port_range(ports: tuple[int, int]) -> Expr:
     lo, hi = ports
     return lo if lo == hi else {"range": [lo, hi]}

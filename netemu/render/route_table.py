@@ -13,7 +13,7 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from netemu.model.types import Model, RouteTable
-from netemu.render import hops, nft
+from netemu.render import hops, nft, vpc_peering
 from netemu.render import names as n
 from netemu.render.plan import Route, Rule, Ruleset
 from netemu.render.topology import router_target_if, target_enis, target_link_if
@@ -50,8 +50,9 @@ def _table_routes(model: Model, table: RouteTable, index: int) -> list[Route]:
                     onlink=True,
                 )
             )
-    # The rest of the VPC CIDR holds no subnet: the local route leads nowhere there.
-    out.append(Route(rns, str(vpc.cidr), kind="unreachable", table=kt, metric=LOCAL_METRIC))
+    # The rest of each VPC CIDR holds no subnet: the local route leads nowhere there.
+    for block in vpc.cidrs:
+        out.append(Route(rns, str(block), kind="unreachable", table=kt, metric=LOCAL_METRIC))
     enis = {(e.owner_kind, e.owner): e for e in model.enis()}
     for route in table.routes:
         dst = str(route.destination)
@@ -59,6 +60,8 @@ def _table_routes(model: Model, table: RouteTable, index: int) -> list[Route]:
             continue
         if route.target_kind == "blackhole":
             out.append(Route(rns, dst, kind="blackhole", table=kt))
+        elif route.target_kind == "vpc_peering_connection":
+            out.append(vpc_peering.table_route(model, route, vpc.name, kt))
         elif route.target_kind == "internet_gateway":
             out.append(
                 Route(rns, dst, via=n.IGW_LINK[1], dev=n.ROUTER_IGW_IF, table=kt, onlink=True)
@@ -142,7 +145,7 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
         nft.add_rule("unrouted", nft.fib_local(), nft.RETURN, comment="VPC router's own address")
     )
     dispatch = []
-    vpc_cidr = model.vpcs[vpc].cidr
+    vpc_cidrs = model.vpcs[vpc].cidrs
     for sub in subnets:
         table = model.route_tables[sub.route_table]
         component = f"route_table:{table.name}"
@@ -153,15 +156,16 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
                 nft.Drop("BAD_STATE_ROUTE", component, "egress", str(r.destination)),
             )
             for r in table.routes
-            if r.target_kind == "blackhole"
+            if r.target_kind == "blackhole" or vpc_peering.is_dead(model, r)
         ]
-        dead.append(
+        dead += [
             (
-                vpc_cidr,
-                f"local route {vpc_cidr}: no subnet holds the address",
-                nft.Drop("NO_ROUTE_TO_DESTINATION", component, "egress", f"local {vpc_cidr}"),
+                block,
+                f"local route {block}: no subnet holds the address",
+                nft.Drop("NO_ROUTE_TO_DESTINATION", component, "egress", f"local {block}"),
             )
-        )
+            for block in vpc_cidrs
+        ]
         dead.append(
             (
                 IPv4Network("0.0.0.0/0"),
@@ -182,4 +186,5 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
             cmds.append(nft.add_drop(chain, *to, why=f"route_table:{table.name} {what}", drop=drop))
     if dispatch:
         cmds.append(nft.add_rule("unrouted", nft.vmap(nft.meta("iifname"), dispatch)))
+    cmds += vpc_peering.router_commands(model, vpc)
     return Ruleset(n.router_ns(model.name, vpc), tuple(cmds))

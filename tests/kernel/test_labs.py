@@ -135,6 +135,17 @@ INTENDED: dict[str, dict[str, tuple[str, str, str, str | None, str] | None]] = {
             "reply",
         ),
     },
+    "16-peering-one-way": {
+        # the request crosses the peering; the reply has no route back to it (ref 1.10) and
+        # follows the default route through the NAT gateway to the internet gateway (5.5)
+        "reporter -> db tcp/5432 reachable": (
+            "IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS",
+            "internet_gateway:igw",
+            "egress",
+            None,
+            "reply",
+        ),
+    },
     "08-sg-wrong-reference": {
         "app -> db tcp/5432 reachable": (
             "ENI_SG_RULES_MISMATCH",
@@ -341,6 +352,13 @@ GUESSES = {
             "      - {protocol: icmp, cidr: 0.0.0.0/0}\n",
         )
     ],
+    # everything of the shop's private subnet to the peering: its NAT route is gone (1.10)
+    "16-peering-one-way": [
+        (
+            "      - {destination: 0.0.0.0/0, nat_gateway: nat}\n  reports:",
+            "      - {destination: 0.0.0.0/0, vpc_peering_connection: shop-analytics}\n  reports:",
+        )
+    ],
     # deleting the deny lets MySQL in from the internet
     "14-acl-cuts-replication": [
         ("      - {rule: 50, protocol: tcp, port: 3306, cidr: 0.0.0.0/0, action: deny}\n", "")
@@ -371,6 +389,7 @@ CAUGHT_BY = {
     "10-sg-no-egress": "app -> payments tcp/80 blocked",
     "11-blackhole-after-nat-removal": "worker -> storage tcp/443 reachable",
     "15-pmtud-icmp-blocked": "client -> api icmp blocked",
+    "16-peering-one-way": "db -> updates tcp/443 reachable",
 }
 
 

@@ -51,8 +51,7 @@ def test_files_are_recognised_by_their_top_level_key_and_every_gap_is_listed(
     for line in (
         "vpce-0f89a33420c1931d7: interface endpoints (com.amazonaws.us-east-1.elasticloadbalancing) are not emulated yet",
         "vpce-032a826a: gateway endpoints (com.amazonaws.us-east-1.dynamodb) are not emulated yet",
-        "vpc-1a2b3c4d: secondary CIDR 10.1.0.0/16 is not emulated yet",
-        "rtb-3d560345: route 192.168.0.0/16 -> pcx-11223344556677889: VPC peering is not emulated yet",
+        "rtb-3d560345: route 192.168.0.0/16 -> pcx-11223344556677889: its VPC peering connection is not part of the import",
         "acl-9aeb5ef7: ingress rule 120 for ::/0: IPv6 is not emulated yet",
         "sg-903004f8: ingress rule tcp/22 from 2001:db8::/32: IPv6 is not emulated yet",
         "i-1234567890abcdef0: secondary private IP 10.0.2.158 is not emulated yet",

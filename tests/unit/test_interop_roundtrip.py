@@ -183,6 +183,7 @@ def test_exported_json_follows_the_ec2_service_model() -> None:
         "describe-addresses": "DescribeAddresses",
         "describe-dhcp-options": "DescribeDhcpOptions",
         "describe-flow-logs": "DescribeFlowLogs",
+        "describe-vpc-peering-connections": "DescribeVpcPeeringConnections",
     }
     for path in SHIPPED:
         calls = model_to_describe(load_model(path)[0])
