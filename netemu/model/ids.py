@@ -10,7 +10,7 @@ import hashlib
 import re
 from typing import Literal
 
-IdKind = Literal["vpc", "subnet", "rtb", "igw", "nat", "sg", "acl", "eni", "i", "fl"]
+IdKind = Literal["vpc", "subnet", "rtb", "igw", "nat", "sg", "acl", "eni", "i", "fl", "eigw"]
 
 _PREFIX: dict[IdKind, str] = {
     "vpc": "vpc-",
@@ -23,6 +23,7 @@ _PREFIX: dict[IdKind, str] = {
     "eni": "eni-",
     "i": "i-",
     "fl": "fl-",
+    "eigw": "eigw-",
 }
 
 

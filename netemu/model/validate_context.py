@@ -11,6 +11,7 @@ from typing import TypeVar
 from netemu.errors import Problem
 from netemu.model.types import (
     CommandCheck,
+    EgressOnlyInternetGateway,
     Expectation,
     Instance,
     InternetGateway,
@@ -41,6 +42,7 @@ GROUP = "security group"
 ACL = "network ACL"
 INSTANCE = "instance"
 HOST = "internet host"
+EIGW = "egress-only internet gateway"
 
 
 def q(text: str) -> str:
@@ -115,6 +117,7 @@ class Ctx:
     command_checks: list[CommandCheck] = field(default_factory=list)
     given_ids: dict[str, str] = field(default_factory=dict)  # `id:` values -> who gave them
     key_pairs: dict[str, KeyPair] = field(default_factory=dict)
+    egress_only_gateways: dict[str, EgressOnlyInternetGateway] = field(default_factory=dict)
 
     def error(self, at: Node | Pos | None, message: str) -> None:
         self.problems.append(Problem(_where(at), message, "error", self.path))
