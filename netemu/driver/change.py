@@ -291,7 +291,11 @@ def _addresses_routes_rules(
             for rule in gone_p:
                 if rule.ns == ns:
                     batch.rule_delete(
-                        rule.table, rule.priority, rule, iifname=rule.iif, fwmark=rule.fwmark,
+                        rule.table,
+                        rule.priority,
+                        rule,
+                        iifname=rule.iif,
+                        fwmark=rule.fwmark,
                         family=rule.family,
                     )
             for r in gone_r:

@@ -35,8 +35,8 @@ from netemu.probe import hops, lock, nflog, path
 from netemu.probe.endpoints import Endpoint, destination, source
 from netemu.probe.nflog import Packet, parse_ipv4
 from netemu.probe.reason import Reason, from_drop, parse_prefix
+from netemu.render import ipv6, nft, topology
 from netemu.render import names as n
-from netemu.render import nft, topology
 
 PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1}
 ETH_P_IP = 0x0800
@@ -183,6 +183,7 @@ def infrastructure_namespaces(model: Model) -> list[str]:
         + [n.igw_ns(s, g) for g in model.internet_gateways]
         + [n.nat_gateway_ns(s, g) for g in model.nat_gateways]
         + [n.internet_ns(s)]
+        + [ipv6.eigw_ns(s, g) for g in model.egress_only_internet_gateways]
     )
 
 
@@ -202,7 +203,8 @@ class Prober:
     def __init__(self, model: Model, timeout: float = 1.0) -> None:
         self.model = model
         self.timeout = timeout
-        self.components = {ns.name: ns.aws for ns in topology.namespaces(model)}
+        every = ipv6.namespaces(model, topology.namespaces(model))
+        self.components = {ns.name: ns.aws for ns in every}
         self.captures: dict[str, socket.socket] = {}
         self.raw: dict[str, socket.socket] = {}
         self.listeners: dict[socket.socket, str] = {}
