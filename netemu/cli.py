@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -204,6 +205,13 @@ def _ssh_options(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def _spec(args: argparse.Namespace, model: Model) -> ProbeSpec:
+    spec = _spec4(args, model)
+    if getattr(args, "ipv6", False) or ":" in spec.destination:  # probe.ipv6
+        return dataclasses.replace(spec, family=6)
+    return spec
+
+
+def _spec4(args: argparse.Namespace, model: Model) -> ProbeSpec:
     source, destination = by_id(model, args.source), by_id(model, args.destination)
     if getattr(args, "size", None) is not None:  # a real TCP download (probe.transfer)
         if args.tcp is None or args.source_port is not None:
@@ -429,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--udp", type=_port, metavar="PORT")
     kind.add_argument("--icmp", action="store_true")
     pr.add_argument("--source-port", type=_port, metavar="PORT")
+    pr.add_argument(
+        "-6", dest="ipv6", action="store_true", help="to the destination's IPv6 address"
+    )
     pr.add_argument(
         "--size", type=_size, metavar="BYTES", help="download BYTES over a real TCP connection"
     )

@@ -32,6 +32,7 @@ from netemu.driver import state as st
 from netemu.errors import HostUnsupported, UsageError
 from netemu.model.types import Model
 from netemu.probe import hops, lock, nflog, path
+from netemu.probe import ipv6 as ipv6_probe
 from netemu.probe.endpoints import Endpoint, destination, source
 from netemu.probe.nflog import Packet, parse_ipv4
 from netemu.probe.reason import Reason, from_drop, parse_prefix
@@ -55,6 +56,7 @@ class ProbeSpec:
     port: int | None = None
     source_port: int | None = None
     size: int | None = None  # a real TCP download of this many bytes (probe.transfer)
+    family: Literal[4, 6] = 4  # 6: to the destination's IPv6 address (probe.ipv6)
 
 
 @dataclass
@@ -455,14 +457,18 @@ def probe(model: Model, specs: list[ProbeSpec], timeout: float = 1.0) -> list[Pr
     one line and exit 3 (a namespace that vanished: the scenario went down, exit 2)."""
     from netemu.probe.transfer import TIMEOUT_S, transfer
 
-    packets = [s for s in specs if s.size is None]
+    six = [s for s in specs if s.family == 6 or ":" in s.destination]
+    packets = [s for s in specs if s.size is None and s not in six]
     found: dict[int, ProbeResult] = {}
     try:
+        for s in six:  # one at a time: their reasons come from drop counters (probe.ipv6)
+            spaces = infrastructure_namespaces(model)
+            found[id(s)] = ipv6_probe.run(model, s, spaces, max(timeout, 1.0))
         if packets:
             with Prober(model, timeout) as p:
                 found.update(zip(map(id, packets), p.run(packets), strict=True))
         for s in specs:  # downloads one at a time: each is a real connection with its timeout
-            if s.size is not None:
+            if s.size is not None and id(s) not in found:
                 found[id(s)] = transfer(model, s, max(timeout, TIMEOUT_S))
     except FileNotFoundError as e:
         raise UsageError(

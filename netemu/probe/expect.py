@@ -36,7 +36,9 @@ class Outcome:
 
 
 def spec_of(e: Expectation) -> ProbeSpec:
-    return ProbeSpec(e.source, e.destination, e.protocol, e.port, e.source_port, e.size)
+    return ProbeSpec(
+        e.source, e.destination, e.protocol, e.port, e.source_port, e.size, family=e.family
+    )
 
 
 def expected_source(model: Model, e: Expectation) -> str | None:
