@@ -16,14 +16,15 @@ import os
 import socket
 import struct
 import time
+from dataclasses import replace
 from ipaddress import IPv6Address
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import nftables
 
 from netemu.driver import netns
 from netemu.errors import UsageError
-from netemu.model.types import Model
+from netemu.model.types import Model, Subnet
 from netemu.probe.reason import Reason, parse_prefix
 from netemu.render import nft
 from netemu.render.topology import endpoint_ns
@@ -66,6 +67,8 @@ def run(model: Model, spec: ProbeSpec, namespaces: list[str], timeout: float) ->
         reached = _echo(endpoint_ns(model, spec.source), dst_ip, timeout)
     elapsed = int((time.monotonic() - start) * 1000)
     reason = None if reached else _reason(before, _drops(namespaces))
+    if reason is not None:
+        reason = replace(reason, leg=leg_of(model, spec.source, spec.destination, reason))
     return ProbeResult(
         spec,
         src_ip,
@@ -150,6 +153,39 @@ def _reason(before: dict[tuple[str, str], int], after: dict[tuple[str, str], int
             detail = (
                 DETAIL.get(drop.code, drop.code) if "egress_only" in drop.component else drop.code
             )
-            # Which leg died is not known from a counter: the request is assumed.
+            # The leg is not in a counter: leg_of works it out from where the rule is.
             return Reason(drop.code, drop.direction, drop.component, drop.rule, "request", detail)
+    return None
+
+
+def leg_of(
+    model: Model, source: str, destination: str, reason: Reason
+) -> Literal["request", "reply"]:
+    """Which leg a drop happened on, from where its rule sits: at the source's side for the
+    request going out, at the destination's side for the request coming in; anything else
+    met the reply. An egress-only gateway meets a request from the internet only when the
+    VPC has no internet gateway; with one, the request came in there and the reply dies."""
+    src, dst = _subnet_of(model, source), _subnet_of(model, destination)
+    kind, _, name = reason.component.partition(":")
+    if kind == "egress_only_internet_gateway":
+        gateway = model.egress_only_internet_gateways.get(name)
+        inbound = src is None and gateway is not None
+        return "reply" if inbound and gateway and model.igw_of(gateway.vpc) else "request"
+    if kind == "network_acl":
+        going = src is not None and src.network_acl == name and reason.direction == "egress"
+        coming = dst is not None and dst.network_acl == name and reason.direction == "ingress"
+        return "request" if going or coming else "reply"
+    if kind == "route_table":
+        return "request" if src is None or src.route_table == name else "reply"
+    return "request"  # security groups: stateful, replies pass (7.10)
+
+
+def _subnet_of(model: Model, name: str) -> Subnet | None:
+    if name in model.instances:
+        return model.subnets[model.instances[name].subnet]
+    if ":" in name:
+        ip = IPv6Address(name)
+        for inst in model.instances.values():
+            if inst.ipv6_address == ip:
+                return model.subnets[inst.subnet]
     return None
