@@ -23,7 +23,8 @@ class Outcome:
     def title(self) -> str:
         e = self.expectation
         what = "icmp" if e.protocol == "icmp" else f"{e.protocol}/{e.port}"
-        return f"{e.source} -> {e.destination} {what} {e.result}"
+        six = " over IPv6" if e.family == 6 and ":" not in e.destination else ""
+        return f"{e.source} -> {e.destination} {what}{six} {e.result}"
 
     def to_json(self) -> dict[str, Any]:
         e = self.expectation

@@ -135,7 +135,7 @@ def _count(ns: str, rule: dict[str, Any] | None, out: dict[tuple[str, str], int]
         return
     packets, prefix = None, None
     for expr in rule.get("expr", []):
-        if "counter" in expr:
+        if isinstance(expr.get("counter"), dict):  # a named counter is a string: not a drop
             packets = int(expr["counter"].get("packets", 0))
         log = expr.get("log")
         if log and log.get("group") == nft.DROP_LOG_GROUP:
