@@ -214,6 +214,10 @@ def routes6(ctx: Ctx, head: TableHead, vpc: Vpc) -> tuple[Route6, ...]:
             msg = f"{what}: a NAT gateway cannot take IPv6 destination {dest}"
             ctx.error(m["nat_gateway"].where, msg + "; use an egress-only internet gateway" + rule)
             continue
+        if kinds[0] == "instance":
+            msg = f"{what}: IPv6 routes to an instance are not emulated by netemu yet"
+            ctx.error(m["instance"].where, msg + " (docs/aws-decisions.md)")
+            continue
         kind: Route6TargetKind = kinds[0]  # type: ignore[assignment]
         if dest in seen:
             rule = aws("RouteAlreadyExists, one route per destination", "4.9")

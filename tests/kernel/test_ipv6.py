@@ -125,3 +125,21 @@ def test_default_group_lets_ipv6_out_and_neighbour_discovery_is_not_filtered(
     assert out.returncode == 0, out.stdout + out.stderr
     neigh = dual.exec("quiet", "ip", "-6", "neigh", "show", "dev", "eth0").stdout
     assert "fe80::1" in neigh and "FAILED" not in neigh
+
+
+def test_book_dual_stack_scenario_agrees_with_its_model() -> None:
+    """4.5, 16.4, 16.5: every expectation of the dual-stack book scenario holds on the
+    kernel, and the static walk (explain.ipv6) gives the same verdicts and reasons."""
+    from pathlib import Path
+
+    from netemu.explain.crosscheck import compare
+    from netemu.explain.static import explain
+    from netemu.probe.expect import spec_of
+    from netemu.testing import running
+
+    path = Path(__file__).parents[2] / "scenarios" / "book" / "webdb-dualstack.yaml"
+    with running(str(path)) as s:
+        outcomes = s.expectations()
+        assert [o.why for o in outcomes if not o.ok] == []
+        for o in outcomes:
+            assert compare(o.result, explain(s.model, spec_of(o.expectation))) == [], o.title
