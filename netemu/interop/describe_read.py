@@ -42,6 +42,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "TransitGatewayVpcAttachments": ("TransitGatewayAttachmentId",),
     "TransitGatewayPeeringAttachments": ("TransitGatewayAttachmentId",),
     "TransitGatewayRouteTables": ("TransitGatewayRouteTableId",),
+    "EgressOnlyInternetGateways": ("EgressOnlyInternetGatewayId",),
 }
 VPC_ATTRIBUTES = "VpcAttributes"  # describe-vpc-attribute output, one object per call
 _REGION_DIR = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netemu.interop import ipv6
 from netemu.interop.export_enis import (
     ACCOUNT,
     CREATED,
@@ -36,6 +37,7 @@ from netemu.model.types import (
 )
 
 _SG_PROTO = {PROTO_ALL: "-1", PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp"}
+_SG_PROTO[58] = "icmpv6"  # ref 11.6
 Json = dict[str, Any]
 
 
@@ -95,6 +97,8 @@ def model_to_describe(model: Model) -> dict[str, Json]:
         },
         "describe-dhcp-options": {"DhcpOptions": [_dhcp(model)]},
     }
+    if any(v.ipv6_cidr for v in model.vpcs.values()):
+        ipv6.export(model, out)  # dual stack only (interop.ipv6)
     for v in model.vpcs.values():
         out[f"describe-vpc-attribute.{v.id}"] = {
             "EnableDnsHostnames": {"Value": v.dns_hostnames},
@@ -243,13 +247,15 @@ def _permissions(model: Model, rules: tuple[SecurityGroupRule, ...]) -> list[Jso
         key = (r.protocol, lo, hi)
         if key not in perms:
             p: Json = {"IpProtocol": _SG_PROTO.get(r.protocol, str(r.protocol))}
-            if r.protocol in (PROTO_TCP, PROTO_UDP, PROTO_ICMP):
+            if r.protocol in (PROTO_TCP, PROTO_UDP, PROTO_ICMP, 58):
                 p.update(FromPort=lo, ToPort=hi)
             p.update(IpRanges=[], Ipv6Ranges=[], PrefixListIds=[], UserIdGroupPairs=[])
             perms[key] = p
         desc = {"Description": r.description} if r.description else {}
         if r.cidr is not None:
             perms[key]["IpRanges"].append({"CidrIp": str(r.cidr), **desc})
+        elif r.cidr_ipv6 is not None:
+            perms[key]["Ipv6Ranges"].append({"CidrIpv6": str(r.cidr_ipv6), **desc})
         elif r.security_group is not None:
             pair = {**desc, "GroupId": r.security_group, "UserId": ACCOUNT}
             perms[key]["UserIdGroupPairs"].append(pair)
@@ -283,6 +289,8 @@ def _rule_row(g: SecurityGroup, r: SecurityGroupRule, egress: bool) -> Json:
     out.update(FromPort=-1 if lo is None else lo, ToPort=-1 if hi is None else hi)
     if r.cidr is not None:
         out["CidrIpv4"] = str(r.cidr)
+    elif r.cidr_ipv6 is not None:
+        out["CidrIpv6"] = str(r.cidr_ipv6)
     elif r.security_group is not None:
         out["ReferencedGroupInfo"] = {"GroupId": r.security_group, "UserId": ACCOUNT}
     if r.description:
