@@ -143,3 +143,34 @@ def test_book_dual_stack_scenario_agrees_with_its_model() -> None:
         assert [o.why for o in outcomes if not o.ok] == []
         for o in outcomes:
             assert compare(o.result, explain(s.model, spec_of(o.expectation))) == [], o.title
+
+
+def test_flow_logs_record_accepted_ipv6_flows() -> None:
+    """12.1, 12.2, 16.4: an accepted IPv6 connection gives ACCEPT records with the IPv6
+    addresses, both ways, on the instance's interface (IPv6 REJECT records are not made
+    yet: docs/ipv6.md)."""
+    import json
+    import time
+    from pathlib import Path
+
+    from netemu.driver.state import state_dir
+    from netemu.flowlogs import records
+
+    text = DUAL.replace("name: v6k", "name: v6fl") + (
+        "flow_logs:\n  all: {resource: main, traffic_type: ALL, max_aggregation_interval: 1}\n"
+    )
+    with running_text(text, "v6fl.yaml") as s:
+        web = s.model.instances["web"]
+        assert s.probe("internet", str(web.ipv6_address), tcp=22).result == "reachable"
+        time.sleep(2.2)
+        path = Path(state_dir(s.model.name)) / records.RECORDS
+        rows = [json.loads(x) for x in path.read_text().splitlines()]
+    mine = sorted(
+        (r["action"], r["flow-direction"], r["srcaddr"], r["dstaddr"])
+        for r in rows
+        if r["log-status"] == "OK" and r["interface-id"] == web.eni.id and r["protocol"] == 6
+    )
+    assert mine == [
+        ("ACCEPT", "egress", str(web.ipv6_address), "2001:db8:ff00::10"),
+        ("ACCEPT", "ingress", "2001:db8:ff00::10", str(web.ipv6_address)),
+    ]
