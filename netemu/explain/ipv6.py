@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import Literal
 
+from netemu.errors import UsageError
 from netemu.explain.result import StaticResult
 from netemu.explain.walk import Hop
 from netemu.model.types import PROTO_ALL, Eni, Model, Route6, Subnet
@@ -40,6 +41,8 @@ class _Blocked(Exception):
 
 
 def explain(model: Model, spec: ProbeSpec) -> StaticResult:
+    if spec.protocol == "udp":
+        raise UsageError("IPv6 is explained for tcp and icmp (udp over IPv6 is not probed yet)")
     src_ip, dst_ip = (
         IPv6Address(address_of(model, spec.source)),
         IPv6Address(address_of(model, spec.destination)),
@@ -71,6 +74,10 @@ def explain(model: Model, spec: ProbeSpec) -> StaticResult:
         return_path=back,
         notes=[f"replies are judged from client port {CLIENT_PORT}"] if tcp else [],
     )
+
+
+def _pkt(p: _Packet) -> dict[str, str]:
+    return {"src": str(p.src), "dst": str(p.dst)}
 
 
 def _eni_of(model: Model, ip: IPv6Address) -> Eni | None:
@@ -142,6 +149,7 @@ def _groups(
             ",".join(g.id for g in groups) or None,
             leg,
             "no IPv6 rule of the security groups admits it",
+            packet=_pkt(p),
             origin="model",
         )
     )
@@ -168,6 +176,7 @@ def _acl(
             number,
             leg,
             f"IPv6 entry {number} denies it",
+            packet=_pkt(p),
             origin="model",
         )
     )
@@ -183,7 +192,9 @@ def _route(
     hops.append(Hop(component, table.id))
 
     def blocked(code: str, why: str, rule: str | None = None) -> _Blocked:
-        return _Blocked(Reason(code, "egress", component, rule, leg, why, origin="model"))
+        return _Blocked(
+            Reason(code, "egress", component, rule, leg, why, packet=_pkt(p), origin="model")
+        )
 
     if best is None:
         raise blocked("NO_ROUTE_TO_DESTINATION", "no IPv6 route applies")
@@ -206,6 +217,7 @@ def _route(
                     "inbound-initiated IPv6",
                     leg,
                     DETAIL["NO_POSSIBLE_DESTINATION"],
+                    packet=_pkt(p),
                     origin="model",
                 )
             )
@@ -236,6 +248,7 @@ def _from_internet(
                 "inbound-initiated IPv6",
                 leg,
                 DETAIL["NO_POSSIBLE_DESTINATION"],
+                packet=_pkt(p),
                 origin="model",
             )
         )
@@ -250,6 +263,7 @@ def _from_internet(
             None,
             leg,
             "nothing announces the VPC",
+            packet=_pkt(p),
             origin="model",
         )
     )
