@@ -25,6 +25,7 @@ import select
 import socket
 import time
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address
 from typing import Any, Literal
 
 from netemu.driver import netns
@@ -446,7 +447,10 @@ class Prober:
         if not f.drop:
             return hops.Hops(forward, False)
         _, leg, where, packet = f.drop
-        back = path.walk(self.model, f.dst, f.arrived.src if f.arrived else f.src.ip)
+        back_to = f.arrived.src if f.arrived else f.src.ip
+        if not isinstance(back_to, IPv4Address):  # this prober crafts IPv4 only
+            back_to = f.src.ip
+        back = path.walk(self.model, f.dst, back_to)
         died = self.components.get(where, where)
         return hops.modelled(forward, back, died, leg, packet.ttl)
 

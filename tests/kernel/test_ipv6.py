@@ -145,10 +145,10 @@ def test_book_dual_stack_scenario_agrees_with_its_model() -> None:
             assert compare(o.result, explain(s.model, spec_of(o.expectation))) == [], o.title
 
 
-def test_flow_logs_record_accepted_ipv6_flows() -> None:
-    """12.1, 12.2, 16.4: an accepted IPv6 connection gives ACCEPT records with the IPv6
-    addresses, both ways, on the instance's interface (IPv6 REJECT records are not made
-    yet: docs/ipv6.md)."""
+def test_flow_logs_record_ipv6_flows_accepted_and_rejected() -> None:
+    """12.1, 12.2, 12.4, 16.4: an accepted IPv6 connection gives ACCEPT records with the
+    IPv6 addresses, both ways, on the instance's interface; one the security group refuses
+    gives a REJECT record."""
     import json
     import time
     from pathlib import Path
@@ -161,7 +161,9 @@ def test_flow_logs_record_accepted_ipv6_flows() -> None:
     )
     with running_text(text, "v6fl.yaml") as s:
         web = s.model.instances["web"]
+        four = s.model.instances["four"]
         assert s.probe("internet", str(web.ipv6_address), tcp=22).result == "reachable"
+        assert s.probe("internet", str(four.ipv6_address), tcp=22).result == "blocked"
         time.sleep(2.2)
         path = Path(state_dir(s.model.name)) / records.RECORDS
         rows = [json.loads(x) for x in path.read_text().splitlines()]
@@ -174,3 +176,9 @@ def test_flow_logs_record_accepted_ipv6_flows() -> None:
         ("ACCEPT", "egress", str(web.ipv6_address), "2001:db8:ff00::10"),
         ("ACCEPT", "ingress", "2001:db8:ff00::10", str(web.ipv6_address)),
     ]
+    refused = {
+        (r["action"], r["flow-direction"], r["srcaddr"], r["dstaddr"], r["type"])
+        for r in rows
+        if r["log-status"] == "OK" and r["interface-id"] == four.eni.id and r["protocol"] == 6
+    }
+    assert refused == {("REJECT", "ingress", "2001:db8:ff00::10", str(four.ipv6_address), "IPv6")}
