@@ -46,13 +46,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"scenario '{model.name}' is up")
     for inst in model.instances.values():
         public = f"  public {inst.public_ip}" if inst.public_ip else ""
+        public += f"  ipv6 {inst.ipv6_address}" if inst.ipv6_address else ""
         print(f"  {inst.name:<14} {inst.id}  private {inst.private_ip}{public}  [{inst.state}]")
     for nat in model.nat_gateways.values():
         print(
             f"  {nat.name:<14} {nat.id}  private {nat.eni.private_ip}  elastic {nat.eni.public_ip}"
         )
     for host in model.internet_hosts.values():
-        print(f"  {host.name:<14} internet host  {host.ip}")
+        six = f"  ipv6 {host.ipv6}" if host.ipv6 else ""
+        print(f"  {host.name:<14} internet host  {host.ip}{six}")
     return ExitStatus.OK
 
 
