@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -45,13 +46,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"scenario '{model.name}' is up")
     for inst in model.instances.values():
         public = f"  public {inst.public_ip}" if inst.public_ip else ""
+        public += f"  ipv6 {inst.ipv6_address}" if inst.ipv6_address else ""
         print(f"  {inst.name:<14} {inst.id}  private {inst.private_ip}{public}  [{inst.state}]")
     for nat in model.nat_gateways.values():
         print(
             f"  {nat.name:<14} {nat.id}  private {nat.eni.private_ip}  elastic {nat.eni.public_ip}"
         )
     for host in model.internet_hosts.values():
-        print(f"  {host.name:<14} internet host  {host.ip}")
+        six = f"  ipv6 {host.ipv6}" if host.ipv6 else ""
+        print(f"  {host.name:<14} internet host  {host.ip}{six}")
     return ExitStatus.OK
 
 
@@ -204,6 +207,13 @@ def _ssh_options(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def _spec(args: argparse.Namespace, model: Model) -> ProbeSpec:
+    spec = _spec4(args, model)
+    if getattr(args, "ipv6", False) or ":" in spec.destination:  # probe.ipv6
+        return dataclasses.replace(spec, family=6)
+    return spec
+
+
+def _spec4(args: argparse.Namespace, model: Model) -> ProbeSpec:
     source, destination = by_id(model, args.source), by_id(model, args.destination)
     if getattr(args, "size", None) is not None:  # a real TCP download (probe.transfer)
         if args.tcp is None or args.source_port is not None:
@@ -429,6 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--udp", type=_port, metavar="PORT")
     kind.add_argument("--icmp", action="store_true")
     pr.add_argument("--source-port", type=_port, metavar="PORT")
+    pr.add_argument(
+        "-6", dest="ipv6", action="store_true", help="to the destination's IPv6 address"
+    )
     pr.add_argument(
         "--size", type=_size, metavar="BYTES", help="download BYTES over a real TCP connection"
     )

@@ -177,12 +177,16 @@ def wanted(model: Model, plan: Plan) -> dict[str, Wanted]:
     for link in plan.links:
         out[link.ns_a].links[link.ifname_a] = (link.ns_b, link.ifname_b, link.mac_a)
         out[link.ns_b].links[link.ifname_b] = (link.ns_a, link.ifname_a, link.mac_b)
+    # The kernel's IPv4 objects are compared; IPv6 ones (render.ipv6) are not read back yet.
     for a in plan.addresses:
-        out[a.ns].addresses.add((a.ifname, a.cidr, a.noprefixroute))
+        if ":" not in a.cidr:
+            out[a.ns].addresses.add((a.ifname, a.cidr, a.noprefixroute))
     for r in plan.routes:
-        out[r.ns].routes.add(_route_key(r.table, r.dst, r.kind, r.via, r.dev, r.metric))
+        if ":" not in r.dst:
+            out[r.ns].routes.add(_route_key(r.table, r.dst, r.kind, r.via, r.dev, r.metric))
     for rule in plan.rules:
-        out[rule.ns].rules.add((rule.priority, rule.table, rule.iif, rule.fwmark))
+        if rule.family == 4:
+            out[rule.ns].rules.add((rule.priority, rule.table, rule.iif, rule.fwmark))
     for rs in plan.rulesets:
         _ruleset_wanted(rs, out[rs.ns])
     for inst in model.instances.values():  # DHCP's part (render.dhcp)

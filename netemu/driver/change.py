@@ -266,7 +266,12 @@ def _addresses_routes_rules(
             for rule in gone_p:
                 if rule.ns == ns:
                     batch.rule_delete(
-                        rule.table, rule.priority, rule, iifname=rule.iif, fwmark=rule.fwmark
+                        rule.table,
+                        rule.priority,
+                        rule,
+                        iifname=rule.iif,
+                        fwmark=rule.fwmark,
+                        family=rule.family,
                     )
             for r in gone_r:
                 if r.ns == ns:
@@ -285,7 +290,7 @@ def _addresses_routes_rules(
                 if new_rule.ns == ns:
                     batch.rule(
                         new_rule.table, new_rule.priority, new_rule, iifname=new_rule.iif,
-                        fwmark=new_rule.fwmark,
+                        fwmark=new_rule.fwmark, family=new_rule.family,
                     )  # fmt: skip
             with build.socket_in(ns) as sock:
                 batch.commit(sock)

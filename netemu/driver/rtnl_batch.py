@@ -49,6 +49,8 @@ IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINKINFO, IFLA_IFALIAS, IFLA_NET_NS_FD
 IFLA_INFO_KIND, IFLA_INFO_DATA, VETH_INFO_PEER = 1, 2, 1
 IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS = 1, 2, 8
 IFA_F_NOPREFIXROUTE = 0x200
+IFA_F_NODAD = 0x02
+RT_SCOPE_LINK = 253
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_TABLE = 1, 4, 5, 6, 15
 FRA_IFNAME, FRA_PRIORITY, FRA_FWMARK, FRA_TABLE = 3, 6, 10, 15
 RT_TABLE_UNSPEC = 0
@@ -95,6 +97,15 @@ def _mac(value: str) -> bytes:
 
 def _ipv4(value: str) -> bytes:
     return socket.inet_aton(value)
+
+
+def _family(value: str) -> int:
+    """AF_INET6 for an IPv6 literal (it has a colon), else AF_INET."""
+    return socket.AF_INET6 if ":" in value else socket.AF_INET
+
+
+def _ip(value: str) -> bytes:
+    return socket.inet_pton(_family(value), value)
 
 
 def _table(table: int) -> int:
@@ -167,10 +178,17 @@ class Batch:
         replace: bool = False,
     ) -> None:  # fmt: skip
         ip, plen = cidr.split("/")
-        body = _IFADDR.pack(socket.AF_INET, int(plen), 0, RT_SCOPE_UNIVERSE, index)
-        body += attr(IFA_LOCAL, _ipv4(ip)) + attr(IFA_ADDRESS, _ipv4(ip))
-        if noprefixroute:  # a flag past the header's 8-bit field: only IFA_FLAGS holds it
-            body += attr(IFA_FLAGS, _u32(IFA_F_NOPREFIXROUTE))
+        family = _family(ip)
+        scope = RT_SCOPE_LINK if ip.startswith("fe80:") else RT_SCOPE_UNIVERSE
+        body = _IFADDR.pack(family, int(plen), 0, scope, index)
+        body += attr(IFA_LOCAL, _ip(ip)) + attr(IFA_ADDRESS, _ip(ip))
+        # IPv6: no duplicate address detection, so the address is usable at once (the
+        # plan's addresses are unique by construction).
+        flags = (IFA_F_NOPREFIXROUTE if noprefixroute else 0) | (
+            IFA_F_NODAD if family == socket.AF_INET6 else 0
+        )
+        if flags:  # flags past the header's 8-bit field: only IFA_FLAGS holds them
+            body += attr(IFA_FLAGS, _u32(flags))
         self.add(RTM_NEWADDR, _create_flags(replace), body, what)
 
     def route(
@@ -189,14 +207,14 @@ class Batch:
         net, plen = dst.split("/")
         flags = RTNH_F_ONLINK if onlink else 0
         body = _RTMSG.pack(
-            socket.AF_INET, int(plen), 0, 0, _table(table), proto, RT_SCOPE_UNIVERSE,
+            _family(net), int(plen), 0, 0, _table(table), proto, RT_SCOPE_UNIVERSE,
             RTN_TYPES[kind], flags,
         )  # fmt: skip
         body += attr(RTA_TABLE, _u32(table))
         if int(plen):
-            body += attr(RTA_DST, _ipv4(net))
+            body += attr(RTA_DST, _ip(net))
         if via:
-            body += attr(RTA_GATEWAY, _ipv4(via))
+            body += attr(RTA_GATEWAY, _ip(via))
         if oif is not None:
             body += attr(RTA_OIF, _u32(oif))
         if metric is not None:
@@ -209,20 +227,21 @@ class Batch:
         """Remove the route to `dst` in `table` (with `metric`, if given), whatever its
         type, scope and next hop: what `ip route del` matches with no more said."""
         net, plen = dst.split("/")
-        body = _RTMSG.pack(socket.AF_INET, int(plen), 0, 0, _table(table), 0, RT_SCOPE_NOWHERE,
+        body = _RTMSG.pack(_family(net), int(plen), 0, 0, _table(table), 0, RT_SCOPE_NOWHERE,
                            0, 0)  # fmt: skip
         body += attr(RTA_TABLE, _u32(table))
         if int(plen):
-            body += attr(RTA_DST, _ipv4(net))
+            body += attr(RTA_DST, _ip(net))
         if metric is not None:
             body += attr(RTA_PRIORITY, _u32(metric))
         self.add(RTM_DELROUTE, 0, body, what)
 
     def rule(
         self, table: int, priority: int, what: object, iifname: str | None = None,
-        fwmark: int | None = None,
+        fwmark: int | None = None, family: int = 4,
     ) -> None:  # fmt: skip
-        body = _RULE.pack(socket.AF_INET, 0, 0, 0, _table(table), 0, 0, FR_ACT_TO_TBL, 0)
+        fam = socket.AF_INET6 if family == 6 else socket.AF_INET
+        body = _RULE.pack(fam, 0, 0, 0, _table(table), 0, 0, FR_ACT_TO_TBL, 0)
         body += attr(FRA_TABLE, _u32(table)) + attr(FRA_PRIORITY, _u32(priority))
         if iifname:
             body += attr(FRA_IFNAME, _text(iifname))
@@ -236,15 +255,16 @@ class Batch:
 
     def address_delete(self, index: int, cidr: str, what: object) -> None:
         ip, plen = cidr.split("/")
-        body = _IFADDR.pack(socket.AF_INET, int(plen), 0, RT_SCOPE_UNIVERSE, index)
-        body += attr(IFA_LOCAL, _ipv4(ip)) + attr(IFA_ADDRESS, _ipv4(ip))
+        body = _IFADDR.pack(_family(ip), int(plen), 0, RT_SCOPE_UNIVERSE, index)
+        body += attr(IFA_LOCAL, _ip(ip)) + attr(IFA_ADDRESS, _ip(ip))
         self.add(RTM_DELADDR, 0, body, what)
 
     def rule_delete(
         self, table: int, priority: int, what: object, iifname: str | None = None,
-        fwmark: int | None = None,
+        fwmark: int | None = None, family: int = 4,
     ) -> None:  # fmt: skip
-        body = _RULE.pack(socket.AF_INET, 0, 0, 0, _table(table), 0, 0, FR_ACT_TO_TBL, 0)
+        fam = socket.AF_INET6 if family == 6 else socket.AF_INET
+        body = _RULE.pack(fam, 0, 0, 0, _table(table), 0, 0, FR_ACT_TO_TBL, 0)
         body += attr(FRA_TABLE, _u32(table)) + attr(FRA_PRIORITY, _u32(priority))
         if iifname:
             body += attr(FRA_IFNAME, _text(iifname))

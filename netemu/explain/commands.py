@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import os
 import sys
@@ -52,6 +53,7 @@ def register(add: AddCommand, port: Callable[[str], int]) -> None:
     kind.add_argument("--udp", type=port, metavar="PORT")
     kind.add_argument("--icmp", action="store_true")
     e.add_argument("--source-port", type=port, metavar="PORT")
+    e.add_argument("-6", dest="ipv6", action="store_true", help="to the IPv6 address")
     e.add_argument("--json", action="store_true")
     r = add("reach", cmd_reach, "all-pairs reachability from the model (no packets)")
     r.add_argument("target", metavar="FILE|NAME")
@@ -76,6 +78,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         spec = ProbeSpec(args.source, args.destination, "udp", args.udp, args.source_port)
     else:
         spec = ProbeSpec(args.source, args.destination, "icmp", None, args.source_port)
+    if args.ipv6:
+        spec = dataclasses.replace(spec, family=6)  # explain.ipv6
     result = explain(model, spec)
     if args.json:
         print(json.dumps(result.to_json(), indent=1))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from netemu.explain import codes
+from netemu.explain import codes, ipv6
 from netemu.explain.hop import Hop, LegResult
 from netemu.explain.index import ModelIndex
 from netemu.explain.packet import ICMP_ECHO_REQUEST, NAT_PORT, PROTOCOLS, Packet
@@ -33,6 +33,8 @@ def explain(
 ) -> StaticResult:
     """The modelled answer for `spec`; `as_kernel` answers as netemu's kernel does where it
     knowingly differs from AWS (docs/aws-decisions.md), for comparing with packets."""
+    if spec.family == 6 or ":" in spec.destination:
+        return ipv6.explain(model, spec)  # the dual-stack walk (explain.ipv6)
     ix = index or ModelIndex(model)
     started = time.perf_counter()
     src = source(model, spec.source)

@@ -11,12 +11,13 @@ packet's real address in pkt-srcaddr/pkt-dstaddr.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address
 from typing import Literal
 
 from netemu.model.types import Eni, Model, Route
 
 Direction = Literal["ingress", "egress"]
+Address = IPv4Address | IPv6Address  # IPv6 in a dual-stack scenario (render.ipv6)
 LINK_LOCAL = IPv4Network("169.254.0.0/16")  # IMDS, Time Sync, the .253 resolver (ref 12.7)
 DHCP_PORTS = (67, 68)
 
@@ -27,13 +28,15 @@ class Side:
 
     eni: Eni
     direction: Direction
-    srcaddr: IPv4Address
-    dstaddr: IPv4Address
-    pkt_srcaddr: IPv4Address
-    pkt_dstaddr: IPv4Address
+    srcaddr: Address
+    dstaddr: Address
+    pkt_srcaddr: Address
+    pkt_dstaddr: Address
 
 
-def _lookup(model: Model, subnet: str, dst: IPv4Address) -> Route | None:
+def _lookup(model: Model, subnet: str, dst: Address) -> Route | None:
+    if isinstance(dst, IPv6Address):
+        return None  # IPv6 routes are Route6 (ipv6_routes); none targets an ENI
     table = model.route_tables[model.subnets[subnet].route_table]
     matching = [r for r in table.routes if dst in r.destination]
     return max(matching, key=lambda r: r.destination.prefixlen, default=None)
@@ -45,7 +48,8 @@ class Attributor:
     def __init__(self, model: Model, subnet: str) -> None:
         self.model = model
         self.subnet = subnet
-        self.local = {e.private_ip: e for e in model.enis_in(subnet)}
+        self.local: dict[Address, Eni] = {e.private_ip: e for e in model.enis_in(subnet)}
+        self.local |= {e.ipv6_address: e for e in model.enis_in(subnet) if e.ipv6_address}
         self.forwarders = [
             e
             for e in self.local.values()
@@ -56,17 +60,15 @@ class Attributor:
         # base+1, and link-local services; DHCP is matched by port.
         self.unlogged = {vpc.dns_ip} | {s.router_ip for s in model.subnets.values()}
 
-    def logged(
-        self, protocol: int, src: IPv4Address, dst: IPv4Address, sport: int, dport: int
-    ) -> bool:
+    def logged(self, protocol: int, src: Address, dst: Address, sport: int, dport: int) -> bool:
         if src in LINK_LOCAL or dst in LINK_LOCAL or src in self.unlogged or dst in self.unlogged:
             return False
         return not (protocol == 17 and sport in DHCP_PORTS and dport in DHCP_PORTS)
 
-    def _subnet_of(self, ip: IPv4Address) -> str | None:
+    def _subnet_of(self, ip: Address) -> str | None:
         return next((s.name for s in self.model.subnets.values() if ip in s.cidr), None)
 
-    def _routed_to(self, frm: IPv4Address, to: IPv4Address) -> Eni | None:
+    def _routed_to(self, frm: Address, to: Address) -> Eni | None:
         """The forwarder of this subnet that `frm`'s route table sends traffic for `to` to."""
         subnet = self._subnet_of(frm)
         route = _lookup(self.model, subnet, to) if subnet else None
@@ -81,9 +83,7 @@ class Attributor:
             None,
         )
 
-    def sides(
-        self, src: IPv4Address, dst: IPv4Address, only: Direction | None = None
-    ) -> list[Side]:
+    def sides(self, src: Address, dst: Address, only: Direction | None = None) -> list[Side]:
         """The ENIs of this subnet a packet src -> dst crossed. `only`: a drop named by its
         rule as ingress or egress reached only the receiving or only the sending ENI."""
         out: list[Side] = []

@@ -16,7 +16,6 @@ import os
 import select
 import signal
 import socket
-import struct
 import sys
 import time
 from types import FrameType
@@ -70,10 +69,10 @@ def read_drops(sock: socket.socket) -> list[tuple[str, nflog.Packet, int]]:
                 continue
             a = conntrack.attrs(body)
             payload = a.get(nflog.NFULA_PAYLOAD, b"")
-            pkt = nflog.parse_ipv4(payload)
+            pkt = nflog.parse_ipv4(payload) or nflog.parse_ipv6(payload)
             if pkt is not None:
                 prefix = a.get(nflog.NFULA_PREFIX, b"").rstrip(b"\0").decode(errors="replace")
-                out.append((prefix, pkt, struct.unpack_from("!H", payload, 2)[0]))
+                out.append((prefix, pkt, nflog.ip_length(payload)))
 
 
 class Collector:

@@ -12,7 +12,7 @@ import os
 import socket
 import struct
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 from netemu.driver import netns
 
@@ -27,6 +27,8 @@ CTA_TUPLE_ORIG, CTA_TUPLE_REPLY, CTA_STATUS, CTA_PROTOINFO = 1, 2, 3, 4
 CTA_COUNTERS_ORIG, CTA_COUNTERS_REPLY, CTA_ID = 9, 10, 12
 CTA_TUPLE_IP, CTA_TUPLE_PROTO = 1, 2
 CTA_IP_V4_SRC, CTA_IP_V4_DST = 1, 2
+CTA_IP_V6_SRC, CTA_IP_V6_DST = 3, 4
+CTA_PROTO_ICMPV6_ID, CTA_PROTO_ICMPV6_TYPE, CTA_PROTO_ICMPV6_CODE = 7, 8, 9
 CTA_PROTO_NUM, CTA_PROTO_SRC_PORT, CTA_PROTO_DST_PORT = 1, 2, 3
 CTA_PROTO_ICMP_ID, CTA_PROTO_ICMP_TYPE, CTA_PROTO_ICMP_CODE = 4, 5, 6
 CTA_COUNTERS_PACKETS, CTA_COUNTERS_BYTES = 1, 2
@@ -41,8 +43,8 @@ TCP_SYN_SENT, TCP_ESTABLISHED, TCP_FIN_WAIT, TCP_TIME_WAIT, TCP_CLOSE = 1, 3, 4,
 class Tuple:
     """One direction of a connection as its packets carry it."""
 
-    src: IPv4Address
-    dst: IPv4Address
+    src: IPv4Address | IPv6Address
+    dst: IPv4Address | IPv6Address
     sport: int  # TCP/UDP port; for ICMP the echo id
     dport: int  # TCP/UDP port; for ICMP type << 8 | code
 
@@ -80,9 +82,21 @@ def attrs(data: bytes) -> dict[int, bytes]:
 def _tuple(data: bytes, protocol: int) -> Tuple | None:
     a = attrs(data)
     ip, proto = attrs(a.get(CTA_TUPLE_IP, b"")), attrs(a.get(CTA_TUPLE_PROTO, b""))
-    if CTA_IP_V4_SRC not in ip or CTA_IP_V4_DST not in ip:
-        return None  # IPv6: not emulated
-    src, dst = IPv4Address(ip[CTA_IP_V4_SRC]), IPv4Address(ip[CTA_IP_V4_DST])
+    src: IPv4Address | IPv6Address
+    dst: IPv4Address | IPv6Address
+    if CTA_IP_V4_SRC in ip and CTA_IP_V4_DST in ip:
+        src, dst = IPv4Address(ip[CTA_IP_V4_SRC]), IPv4Address(ip[CTA_IP_V4_DST])
+    elif CTA_IP_V6_SRC in ip and CTA_IP_V6_DST in ip:  # a dual-stack scenario (render.ipv6)
+        src, dst = IPv6Address(ip[CTA_IP_V6_SRC]), IPv6Address(ip[CTA_IP_V6_DST])
+    else:
+        return None
+    if protocol == 58:
+        ident = struct.unpack("!H", proto.get(CTA_PROTO_ICMPV6_ID, b"\0\0"))[0]
+        kind = (
+            proto.get(CTA_PROTO_ICMPV6_TYPE, b"\0")[0] << 8
+            | proto.get(CTA_PROTO_ICMPV6_CODE, b"\0")[0]
+        )
+        return Tuple(src, dst, ident, kind)
     if protocol == 1:
         ident = struct.unpack("!H", proto.get(CTA_PROTO_ICMP_ID, b"\0\0"))[0]
         kind = (
@@ -174,13 +188,18 @@ def read_events(sock: socket.socket) -> list[Flow]:
 
 
 def dump_and_zero(ns: str) -> list[Flow]:
-    """Every connection in `ns` with its counters since the last read, zeroing them."""
+    """Every connection in `ns` with its counters since the last read, zeroing them: IPv4,
+    then IPv6 (an empty table in a scenario without IPv6)."""
+    return _dump_and_zero(ns, socket.AF_INET) + _dump_and_zero(ns, socket.AF_INET6)
+
+
+def _dump_and_zero(ns: str, family: int) -> list[Flow]:
     with netns.entered(ns):
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
     with sock:
         sock.bind((0, 0))
         kind = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET_CTRZERO
-        nfgen = struct.pack("!BBH", socket.AF_INET, 0, 0)
+        nfgen = struct.pack("!BBH", family, 0, 0)
         seq = os.getpid() & 0xFFFF
         sock.send(struct.pack("=IHHII", 20, kind, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + nfgen)
         out: list[Flow] = []

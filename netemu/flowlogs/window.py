@@ -112,7 +112,7 @@ class Window:
             "action": key[-1], "log-status": "OK",
             "vpc-id": self.model.vpcs[subnet.vpc].id, "subnet-id": subnet.id,
             "instance-id": instance.id if instance else None,  # requester-managed: - (12.5)
-            "tcp-flags": flags if proto == 6 else None, "type": "IPv4",
+            "tcp-flags": flags if proto == 6 else None, "type": f"IPv{side.srcaddr.version}",
             "pkt-srcaddr": str(side.pkt_srcaddr), "pkt-dstaddr": str(side.pkt_dstaddr),
             "flow-direction": side.direction, "traffic-path": at.traffic_path(side),
         }  # fmt: skip

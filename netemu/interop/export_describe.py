@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netemu.interop import elastic_ips, vpc_peering
+from netemu.interop import elastic_ips, ipv6, vpc_peering
 from netemu.interop.export_enis import (
     ACCOUNT,
     CREATED,
@@ -38,6 +38,7 @@ from netemu.model.types import (
 )
 
 _SG_PROTO = {PROTO_ALL: "-1", PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp"}
+_SG_PROTO[58] = "icmpv6"  # ref 11.6
 Json = dict[str, Any]
 
 
@@ -102,6 +103,8 @@ def model_to_describe(model: Model) -> dict[str, Json]:
         "describe-flow-logs": {"FlowLogs": flow_logs_json(model)},
         "describe-vpc-peering-connections": vpc_peering.export(model),
     }
+    if any(v.ipv6_cidr for v in model.vpcs.values()):
+        ipv6.export(model, out)  # dual stack only (interop.ipv6)
     for v in model.vpcs.values():
         out[f"describe-vpc-attribute.{v.id}"] = {
             "EnableDnsHostnames": {"Value": v.dns_hostnames},
@@ -256,13 +259,15 @@ def _permissions(model: Model, rules: tuple[SecurityGroupRule, ...], vpc: str) -
         key = (r.protocol, lo, hi)
         if key not in perms:
             p: Json = {"IpProtocol": _SG_PROTO.get(r.protocol, str(r.protocol))}
-            if r.protocol in (PROTO_TCP, PROTO_UDP, PROTO_ICMP):
+            if r.protocol in (PROTO_TCP, PROTO_UDP, PROTO_ICMP, 58):
                 p.update(FromPort=lo, ToPort=hi)
             p.update(IpRanges=[], Ipv6Ranges=[], PrefixListIds=[], UserIdGroupPairs=[])
             perms[key] = p
         desc = {"Description": r.description} if r.description else {}
         if r.cidr is not None:
             perms[key]["IpRanges"].append({"CidrIp": str(r.cidr), **desc})
+        elif r.cidr_ipv6 is not None:
+            perms[key]["Ipv6Ranges"].append({"CidrIpv6": str(r.cidr_ipv6), **desc})
         elif r.security_group is not None:
             pair = {**desc, "GroupId": r.security_group, "UserId": ACCOUNT}
             peer = model.security_groups[r.security_group].vpc
@@ -300,6 +305,8 @@ def _rule_row(g: SecurityGroup, r: SecurityGroupRule, egress: bool) -> Json:
     out.update(FromPort=-1 if lo is None else lo, ToPort=-1 if hi is None else hi)
     if r.cidr is not None:
         out["CidrIpv4"] = str(r.cidr)
+    elif r.cidr_ipv6 is not None:
+        out["CidrIpv6"] = str(r.cidr_ipv6)
     elif r.security_group is not None:
         out["ReferencedGroupInfo"] = {"GroupId": r.security_group, "UserId": ACCOUNT}
     if r.description:

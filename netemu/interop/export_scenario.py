@@ -29,6 +29,8 @@ def expectation(e: Expectation) -> dict[str, Any]:
         out["seen_source"] = e.seen_source
     if e.size is not None:
         out["size"] = e.size
+    if e.family == 6 and ":" not in e.destination:  # an IPv6 literal says it already
+        out["family"] = 6
     return out
 
 
@@ -68,6 +70,8 @@ def internet_of(model: Model) -> dict[str, Any]:
     internet["hosts"] = {}
     for h in model.internet_hosts.values():
         spec: dict[str, Any] = {"ip": str(h.ip)}
+        if h.ipv6 is not None:
+            spec["ipv6_address"] = str(h.ipv6)
         if h.services:
             spec["services"] = [service_text(s) for s in h.services]
         internet["hosts"][h.name] = spec

@@ -73,6 +73,11 @@ def model_to_terraform(model: Model) -> str:
         "# Instances need an AMI of your Region: terraform apply -var ami=ami-...",
         "",
     ]
+    if any(v.ipv6_cidr for v in model.vpcs.values()):  # AWS picks the blocks (docs/ipv6.md)
+        h.lines[-1:-1] = [
+            "# IPv6 is not written here yet, except security group rules: VPC and subnet",
+            "# blocks, egress-only gateways, IPv6 routes and ACL entries are left out.",
+        ]
     h.block("terraform", ["required_providers {", '  aws = { source = "hashicorp/aws" }', "}"])
     h.block('provider "aws"', [f"region = {_s(model.region)}"])
     h.block('variable "ami"', ['description = "AMI for every instance"', "type        = string"])
@@ -242,6 +247,8 @@ def _sg_rule(model: Model, r: SecurityGroupRule) -> list[str]:
         out += [f"from_port = {r.icmp_type}", f"to_port = {r.icmp_code}"]
     if r.cidr is not None:
         out.append(f"cidr_ipv4 = {_s(str(r.cidr))}")
+    elif r.cidr_ipv6 is not None:
+        out.append(f"cidr_ipv6 = {_s(str(r.cidr_ipv6))}")
     elif r.security_group is not None:
         out.append(f"referenced_security_group_id = {_group_ref(model, r.security_group)}")
     if r.description:

@@ -7,9 +7,14 @@ from typing import Any
 
 from netemu.interop.notes import Note
 
-_ACL_PROTOCOLS = {"-1": "all", "6": "tcp", "17": "udp", "1": "icmp"}
-_SG_PROTOCOLS = {"-1": "all", "tcp": "tcp", "udp": "udp", "icmp": "icmp"}
-_SG_NUMBERS = {"6": "tcp", "17": "udp", "1": "icmp"}  # the API also accepts numbers (ref 11.6)
+_ACL_PROTOCOLS = {"-1": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
+_SG_PROTOCOLS = {"-1": "all", "tcp": "tcp", "udp": "udp", "icmp": "icmp", "icmpv6": "icmpv6"}
+_SG_NUMBERS = {
+    "6": "tcp",
+    "17": "udp",
+    "1": "icmp",
+    "58": "icmpv6",
+}  # the API also accepts numbers (ref 11.6)
 STAR_RULES = (32767, 32768)  # the `*` rule of IPv4 and IPv6 (ref 8.3): implicit in netemu
 ALL_SG = {"protocol": "all", "cidr": "0.0.0.0/0"}  # a new group's egress rule (ref 7.3)
 
@@ -24,7 +29,7 @@ def _traffic(protocol: str, lo: Any, hi: Any) -> dict[str, Any]:
             out["port"] = lo
         else:
             out["ports"] = f"{lo}-{hi}"
-    elif protocol == "icmp":
+    elif protocol in ("icmp", "icmpv6"):
         if lo not in (None, -1):
             out["icmp_type"] = int(lo)
         if hi not in (None, -1):
@@ -71,8 +76,10 @@ def sg_rules(
                 rule["description"] = r["Description"]
             rules.append(rule)
         for r in perm.get("Ipv6Ranges") or []:
-            msg = f"{direction} rule {shown} from {r.get('CidrIpv6')}: IPv6 is not emulated yet"
-            notes.append(Note(group_id, msg))
+            rule = {**spec, "cidr_ipv6": r["CidrIpv6"]}
+            if r.get("Description"):
+                rule["description"] = r["Description"]
+            rules.append(rule)
         for r in perm.get("PrefixListIds") or []:
             msg = f"{direction} rule {shown} with prefix list {r.get('PrefixListId')}"
             notes.append(Note(group_id, msg + ": prefix lists are not emulated yet"))
@@ -92,20 +99,16 @@ def acl_rules(
     for e in sorted(entries, key=lambda e: int(e["RuleNumber"])):
         if bool(e.get("Egress")) != egress or int(e["RuleNumber"]) in STAR_RULES:
             continue
-        if "CidrBlock" not in e:
-            what = "egress" if egress else "ingress"
-            msg = f"{what} rule {e['RuleNumber']} for {e.get('Ipv6CidrBlock')}"
-            notes.append(Note(acl_id, msg + ": IPv6 is not emulated yet"))
-            continue
         raw = str(e.get("Protocol", "-1"))
         protocol = _ACL_PROTOCOLS.get(raw, raw)
         ports = e.get("PortRange") or {}
         icmp = e.get("IcmpTypeCode") or {}
-        if protocol == "icmp":
+        if protocol in ("icmp", "icmpv6"):
             spec = _traffic(protocol, icmp.get("Type"), icmp.get("Code"))
         else:
             spec = _traffic(protocol, ports.get("From"), ports.get("To"))
-        rule = {"rule": int(e["RuleNumber"]), **spec, "cidr": e["CidrBlock"]}
+        peer = {"cidr": e["CidrBlock"]} if "CidrBlock" in e else {"cidr_ipv6": e["Ipv6CidrBlock"]}
+        rule = {"rule": int(e["RuleNumber"]), **spec, **peer}
         rule["action"] = str(e.get("RuleAction", "deny"))
         rules.append(rule)
     return rules

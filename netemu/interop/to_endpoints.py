@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
+from netemu.interop import ipv6
 from netemu.interop.names import (
     IDLE_TIMEOUT_TAG,
     SERVICES_TAG,
@@ -161,8 +162,10 @@ class Endpoints:
             if not ip.get("Primary", True):
                 msg = f"secondary private IP {ip.get('PrivateIpAddress')} is not emulated yet"
                 self.notes.append(Note(iid, msg))
-        if eni.get("Ipv6Addresses"):
-            self.notes.append(Note(iid, "IPv6 addresses are not emulated yet"))
+        if ipv6.address(eni) and "ipv6_cidr" in self.out["subnets"][spec["subnet"]]:
+            spec["ipv6_address"] = ipv6.address(eni)
+        elif ipv6.address(eni):
+            self.notes.append(Note(iid, "its IPv6 address has no IPv6 subnet here; left out"))
         return spec
 
     def _private(self, oid: str, subnet: str, ip: Any) -> str | None:

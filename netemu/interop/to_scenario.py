@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netemu.errors import Problem, ScenarioInvalid
-from netemu.interop import elastic_ips, unsupported, vpc_peering
+from netemu.interop import elastic_ips, ipv6, unsupported, vpc_peering
 from netemu.interop.names import Namer, tag
 from netemu.interop.notes import Note
 from netemu.interop.rules import ALL_SG, acl_rules, sg_rules
@@ -81,6 +81,7 @@ class _Converter(Endpoints):
         self.table: dict[str, str] = {}  # rtb id -> name
         self.acl: dict[str, str] = {}  # non-default ACL id -> name
         self.igw: dict[str, str] = {}
+        self.eigw: dict[str, str] = {}  # eigw id -> name
         self.nat: dict[str, str] = {}
         self.group: dict[str, str] = {}  # sg id -> name ("default" for a default group)
         self.instance: dict[str, str] = {}
@@ -100,6 +101,10 @@ class _Converter(Endpoints):
         pcx, self.pcx = vpc_peering.read(self.items("VpcPeeringConnections"), self.vpc, self.notes)
         out["vpc_peering_connections"] = pcx
         self._internet_gateways()
+        eigws = list(self.items("EgressOnlyInternetGateways"))
+        self.out["egress_only_internet_gateways"], self.eigw = ipv6.egress_only_gateways(
+            eigws, self.vpc
+        )
         self._subnets()
         self._nat_gateways()  # before route tables: routes name them
         self._instances()
@@ -132,6 +137,7 @@ class _Converter(Endpoints):
             "network_acls",
             "instances",
             "elastic_ips",
+            "egress_only_internet_gateways",
             "internet",
             "flow_logs",
         )
@@ -189,9 +195,12 @@ class _Converter(Endpoints):
             ]
             if secondary:
                 spec["cidrs"] = secondary
-            for assoc in v.get("Ipv6CidrBlockAssociationSet") or []:
-                msg = f"IPv6 CIDR {assoc.get('Ipv6CidrBlock')} is not emulated yet"
-                self.notes.append(Note(vid, msg))
+            six = ipv6.block(v)
+            if six and ipv6.closed_world(six):
+                spec["ipv6_cidr"] = six
+            elif six:
+                msg = f"IPv6 block {six} is outside 2001:db8::/32, the only IPv6 netemu emulates"
+                self.notes.append(Note(vid, msg + "; left out"))
             vpcs[name] = spec
         self.out["vpcs"] = vpcs
 
@@ -232,9 +241,13 @@ class _Converter(Endpoints):
                 spec["public_ip_on_launch"] = True
             if s.get("DefaultForAz"):
                 spec["default_for_az"] = True
-            for assoc in s.get("Ipv6CidrBlockAssociationSet") or []:
-                msg = f"IPv6 CIDR {assoc.get('Ipv6CidrBlock')} is not emulated yet"
-                self.notes.append(Note(sid, msg))
+            six = ipv6.block(s)
+            if six and "ipv6_cidr" not in self.out["vpcs"][self.vpc[vid]]:
+                self.notes.append(Note(sid, f"IPv6 CIDR {six}: its VPC has no IPv6 block here"))
+            elif six:
+                spec["ipv6_cidr"] = six
+                if s.get("AssignIpv6AddressOnCreation"):
+                    spec["assign_ipv6_address_on_creation"] = True
             subnets[name] = spec
         self.out["subnets"] = subnets
 
@@ -265,6 +278,9 @@ class _Converter(Endpoints):
             return None  # implicit (ref 4.4)
         dest = r.get("DestinationCidrBlock")
         target = unsupported.route_target(r)
+        six = ipv6.route(r, self.igw, self.eigw) if r.get("DestinationIpv6CidrBlock") else None
+        if six is not None:
+            return six
         if dest is None:
             where = r.get("DestinationIpv6CidrBlock") or r.get("DestinationPrefixListId")
             kind = "IPv6" if r.get("DestinationIpv6CidrBlock") else "prefix list"

@@ -11,7 +11,7 @@ import re
 from typing import Literal
 
 IdKind = Literal[
-    "vpc", "subnet", "rtb", "igw", "nat", "sg", "acl", "eni", "i", "fl", "pcx", "eipalloc"
+    "vpc", "subnet", "rtb", "igw", "nat", "sg", "acl", "eni", "i", "fl", "pcx", "eipalloc", "eigw"
 ]
 
 _PREFIX: dict[IdKind, str] = {
@@ -27,6 +27,7 @@ _PREFIX: dict[IdKind, str] = {
     "fl": "fl-",
     "pcx": "pcx-",
     "eipalloc": "eipalloc-",
+    "eigw": "eigw-",
 }
 
 

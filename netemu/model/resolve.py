@@ -13,9 +13,11 @@ from pathlib import PurePath
 
 from netemu.errors import Problem, ScenarioInvalid
 from netemu.model import validate_elastic_ips
+from netemu.model import validate_ipv6 as v6
 from netemu.model.types import Model
 from netemu.model.validate_context import (
     ACL,
+    EIGW,
     GROUP,
     HOST,
     IGW,
@@ -62,6 +64,7 @@ TOP_KEYS = (
     "flow_logs",
     "vpc_peering_connections",
     "elastic_ips",
+    "egress_only_internet_gateways",
 )
 SECTIONS = {
     "vpcs": VPC,
@@ -72,6 +75,7 @@ SECTIONS = {
     "security_groups": GROUP,
     "network_acls": ACL,
     "instances": INSTANCE,
+    "egress_only_internet_gateways": EIGW,
 }
 SCENARIO_NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,11}")
 REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
@@ -97,15 +101,20 @@ def resolve(raw: Node, path: str) -> tuple[Model, list[Problem]]:
     _declare_names(ctx, top)  # every name, so references to broken objects stay quiet
     validate_elastic_ips.declare(ctx, top)  # `elastic_ip: NAME` must know them (9.13)
     read_vpcs(ctx, raw, top)  # VPCs and the default VPC shortcut (1.x, 3.x)
+    v6.read_vpc_ipv6(ctx)  # their IPv6 blocks (16.1)
     read_vpc_peering_connections(ctx, top)  # two VPCs that do not overlap (1.10-1.14)
     read_internet_gateways(ctx, top)  # at most one per VPC (5.1)
     read_route_table_heads(ctx, top)  # one main route table per VPC (4.1-4.3)
     read_network_acls(ctx, top)  # default and declared network ACLs (8.x)
     read_subnets(ctx, top)  # CIDRs, zones, table and ACL associations (2.x)
+    v6.read_subnet_ipv6(ctx, top)  # their /64s (16.2, 16.3)
     read_security_groups(ctx, top)  # default and declared security groups (7.x)
     read_internet(ctx, top)  # public pool and internet hosts (5.5)
+    v6.read_host_ipv6(ctx, top)  # internet hosts' IPv6 addresses
     read_key_pairs(ctx, top)  # key pairs an instance may be launched with (9.12)
     read_enis(ctx, top)  # instances, NAT gateways, their addresses (2.3, 6.x, 9.x)
+    v6.read_eni_ipv6(ctx, top)  # instances' IPv6 addresses (16.3)
+    v6.read_egress_only_gateways(ctx, top)  # egress-only internet gateways (16.5)
     read_routes(ctx)  # routes of every route table (4.x)
     check_nat_routes(ctx)  # a NAT gateway's subnet routes to the IGW (6.6)
     read_expectations(ctx, top)  # the expect list (contract section 3)
@@ -189,4 +198,5 @@ def _model(ctx: Ctx) -> Model:
         command_checks=tuple(ctx.command_checks),
         vpc_peering_connections=ctx.vpc_peering_connections,
         elastic_ips=ctx.elastic_ips,
+        egress_only_internet_gateways=ctx.egress_only_gateways,
     )

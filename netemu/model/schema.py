@@ -21,6 +21,7 @@ from netemu.model.validate_enis import INSTANCE_KEYS, NAT_KEYS
 from netemu.model.validate_expect import EXPECT_KEYS, REASONS
 from netemu.model.validate_flow_logs import FLOW_LOG_FIELDS, FLOW_LOG_KEYS, TRAFFIC_TYPES
 from netemu.model.validate_internet import HOST_KEYS, INTERNET_KEYS
+from netemu.model.validate_ipv6 import EIGW_KEYS
 from netemu.model.validate_key_pairs import KEY_PAIR_KEYS
 from netemu.model.validate_network import IGW_KEYS, SUBNET_KEYS, TABLE_KEYS, VPC_KEYS
 from netemu.model.validate_peering import PEERING_KEYS, STATUSES
@@ -54,15 +55,15 @@ _NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"}
 _TEXT: Schema = {"type": ["string", "number", "boolean"]}  # scalars as the YAML text
 _INT: Schema = {"type": ["integer", "string"]}
 _BOOL: Schema = {"type": "boolean"}
-_CIDR: Schema = {"type": "string", "description": "an IPv4 CIDR such as 10.0.0.0/16"}
+_CIDR: Schema = {"type": "string", "description": "a CIDR such as 10.0.0.0/16 (or ::/0 in rules)"}
 _IP: Schema = {"type": "string", "description": "an IPv4 address such as 10.0.0.5"}
 _PROTOCOL: Schema = {
     "anyOf": [
-        {"enum": ["tcp", "udp", "icmp", "all", "-1", -1]},
+        {"enum": ["tcp", "udp", "icmp", "icmpv6", "all", "-1", -1]},
         {"type": "integer", "minimum": 0, "maximum": 255},
         {"type": "string", "pattern": "^[0-9]{1,3}$"},
     ],
-    "description": "tcp, udp, icmp, all (or -1), or an IP protocol number",
+    "description": "tcp, udp, icmp, icmpv6, all (or -1), or an IP protocol number",
 }
 _SERVER_OPTIONS: Schema = {
     kind: {
@@ -161,6 +162,14 @@ _VALUES: dict[str, Schema] = {
         "minimum": 1,
         "description": "seconds; AWS offers 60 or 600",
     },
+    "ipv6": {"type": "boolean", "description": "an Amazon-provided /56 (from 2001:db8::/32)"},
+    "ipv6_cidr": {"type": "string", "description": "an IPv6 CIDR (/56 for a VPC, /64 or auto)"},
+    "cidr_ipv6": {"type": "string", "description": "an IPv6 CIDR such as ::/0"},
+    "ipv6_address": {"type": "string", "description": "an IPv6 address, auto or none"},
+    "assign_ipv6_address_on_creation": _BOOL,
+    "ipv6_native": _BOOL,
+    "egress_only_internet_gateway": _NAME,
+    "family": {"enum": [4, 6], "description": "6: to the destination's IPv6 address"},
     "log_format": {
         "type": "string",
         "description": "space-separated ${field} names: " + " ".join(FLOW_LOG_FIELDS),
@@ -197,7 +206,7 @@ def _rules(rule: Schema) -> Schema:
 
 def schema() -> Schema:
     sg_rule = _object(SG_RULE_KEYS, ("protocol",))
-    acl_rule = _object(ACL_RULE_KEYS, ("rule", "protocol", "cidr", "action"))
+    acl_rule = _object(ACL_RULE_KEYS, ("rule", "protocol", "action"))  # cidr or cidr_ipv6
     sg_directions = {"ingress": _rules(sg_rule), "egress": _rules(sg_rule)}
     acl_directions = {"ingress": _rules(acl_rule), "egress": _rules(acl_rule)}
     vpc = _object(
@@ -263,6 +272,9 @@ def schema() -> Schema:
                 {"status": {"enum": list(STATUSES), "description": "default active (ref 1.14)"}},
             ),
             "VPC peering connections (ref 1.10-1.17)",
+        ),
+        "egress_only_internet_gateways": _named(
+            _object(EIGW_KEYS, ("vpc",)), "egress-only internet gateways: IPv6 out only (16.5)"
         ),
     }
     top = _object(TOP_KEYS, nested=sections)

@@ -8,7 +8,7 @@ the same scenario always yields the same kernel objects.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Literal
 
 # IP protocol numbers used throughout; -1 means "all" as in the AWS API.
@@ -16,6 +16,7 @@ PROTO_ALL = -1
 PROTO_ICMP = 1
 PROTO_TCP = 6
 PROTO_UDP = 17
+PROTO_ICMPV6 = 58
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Vpc:
     is_default: bool
     index: int  # 0-based order in the scenario; used for kernel table numbers
     secondary_cidrs: tuple[IPv4Network, ...] = ()  # `cidrs:`, associated later (ref 1.4)
+    ipv6_cidr: IPv6Network | None = None  # the Amazon-provided /56 (model.validate_ipv6)
 
     @property
     def cidrs(self) -> tuple[IPv4Network, ...]:
@@ -74,6 +76,8 @@ class Subnet:
     network_acl: str  # NetworkAcl.name (explicit or the VPC's default ACL)
     index: int  # 0-based order among all subnets
     default_for_az: bool = False  # a subnet of the default VPC shortcut (DefaultForAz, ref 3.2)
+    ipv6_cidr: IPv6Network | None = None  # a /64 of the VPC's /56 (ref 16.2)
+    assign_ipv6_address_on_creation: bool = False  # ref 16.3
 
     @property
     def router_ip(self) -> IPv4Address:
@@ -114,6 +118,21 @@ class Route:
     pos: Pos | None = None  # None for implicit routes (the local route)
 
 
+Route6TargetKind = Literal[
+    "local", "internet_gateway", "egress_only_internet_gateway", "instance", "blackhole"
+]
+
+
+@dataclass(frozen=True)
+class Route6:
+    """An IPv6 route (DestinationIpv6CidrBlock): IPv4 and IPv6 are routed apart (ref 4.5)."""
+
+    destination: IPv6Network
+    target_kind: Route6TargetKind
+    target: str | None
+    pos: Pos | None = None
+
+
 @dataclass(frozen=True)
 class RouteTable:
     name: str  # declared name; an implicit main table is named "<vpc>-main"
@@ -122,6 +141,7 @@ class RouteTable:
     main: bool
     routes: tuple[Route, ...]  # the local route first, then the scenario's in file order
     implicit: bool = False  # True for the main table netemu created because none was declared
+    ipv6_routes: tuple[Route6, ...] = ()  # the IPv6 local route first when the VPC has IPv6
 
 
 @dataclass(frozen=True)
@@ -143,6 +163,7 @@ class SecurityGroupRule:
     security_group: str | None
     pos: Pos | None = None
     description: str | None = None  # the rule's optional description (ref 7.5)
+    cidr_ipv6: IPv6Network | None = None  # set instead of cidr for an IPv6 rule (CidrIpv6)
 
 
 @dataclass(frozen=True)
@@ -171,6 +192,21 @@ class NetworkAclRule:
 
 
 @dataclass(frozen=True)
+class NetworkAclRule6:
+    """An IPv6 entry (Ipv6CidrBlock) of a network ACL: IPv4 and IPv6 entries are separate
+    lists with their own numbers and never match the other family (ref 8.7, 8.8)."""
+
+    number: int
+    protocol: int
+    ports: tuple[int, int] | None
+    icmp_type: int | None
+    icmp_code: int | None
+    cidr: IPv6Network
+    action: Literal["allow", "deny"]
+    pos: Pos | None = None
+
+
+@dataclass(frozen=True)
 class NetworkAcl:
     name: str  # declared name; a VPC's default ACL is named "<vpc>-default"
     id: str  # acl-…
@@ -178,6 +214,8 @@ class NetworkAcl:
     ingress: tuple[NetworkAclRule, ...]  # sorted by number; the implicit `*` deny is not listed
     egress: tuple[NetworkAclRule, ...]
     is_default: bool = False
+    ingress_ipv6: tuple[NetworkAclRule6, ...] = ()  # sorted by number, then the `*` deny
+    egress_ipv6: tuple[NetworkAclRule6, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -217,6 +255,7 @@ class Eni:
     owner: str  # Instance.name or NatGateway.name
     port: int  # 0-based index of this ENI inside its subnet (its port there)
     connection_tracking: ConnectionTracking = ConnectionTracking()
+    ipv6_address: IPv6Address | None = None  # a global unicast address of the subnet's /64
 
 
 @dataclass(frozen=True)
@@ -263,6 +302,10 @@ class Instance:
     def public_ip(self) -> IPv4Address | None:
         return self.eni.public_ip
 
+    @property
+    def ipv6_address(self) -> IPv6Address | None:
+        return self.eni.ipv6_address
+
 
 @dataclass(frozen=True)
 class NatGateway:
@@ -277,10 +320,21 @@ class NatGateway:
 
 
 @dataclass(frozen=True)
+class EgressOnlyInternetGateway:
+    """Outbound-only IPv6 to the internet, stateful: the IPv6 NAT-gateway role without
+    translation (ref 16.5)."""
+
+    name: str
+    id: str  # eigw-…
+    vpc: str
+
+
+@dataclass(frozen=True)
 class InternetHost:
     name: str
     ip: IPv4Address
     services: tuple[Service, ...]
+    ipv6: IPv6Address | None = None  # given, or picked when a VPC has IPv6
 
 
 @dataclass(frozen=True)
@@ -295,6 +349,7 @@ class Expectation:
     source_port: int | None = None
     pos: Pos | None = None
     size: int | None = None  # tcp only: a real download of this many bytes (probe.transfer)
+    family: Literal[4, 6] = 4  # 6: to the destination's IPv6 address
 
 
 @dataclass(frozen=True)
@@ -346,6 +401,9 @@ class Model:
     flow_logs: tuple[FlowLog, ...] = ()
     vpc_peering_connections: dict[str, VpcPeeringConnection] = field(default_factory=dict)
     elastic_ips: dict[str, ElasticIp] = field(default_factory=dict)  # declared ones only
+    egress_only_internet_gateways: dict[str, EgressOnlyInternetGateway] = field(
+        default_factory=dict
+    )
 
     def enis(self) -> list[Eni]:
         """Every ENI, instances first, in scenario order."""

@@ -11,6 +11,7 @@ from typing import TypeVar
 from netemu.errors import Problem
 from netemu.model.types import (
     CommandCheck,
+    EgressOnlyInternetGateway,
     ElasticIp,
     Expectation,
     Instance,
@@ -45,6 +46,7 @@ INSTANCE = "instance"
 HOST = "internet host"
 PCX = "VPC peering connection"
 EIP = "elastic IP"
+EIGW = "egress-only internet gateway"
 
 
 def q(text: str) -> str:
@@ -121,6 +123,7 @@ class Ctx:
     key_pairs: dict[str, KeyPair] = field(default_factory=dict)
     vpc_peering_connections: dict[str, VpcPeeringConnection] = field(default_factory=dict)
     elastic_ips: dict[str, ElasticIp] = field(default_factory=dict)
+    egress_only_gateways: dict[str, EgressOnlyInternetGateway] = field(default_factory=dict)
 
     def error(self, at: Node | Pos | None, message: str) -> None:
         self.problems.append(Problem(_where(at), message, "error", self.path))

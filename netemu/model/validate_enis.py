@@ -48,6 +48,7 @@ INSTANCE_KEYS = (
     "user_data",
     "connection_tracking",
     "key_name",
+    "ipv6_address",
 )
 NAT_IDLE_TIMEOUT_S = 350  # ref 6.12
 NAT_KEYS = ("id", "network_interface_id", "subnet", "elastic_ip", "private_ip", "idle_timeout")

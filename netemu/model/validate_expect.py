@@ -17,6 +17,7 @@ from netemu.model.validate_fields import (
     looks_like_ip,
     text,
 )
+from netemu.model.validate_ipv6 import expect_family
 from netemu.scenario import Node
 
 EXPECT_KEYS = (
@@ -30,6 +31,7 @@ EXPECT_KEYS = (
     "seen_source",
     "source_port",
     "size",
+    "family",
 )
 MAX_SIZE = 10_000_000  # bytes of a download expectation (probe.transfer)
 # Reachability Analyzer explanation codes netemu reports (contract sections 5 and 6.3, ref
@@ -85,12 +87,16 @@ def read_expectations(ctx: Ctx, top: dict[str, Node]) -> None:
             for key in ("seen_source", "source_port"):
                 if key in m:
                     ctx.error(m[key].where, f"{what}: a download (size) takes no {key}")
-        if source is None or dest is None or traffic is None or result is None:
+        family = expect_family(ctx, m, source, dest, what)
+        if source is None or dest is None or traffic is None or result is None or family is None:
             continue
         proto, port = traffic
         ctx.expectations.append(
             Expectation(
-                source, dest, proto, port, result, reason, seen, sport, pos=item.pos, size=size
+                *(source, dest, proto, port, result, reason, seen, sport),
+                pos=item.pos,
+                size=size,
+                family=family,
             )
         )
 
@@ -102,6 +108,8 @@ def _endpoint(
     name = text(ctx, node, f"{what} {key}") if node is not None else None
     if node is None or name is None:
         return None
+    if key == "to" and ":" in name:  # an IPv6 literal (validate_ipv6.expect_family)
+        return name
     if key == "to" and looks_like_ip(name):  # `to` may be any IPv4 address
         try:
             return str(IPv4Address(name))

@@ -11,7 +11,7 @@ from netemu.model.validate_traffic import services
 from netemu.scenario import Node
 
 INTERNET_KEYS = ("public_pool", "hosts")
-HOST_KEYS = ("ip", "services")
+HOST_KEYS = ("ip", "services", "ipv6_address")
 DEFAULT_HOST = ("internet", IPv4Address("198.51.100.10"))
 
 # Ranges the internet gateway will not carry (RFC 1918, RFC 6598, ref 5.5), plus ranges

@@ -44,10 +44,13 @@ VPC_KEYS = (
     "azs",
     "default_security_group",
     "default_network_acl",
+    "ipv6",
+    "ipv6_cidr",
 )
 SUBNET_KEYS = (
     *("id", "vpc", "cidr", "az", "public_ip_on_launch", "route_table", "network_acl"),
     "default_for_az",
+    *("ipv6_cidr", "assign_ipv6_address_on_creation", "ipv6_native"),
 )
 TABLE_KEYS = ("id", "vpc", "main", "routes")
 IGW_KEYS = ("id", "vpc")

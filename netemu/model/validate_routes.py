@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network
 
 from netemu.model.ids import aws_id
 from netemu.model.types import Route, RouteTable, RouteTargetKind, Vpc
 from netemu.model.validate_context import IGW, INSTANCE, NAT, Ctx, TableHead, aws, q
 from netemu.model.validate_fields import as_list, as_map, boolean, check_keys, cidr, text
+from netemu.model.validate_ipv6 import is_v6, routes6
 from netemu.model.validate_peering import peering_target
 from netemu.scenario import Node
 
@@ -18,7 +20,7 @@ TARGETS: tuple[RouteTargetKind, ...] = (
     "blackhole",
     "vpc_peering_connection",
 )
-ROUTE_KEYS = ("destination", *TARGETS)
+ROUTE_KEYS = ("destination", *TARGETS, "egress_only_internet_gateway")
 MAX_ROUTES = 50  # non-propagated routes per table, ref 1.8, 4.15
 _RESERVED = IPv4Network("169.254.168.0/22")  # ref 4.7
 
@@ -34,6 +36,9 @@ def read_routes(ctx: Ctx) -> None:
         ctx.route_tables[head.name] = RouteTable(
             head.name, rtb_id, vpc.name, head.main, tuple(routes), implicit=head.implicit
         )
+        six = routes6(ctx, head, vpc)  # IPv6 is routed apart (4.5)
+        if six:
+            ctx.route_tables[head.name] = replace(ctx.route_tables[head.name], ipv6_routes=six)
 
 
 def _declared_routes(ctx: Ctx, head: TableHead, vpc: Vpc) -> list[Route]:
@@ -51,6 +56,12 @@ def _declared_routes(ctx: Ctx, head: TableHead, vpc: Vpc) -> list[Route]:
         if m is None:
             continue
         check_keys(ctx, m, item, rwhat, ROUTE_KEYS, ("destination",))
+        if is_v6(m.get("destination")):
+            continue  # an IPv6 route (validate_ipv6.routes6)
+        if "egress_only_internet_gateway" in m:
+            rule = aws("EgressOnlyInternetGatewayId routes are IPv6-only", "4.8")
+            ctx.error(m["egress_only_internet_gateway"].where, f"{rwhat} is IPv4" + rule)
+            continue
         given = [k for k in TARGETS if k in m]
         dest_node = m.get("destination")
         dest = cidr(ctx, dest_node, f"{rwhat} destination") if dest_node is not None else None

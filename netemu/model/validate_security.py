@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from ipaddress import IPv4Network
+from ipaddress import IPv4Network, IPv6Network
 from typing import Literal, TypeVar
 
 from netemu.model.types import (
     PROTO_ALL,
+    PROTO_ICMP,
+    PROTO_ICMPV6,
     NetworkAcl,
     NetworkAclRule,
+    NetworkAclRule6,
     SecurityGroup,
     SecurityGroupRule,
 )
@@ -25,6 +28,7 @@ from netemu.model.validate_fields import (
     section,
     text,
 )
+from netemu.model.validate_ipv6 import ANY6, cidr6, is_v6
 from netemu.model.validate_network import vpc_ref
 from netemu.model.validate_peering import peer_of
 from netemu.model.validate_traffic import TRAFFIC_KEYS, traffic
@@ -34,15 +38,26 @@ R = TypeVar("R")
 
 ANY = IPv4Network("0.0.0.0/0")
 SG_KEYS = ("id", "vpc", "ingress", "egress", "description")
-SG_RULE_KEYS = (*TRAFFIC_KEYS, "cidr", "security_group", "description")
+SG_RULE_KEYS = (*TRAFFIC_KEYS, "cidr", "security_group", "description", "cidr_ipv6")
 ACL_KEYS = ("id", "vpc", "ingress", "egress")
-ACL_RULE_KEYS = ("rule", *TRAFFIC_KEYS, "cidr", "action")
+ACL_RULE_KEYS = ("rule", *TRAFFIC_KEYS, "cidr", "action", "cidr_ipv6")
+_NEEDS4 = ("rule", "protocol", "cidr", "action")
+_NEEDS6 = ("rule", "protocol", "action")  # an IPv6 entry names cidr_ipv6 instead
 DEFAULT_RULES_KEYS = ("id", "ingress", "egress")
 MAX_SG_RULES = 60  # per direction, ref 7.9
 MAX_ACL_RULES = 19  # per direction, 20 including the `*` rule, ref 8.11
 
 _ALLOW_ALL_SG = SecurityGroupRule(0, PROTO_ALL, None, None, None, ANY, None)  # ref 7.3, 7.4
 _ALLOW_ALL_ACL = NetworkAclRule(100, PROTO_ALL, None, None, None, ANY, "allow")  # ref 8.4
+# With an IPv6 block: all outbound to ::/0 (7.4) and the default ACL's rule 101 (8.4).
+_ALLOW_ALL_SG6 = SecurityGroupRule(1, PROTO_ALL, None, None, None, None, None, cidr_ipv6=ANY6)
+_ALLOW_ALL_ACL6 = NetworkAclRule6(101, PROTO_ALL, None, None, None, ANY6, "allow")
+
+
+def _all_out(ctx: Ctx, vpc: str) -> tuple[SecurityGroupRule, ...]:
+    """A new group's outbound rules: all IPv4, and all IPv6 when the VPC has IPv6 (7.3, 7.4)."""
+    six = ctx.vpcs[vpc].ipv6_cidr is not None
+    return (_ALLOW_ALL_SG, _ALLOW_ALL_SG6) if six else (_ALLOW_ALL_SG,)
 
 
 def _defaults_spec(ctx: Ctx, vpc: str, key: str, report: bool = True) -> dict[str, Node]:
@@ -111,14 +126,14 @@ def read_security_groups(ctx: Ctx, top: dict[str, Node]) -> None:
         self_rule = SecurityGroupRule(0, PROTO_ALL, None, None, None, None, own)
         reader = _sg_reader(owner.name)
         ingress = _direction(ctx, spec, "ingress", (self_rule,), reader, what)
-        egress = _direction(ctx, spec, "egress", (_ALLOW_ALL_SG,), reader, what)
+        egress = _direction(ctx, spec, "egress", _all_out(ctx, owner.name), reader, what)
         group = SecurityGroup("default", own, owner.name, ingress, egress, is_default=True)
         ctx.security_groups[own] = group
     for name, vpc_name, m in heads:  # ref 7.3: no inbound, all outbound unless given
         what = f"security group {q(name)}"
         reader = _sg_reader(vpc_name)
         ingress = _direction(ctx, m, "ingress", (), reader, what)
-        egress = _direction(ctx, m, "egress", (_ALLOW_ALL_SG,), reader, what)
+        egress = _direction(ctx, m, "egress", _all_out(ctx, vpc_name), reader, what)
         group_id = ctx.group_ids[vpc_name][name]
         ctx.security_groups[group_id] = SecurityGroup(name, group_id, vpc_name, ingress, egress)
 
@@ -143,15 +158,17 @@ def sg_rules(ctx: Ctx, node: Node, what: str, vpc: str) -> tuple[SecurityGroupRu
             continue
         check_keys(ctx, m, item, rwhat, SG_RULE_KEYS, ("protocol",))
         spec = traffic(ctx, m, item, rwhat, "7.5")
-        peers = [k for k in ("cidr", "security_group") if k in m]
+        peers = [k for k in ("cidr", "cidr_ipv6", "security_group") if k in m]
         if len(peers) != 1:
             rule = aws("a rule has one source or destination: a CIDR or a security group", "7.5")
-            ctx.error(item.where, f"{rwhat} needs exactly one of 'cidr' or 'security_group'" + rule)
-        net = cidr(ctx, m["cidr"], f"{rwhat} cidr") if "cidr" in m else None
+            msg = f"{rwhat} needs exactly one of 'cidr' or 'security_group' (or 'cidr_ipv6')"
+            ctx.error(item.where, msg + rule)
+        net6 = _rule_cidr6(ctx, m, rwhat, spec.protocol if spec else None)
+        net = cidr(ctx, m["cidr"], f"{rwhat} cidr") if "cidr" in m and net6 is None else None
         peer = _group_ref(ctx, m["security_group"], rwhat, vpc) if "security_group" in m else None
         if "description" in m:
             text(ctx, m["description"], f"{rwhat} description")
-        if spec is None or len(peers) != 1 or (net is None and peer is None):
+        if spec is None or len(peers) != 1 or (net is None and peer is None and net6 is None):
             continue
         desc = m["description"].value if "description" in m else None
         rules.append(
@@ -162,9 +179,23 @@ def sg_rules(ctx: Ctx, node: Node, what: str, vpc: str) -> tuple[SecurityGroupRu
                 security_group=peer,
                 pos=item.pos,
                 description=desc if isinstance(desc, str) else None,
+                cidr_ipv6=net6,
             )
         )
     return tuple(rules)
+
+
+def _rule_cidr6(ctx: Ctx, m: dict[str, Node], what: str, proto: int | None) -> IPv6Network | None:
+    """A rule's IPv6 CIDR: `cidr_ipv6`, or an IPv6 `cidr` (CidrIpv6 / Ipv6CidrBlock, 7.5)."""
+    key = "cidr_ipv6" if "cidr_ipv6" in m else "cidr"
+    if key not in m or (key == "cidr" and not is_v6(m["cidr"])):
+        if proto == PROTO_ICMPV6 and key in m:
+            ctx.warn(m[key], f"{what}: icmpv6 never matches IPv4 traffic (ref 8.8)")
+        return None
+    net = cidr6(ctx, m[key], f"{what} {key}")
+    if net is not None and proto == PROTO_ICMP:
+        ctx.warn(m[key], f"{what}: icmp never matches IPv6 traffic; use icmpv6 (ref 8.8)")
+    return net
 
 
 def _group_ref(ctx: Ctx, node: Node, what: str, vpc: str) -> str | None:
@@ -215,10 +246,11 @@ def read_network_acls(ctx: Ctx, top: dict[str, Node]) -> None:
         name = f"{owner.name}-default"
         spec = _defaults_spec(ctx, owner.name, "default_network_acl")
         what = f"network ACL {q(name)}"
-        ingress = _direction(ctx, spec, "ingress", (_ALLOW_ALL_ACL,), acl_rules, what)
-        egress = _direction(ctx, spec, "egress", (_ALLOW_ALL_ACL,), acl_rules, what)
+        six = (_ALLOW_ALL_ACL6,) if owner.ipv6_cidr is not None else ()
+        ingress = _direction(ctx, spec, "ingress", (_ALLOW_ALL_ACL, *six), acl_rules, what)
+        egress = _direction(ctx, spec, "egress", (_ALLOW_ALL_ACL, *six), acl_rules, what)
         acl_id = object_id(ctx, spec, "acl", name, what)
-        ctx.network_acls[name] = NetworkAcl(name, acl_id, owner.name, ingress, egress, True)
+        ctx.network_acls[name] = _acl(name, acl_id, owner.name, ingress, egress, True)
         ctx.default_acl[owner.name] = name
         ctx.declare(ACL, name, None)
     for name, node in section(ctx, top, "network_acls").items():
@@ -237,39 +269,70 @@ def read_network_acls(ctx: Ctx, top: dict[str, Node]) -> None:
         egress = _direction(ctx, m, "egress", (), acl_rules, what)
         acl_id = object_id(ctx, m, "acl", name, what)
         if vpc is not None:
-            ctx.network_acls[name] = NetworkAcl(name, acl_id, vpc.name, ingress, egress)
+            ctx.network_acls[name] = _acl(name, acl_id, vpc.name, ingress, egress)
 
 
-def acl_rules(ctx: Ctx, node: Node, what: str) -> tuple[NetworkAclRule, ...]:
+_AclRules = tuple[NetworkAclRule | NetworkAclRule6, ...]
+
+
+def _acl(
+    name: str, acl_id: str, vpc: str, ingress: _AclRules, egress: _AclRules, default: bool = False
+) -> NetworkAcl:
+    """The ACL with its IPv4 and IPv6 entries in separate lists (ref 8.7)."""
+
+    def four(rules: _AclRules) -> tuple[NetworkAclRule, ...]:
+        return tuple(r for r in rules if isinstance(r, NetworkAclRule))
+
+    def six(rules: _AclRules) -> tuple[NetworkAclRule6, ...]:
+        return tuple(r for r in rules if isinstance(r, NetworkAclRule6))
+
+    return NetworkAcl(
+        *(name, acl_id, vpc, four(ingress), four(egress), default),
+        ingress_ipv6=six(ingress),
+        egress_ipv6=six(egress),
+    )
+
+
+def acl_rules(ctx: Ctx, node: Node, what: str) -> _AclRules:
     items = as_list(ctx, node, what)
     if len(items) > MAX_ACL_RULES:
         rule = aws("a network ACL has at most 20 rules per direction, the * rule included", "8.11")
         ctx.error(items[MAX_ACL_RULES], f"{what} has {len(items)} rules" + rule)
-    rules: list[NetworkAclRule] = []
-    numbers: dict[int, int] = {}
+    rules: list[NetworkAclRule | NetworkAclRule6] = []
+    numbers: dict[tuple[bool, int], int] = {}
     for index, item in enumerate(items):
         rwhat = f"{what} rule {index + 1}"
         m = as_map(ctx, item, rwhat, null_ok=False)
         if m is None:
             continue
-        check_keys(ctx, m, item, rwhat, ACL_RULE_KEYS, ("rule", "protocol", "cidr", "action"))
+        check_keys(ctx, m, item, rwhat, ACL_RULE_KEYS, _NEEDS6 if "cidr_ipv6" in m else _NEEDS4)
+        cidrs = [k for k in ("cidr", "cidr_ipv6") if k in m]
+        if len(cidrs) > 1:
+            rule = aws("an entry has one CidrBlock or Ipv6CidrBlock", "8.8")
+            ctx.error(item.where, f"{rwhat} needs exactly one of 'cidr' or 'cidr_ipv6'" + rule)
+        family6 = "cidr_ipv6" in m or is_v6(m.get("cidr"))
         number = None
         if "rule" in m:
             nrule = aws("rule numbers are 1 to 32766", "8.2")
             number = integer(ctx, m["rule"], f"{rwhat} number", 1, 32766, nrule)
-            if number is not None and number in numbers:
+            if number is not None and (family6, number) in numbers:
                 rule = aws("a rule number is unique within its direction", "8.7")
-                msg = f"{rwhat}: rule number {number} is already used by rule {numbers[number]}"
+                used = numbers[(family6, number)]
+                msg = f"{rwhat}: rule number {number} is already used by rule {used}"
                 ctx.error(m["rule"], msg + rule)
                 number = None
             elif number is not None:
-                numbers[number] = index + 1
+                numbers[(family6, number)] = index + 1
         spec = traffic(ctx, m, item, rwhat, "8.8")
-        net = cidr(ctx, m["cidr"], f"{rwhat} cidr") if "cidr" in m else None
+        net6 = _rule_cidr6(ctx, m, rwhat, spec.protocol if spec else None)
+        net = cidr(ctx, m["cidr"], f"{rwhat} cidr") if "cidr" in m and not family6 else None
         action = _action(ctx, m["action"], rwhat) if "action" in m else None
-        if number is None or spec is None or net is None or action is None:
+        if number is None or spec is None or action is None or len(cidrs) != 1:
             continue
-        rules.append(NetworkAclRule(number, *spec, cidr=net, action=action, pos=item.pos))
+        if net6 is not None:
+            rules.append(NetworkAclRule6(number, *spec, cidr=net6, action=action, pos=item.pos))
+        elif net is not None:
+            rules.append(NetworkAclRule(number, *spec, cidr=net, action=action, pos=item.pos))
     return tuple(sorted(rules, key=lambda r: r.number))  # ref 8.2: lowest number first
 
 

@@ -6,12 +6,14 @@ import re
 from typing import NamedTuple
 
 from netemu.model import validate_servers
-from netemu.model.types import PROTO_ALL, PROTO_ICMP, PROTO_TCP, PROTO_UDP, Service
+from netemu.model.types import PROTO_ALL, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Service
 from netemu.model.validate_context import Ctx, aws, q
 from netemu.model.validate_fields import as_list, integer, kind_of, text
 from netemu.scenario import Node
 
 _NAMES = {"tcp": PROTO_TCP, "udp": PROTO_UDP, "icmp": PROTO_ICMP, "all": PROTO_ALL}
+_NAMES["icmpv6"] = PROTO_ICMPV6  # ref 7.5
+_ICMPS = (PROTO_ICMP, PROTO_ICMPV6)
 _RANGE_RE = re.compile(r"\s*([0-9]{1,6})\s*(?:-\s*([0-9]{1,6})\s*)?")
 _SERVICE_RE = re.compile(r"(tcp|udp):([0-9]{1,6})")
 TRAFFIC_KEYS = ("protocol", "port", "ports", "icmp_type", "icmp_code")
@@ -25,9 +27,9 @@ class Traffic(NamedTuple):
 
 
 def protocol_name(number: int) -> str:
-    return {PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp", PROTO_ALL: "all"}.get(
-        number, str(number)
-    )
+    names = {PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp", PROTO_ALL: "all"}
+    names[PROTO_ICMPV6] = "icmpv6"
+    return names.get(number, str(number))
 
 
 def protocol(ctx: Ctx, node: Node, what: str, ref: str) -> int | None:
@@ -39,7 +41,7 @@ def protocol(ctx: Ctx, node: Node, what: str, ref: str) -> int | None:
         return _NAMES[raw.lower()]
     if re.fullmatch(r"-1|[0-9]{1,3}", raw.strip()) and int(raw) <= 255:
         return int(raw)
-    rule = aws("a protocol is tcp, udp, icmp, -1 (all) or a number 0-255", ref)
+    rule = aws("a protocol is tcp, udp, icmp, icmpv6, -1 (all) or a number 0-255", ref)
     ctx.error(node, f"{what} protocol {q(raw)} is not valid" + rule)
     return None
 
@@ -52,7 +54,7 @@ def traffic(ctx: Ctx, m: dict[str, Node], item: Node, what: str, ref: str) -> Tr
     if proto is None:
         return None
     has_ports = "port" in m or "ports" in m
-    if proto != PROTO_ICMP:
+    if proto not in _ICMPS:
         for key in ("icmp_type", "icmp_code"):
             if key in m:
                 ctx.error(m[key].where, f"{what}: '{key}' only applies to protocol icmp")
@@ -69,7 +71,7 @@ def traffic(ctx: Ctx, m: dict[str, Node], item: Node, what: str, ref: str) -> Tr
     if has_ports:
         key = "port" if "port" in m else "ports"
         node = m[key]
-        if proto == PROTO_ICMP:
+        if proto in _ICMPS:
             ctx.error(node.where, f"{what}: icmp has no ports; use icmp_type and icmp_code")
         else:
             # AWS accepts the range and ignores it (7.5): warn, do not refuse.
@@ -78,7 +80,7 @@ def traffic(ctx: Ctx, m: dict[str, Node], item: Node, what: str, ref: str) -> Tr
             ctx.warn(
                 node.where, f"{what}: protocol {name} covers every port; '{key}' is ignored" + rule
             )
-    if proto == PROTO_ICMP:  # -1 = any type / any code
+    if proto in _ICMPS:  # -1 = any type / any code
         icmp_type = _icmp(ctx, m, "icmp_type", what)
         icmp_code = _icmp(ctx, m, "icmp_code", what)
         return Traffic(proto, None, icmp_type, icmp_code)

@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from netemu.model.types import Model, NetworkAclRule, SecurityGroup
+from netemu.model.types import (
+    Model,
+    NetworkAclRule,
+    NetworkAclRule6,
+    Route,
+    Route6,
+    SecurityGroup,
+)
 from netemu.ops import elastic_ips, vpc_cidrs, vpc_peering
 from netemu.ops.words import (
     Change,
@@ -170,7 +177,8 @@ def _acls(old: Model, new: Model) -> list[Change]:
     for a in added + kept:
         before = old.network_acls.get(a)
         after = new.network_acls[a]
-        for direction in ("ingress", "egress"):
+        # IPv6 entries are a list of their own per direction (ref 8.7)
+        for direction in ("ingress", "egress", "ingress_ipv6", "egress_ipv6"):
             o = {r.number: r for r in (getattr(before, direction) if before else ())}
             n = {r.number: r for r in getattr(after, direction)}
             res = f"network_acl:{a}"
@@ -202,7 +210,7 @@ def _acls(old: Model, new: Model) -> list[Change]:
     return out
 
 
-def _acl_key(r: NetworkAclRule) -> tuple[Any, ...]:
+def _acl_key(r: NetworkAclRule | NetworkAclRule6) -> tuple[Any, ...]:
     return (r.protocol, r.ports, r.icmp_type, r.icmp_code, r.cidr, r.action)
 
 
@@ -235,10 +243,13 @@ def _route_changes(old: Model, new: Model) -> list[Change]:
     """Routes after instances and NAT gateways exist, deleted tables at the end."""
     out = []
     for t, table in new.route_tables.items():
-        before = (
-            {r.destination: r for r in old.route_tables[t].routes} if t in old.route_tables else {}
+        old_table = old.route_tables.get(t)
+        both: list[Route | Route6] = (
+            [*old_table.routes, *old_table.ipv6_routes] if old_table else []
         )
-        after = {r.destination: r for r in table.routes}
+        before = {r.destination: r for r in both}
+        now: list[Route | Route6] = [*table.routes, *table.ipv6_routes]
+        after = {r.destination: r for r in now}
         res = f"route_table:{t}"
         for dst, r in after.items():
             if r.target_kind == "local":

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from netemu.model.types import PROTO_ALL, Model, NetworkAclRule, Route, SecurityGroupRule
+from netemu.model.types import (
+    PROTO_ALL,
+    Model,
+    NetworkAclRule,
+    NetworkAclRule6,
+    Route,
+    Route6,
+    SecurityGroupRule,
+)
 from netemu.render.nft import PROTO_NAMES
 
 
@@ -52,6 +60,8 @@ def sg_rule_text(model: Model, rule: SecurityGroupRule, direction: str) -> str:
     peer = (
         str(rule.cidr)
         if rule.cidr is not None
+        else str(rule.cidr_ipv6)
+        if rule.cidr_ipv6 is not None
         else f"sg-{_group_name(model, rule.security_group or '')}"
     )
     return f"{what} {'from' if direction == 'ingress' else 'to'} {peer}"
@@ -61,18 +71,20 @@ def _sg_key(model: Model, rule: SecurityGroupRule) -> tuple[Any, ...]:
     peer = (
         str(rule.cidr)
         if rule.cidr is not None
+        else str(rule.cidr_ipv6)
+        if rule.cidr_ipv6 is not None
         else ("sg", _group_name(model, rule.security_group or ""))
     )
     return (rule.protocol, rule.ports, rule.icmp_type, rule.icmp_code, peer)
 
 
-def acl_rule_text(rule: NetworkAclRule, direction: str) -> str:
+def acl_rule_text(rule: NetworkAclRule | NetworkAclRule6, direction: str) -> str:
     what = traffic(rule.protocol, rule.ports, (rule.icmp_type, rule.icmp_code))
     where = "from" if direction == "ingress" else "to"
     return f"{rule.number} {rule.action} {what} {where} {rule.cidr}"
 
 
-def route_target(route: Route) -> str:
+def route_target(route: Route | Route6) -> str:
     if route.target_kind == "blackhole":
         return "blackhole"
     if route.target_kind == "local":

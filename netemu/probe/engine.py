@@ -25,17 +25,19 @@ import select
 import socket
 import time
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address
 from typing import Any, Literal
 
 from netemu.driver import state as st
 from netemu.errors import HostUnsupported, UsageError
 from netemu.model.types import Model
 from netemu.probe import hops, lock, nflog, path, wire
+from netemu.probe import ipv6 as ipv6_probe
 from netemu.probe.endpoints import Endpoint, destination, source
 from netemu.probe.nflog import Packet
 from netemu.probe.reason import Reason, from_drop, parse_prefix
+from netemu.render import ipv6, nft, topology
 from netemu.render import names as n
-from netemu.render import nft, topology
 
 PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1}
 CLIENT_PORTS = (32768, 60999)  # Linux's ip_local_port_range, the contract's default
@@ -52,6 +54,7 @@ class ProbeSpec:
     port: int | None = None
     source_port: int | None = None
     size: int | None = None  # a real TCP download of this many bytes (probe.transfer)
+    family: Literal[4, 6] = 4  # 6: to the destination's IPv6 address (probe.ipv6)
 
 
 @dataclass
@@ -141,6 +144,7 @@ def infrastructure_namespaces(model: Model) -> list[str]:
         + [n.igw_ns(s, g) for g in model.internet_gateways]
         + [n.nat_gateway_ns(s, g) for g in model.nat_gateways]
         + [n.internet_ns(s)]
+        + [ipv6.eigw_ns(s, g) for g in model.egress_only_internet_gateways]
     )
 
 
@@ -160,7 +164,8 @@ class Prober:
     def __init__(self, model: Model, timeout: float = 1.0) -> None:
         self.model = model
         self.timeout = timeout
-        self.components = {ns.name: ns.aws for ns in topology.namespaces(model)}
+        every = ipv6.namespaces(model, topology.namespaces(model))
+        self.components = {ns.name: ns.aws for ns in every}
         self.captures: dict[str, socket.socket] = {}
         self.raw: dict[str, socket.socket] = {}
         self.listeners: dict[socket.socket, str] = {}
@@ -383,7 +388,10 @@ class Prober:
             drop, drop_leg, _, packet = f.drop
             reason = from_drop(drop, drop_leg, self.model, f.src, f.dst, packet)
         forward = path.walk(self.model, f.src, f.dst.ip)
-        back = path.walk(self.model, f.dst, f.arrived.src if f.arrived else f.src.ip)
+        seen_from = f.arrived.src if f.arrived else f.src.ip
+        back = path.walk(
+            self.model, f.dst, seen_from if isinstance(seen_from, IPv4Address) else f.src.ip
+        )
         way = hops.assemble(
             self._component(f.src),
             self._component(f.dst) if f.dst.ns else None,
@@ -406,7 +414,10 @@ class Prober:
         if not f.drop:
             return hops.Hops(forward, False)
         _, leg, where, packet = f.drop
-        back = path.walk(self.model, f.dst, f.arrived.src if f.arrived else f.src.ip)
+        back_to = f.arrived.src if f.arrived else f.src.ip
+        if not isinstance(back_to, IPv4Address):  # this prober crafts IPv4 only
+            back_to = f.src.ip
+        back = path.walk(self.model, f.dst, back_to)
         died = self.components.get(where, where)
         return hops.modelled(forward, back, died, leg, packet.ttl)
 
@@ -417,14 +428,18 @@ def probe(model: Model, specs: list[ProbeSpec], timeout: float = 1.0) -> list[Pr
     one line and exit 3 (a namespace that vanished: the scenario went down, exit 2)."""
     from netemu.probe.transfer import TIMEOUT_S, transfer
 
-    packets = [s for s in specs if s.size is None]
+    six = [s for s in specs if s.family == 6 or ":" in s.destination]
+    packets = [s for s in specs if s.size is None and s not in six]
     found: dict[int, ProbeResult] = {}
     try:
+        for s in six:  # one at a time: their reasons come from drop counters (probe.ipv6)
+            spaces = infrastructure_namespaces(model)
+            found[id(s)] = ipv6_probe.run(model, s, spaces, max(timeout, 1.0))
         if packets:
             with Prober(model, timeout) as p:
                 found.update(zip(map(id, packets), p.run(packets), strict=True))
         for s in specs:  # downloads one at a time: each is a real connection with its timeout
-            if s.size is not None:
+            if s.size is not None and id(s) not in found:
                 found[id(s)] = transfer(model, s, max(timeout, TIMEOUT_S))
     except FileNotFoundError as e:
         raise UsageError(

@@ -23,7 +23,8 @@ class Outcome:
     def title(self) -> str:
         e = self.expectation
         what = "icmp" if e.protocol == "icmp" else f"{e.protocol}/{e.port}"
-        return f"{e.source} -> {e.destination} {what} {e.result}"
+        six = " over IPv6" if e.family == 6 and ":" not in e.destination else ""
+        return f"{e.source} -> {e.destination} {what}{six} {e.result}"
 
     def to_json(self) -> dict[str, Any]:
         e = self.expectation
@@ -36,7 +37,9 @@ class Outcome:
 
 
 def spec_of(e: Expectation) -> ProbeSpec:
-    return ProbeSpec(e.source, e.destination, e.protocol, e.port, e.source_port, e.size)
+    return ProbeSpec(
+        e.source, e.destination, e.protocol, e.port, e.source_port, e.size, family=e.family
+    )
 
 
 def expected_source(model: Model, e: Expectation) -> str | None:

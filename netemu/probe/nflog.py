@@ -17,7 +17,7 @@ import socket
 import struct
 import time
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 from netemu.driver import netns
 from netemu.errors import HostUnsupported
@@ -44,11 +44,11 @@ COPY_RANGE = 128  # IP header and the first transport bytes are all a verdict ne
 
 @dataclass(frozen=True)
 class Packet:
-    """The headers of an IPv4 packet, as far as probes care."""
+    """The headers of an IPv4 (or IPv6, probe.ipv6) packet, as far as probes care."""
 
     protocol: int
-    src: IPv4Address
-    dst: IPv4Address
+    src: IPv4Address | IPv6Address
+    dst: IPv4Address | IPv6Address
     ip_id: int
     sport: int | None = None  # TCP/UDP
     dport: int | None = None
@@ -77,6 +77,31 @@ def parse_ipv4(data: bytes) -> Packet | None:
         ident = struct.unpack_from("!H", l4, 4)[0] if t in (0, 8) else None
         return Packet(proto, src, dst, ip_id, icmp_type=t, icmp_code=c, icmp_id=ident, ttl=ttl)
     return Packet(proto, src, dst, ip_id, ttl=ttl)
+
+
+def parse_ipv6(data: bytes) -> Packet | None:
+    """An IPv6 packet without extension headers (netemu sends none); ip_id is 0."""
+    if len(data) < 40 or data[0] >> 4 != 6:
+        return None
+    proto, hop_limit = data[6], data[7]
+    src, dst = IPv6Address(data[8:24]), IPv6Address(data[24:40])
+    l4 = data[40:]
+    if proto in (6, 17) and len(l4) >= 4:
+        sport, dport = struct.unpack_from("!HH", l4)
+        flags = l4[13] if proto == 6 and len(l4) >= 14 else None
+        return Packet(proto, src, dst, 0, sport, dport, tcp_flags=flags, ttl=hop_limit)
+    if proto == 58 and len(l4) >= 8:
+        t, c = l4[0], l4[1]
+        ident = struct.unpack_from("!H", l4, 4)[0] if t in (128, 129) else None
+        return Packet(proto, src, dst, 0, icmp_type=t, icmp_code=c, icmp_id=ident, ttl=hop_limit)
+    return Packet(proto, src, dst, 0, ttl=hop_limit)
+
+
+def ip_length(data: bytes) -> int:
+    """The packet's length from its own header (IPv4 total length, IPv6 40 + payload)."""
+    if data[:1] and data[0] >> 4 == 6:
+        return 40 + int(struct.unpack_from("!H", data, 4)[0])
+    return int(struct.unpack_from("!H", data, 2)[0])
 
 
 def _attrs(data: bytes) -> dict[int, bytes]:

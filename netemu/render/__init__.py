@@ -9,6 +9,7 @@ from netemu.render import (
     dns,
     internet,
     internet_gateway,
+    ipv6,
     nat_gateway,
     nft,
     route_table,
@@ -26,6 +27,8 @@ def render(model: Model) -> Plan:
     peering_links, peering_addresses = vpc_peering.wiring(model)  # router to router (1.10)
     links += peering_links
     addresses += peering_addresses
+    links6, addresses6, routes6 = ipv6.wiring(model)  # dual stack only (render.ipv6)
+    links, addresses, routes = links + links6, addresses + addresses6, routes + routes6
     table_routes, rules, router_rulesets = route_table.render(model)
     dhcp_files, dhcp_processes = dhcp.render(model)  # a server per subnet, a client per instance
     dns_files, dns_processes, dns_addresses = dns.render(model)  # resolvers at VPC base+2
@@ -35,10 +38,11 @@ def render(model: Model) -> Plan:
         + internet_gateway.render(model)
         + nat_gateway.render(model)
         + internet.render(model)
+        + ipv6.rulesets(model)
     ]
     plan = Plan(
         scenario=model.name,
-        namespaces=tuple(topology.namespaces(model)),
+        namespaces=tuple(ipv6.namespaces(model, topology.namespaces(model))),
         links=tuple(links),
         addresses=tuple(addresses + dns_addresses),
         routes=tuple(routes + table_routes),

@@ -15,7 +15,7 @@ from netemu.model.types import (
     NetworkAcl,
     NetworkAclRule,
 )
-from netemu.render import dns, nft
+from netemu.render import dns, ipv6_rules, nft
 from netemu.render import names as n
 
 Json = dict[str, Any]
@@ -59,7 +59,9 @@ def _chain(acl: NetworkAcl, direction: str) -> list[Json]:
 def render(model: Model, subnet: str, edge_ifs: list[str]) -> list[Json]:
     """The subnet's ACL chains and the two base chains that apply them at its edge."""
     acl = model.network_acls[model.subnets[subnet].network_acl]
-    cmds = _chain(acl, "ingress") + _chain(acl, "egress")
+    ingress, egress = _chain(acl, "ingress"), _chain(acl, "egress")
+    six_in, six_out = (ipv6_rules.acl_chain(model, acl, d) for d in ("ingress", "egress"))
+    cmds = ingress[:1] + six_in + ingress[1:] + egress[:1] + six_out + egress[1:]
     cmds.append(nft.add_chain("nacl_outbound", "forward", 10))
     cmds.append(
         nft.add_rule(

@@ -8,7 +8,7 @@ API avoids both (architecture.md 4 and 6).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Network
+from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 from netemu.render.names import NFT_TABLE
@@ -157,9 +157,9 @@ def ref(set_name: str) -> str:
     return f"@{set_name}"
 
 
-def prefix(net: IPv4Network) -> Expr:
-    """A CIDR as an nft value; a /32 is a plain address."""
-    if net.prefixlen == 32:
+def prefix(net: IPv4Network | IPv6Network) -> Expr:
+    """A CIDR as an nft value; a /32 (or IPv6 /128) is a plain address."""
+    if net.prefixlen == net.max_prefixlen:
         return str(net.network_address)
     return {"prefix": {"addr": str(net.network_address), "len": net.prefixlen}}
 
@@ -220,7 +220,7 @@ def nat_map(kind: str, field: str, map_name: str) -> Json:
     return {kind: {"family": "ip", "addr": {"map": {"key": key, "data": ref(map_name)}}}}
 
 
-PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp"}
+PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp"}
 
 
 def traffic(
@@ -237,6 +237,10 @@ def traffic(
         out.append(match(payload("icmp", "type"), icmp_type))
         if icmp_code is not None and icmp_code >= 0:
             out.append(match(payload("icmp", "code"), icmp_code))
+    if protocol == 58 and icmp_type is not None and icmp_type >= 0:  # ICMPv6 (ref 16.6)
+        out.append(match(payload("icmpv6", "type"), icmp_type))
+        if icmp_code is not None and icmp_code >= 0:
+            out.append(match(payload("icmpv6", "code"), icmp_code))
     return out
 
 

@@ -61,6 +61,7 @@ class Rule:
     priority: int
     iif: str | None = None
     fwmark: int | None = None
+    family: Literal[4, 6] = 4  # an IPv6 rule is a rule of its own (ip -6 rule)
 
 
 @dataclass(frozen=True)

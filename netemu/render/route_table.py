@@ -13,7 +13,7 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from netemu.model.types import Model, RouteTable
-from netemu.render import hops, nft, vpc_peering
+from netemu.render import hops, ipv6, nft, vpc_peering
 from netemu.render import names as n
 from netemu.render.plan import Route, Rule, Ruleset
 from netemu.render.topology import router_target_if, target_enis, target_link_if
@@ -115,6 +115,9 @@ def render(model: Model) -> tuple[list[Route], list[Rule], list[Ruleset]]:
         )
         rules.append(Rule(sns, kt, n.RULE_PRIORITY_BASE + eni.port, iif=target_link_if(eni)))
 
+    marks = {sub.name: subnet_mark(sub.index) for sub in model.subnets.values()}
+    routes6, rules6 = ipv6.table_routes(model, index, LOCAL_METRIC, marks)
+    routes, rules = routes + routes6, rules + rules6
     rulesets = [_attribution(model, vpc.name) for vpc in model.vpcs.values()]
     return routes, rules, rulesets
 

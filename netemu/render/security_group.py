@@ -21,7 +21,7 @@ from netemu.model.types import (
     SecurityGroup,
     SecurityGroupRule,
 )
-from netemu.render import dns, nft, untracked
+from netemu.render import dns, ipv6_rules, nft, untracked
 from netemu.render import names as n
 
 Json = dict[str, Any]
@@ -100,7 +100,7 @@ def _group_rules(group: SecurityGroup, direction: str) -> list[Json]:
 def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
     chain = eni_chain(eni, direction)
     groups = [model.security_groups[g] for g in eni.security_groups]
-    cmds: list[Json] = [nft.add_chain(chain)]
+    cmds: list[Json] = [nft.add_chain(chain), *ipv6_rules.eni_jump(model, eni, direction)]
     if eni.source_dest_check and eni.owner_kind == "instance":
         # The ENI only sends from and receives for its own address (9.9).
         field = "saddr" if direction == "egress" else "daddr"
@@ -153,6 +153,7 @@ def render(model: Model, subnet: str) -> list[Json]:
         for direction in ("ingress", "egress"):
             cmds += _group_rules(model.security_groups[g], direction)
     cmds += untracked.chains(model, enis)
+    cmds += ipv6_rules.sg_chains(model, enis)  # dual stack only
     for eni in enis:
         for direction in ("ingress", "egress"):
             cmds += _eni_rules(model, eni, direction)

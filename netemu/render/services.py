@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from netemu.model.types import Instance, InternetHost, Model
+from netemu.render import ipv6
 from netemu.render import names as n
 from netemu.render.hostnames import private_dns_name, public_dns_name
 from netemu.render.plan import Address, File, Plan, Process
@@ -65,8 +66,10 @@ def _subnets_with_instances(model: Model) -> list[str]:
 
 
 def listeners(model: Model) -> list[cfg.Listener]:
+    # Dual stack: one socket on :: answers IPv4 and IPv6 alike (services.daemon).
+    anywhere = "::" if ipv6.enabled(model) else "0.0.0.0"
     out = [
-        cfg.Listener(ns, obj.name, svc.kind, svc.port)
+        cfg.Listener(ns, obj.name, svc.kind, svc.port, anywhere)
         for _, ns, obj in _owners(model)
         for svc in obj.services
         if svc.kind in ("http", "tcp", "udp")  # ssh and the servers are real programs
@@ -182,7 +185,7 @@ def render(model: Model) -> tuple[list[Address], list[File], list[Process]]:
         if any(svc.kind == "ssh" for svc in obj.services)
     ]
     if ssh_owners:
-        files.append(File(cfg.SSHD_CONFIG, SSHD_CONFIG))
+        files.append(File(cfg.SSHD_CONFIG, _sshd_config(model)))
         keys = (PYTHON, "-m", "netemu.services.sshkeys", "{state}")
         processes.append(Process(inet, "ssh keys", keys, phase=KEYS_PHASE, wait=True))
         key_names = {i.name: i.key_name for i in model.instances.values()}
@@ -215,3 +218,12 @@ def add(model: Model, plan: Plan) -> Plan:
         files=plan.files + tuple(files),
         processes=plan.processes + tuple(processes),
     )
+
+
+def _sshd_config(model: Model) -> str:
+    """sshd listens on IPv4, and on IPv6 too in a dual-stack scenario (render.ipv6)."""
+    if not ipv6.enabled(model):
+        return SSHD_CONFIG
+    v4 = "AddressFamily inet\nListenAddress 0.0.0.0:22\n"
+    both = "AddressFamily any\nListenAddress 0.0.0.0:22\nListenAddress [::]:22\n"
+    return SSHD_CONFIG.replace(v4, both)

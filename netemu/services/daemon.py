@@ -25,10 +25,13 @@ def open_socket(listener: Listener) -> socket.socket:
     """A socket created while this thread is inside the listener's namespace stays there
     for its whole life; binding can happen after the thread has left."""
     kind = socket.SOCK_DGRAM if listener.kind == "udp" else socket.SOCK_STREAM
+    family = socket.AF_INET6 if ":" in listener.address else socket.AF_INET
     with netns.entered(listener.ns):
-        sock = socket.socket(socket.AF_INET, kind)
+        sock = socket.socket(family, kind)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:  # dual stack: IPv4 arrives as ::ffff:a.b.c.d
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         sock.bind((listener.address, listener.port))
         if kind == socket.SOCK_STREAM:
             sock.listen(BACKLOG)

@@ -211,6 +211,8 @@ def _subnet(model: Model, s: Subnet) -> list[str]:
         lines = [inst.id, f"private {inst.private_ip}"]
         if inst.public_ip:
             lines.append(f"{'elastic' if inst.eni.elastic_ip else 'public'} {inst.public_ip}")
+        if inst.ipv6_address:
+            lines.append(f"ipv6 {inst.ipv6_address}")
         lines.append(f"SG: {_groups(model, inst.eni.security_groups)}")
         if inst.services:
             lines.append("services: " + ", ".join(f"{x.kind}/{x.port}" for x in inst.services))

@@ -202,3 +202,74 @@ def _loopback_control(marker: bytes) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         s.sendto(b"control-" + marker, s.getsockname())
+
+
+OUTSIDE6 = "2001:db8:dead::99"  # documentation prefix (RFC 3849), in no block of the scenario
+
+
+def _send_marked6(ns: str, marker: bytes) -> int:
+    """From inside `ns`: an ICMPv6 echo and a UDP datagram carrying `marker`, and a TCP SYN,
+    to OUTSIDE6 (errors expected and ignored); how many the kernel took."""
+    import contextlib
+    import socket
+
+    from netemu.driver import netns
+
+    sent = 0
+    with netns.entered(ns):
+        socks = [
+            socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6),
+            socket.socket(socket.AF_INET6, socket.SOCK_DGRAM),
+            socket.socket(socket.AF_INET6, socket.SOCK_STREAM),
+        ]
+    icmp, udp, tcp = socks
+    try:
+        for sock, payload, port in ((icmp, b"\x80\0\0\0\0\1\0\1" + marker, 0), (udp, marker, 9)):
+            with contextlib.suppress(OSError):
+                sock.sendto(payload, (OUTSIDE6, port))
+                sent += 1
+        tcp.setblocking(False)
+        with contextlib.suppress(OSError):
+            if tcp.connect_ex((OUTSIDE6, 80)) in (0, 115):
+                sent += 1
+    finally:
+        for s in socks:
+            s.close()
+    return sent
+
+
+def test_no_ipv6_packet_of_a_dual_stack_scenario_reaches_the_host(
+    workdir: str, nothing_left: None
+) -> None:
+    """Closed world for IPv6 (16.1): every namespace of the dual-stack book scenario sends
+    marked IPv6 packets to an address outside it; the host's interfaces see none of them,
+    while a capture inside the scenario sees them leave."""
+    from pathlib import Path
+
+    book = Path(__file__).parents[2] / "scenarios" / "book" / "webdb-dualstack.yaml"
+    text = book.read_text().replace("name: webdb6", "name: rl-leak6")
+    path = relkit.write(workdir, text, "rl-leak6.yaml")
+    driver = lifecycle.KernelDriver()
+    model, _ = lifecycle.up(path, driver)
+    try:
+        namespaces = [ns.name for ns in render(model).namespaces]
+        marker = f"rl-leak6-{os.getpid()}-{time.monotonic_ns()}".encode()
+        with relkit.Capture([None]) as host, relkit.Capture(list(namespaces)) as inside:
+            attempted = sum(_send_marked6(ns, marker) for ns in namespaces)
+            _loopback_control(marker)
+            time.sleep(0.5)
+            on_host = [
+                dev
+                for _ns, dev, frame in host.drain()
+                if marker in frame and b"control-" + marker not in frame
+            ]
+            inside_seen = [f for f in inside.drain() if marker in f[2]]
+        print(
+            f"{len(namespaces)} namespaces sent {attempted} IPv6 packets; inside: {len(inside_seen)}, host: {len(on_host)}"
+        )
+        assert inside_seen, "the capture inside saw nothing: the test itself is broken"
+        control = [f for _ns, dev, f in host.seen if dev == "lo" and b"control-" + marker in f]
+        assert control, "the host capture saw nothing at all: the test itself is broken"
+        assert on_host == []
+    finally:
+        lifecycle.down(model.name, driver)

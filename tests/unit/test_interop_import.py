@@ -52,8 +52,7 @@ def test_files_are_recognised_by_their_top_level_key_and_every_gap_is_listed(
         "vpce-0f89a33420c1931d7: interface endpoints (com.amazonaws.us-east-1.elasticloadbalancing) are not emulated yet",
         "vpce-032a826a: gateway endpoints (com.amazonaws.us-east-1.dynamodb) are not emulated yet",
         "rtb-3d560345: route 192.168.0.0/16 -> pcx-11223344556677889: its VPC peering connection is not part of the import",
-        "acl-9aeb5ef7: ingress rule 120 for ::/0: IPv6 is not emulated yet",
-        "sg-903004f8: ingress rule tcp/22 from 2001:db8::/32: IPv6 is not emulated yet",
+        "subnet-d6fcaa8d: IPv6 CIDR 2001:db8:1234:1a00::/64: its VPC has no IPv6 block here",
         "i-1234567890abcdef0: secondary private IP 10.0.2.158 is not emulated yet",
     ):
         assert f"netemu import: unsupported: {line}" in r.stderr
@@ -66,6 +65,13 @@ def test_files_are_recognised_by_their_top_level_key_and_every_gap_is_listed(
     first = acl.ingress[0]
     assert (first.number, first.action, str(first.cidr)) == (100, "deny", "162.243.144.192/32")
     assert model.instances["my-instance"].id == "i-1234567890abcdef0"
+    # IPv6 rules are imported (ref 16.6): the ACL's IPv6 entry and the group's CidrIpv6
+    assert [(r.number, str(r.cidr)) for r in acl.ingress_ipv6][:1] == [(120, "::/0")]
+    assert any(
+        str(r.cidr_ipv6) == "2001:db8::/32"
+        for g in model.security_groups.values()
+        for r in g.ingress
+    )
 
 
 def test_strict_turns_the_list_into_errors_and_writes_nothing(tmp_path: Path) -> None:

@@ -184,6 +184,7 @@ def test_exported_json_follows_the_ec2_service_model() -> None:
         "describe-dhcp-options": "DescribeDhcpOptions",
         "describe-flow-logs": "DescribeFlowLogs",
         "describe-vpc-peering-connections": "DescribeVpcPeeringConnections",
+        "describe-egress-only-internet-gateways": "DescribeEgressOnlyInternetGateways",
     }
     for path in SHIPPED:
         calls = model_to_describe(load_model(path)[0])

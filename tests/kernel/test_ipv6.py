@@ -1,0 +1,184 @@
+"""IPv6 in a dual-stack VPC with real packets (reference sections 4, 7, 8 and 16)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from netemu.testing import Running, running_text
+
+DUAL = """
+name: v6k
+vpcs:
+  main: {cidr: 10.60.0.0/16, ipv6: true}
+internet_gateways:
+  igw: {vpc: main}
+egress_only_internet_gateways:
+  eigw: {vpc: main}
+subnets:
+  public: {vpc: main, cidr: 10.60.1.0/24, ipv6_cidr: "2001:db8:1:1::/64", assign_ipv6_address_on_creation: true, route_table: public, public_ip_on_launch: true}
+  private: {vpc: main, cidr: 10.60.2.0/24, ipv6_cidr: "2001:db8:1:2::/64", assign_ipv6_address_on_creation: true, route_table: private, network_acl: private}
+route_tables:
+  public:
+    vpc: main
+    routes:
+      - {destination: 0.0.0.0/0, internet_gateway: igw}
+      - {destination: "::/0", internet_gateway: igw}
+  private:
+    vpc: main
+    routes:
+      - {destination: "::/0", egress_only_internet_gateway: eigw}
+security_groups:
+  web:
+    vpc: main
+    ingress:
+      - {protocol: tcp, port: 22, cidr: "::/0"}
+      - {protocol: icmpv6, cidr_ipv6: "::/0"}
+  v4only:
+    vpc: main
+    ingress:
+      - {protocol: all, cidr: 0.0.0.0/0}
+network_acls:
+  private:
+    vpc: main
+    ingress:
+      - {rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}
+      - {rule: 90, protocol: tcp, port: 23, cidr_ipv6: "::/0", action: deny}
+      - {rule: 100, protocol: all, cidr_ipv6: "::/0", action: allow}
+    egress:
+      - {rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}
+      - {rule: 100, protocol: all, cidr_ipv6: "::/0", action: allow}
+instances:
+  web: {subnet: public, security_groups: [web], services: [ssh]}
+  four: {subnet: public, security_groups: [v4only], services: [ssh]}
+  db: {subnet: private, security_groups: [web], services: [ssh, "tcp:23"]}
+  quiet: {subnet: private, services: [ssh]}
+"""
+
+
+@pytest.fixture(scope="module")
+def dual() -> Iterator[Running]:
+    with running_text(DUAL, "v6k.yaml") as s:
+        yield s
+
+
+def test_the_instance_holds_its_global_ipv6_address_and_the_internet_sees_it(
+    dual: Running,
+) -> None:
+    """16.4: the internet gateway routes IPv6 as it is: no NAT, the instance's own address
+    is its address on the internet, both ways."""
+    web = dual.model.instances["web"]
+    addrs = dual.exec("web", "ip", "-6", "-o", "addr", "show", "dev", "eth0").stdout
+    assert f"{web.ipv6_address}/128" in addrs
+    r = dual.probe("internet", "2001:db8:1:1::10", tcp=22)
+    assert (r.result, r.dst_ip) == ("reachable", str(web.ipv6_address))
+    out = dual.exec("web", "ping", "-6", "-c1", "-W2", "2001:db8:ff00::10")
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_egress_only_gateway_lets_out_and_refuses_what_the_internet_starts(
+    dual: Running,
+) -> None:
+    """16.5: stateful and outbound-only: the private instance reaches the internet over
+    IPv6, the internet cannot open a connection to it (a named drop at the gateway)."""
+    out = dual.exec("db", "ping", "-6", "-c1", "-W2", "2001:db8:ff00::10")
+    assert out.returncode == 0, out.stdout + out.stderr
+    r = dual.probe("internet", "2001:db8:1:2::10", tcp=22)
+    assert r.result == "blocked"
+    assert r.reason is not None
+    assert (r.reason.code, r.reason.component) == (
+        "NO_POSSIBLE_DESTINATION",
+        "egress_only_internet_gateway:eigw",
+    )
+
+
+def test_an_ipv4_rule_never_admits_ipv6(dual: Running) -> None:
+    """8.8, 16.6: `all from 0.0.0.0/0` admits IPv4 only; IPv6 finds no rule of its own."""
+    four = dual.model.instances["four"]
+    assert dual.probe("internet", "four", tcp=22).result == "reachable"  # IPv4, by its EIP
+    r = dual.probe("internet", str(four.ipv6_address), tcp=22)
+    assert r.result == "blocked"
+    assert r.reason is not None and r.reason.code == "ENI_SG_RULES_MISMATCH"
+
+
+def test_ipv6_acl_entries_are_their_own_list(dual: Running) -> None:
+    """8.7, 8.8: IPv6 entry 90 denies tcp/23 over IPv6 inside the VPC, IPv4 is untouched."""
+    db = dual.model.instances["db"]
+    r = dual.probe("web", str(db.ipv6_address), tcp=23)
+    assert r.result == "blocked"
+    assert r.reason is not None
+    assert (r.reason.code, r.reason.component, r.reason.rule) == (
+        "SUBNET_ACL_RESTRICTION",
+        "network_acl:private",
+        "90",
+    )
+    assert dual.probe("web", str(db.ipv6_address), tcp=22).result == "reachable"
+
+
+def test_default_group_lets_ipv6_out_and_neighbour_discovery_is_not_filtered(
+    dual: Running,
+) -> None:
+    """7.4, 16.7: the default group's ::/0 egress rule; it admits no ICMPv6 inbound, yet
+    neighbour discovery with the subnet's router address works."""
+    out = dual.exec("quiet", "ping", "-6", "-c1", "-W2", "2001:db8:ff00::10")
+    assert out.returncode == 0, out.stdout + out.stderr
+    neigh = dual.exec("quiet", "ip", "-6", "neigh", "show", "dev", "eth0").stdout
+    assert "fe80::1" in neigh and "FAILED" not in neigh
+
+
+def test_book_dual_stack_scenario_agrees_with_its_model() -> None:
+    """4.5, 16.4, 16.5: every expectation of the dual-stack book scenario holds on the
+    kernel, and the static walk (explain.ipv6) gives the same verdicts and reasons."""
+    from pathlib import Path
+
+    from netemu.explain.crosscheck import compare
+    from netemu.explain.static import explain
+    from netemu.probe.expect import spec_of
+    from netemu.testing import running
+
+    path = Path(__file__).parents[2] / "scenarios" / "book" / "webdb-dualstack.yaml"
+    with running(str(path)) as s:
+        outcomes = s.expectations()
+        assert [o.why for o in outcomes if not o.ok] == []
+        for o in outcomes:
+            assert compare(o.result, explain(s.model, spec_of(o.expectation))) == [], o.title
+
+
+def test_flow_logs_record_ipv6_flows_accepted_and_rejected() -> None:
+    """12.1, 12.2, 12.4, 16.4: an accepted IPv6 connection gives ACCEPT records with the
+    IPv6 addresses, both ways, on the instance's interface; one the security group refuses
+    gives a REJECT record."""
+    import json
+    import time
+    from pathlib import Path
+
+    from netemu.driver.state import state_dir
+    from netemu.flowlogs import records
+
+    text = DUAL.replace("name: v6k", "name: v6fl") + (
+        "flow_logs:\n  all: {resource: main, traffic_type: ALL, max_aggregation_interval: 1}\n"
+    )
+    with running_text(text, "v6fl.yaml") as s:
+        web = s.model.instances["web"]
+        four = s.model.instances["four"]
+        assert s.probe("internet", str(web.ipv6_address), tcp=22).result == "reachable"
+        assert s.probe("internet", str(four.ipv6_address), tcp=22).result == "blocked"
+        time.sleep(2.2)
+        path = Path(state_dir(s.model.name)) / records.RECORDS
+        rows = [json.loads(x) for x in path.read_text().splitlines()]
+    mine = sorted(
+        (r["action"], r["flow-direction"], r["srcaddr"], r["dstaddr"])
+        for r in rows
+        if r["log-status"] == "OK" and r["interface-id"] == web.eni.id and r["protocol"] == 6
+    )
+    assert mine == [
+        ("ACCEPT", "egress", str(web.ipv6_address), "2001:db8:ff00::10"),
+        ("ACCEPT", "ingress", "2001:db8:ff00::10", str(web.ipv6_address)),
+    ]
+    refused = {
+        (r["action"], r["flow-direction"], r["srcaddr"], r["dstaddr"], r["type"])
+        for r in rows
+        if r["log-status"] == "OK" and r["interface-id"] == four.eni.id and r["protocol"] == 6
+    }
+    assert refused == {("REJECT", "ingress", "2001:db8:ff00::10", str(four.ipv6_address), "IPv6")}
