@@ -13,7 +13,8 @@ from netemu.model import load_model
 from tests.guidedoc import GUIDE, ROOT, matches, pages, steps
 
 SCENARIOS = sorted((GUIDE / "scenarios").glob("*.yaml"))
-STAGES = 9  # the stages the issue lists, one page each
+STAGES = 10  # the stages the issue lists, one page each, and the same with the AWS CLI
+AWS_CLI_PAGE = "10-aws-cli.md"
 
 
 def test_both_languages_have_the_same_pages_and_an_index() -> None:
@@ -29,7 +30,11 @@ def test_both_languages_run_the_same_commands_in_the_same_order(name: str) -> No
     en = [s.comparable for s in steps(GUIDE / "en" / name)]
     ja = [s.comparable for s in steps(GUIDE / "ja" / name)]
     assert en == ja
-    assert any("netemu apply" in c for c in en), "each stage applies its scenario"
+    if name == AWS_CLI_PAGE:
+        assert any(c.startswith("aws ec2 ") for c in en), "the API page calls aws ec2"
+        assert any(re.match(r"sudo netemu serve .*&$", c) for c in en), "against netemu serve"
+    else:
+        assert any("netemu apply" in c for c in en), "each stage applies its scenario"
     assert any(re.search(r"netemu (probe|ssh|exec|test)", c) for c in en), "and watches packets"
 
 
