@@ -77,3 +77,17 @@ def test_the_matcher_takes_ellipsis_and_whitespace_runs_and_catches_drift() -> N
     assert not matches("REACHABLE", "BLOCKED")
     assert not matches("a\nb", "a\nb\nc")
     assert not matches("", "unexpected output")
+
+
+def test_a_variable_one_command_sets_is_there_for_the_next() -> None:
+    from tests.guidedoc import Shell, Step
+
+    shell = Shell()
+    try:
+        assert shell.run(Step("t", 1, "VPC=$(echo vpc-1)", ""))[1] == 0
+        assert shell.run(Step("t", 2, "export REGION=ap-northeast-1", ""))[1] == 0
+        out, status = shell.run(Step("t", 3, 'echo $VPC; sh -c "echo \\$REGION"', ""))
+        assert (out, status) == ("vpc-1\nap-northeast-1\n", 0)
+        assert shell.run(Step("t", 4, "false", ""))[1] == 1
+    finally:
+        shell.close()
