@@ -115,7 +115,7 @@ def _kernel_routes(ifname: str, cidr: str, noprefixroute: bool) -> set[RouteKey]
     return out
 
 
-def _ruleset_wanted(rs: Ruleset, w: Wanted) -> None:
+def _ruleset_wanted(rs: Ruleset, w: Wanted, conntrack: bool = True) -> None:
     w.chains = {}
     for cmd in rs.commands:
         for verb in ("add", "create", "insert"):
@@ -145,8 +145,11 @@ def _ruleset_wanted(rs: Ruleset, w: Wanted) -> None:
                 if kind in body:
                     s = body[kind]
                     interval = "interval" in (s.get("flags") or [])
-                    w.sets[s["name"]] = None if interval else len(s.get("elem", []))
-    w.conntrack = _uses_conntrack(rs.commands)
+                    # A set the packet path fills (it has a size: nft.add_packet_set) holds
+                    # whatever the traffic put there; its count is not the plan's.
+                    filled = "size" in s
+                    w.sets[s["name"]] = None if interval or filled else len(s.get("elem", []))
+    w.conntrack = conntrack and _uses_conntrack(rs.commands)
 
 
 def _other_family(body: dict[str, Any]) -> bool:
@@ -574,12 +577,13 @@ def verify_rulesets(
         if rs.ns not in names:
             continue
         w = Wanted()
-        _ruleset_wanted(rs, w)
+        _ruleset_wanted(rs, w, conntrack=False)
         assert w.chains is not None
         with netns.entered(rs.ns):
             if chains is not None and rs.ns in chains:
+                read = ob.read_chain_comments(chains[rs.ns])
                 for chain in chains[rs.ns]:
-                    got = ob.read_chain_comments(chain)
+                    got = read.get(chain)
                     want = w.chains[chain].comments
                     if got is None or list(got) != want:
                         held = "missing" if got is None else f"holds {len(got)} rule(s)"

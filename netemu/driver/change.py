@@ -20,12 +20,12 @@ import glob
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 
 from netemu.driver import build, kernel, netns, nft_delta, process, rtnl
-from netemu.driver.rtnl_batch import IFLA_IFNAME, Batch, LinkEnd
+from netemu.driver.rtnl_batch import IFLA_IFNAME, Batch
 from netemu.errors import KernelError
 from netemu.render import names as n
 from netemu.render.plan import Link, Namespace, Plan, Process, Ruleset
@@ -100,7 +100,7 @@ def change(
         if old is not None and old.sysctls != space.sysctls:
             run.step(partial(_sysctls, space.name, set(space.sysctls) - set(old.sysctls)))
     if new_links:
-        run.step(lambda: _create_links(new_links))
+        run.step(lambda: _create_links(after, new_links))
     for name in {name for name, _ in fresh} | {space.name for space in added}:
         late = new_ns[name].late_sysctls
         if late:
@@ -216,49 +216,24 @@ def _kernel_indexes(namespaces: set[str]) -> build.Indexes:
     return out
 
 
-def _create_links(links: list[Link]) -> None:
-    """New cables, numbered above every interface index of the namespaces they join (a
-    veth whose peer has its own index is slow to come up: build.ifindexes)."""
+def _create_links(plan: Plan, links: list[Link]) -> None:
+    """New cables, made as `up` makes them (build.links), numbered above every interface
+    index of the namespaces they join (a veth whose peer has its own index is slow to
+    come up: build.ifindexes); side b then comes up with its alias."""
     involved = {x.ns_a for x in links} | {x.ns_b for x in links}
-    taken = _kernel_indexes(involved)
-    top = max([build.CHOSEN_INDEX_BASE, *taken.values()])
+    top = max([build.CHOSEN_INDEX_BASE, *_kernel_indexes(involved).values()])
     indexes: build.Indexes = {}
     for x in links:
         for end in ((x.ns_a, x.ifname_a), (x.ns_b, x.ifname_b)):
             top += 1
             indexes[end] = top
-    by_a: dict[str, list[Link]] = {}
-    for x in links:
-        by_a.setdefault(x.ns_a, []).append(x)
-    for ns, group in by_a.items():
-        batch = Batch()
-        with _fds({x.ns_b for x in group}) as fds:
-            for x in group:
-                batch.veth(
-                    LinkEnd(x.ifname_a, indexes[(ns, x.ifname_a)], x.mac_a),
-                    LinkEnd(x.ifname_b, indexes[(x.ns_b, x.ifname_b)], x.mac_b, fds[x.ns_b]),
-                    what=x,
-                )
-            with build.socket_in(ns) as sock:
-                batch.commit(sock)
+    build.links(replace(plan, links=tuple(links)), indexes)
     by_b: dict[str, Batch] = {}
     for x in links:
         by_b.setdefault(x.ns_b, Batch()).link_set(indexes[(x.ns_b, x.ifname_b)], x, alias=x.alias)
     for ns, batch in by_b.items():
         with build.socket_in(ns) as sock:
             batch.commit(sock)
-
-
-@contextlib.contextmanager
-def _fds(names: set[str]) -> Iterator[dict[str, int]]:
-    fds: dict[str, int] = {}
-    try:
-        for name in sorted(names):
-            fds[name] = os.open(netns.path(name), os.O_RDONLY)
-        yield fds
-    finally:
-        for fd in fds.values():
-            os.close(fd)
 
 
 def _addresses_routes_rules(

@@ -43,7 +43,7 @@ def load_ruleset(rs: Ruleset, replace: bool = False) -> None:
     users = [c for c in commands if "rule" in c.get("add", {}) and _names_policy(c)]
     first = [c for c in commands if c not in policies and c not in users]
     if replace:
-        for family in {"inet", *arp.families(commands)}:  # arp, netdev: render.arp
+        for family in arp.ALL_FAMILIES:  # arp, netdev: render.arp
             table = {"family": family, "name": NFT_TABLE}
             first = [{"add": {"table": table}}, {"delete": {"table": table}}, *first]
     with netns.entered(rs.ns):

@@ -14,7 +14,7 @@ import glob
 import json
 import os
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -172,16 +172,20 @@ def read_nft() -> NftSeen:
     return _nft()
 
 
-def read_chain_comments(chain: str) -> tuple[str | None, ...] | None:
-    """The comments of one chain's rules in the calling thread's namespace (None: no such
-    chain): a cheap read-back of a chain a change refilled."""
+def read_chain_comments(chains: Sequence[str]) -> dict[str, tuple[str | None, ...]]:
+    """The comments of the rules of `chains` in the calling thread's namespace, in one
+    request (a chain that does not exist is left out): a cheap read-back of the chains a
+    change refilled."""
+    out: dict[str, tuple[str | None, ...]] = {}
     nft = nftables.Nftables()
     nft.set_json_output(True)
-    ref = {"family": "inet", "table": NFT_TABLE, "name": chain}
-    rc, out, _err = nft.json_cmd({"nftables": [{"list": {"chain": ref}}]})
-    if rc != 0:
-        return None
-    return tuple(i["rule"].get("comment") for i in out.get("nftables", []) if "rule" in i)
+    for chain in chains:
+        ref = {"family": "inet", "table": NFT_TABLE, "name": chain}
+        rc, found, _err = nft.json_cmd({"nftables": [{"list": {"chain": ref}}]})
+        if rc == 0:
+            items = found.get("nftables", [])
+            out[chain] = tuple(i["rule"].get("comment") for i in items if "rule" in i)
+    return out
 
 
 def _nft() -> NftSeen:

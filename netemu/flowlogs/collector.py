@@ -168,7 +168,8 @@ class Collector:
 
 
 def main(argv: list[str]) -> int:
-    """python -m netemu.flowlogs STATE_DIR SCENARIO_COPY"""
+    """python -m netemu.flowlogs STATE_DIR SCENARIO_COPY [CONFIG]: CONFIG only names the
+    model it was started for, so a changed model restarts it (flowlogs.render)."""
     state_dir, scenario = argv[1], argv[2]
     model, _ = load_model(scenario)
     collector = Collector(model, state_dir)

@@ -42,6 +42,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "TransitGatewayVpcAttachments": ("TransitGatewayAttachmentId",),
     "TransitGatewayPeeringAttachments": ("TransitGatewayAttachmentId",),
     "TransitGatewayRouteTables": ("TransitGatewayRouteTableId",),
+    "FlowLogs": ("FlowLogId", "ResourceId"),
 }
 VPC_ATTRIBUTES = "VpcAttributes"  # describe-vpc-attribute output, one object per call
 _REGION_DIR = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")

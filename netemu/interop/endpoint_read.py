@@ -31,6 +31,7 @@ CALLS = (
     ("describe_managed_prefix_lists", "ManagedPrefixLists", False),
     ("describe_transit_gateways", "TransitGateways", False),
     ("describe_transit_gateway_attachments", "TransitGatewayAttachments", False),
+    ("describe_flow_logs", "FlowLogs", False),
 )
 
 

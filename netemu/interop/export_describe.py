@@ -20,6 +20,7 @@ from netemu.interop.export_enis import (
     instance_json,
     tags_json,
 )
+from netemu.interop.export_flow_logs import flow_logs_json
 from netemu.interop.names import IDLE_TIMEOUT_TAG
 from netemu.model.types import (
     PROTO_ALL,
@@ -94,6 +95,7 @@ def model_to_describe(model: Model) -> dict[str, Json]:
             ]
         },
         "describe-dhcp-options": {"DhcpOptions": [_dhcp(model)]},
+        "describe-flow-logs": {"FlowLogs": flow_logs_json(model)},
     }
     for v in model.vpcs.values():
         out[f"describe-vpc-attribute.{v.id}"] = {

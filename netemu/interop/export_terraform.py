@@ -22,6 +22,7 @@ from netemu.model.types import (
     SecurityGroup,
     SecurityGroupRule,
 )
+from netemu.model.validate_flow_logs import V2_FIELDS
 
 _SG_PROTO = {PROTO_ALL: "-1", PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp"}
 
@@ -106,6 +107,7 @@ def model_to_terraform(model: Model) -> str:
         _group(h, model, group)
     _nat_gateways(h, model)
     _instances(h, model)
+    _flow_logs(h, model)
     return "\n".join(h.lines).rstrip() + "\n"
 
 
@@ -290,3 +292,34 @@ def _instances(h: _Hcl, model: Model) -> None:
                 f'resource "aws_ec2_instance_state" "{label(i.name)}"',
                 [f"instance_id = aws_instance.{label(i.name)}.id", 'state       = "stopped"'],
             )
+
+
+def _flow_logs(h: _Hcl, model: Model) -> None:
+    """aws_flow_log to an S3 bucket the user names (netemu writes files in S3's layout)."""
+    if not model.flow_logs:
+        return
+    h.block('variable "flow_log_bucket_arn"', ['description = "S3 bucket for the flow logs"'])
+    targets = {
+        "vpc": ("vpc_id", "aws_vpc.{}.id"),
+        "subnet": ("subnet_id", "aws_subnet.{}.id"),
+        "instance": ("eni_id", "aws_instance.{}.primary_network_interface_id"),
+        "nat_gateway": ("eni_id", "aws_nat_gateway.{}.network_interface_id"),
+    }
+    for f in model.flow_logs:
+        key, ref = targets[f.resource_kind]
+        interval = 60 if f.max_aggregation_interval <= 60 else 600  # AWS offers these (12.1)
+        body = [
+            f"{key} = {ref.format(label(f.resource))}",
+            f"traffic_type = {_s(f.traffic_type)}",
+            'log_destination_type = "s3"',
+            "log_destination = var.flow_log_bucket_arn",
+            f"max_aggregation_interval = {interval}",
+        ]
+        if f.log_format != V2_FIELDS:
+            body.append("log_format = " + _s(" ".join("${" + x + "}" for x in f.log_format)))
+        note = (
+            f"netemu used {f.max_aggregation_interval} s"
+            if interval != f.max_aggregation_interval
+            else ""
+        )
+        h.block(f'resource "aws_flow_log" "{label(f.name)}"', [*body, _tags(f.name)], note)

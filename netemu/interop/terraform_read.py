@@ -44,7 +44,6 @@ _UNMAPPED_PREFIXES = (
     "aws_vpn_",
     "aws_ec2_transit_gateway",
     "aws_egress_only_internet_gateway",
-    "aws_flow_log",
     "aws_vpc_ipv4_cidr_block_association",
     "aws_vpc_ipv6_",
     "aws_vpc_dhcp_options",
@@ -167,6 +166,27 @@ class _Reader(RuleResources):
                 "Tags": tf_tags(v),
             },
         )
+
+    def _flow_log(self, r: Mapping[str, Any], v: Json) -> None:
+        """The describe-flow-logs item (docs/flow-logs.md); the importer maps it."""
+        keys = (
+            "vpc_id",
+            "subnet_id",
+            "eni_id",
+            "transit_gateway_id",
+            "transit_gateway_attachment_id",
+        )
+        resource = next((v[k] for k in keys if v.get(k)), "-")
+        item: Json = {"FlowLogId": v["id"], "ResourceId": resource, "Tags": tf_tags(v)}
+        for key, field in (
+            ("TrafficType", "traffic_type"),
+            ("LogDestinationType", "log_destination_type"),
+            ("LogFormat", "log_format"),
+            ("MaxAggregationInterval", "max_aggregation_interval"),
+        ):
+            if v.get(field) is not None:
+                item[key] = v[field]
+        self.add("FlowLogs", item)
 
     def _internet_gateway(self, r: Mapping[str, Any], v: Json) -> None:
         attached = [{"VpcId": v["vpc_id"], "State": "available"}] if v.get("vpc_id") else []

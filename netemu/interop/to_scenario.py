@@ -16,6 +16,7 @@ from netemu.interop.names import Namer, tag
 from netemu.interop.notes import Note
 from netemu.interop.rules import ALL_SG, acl_rules, sg_rules
 from netemu.interop.to_endpoints import Endpoints
+from netemu.interop.to_flow_logs import flow_logs
 from netemu.model.validate_internet import DEFAULT_HOST
 
 Data = Mapping[str, Sequence[Mapping[str, Any]]]
@@ -103,6 +104,7 @@ class _Converter(Endpoints):
         self._security_groups()
         self._network_acls()
         self._associations()
+        out["flow_logs"] = flow_logs(self.items("FlowLogs"), self._flow_log_targets(), self.notes)
         out["internet"] = {"hosts": {h: {"ip": ip} for h, ip in self.hosts}}
         for h, ip in self.hosts:
             self.notes.append(Note(h, f"internet host '{h}' at {ip}", "added"))
@@ -120,6 +122,7 @@ class _Converter(Endpoints):
             "network_acls",
             "instances",
             "internet",
+            "flow_logs",
         )
         return {k: out[k] for k in ordered if out.get(k)}, self.notes
 
@@ -131,6 +134,17 @@ class _Converter(Endpoints):
             if a.get("NetworkInterfaceId")
         }
         return set(self.eni_owner) | nat_enis
+
+    def _flow_log_targets(self) -> dict[str, str]:
+        """VPC, subnet and ENI ids -> the name of what a flow log on them covers."""
+        nat_enis = {
+            str(a["NetworkInterfaceId"]): self.nat[str(n["NatGatewayId"])]
+            for n in self.items("NatGateways")
+            if str(n.get("NatGatewayId")) in self.nat
+            for a in n.get("NatGatewayAddresses") or []
+            if a.get("NetworkInterfaceId")
+        }
+        return {**self.vpc, **self.subnet, **self.eni_owner, **nat_enis}
 
     def _region(self) -> str:
         for s in self.items("Subnets"):

@@ -6,14 +6,21 @@ import re
 from collections.abc import Collection
 from typing import Literal
 
-from netemu.model.ids import aws_id
 from netemu.model.types import FlowLog
 from netemu.model.validate_context import Ctx, aws, q, suggest
-from netemu.model.validate_fields import as_map, check_keys, integer, object_name, section, text
+from netemu.model.validate_fields import (
+    as_map,
+    check_keys,
+    integer,
+    object_id,
+    object_name,
+    section,
+    text,
+)
 from netemu.scenario import Node
 
 ResourceKind = Literal["vpc", "subnet", "instance", "nat_gateway"]
-FLOW_LOG_KEYS = ("resource", "traffic_type", "max_aggregation_interval", "log_format")
+FLOW_LOG_KEYS = ("id", "resource", "traffic_type", "max_aggregation_interval", "log_format")
 TRAFFIC_TYPES = ("ACCEPT", "REJECT", "ALL")
 DEFAULT_INTERVAL_S = 600  # ref 12.1: 10 minutes unless 1 minute is asked for
 MAX_INTERVAL_S = 600
@@ -71,12 +78,11 @@ def read_flow_logs(ctx: Ctx, top: dict[str, Node]) -> list[FlowLog]:
             )  # fmt: skip
             interval = DEFAULT_INTERVAL_S if value is None else value
         fields = _log_format(ctx, m.get("log_format"), what)
+        ident = object_id(ctx, m, "fl", name, what)  # kept from an import (ref 11)
         if resource is None or traffic is None or fields is None:
             continue
         kind, target = resource
-        out.append(
-            FlowLog(name, aws_id(ctx.scenario, "fl", name), kind, target, traffic, interval, fields)
-        )
+        out.append(FlowLog(name, ident, kind, target, traffic, interval, fields))
     return out
 
 

@@ -16,7 +16,7 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,6 +150,7 @@ def _change(
     if coming:
         state.namespaces += coming
         st.save(state)
+    undo_copy = _stage_copy(state, new)
     with _deferred_signals() as caught:
         try:
             pids = driver.change(before, after, workdir, running, False)
@@ -163,11 +164,36 @@ def _change(
             if caught:
                 raise KernelError(f"interrupted by signal {caught[0]}")
         except BaseException as e:
+            undo_copy()
             _roll_back(driver, state, old, before, after, workdir, running, e)
             raise
     if after.namespaces:
         state.pids = pids
         state.namespaces = [ns.name for ns in after.namespaces]
+
+
+def _stage_copy(state: st.State, model: Model) -> Callable[[], None]:
+    """Put the new scenario's copy in place before daemons start, since the flow-log
+    collector reads it when it starts (flowlogs.render); returns what undoes that."""
+    path = st.scenario_copy(state.scenario, os.path.abspath(model.source))
+    try:
+        with open(path, "rb") as f:
+            before: bytes | None = f.read()
+    except FileNotFoundError:
+        before = None
+    shutil.copyfile(model.source, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+    def undo() -> None:
+        if before is None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            return
+        with open(path + ".tmp", "wb") as f:
+            f.write(before)
+        os.replace(path + ".tmp", path)
+
+    return undo
 
 
 def _verify(

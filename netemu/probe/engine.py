@@ -382,6 +382,8 @@ class Prober:
         if f.drop:
             drop, drop_leg, _, packet = f.drop
             reason = from_drop(drop, drop_leg, self.model, f.src, f.dst, packet)
+        forward = path.walk(self.model, f.src, f.dst.ip)
+        back = path.walk(self.model, f.dst, f.arrived.src if f.arrived else f.src.ip)
         way = hops.assemble(
             self._component(f.src),
             self._component(f.dst) if f.dst.ns else None,
@@ -389,6 +391,7 @@ class Prober:
             f.arrived is not None,
             f.reply is not None,
             drop_leg,
+            (forward, back),
         ) or self._modelled(f)
         return ProbeResult(
             f.spec, str(f.src.ip), str(f.dst.ip), result, seen, seen_port, reason, way.hops,

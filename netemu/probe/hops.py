@@ -1,9 +1,9 @@
 """The hops of a probe, from where its packets were seen (pure; probe.engine feeds it).
 
 Every namespace with AWS rules logs each probe packet entering it (render.nft.probe_hops),
-with the packet's headers. Each namespace that forwards decrements the TTL, so within one
-leg the sightings are ordered by falling TTL (ties, where a hop does not decrement, keep
-the order the logs were read in). The source is where the probe was sent, the destination
+with the packet's headers. Within one leg the sightings are ordered by falling TTL; those
+of namespaces that stand for no AWS hop share a TTL (render.hops) and take the order of the
+model's path (`_leg`). The source is where the probe was sent, the destination
 counts once its capture saw the request. A drop is logged by the rule that took the packet,
 in a namespace whose hop log fired just before: the drop point is the last hop seen.
 
@@ -35,9 +35,27 @@ class Hops:
     observed: bool
 
 
-def _leg(sightings: list[Sighting], leg: Leg) -> list[str]:
+def _leg(sightings: list[Sighting], leg: Leg, expected: list[str] | None = None) -> list[str]:
+    """One leg's sightings by falling TTL. Namespaces that stand for no AWS hop (subnets,
+    VPC routers, internet gateways: ref 10.9) hand the packet on with its TTL, so several
+    sightings share one; among those, the order is the one the model's path visits them in
+    (`expected`), and otherwise the order the logs were read in, which several listeners
+    do not keep. Which components saw the packet, and at which TTL, stays observed."""
     mine = sorted((s for s in sightings if s.leg == leg), key=lambda s: (-s.ttl, s.order))
-    return [s.component for s in mine]
+    if not expected:
+        return [s.component for s in mine]
+    out: list[str] = []
+    cursor = 0
+    for ttl in sorted({s.ttl for s in mine}, reverse=True):
+        rest = [s for s in mine if s.ttl == ttl]
+        while rest and cursor < len(expected):
+            hit = next((s for s in rest if s.component == expected[cursor]), None)
+            cursor += 1
+            if hit is not None:
+                out.append(hit.component)
+                rest.remove(hit)
+        out += [s.component for s in rest]
+    return out
 
 
 def _append(hops: list[str], component: str) -> None:
@@ -52,18 +70,21 @@ def assemble(
     arrived: bool,
     replied: bool,
     drop_leg: Leg | None,
+    expected: tuple[list[str], list[str]] | None = None,
 ) -> Hops | None:
     """Observed hops: the request's way (to the drop, or to the destination), then the
-    reply's way when the reply died. None when nothing was seen (use `modelled`)."""
+    reply's way when the reply died. None when nothing was seen (use `modelled`).
+    `expected`: the model's forward and return paths, which order sightings of equal TTL."""
     if not any(s.leg == "request" for s in sightings):
         return None
+    forward, back = expected or (None, None)
     hops = [source]
-    for c in _leg(sightings, "request"):
+    for c in _leg(sightings, "request", forward):
         hops.append(c)
     if arrived and destination:
         _append(hops, destination)
     if drop_leg == "reply":
-        for c in _leg(sightings, "reply"):
+        for c in _leg(sightings, "reply", back):
             hops.append(c)
     elif replied and not arrived and destination:
         _append(hops, destination)  # the reply proves the request arrived

@@ -78,11 +78,6 @@ def _port(ifname: str) -> list[Json]:
     ]
 
 
-def families(commands: tuple[Json, ...] | list[Json]) -> list[str]:
-    """The families of the netemu tables a ruleset adds (inet, and arp/netdev from here)."""
-    out = []
-    for c in commands:
-        table = c.get("add", {}).get("table")
-        if table and table["family"] not in out:
-            out.append(table["family"])
-    return out
+# Every family a netemu table of a namespace may have: replacing a ruleset removes all of
+# them, also those the new ruleset no longer has (a subnet whose last ENI went).
+ALL_FAMILIES = ("inet", "arp", "netdev")

@@ -98,6 +98,9 @@ class Account:
             fixups.nat_gateway_created(self.backend(), match.group(1))
             # AWS answers `pending`; netemu's pending lasts no time (describe shows the end).
             text = text.replace("<state>available</state>", "<state>pending</state>", 1)
+        modified = re.search(r"(?:^|&)InstanceId=(i-[0-9a-f]+)", body)
+        if modified and "Action=ModifyInstanceAttribute&" in f"{body}&" and "GroupId." in body:
+            fixups.instance_groups_modified(self.backend(), modified.group(1))
         for old, new in fixups.after_call(self.backend()).items():
             text = text.replace(f">{old}<", f">{new}<")
         return status, headers, text

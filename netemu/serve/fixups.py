@@ -129,6 +129,15 @@ def _nat_gateways(backend: Any) -> dict[str, str]:
     return replaced
 
 
+def instance_groups_modified(backend: Any, instance_id: str) -> None:
+    """ModifyInstanceAttribute with groups replaces the primary ENI's groups (ref 7.3);
+    moto changes the instance's list but its ENI then shows old and new groups together."""
+    instance = backend.get_instance(instance_id)
+    eni = instance.nics.get(0) if isinstance(instance.nics, dict) else None
+    if eni is not None:
+        eni._group_set = list(instance.security_groups)
+
+
 def nat_gateway_created(backend: Any, nat_id: str) -> None:
     """A public NAT gateway created in a VPC without an internet gateway fails (ref 6.2); one
     that did not fail stays available whatever happens to the gateway later."""

@@ -41,6 +41,7 @@ HEADER = (
 )
 
 _SG, _ACL, _RT = {"SecurityGroups"}, {"NetworkAcls"}, {"RouteTables"}
+_FL = {"FlowLogs"}
 # The describe-* results an action can change; any action not listed reads everything.
 REFRESH: dict[str, set[str]] = {
     **dict.fromkeys(
@@ -75,6 +76,8 @@ REFRESH: dict[str, set[str]] = {
         ),
         _RT,
     ),
+    # The flow-log collector is part of the plan: apply starts or stops it (ref 12.1).
+    **dict.fromkeys(("CreateFlowLogs", "DeleteFlowLogs"), _FL),
 }
 
 # Where each describe-* result keeps the objects that become named scenario objects.

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 from live import Held, HeldSsh, live
 
 from netemu.driver import netns
+from netemu.render.topology import endpoint_ns
 
 TEMPLATE = """
 name: ap
@@ -127,6 +129,25 @@ def test_removing_the_outbound_all_rule_makes_flows_tracked() -> None:
         assert c.alive()
 
 
+def test_icmp_is_tracked_even_by_all_addresses_rules() -> None:
+    """7.14: ICMP is always tracked: an echo exchange (one ICMP id) admitted by an ICMP rule
+    for 0.0.0.0/0, with outbound all, goes on after that rule is removed."""
+    icmp = "      - {protocol: icmp, icmp_type: -1, icmp_code: -1, cidr: 0.0.0.0/0}"
+    with live(scenario(ingress=icmp)) as s:
+        ns = endpoint_ns(s.model, "client")
+        ping = subprocess.Popen(
+            ["ping", "-n", "-c", "15", "-i", "0.2", str(s.model.instances["web"].public_ip)],
+            stdout=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: netns.enter_for_good(ns),
+        )
+        time.sleep(1.0)
+        s.apply(scenario(ingress="      []"))
+        out, _ = ping.communicate(timeout=20)
+        assert " 15 received" in out, out
+        assert s_probe_result_icmp(s, "client", "web").result == "blocked"
+
+
 def test_acl_deny_cuts_an_established_flow_at_once() -> None:
     """8.15, 7.15: a network ACL is stateless; a deny added for the flow's traffic drops its
     very next packet, although the security group would still admit it by state."""
@@ -200,6 +221,12 @@ def s_probe_result(s: object, source: str, destination: str, port: int = PORT): 
     from netemu.testing import Running
 
     return Running(s.model).probe(source, destination, tcp=port)  # type: ignore[attr-defined]
+
+
+def s_probe_result_icmp(s: object, source: str, destination: str):  # type: ignore[no-untyped-def]
+    from netemu.testing import Running
+
+    return Running(s.model).probe(source, destination, icmp=True)  # type: ignore[attr-defined]
 
 
 def s_probe(s: object, source: str, destination: str) -> str:

@@ -131,7 +131,7 @@ INTENDED: dict[str, dict[str, tuple[str, str, str, str | None, str] | None]] = {
             "ENI_SG_RULES_MISMATCH",
             "security_group:api",
             "ingress",
-            None,
+            "sg-ids",
             "reply",
         ),
     },

@@ -276,3 +276,30 @@ def test_key_pair_logs_in_and_user_data_runs_once(served: Served, tmp_path: Path
     assert login.returncode == 0, login.stderr
     logs = netemu("logs", "-s", NAME, "app")
     assert "hello-from-user-data" in logs.stdout, logs.stdout + logs.stderr
+
+
+def test_instance_lifecycle_and_attributes_through_the_api(served: Served) -> None:
+    """StopInstances stops the instance in the kernel (a probe then meets BAD_STATE, ref
+    9.10) and keeps its private address (9.2); StartInstances brings it back;
+    ModifyInstanceAttribute turns the source/destination check off (9.9) and changes its
+    groups; TerminateInstances removes it."""
+    from netemu import lifecycle
+
+    ec2 = served.client()
+    ids = build_webdb(ec2)
+    ec2.stop_instances(InstanceIds=[ids["db"]])  # type: ignore[attr-defined]
+    stopped = _probe("web", "db", "--tcp", "22")
+    assert stopped["result"] == "blocked"
+    assert stopped["reason"]["code"] == "BAD_STATE"  # type: ignore[index]
+    ec2.start_instances(InstanceIds=[ids["db"]])  # type: ignore[attr-defined]
+    assert _probe("web", "db", "--tcp", "22")["result"] == "reachable"
+    assert str(lifecycle.running_model(NAME).instances["db"].private_ip) == "172.30.1.10"
+    ec2.modify_instance_attribute(InstanceId=ids["db"], SourceDestCheck={"Value": False})  # type: ignore[attr-defined]
+    assert lifecycle.running_model(NAME).instances["db"].eni.source_dest_check is False
+    ec2.modify_instance_attribute(InstanceId=ids["db"], Groups=[ids["ssh"]])  # type: ignore[attr-defined]
+    db = lifecycle.running_model(NAME).instances["db"]
+    assert db.eni.security_groups == (ids["ssh"],)
+    assert _probe("web", "db", "--tcp", "3306")["result"] == "blocked"  # only ssh admitted now
+    ec2.terminate_instances(InstanceIds=[ids["db"]])  # type: ignore[attr-defined]
+    assert "db" not in lifecycle.running_model(NAME).instances
+    assert netemu("verify", NAME).returncode == 0

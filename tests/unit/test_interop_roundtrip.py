@@ -182,6 +182,7 @@ def test_exported_json_follows_the_ec2_service_model() -> None:
         "describe-network-interfaces": "DescribeNetworkInterfaces",
         "describe-addresses": "DescribeAddresses",
         "describe-dhcp-options": "DescribeDhcpOptions",
+        "describe-flow-logs": "DescribeFlowLogs",
     }
     for path in SHIPPED:
         calls = model_to_describe(load_model(path)[0])

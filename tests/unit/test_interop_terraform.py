@@ -48,9 +48,7 @@ def test_a_state_imports_like_the_describe_output_of_the_same_account(tmp_path: 
         "scenarios/book/webdb.yaml",
     )
     assert r.returncode == 0, r.stderr
-    assert (
-        "unsupported: module.network.aws_flow_log.all: aws_flow_log is not emulated yet" in r.stderr
-    )
+    assert "aws_flow_log" not in r.stderr  # imported (docs/flow-logs.md, ref 12.1)
     assert "vpce-0123456789abcdef0: gateway endpoints (com.amazonaws.ap-northeast-1.s3)" in r.stderr
     assert "aws_s3_bucket" not in r.stderr and "webdb-logs" not in out.read_text()
     model, _ = load_model(str(out))
@@ -69,6 +67,9 @@ def test_a_state_imports_like_the_describe_output_of_the_same_account(tmp_path: 
         )
     ssh = model.group("main", "ssh")
     assert ssh is not None and len(ssh.ingress) == 1  # the separate rule repeats the inline one
+    assert [(f.id, f.resource_kind, f.resource, f.traffic_type) for f in model.flow_logs] == [
+        ("fl-0123456789abcdef0", "vpc", "main", "ALL")
+    ]
     nat = model.nat_gateways["nat"]
     assert str(nat.eni.public_ip) == "203.0.113.50" and nat.id == "nat-0123abcd4567ef890"
     assert [r.target for r in model.route_tables["private"].routes[1:]] == ["nat"]
