@@ -129,8 +129,7 @@ def apply_model(
         if before != after:
             lifecycle.check_programs(after)
             driver.check_capacity(new_model, after)
-            with _copy_in_place(state, new_model):
-                _change(driver, state, old_model, new_model, before, after)
+            _change(driver, state, old_model, new_model, before, after)
         _save(state, new_model, dirty=before != after and bool(after.namespaces))
     result.elapsed_ms = (time.monotonic() - start) * 1000
     return result
@@ -254,30 +253,6 @@ def _daemons(plan: Plan) -> list[Any]:
     from netemu.driver.change import daemons
 
     return daemons(plan)
-
-
-@contextlib.contextmanager
-def _copy_in_place(state: st.State, model: Model) -> Iterator[None]:
-    """The new scenario's copy in the state directory during the change, because daemons
-    the change starts read it (the flow-log collector); the old content comes back if the
-    change fails."""
-    path = st.scenario_copy(state.scenario, os.path.abspath(model.source))
-    old: bytes | None = None
-    with contextlib.suppress(FileNotFoundError), open(path, "rb") as f:
-        old = f.read()
-    shutil.copyfile(model.source, path + ".tmp")
-    os.replace(path + ".tmp", path)
-    try:
-        yield
-    except BaseException:
-        if old is None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-        else:
-            with open(path + ".tmp", "wb") as f:
-                f.write(old)
-            os.replace(path + ".tmp", path)
-        raise
 
 
 def _save(state: st.State, model: Model, dirty: bool) -> None:
