@@ -1,6 +1,8 @@
 """The guide's pages as doctests: ```console blocks of docs/guide/{ja,en}/*.md, each `$ `
 command with the output expected from it (`...` stands for any text), run in order in a
-shell the way a reader types them.
+shell the way a reader types them: shell variables a command sets are there for the later
+ones, and `sudo netemu serve ... &` runs in the background until the page ends (on a port
+of its own and a fresh `--state`; the page's `127.0.0.1:4566` means that port).
 
 Shared by tests/unit/test_guide_pages.py (same pages and commands in both languages, without
 root) and tests/kernel/test_guide.py (the commands really run, as root)."""
@@ -9,7 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,6 +26,20 @@ LANGS = ("en", "ja")
 ELLIPSIS = "..."
 _LANG_OPTION = re.compile(r"\s--lang\s+(en|ja)\b")
 APPLY = re.compile(r"^(?:sudo\s+)?netemu\s+apply\s+(\S+)\s*$")
+SERVE = re.compile(r"^((?:sudo\s+)?netemu\s+serve\b.*?)\s*&\s*$")
+SERVED = "127.0.0.1:4566"  # the endpoint as the pages write it (serve's default port)
+# Bash around each command: the variables the page's earlier commands set are read in, and
+# those this one leaves are written out for the next (bash's own and these excepted).
+_KEEP_VARIABLES = """__before=" $(compgen -v | tr '\\n' ' ') "
+[ -f {vars} ] && . {vars}
+{command}
+__rc=$?
+for __v in $(compgen -v); do
+  case "$__before" in *" $__v "*) ;; *) [ "${{__v#__}}" = "$__v" ] && declare -p "$__v";; esac
+done > {vars}.new 2>/dev/null
+mv {vars}.new {vars}
+exit $__rc
+"""
 
 
 @dataclass(frozen=True)
@@ -103,8 +121,14 @@ class Shell:
         (bin_dir / "netemu").write_text(
             f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m netemu.cli "$@"\n'
         )
+        (bin_dir / "aws").write_text(
+            f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m awscli "$@"\n'
+        )
         for f in bin_dir.iterdir():
             f.chmod(0o755)
+        self._vars = shlex.quote(str(bin_dir / "variables.sh"))
+        self._serve: subprocess.Popen[str] | None = None
+        self._port = ""
         self.env = {
             **os.environ,
             "PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
@@ -126,8 +150,13 @@ class Shell:
             self.substituted.append(step)
             f = shlex.quote(m.group(1))
             command = f"netemu down {f} >/dev/null 2>&1; netemu up {f}"
+        m = SERVE.match(command)
+        if m:
+            return self._start_serve(m.group(1))
+        if self._port:
+            command = command.replace(SERVED, f"127.0.0.1:{self._port}")
         done = subprocess.run(
-            ["bash", "-c", command],
+            ["bash", "-c", _KEEP_VARIABLES.format(vars=self._vars, command=command)],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.PIPE,
@@ -137,5 +166,34 @@ class Shell:
         )
         return done.stdout, done.returncode
 
+    def _start_serve(self, command: str) -> tuple[str, int]:
+        """`netemu serve` in the background, on a free port and a fresh state directory
+        (the last --port and --state win): its ready line, with the page's port."""
+        state = shlex.quote(os.path.join(self._dir.name, "serve"))
+        self._serve = subprocess.Popen(
+            ["bash", "-c", f"exec {command} --port 0 --state {state}"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        assert self._serve.stdout is not None
+        ready, _, _ = select.select([self._serve.stdout], [], [], 120)
+        line = self._serve.stdout.readline() if ready else ""
+        m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        if not m:
+            return line, 1
+        self._port = m.group(1)
+        return line.replace(f"127.0.0.1:{self._port}", SERVED), 0
+
     def close(self) -> None:
+        if self._serve is not None and self._serve.poll() is None:
+            os.killpg(self._serve.pid, signal.SIGTERM)  # the session we started above
+            try:
+                self._serve.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._serve.pid, signal.SIGKILL)
+                self._serve.wait()
         self._dir.cleanup()

@@ -17,7 +17,7 @@ PAGES = [p for lang in LANGS for p in pages(lang)]
 
 
 def _down_all_guide_scenarios() -> None:
-    for name in ("guide", "guide1"):
+    for name in ("guide", "guide1", "api"):  # api: the account of `netemu serve` (page 10)
         subprocess.run(
             [sys.executable, "-m", "netemu.cli", "down", name],
             cwd=ROOT,
@@ -42,8 +42,8 @@ def test_guide_page_runs_as_written(page: Path) -> None:
                     f"--- expected\n{step.expected}\n--- got\n{actual}"
                 )
     finally:
+        shell.close()  # stops `netemu serve` first, so nothing rebuilds what down removes
         _down_all_guide_scenarios()
-        shell.close()
     if shell.substituted:
         lines = ", ".join(str(s.line) for s in shell.substituted)
         warnings.warn(

@@ -13,7 +13,8 @@ from netemu.model import load_model
 from tests.guidedoc import GUIDE, ROOT, matches, pages, steps
 
 SCENARIOS = sorted((GUIDE / "scenarios").glob("*.yaml"))
-STAGES = 9  # the stages the issue lists, one page each
+STAGES = 10  # the stages the issue lists, one page each, and the same with the AWS CLI
+AWS_CLI_PAGE = "10-aws-cli.md"
 
 
 def test_both_languages_have_the_same_pages_and_an_index() -> None:
@@ -29,7 +30,11 @@ def test_both_languages_run_the_same_commands_in_the_same_order(name: str) -> No
     en = [s.comparable for s in steps(GUIDE / "en" / name)]
     ja = [s.comparable for s in steps(GUIDE / "ja" / name)]
     assert en == ja
-    assert any("netemu apply" in c for c in en), "each stage applies its scenario"
+    if name == AWS_CLI_PAGE:
+        assert any(c.startswith("aws ec2 ") for c in en), "the API page calls aws ec2"
+        assert any(re.match(r"sudo netemu serve .*&$", c) for c in en), "against netemu serve"
+    else:
+        assert any("netemu apply" in c for c in en), "each stage applies its scenario"
     assert any(re.search(r"netemu (probe|ssh|exec|test)", c) for c in en), "and watches packets"
 
 
@@ -72,3 +77,17 @@ def test_the_matcher_takes_ellipsis_and_whitespace_runs_and_catches_drift() -> N
     assert not matches("REACHABLE", "BLOCKED")
     assert not matches("a\nb", "a\nb\nc")
     assert not matches("", "unexpected output")
+
+
+def test_a_variable_one_command_sets_is_there_for_the_next() -> None:
+    from tests.guidedoc import Shell, Step
+
+    shell = Shell()
+    try:
+        assert shell.run(Step("t", 1, "VPC=$(echo vpc-1)", ""))[1] == 0
+        assert shell.run(Step("t", 2, "export REGION=ap-northeast-1", ""))[1] == 0
+        out, status = shell.run(Step("t", 3, 'echo $VPC; sh -c "echo \\$REGION"', ""))
+        assert (out, status) == ("vpc-1\nap-northeast-1\n", 0)
+        assert shell.run(Step("t", 4, "false", ""))[1] == 1
+    finally:
+        shell.close()
