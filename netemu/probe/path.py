@@ -70,9 +70,27 @@ def _from_subnet(model: Model, subnet: str, dst: IPv4Address, hops: list[str]) -
             hops += [f"internet_gateway:{route.target}", "internet"]
             _from_internet(model, dst, hops)
             return
+        if route.target_kind == "vpc_peering_connection":
+            # The cable joins the two VPC routers; the peer delivers only to its own subnets.
+            pcx = model.vpc_peering_connections.get(route.target or "")
+            if pcx is None or not pcx.active:
+                return
+            peer = pcx.accepter if pcx.requester == vpc else pcx.requester
+            hops.append(f"vpc_router:{peer}")
+            held = _holder(model, peer, dst)
+            if held:
+                hops += [f"subnet:{held.subnet}", _component(held)]
+            return
         target = next(
-            e for e in model.enis() if (e.owner_kind, e.owner) == (route.target_kind, route.target)
+            (
+                e
+                for e in model.enis()
+                if (e.owner_kind, e.owner) == (route.target_kind, route.target)
+            ),
+            None,
         )
+        if target is None:  # a target the model's path does not follow: stop here
+            return
         hops += [f"subnet:{target.subnet}", _component(target), f"subnet:{target.subnet}"]
         subnet = target.subnet
 
