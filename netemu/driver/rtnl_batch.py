@@ -240,13 +240,7 @@ class Batch:
         self, table: int, priority: int, what: object, iifname: str | None = None,
         fwmark: int | None = None, family: int = 4,
     ) -> None:  # fmt: skip
-        fam = socket.AF_INET6 if family == 6 else socket.AF_INET
-        body = _RULE.pack(fam, 0, 0, 0, _table(table), 0, 0, FR_ACT_TO_TBL, 0)
-        body += attr(FRA_TABLE, _u32(table)) + attr(FRA_PRIORITY, _u32(priority))
-        if iifname:
-            body += attr(FRA_IFNAME, _text(iifname))
-        if fwmark is not None:
-            body += attr(FRA_FWMARK, _u32(fwmark))
+        body = _rule_body(table, priority, iifname, fwmark, family)
         self.add(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, body, what)
 
     def link_delete(self, index: int, what: object) -> None:
@@ -263,14 +257,7 @@ class Batch:
         self, table: int, priority: int, what: object, iifname: str | None = None,
         fwmark: int | None = None, family: int = 4,
     ) -> None:  # fmt: skip
-        fam = socket.AF_INET6 if family == 6 else socket.AF_INET
-        body = _RULE.pack(fam, 0, 0, 0, _table(table), 0, 0, FR_ACT_TO_TBL, 0)
-        body += attr(FRA_TABLE, _u32(table)) + attr(FRA_PRIORITY, _u32(priority))
-        if iifname:
-            body += attr(FRA_IFNAME, _text(iifname))
-        if fwmark is not None:
-            body += attr(FRA_FWMARK, _u32(fwmark))
-        self.add(RTM_DELRULE, 0, body, what)
+        self.add(RTM_DELRULE, 0, _rule_body(table, priority, iifname, fwmark, family), what)
 
     def commit(self, sock: socket.socket) -> None:
         """Send every request, a bounded number per sendmsg, and wait for each answer.
@@ -287,6 +274,20 @@ class Batch:
                 end += 1
             _exchange(sock, pending[start:end])
             start = end
+
+
+def _rule_body(
+    table: int, priority: int, iifname: str | None, fwmark: int | None, family: int
+) -> bytes:
+    """A policy rule's request body, the same to add it and to delete it."""
+    fam = socket.AF_INET6 if family == 6 else socket.AF_INET
+    body = _RULE.pack(fam, 0, 0, 0, _table(table), 0, 0, FR_ACT_TO_TBL, 0)
+    body += attr(FRA_TABLE, _u32(table)) + attr(FRA_PRIORITY, _u32(priority))
+    if iifname:
+        body += attr(FRA_IFNAME, _text(iifname))
+    if fwmark is not None:
+        body += attr(FRA_FWMARK, _u32(fwmark))
+    return body
 
 
 def _create_flags(replace: bool) -> int:
