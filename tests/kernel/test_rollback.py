@@ -16,33 +16,44 @@ from netemu.testing import running_text
 from scenarios import vpc
 
 
-def _zombie_children() -> list[int]:
-    """Children of this process that have exited and were not reaped."""
-    me, out = os.getpid(), []
+def _zombie_children() -> dict[int, str]:
+    """Children of this process that have exited and were not reaped, with their names."""
+    me, out = os.getpid(), {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
+                comm, rest = f.read().split("(", 1)[1].rsplit(")", 1)
+        except (OSError, ValueError):
             continue
+        fields = rest.split()
         if fields[0] == "Z" and int(fields[1]) == me:
-            out.append(int(entry))
+            out[int(entry)] = comm
     return out
 
 
-def test_down_in_process_reaps_the_daemons_it_kills() -> None:
-    """The book's web + DB layout runs dnsmasq, sshd and netemu's services (ref 10.1)."""
+def test_down_in_process_reaps_the_daemons_it_kills(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The book's web + DB layout runs dnsmasq, sshd and netemu's services (ref 10.1).
+    Only the daemons this test's `up` spawned count: in a whole suite run, a child another
+    test started may end (and wait for its own reaper) at any moment."""
+    from netemu.driver import process
+
     book = (Path(__file__).parents[2] / "scenarios/book/webdb.yaml").read_text()
-    # Zombies from before (orphans of other tests' subprocesses, when this process is the
-    # pid namespace's init in the isolation wrapper) are not this test's.
-    before = set(_zombie_children())
+    real, spawned = process.spawn, []
+
+    def spawn(*args, **kwargs):  # type: ignore[no-untyped-def]
+        child = real(*args, **kwargs)
+        spawned.append(child.pid)
+        return child
+
+    monkeypatch.setattr(process, "spawn", spawn)
     for _ in range(3):
         with running_text(book.replace("name: webdb", "name: reap", 1)) as s:
             r = s.probe("web", "db", tcp=22)
             assert r.result == "reachable", r
-        assert set(_zombie_children()) - before == set()
+        assert spawned
+        assert {p: c for p, c in _zombie_children().items() if p in spawned} == {}
 
 
 def test_interrupted_up_in_process_reaps_its_daemons(tmp_path: os.PathLike[str]) -> None:
@@ -56,20 +67,19 @@ def test_interrupted_up_in_process_reaps_its_daemons(tmp_path: os.PathLike[str])
 
     def spawn(*args, **kwargs):  # type: ignore[no-untyped-def]
         child = real(*args, **kwargs)
-        if len(fired) == 2:  # a few daemons are running now
-            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
         fired.append(child.pid)
+        if len(fired) == 3:  # a few daemons are running now
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
         return child
 
-    before = set(_zombie_children())
     process.spawn = spawn  # type: ignore[assignment]
     try:
         with pytest.raises(KeyboardInterrupt):
             lifecycle.up(path, lifecycle.KernelDriver())
     finally:
         process.spawn = real  # type: ignore[assignment]
-    assert len(fired) == 2  # the third, spawned but never recorded, is found by namespace
-    assert set(_zombie_children()) - before == set()
+    assert len(fired) == 3  # the third, spawned but never recorded, is found by namespace
+    assert {p: c for p, c in _zombie_children().items() if p in fired} == {}
     assert not os.path.exists(state.state_dir("reap"))
 
 
