@@ -25,7 +25,7 @@ output hooks), so security groups and network ACLs cannot filter it, as in AWS (
 from __future__ import annotations
 
 from netemu.model.types import Eni, Instance, Model, Subnet
-from netemu.render import etc, hostnames
+from netemu.render import dhcpv6, etc, hostnames
 from netemu.render import names as n
 from netemu.render.plan import File, Process
 from netemu.render.topology import VPC_MTU
@@ -105,8 +105,10 @@ def server_config(model: Model, sub: Subnet) -> str:
         f"dhcp-option=option:dns-server,{vpc.dns_ip}",
         f"dhcp-option=option:mtu,{VPC_MTU}",
         f"dhcp-option=option:domain-name,{hostnames.domain_name(model.region)}",
+        *dhcpv6.server_lines(sub, LEASE_TIME_S),  # dual-stack subnets: DHCPv6 and RAs
         *(
-            f"dhcp-host={e.mac},{e.private_ip},{hostnames.short_private_name(e.private_ip)}"
+            f"dhcp-host={e.mac},{e.private_ip}{dhcpv6.host_address(e)},"
+            f"{hostnames.short_private_name(e.private_ip)}"
             for e in enis
         ),
     ]
@@ -180,4 +182,5 @@ def render(model: Model) -> tuple[list[File], list[Process]]:
     if model.instances:
         files.append(File(CLIENT_SCRIPT, CLIENT_SCRIPT_TEXT, mode=0o755))
     procs += [client_process(model, inst) for inst in model.instances.values()]
-    return files, procs
+    files6, procs6 = dhcpv6.render(model, CLIENT_PHASE)  # and -6 where they have IPv6
+    return files + files6, procs + procs6

@@ -4,8 +4,9 @@ Only a scenario with an IPv6 block gets any of this; every other scenario keeps 
 disabled in all its namespaces (render.topology). The links between netemu's own parts
 carry IPv6 on link-local addresses (fe80::1 on the side towards the VPC router or the
 internet, fe80::2 on the other), so the only global IPv6 addresses are the scenario's,
-all inside 2001:db8::/32 (closed world, ref 16.1). Instances hold their address as a /128
-with a default route via fe80::1, the subnet namespace's address on every ENI port: every
+all inside 2001:db8::/32 (closed world, ref 16.1). Instances lease their address as a /128
+by DHCPv6 and learn their default route, via fe80::1, the subnet namespace's address on
+every ENI port, from router advertisements (render.dhcpv6): every
 packet, even to a neighbour in the same /64, crosses the subnet's forward hook where the
 security groups and network ACLs are, as IPv4 does with proxy ARP (docs/aws-decisions.md).
 The internet gateway routes IPv6 as it is, without translation (16.4); an egress-only
@@ -19,7 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from netemu.model.types import EgressOnlyInternetGateway, Model
-from netemu.render import hops, nft
+from netemu.render import dhcpv6, hops, nft
 from netemu.render import names as n
 from netemu.render.plan import Address, Link, Namespace, Route, Rule, Ruleset
 
@@ -29,11 +30,26 @@ NO_ROUTE_METRIC = 0xFFFFFFFF
 _ON = (
     ("net/ipv6/conf/all/disable_ipv6", "0"),
     ("net/ipv6/conf/default/disable_ipv6", "0"),
-    # Addresses and routes are static (the plan's): no router advertisement is taken.
+    # Netemu's own cables are static (the plan's): no router advertisement is taken there;
+    # instances take them (_INSTANCE, after this in the list).
     ("net/ipv6/conf/all/accept_ra", "0"),
     ("net/ipv6/conf/default/accept_ra", "0"),
 )
 _FORWARD = ("net/ipv6/conf/all/forwarding", "1")
+# An instance takes its default route from the VPC router's advertisements (16.8), even
+# when it forwards (source/destination check off: accept_ra 2), and its link-local address
+# is usable at once (no duplicate address detection), so DHCPv6 can start right away.
+_INSTANCE = (
+    ("net/ipv6/conf/all/accept_ra", "2"),
+    ("net/ipv6/conf/default/accept_ra", "2"),
+    ("net/ipv6/conf/default/accept_dad", "0"),
+    # Solicit an advertisement as soon as eth0 is up, and again each second.
+    ("net/ipv6/conf/default/router_solicitation_delay", "0"),
+    ("net/ipv6/conf/default/router_solicitation_interval", "1"),
+)
+# The subnet namespace's ports carry fe80::1 alone (no address made from the MAC), so it
+# is the source of every router advertisement and the instances' default router.
+_SUBNET = (("net/ipv6/conf/default/addr_gen_mode", "1"),)
 
 
 def enabled(model: Model) -> bool:
@@ -63,7 +79,10 @@ def namespaces(model: Model, out: list[Namespace]) -> list[Namespace]:
     for ns in out:
         kept = tuple(kv for kv in ns.sysctls if not kv[0].startswith("net/ipv6/conf/"))
         forward = ("net/ipv4/ip_forward", "1") in ns.sysctls
-        result.append(replace(ns, sysctls=(*kept, *_ON, *((_FORWARD,) if forward else ()))))
+        own = _INSTANCE if ns.aws.startswith("instance:") else ()
+        own = _SUBNET if ns.aws.startswith("subnet:") else own
+        sysctls = (*kept, *_ON, *((_FORWARD,) if forward else ()), *own)
+        result.append(replace(ns, sysctls=sysctls))
     return result
 
 
@@ -82,10 +101,10 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
         sns, port = n.subnet_ns(s, sub.name), n.eni_port_if(eni.port)
         addrs.append(Address(sns, port, f"{NEAR}/64"))
         if eni.ipv6_address is not None and eni.owner_kind == "instance":
-            ins = n.instance_ns(s, eni.owner)
-            addrs.append(Address(ins, n.ENI_IF, f"{eni.ipv6_address}/128"))
-            routes.append(Route(ins, "::/0", via=NEAR, dev=n.ENI_IF))
+            # The instance's own address and default route come by DHCPv6 and router
+            # advertisement (render.dhcpv6); the subnet namespace routes to its port.
             routes.append(Route(sns, f"{eni.ipv6_address}/128", dev=port))
+    addrs += dhcpv6.port_addresses(model, [e for e in model.enis() if e.owner_kind == "instance"])
     for sub in model.subnets.values():
         if sub.ipv6_cidr is None:
             continue

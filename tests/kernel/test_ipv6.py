@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
 
+from netemu.driver.state import state_dir
+from netemu.render import dhcp, dhcpv6
+from netemu.render import names as n
 from netemu.testing import Running, running_text
 
 DUAL = """
@@ -182,3 +189,75 @@ def test_flow_logs_record_ipv6_flows_accepted_and_rejected() -> None:
         if r["log-status"] == "OK" and r["interface-id"] == four.eni.id and r["protocol"] == 6
     }
     assert refused == {("REJECT", "ingress", "2001:db8:ff00::10", str(four.ipv6_address), "IPv6")}
+
+
+def _capture(s: Running, ns: str, ifname: str, count: int, bpf: str) -> subprocess.Popen[str]:
+    dump = subprocess.Popen(
+        ["ip", "netns", "exec", ns, "tcpdump", "-l", "-n", "-vvv", "-i", ifname, "-c", str(count), bpf],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert dump.stderr and "listening on" in dump.stderr.readline()
+    return dump
+
+
+def test_instance_leases_its_ipv6_address_by_dhcpv6_and_its_route_by_router_advertisement(
+    dual: Running,
+) -> None:
+    """16.7, 16.8: eth0 carries the model's address as a /128 leased by the subnet's
+    dnsmasq (its lease file holds it), and the default route comes from a router
+    advertisement (proto ra) of the subnet's fe80::1."""
+    web = dual.model.instances["web"]
+    addr = dual.exec("web", "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global")
+    assert addr.stdout.split()[3] == f"{web.ipv6_address}/128"
+    route = dual.exec("web", "ip", "-6", "route", "show", "default").stdout
+    assert route.startswith("default via fe80::1 dev eth0 proto ra"), route
+    with open(os.path.join(state_dir(dual.model.name), dhcp.leases("public"))) as f:
+        assert f" {web.ipv6_address} " in f.read()
+
+
+def test_router_advertisement_sets_managed_and_dhcpv6_reply_carries_the_model_address(
+    dual: Running,
+) -> None:
+    """16.8: on the wire, the VPC router's advertisement has the managed flag (addresses by
+    DHCPv6) and a prefix without the autonomous flag (no SLAAC); a DHCPv6 exchange run
+    again from the instance is answered with its reserved address."""
+    db = dual.model.instances["db"]
+    ins = n.instance_ns(dual.model.name, "db")
+    dump = _capture(dual, ins, "eth0", 1, "icmp6 and ip6[40] == 134")
+    try:  # a router solicitation, as the kernel sends at link up
+        solicit = (
+            "from scapy.all import IPv6, ICMPv6ND_RS, send;"
+            "send(IPv6(dst='ff02::2')/ICMPv6ND_RS(), iface='eth0', verbose=0)"
+        )
+        r = subprocess.run(
+            ["ip", "netns", "exec", ins, sys.executable, "-c", solicit],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        ra, _ = dump.communicate(timeout=10)
+    finally:
+        dump.kill()
+        dump.wait()
+    assert "fe80::1 > " in ra and "router advertisement" in ra, ra
+    assert re.search(r"Flags \[managed[,\]]", ra), ra
+    assert re.search(r"prefix info option .*2001:db8:1:2::/64, Flags \[none\]", ra), ra
+    dump = _capture(dual, ins, "eth0", 4, "udp port 546 or udp port 547")
+    try:  # dhclient once more with the instance's DUID (the server binds the address to
+        # it), its event script a no-op: the lease is not applied again
+        state = state_dir(dual.model.name)
+        with open(os.path.join(state, dhcpv6.leases("db"))) as f:
+            duid = [line for line in f if line.startswith("default-duid")]
+        lf = os.path.join(state, "dhcp", "again.leases6")
+        with open(lf, "w") as f:
+            f.writelines(duid)
+        subprocess.run(
+            ["ip", "netns", "exec", ins, "timeout", "4", "dhclient", "-6", "-1", "-d",
+             "--no-pid", "-cf", "/dev/null", "-sf", "/bin/true", "-lf", lf, "eth0"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        exchange, _ = dump.communicate(timeout=10)
+    finally:
+        dump.kill()
+        dump.wait()
+    assert "dhcp6 reply" in exchange, exchange
+    assert f"IA_ADDR {db.ipv6_address}" in exchange, exchange
