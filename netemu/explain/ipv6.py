@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import Literal
 
-from netemu.errors import UsageError
 from netemu.explain.hop import Hop
 from netemu.explain.result import StaticResult
 from netemu.model.types import PROTO_ALL, Eni, Model, Route6, Subnet
@@ -30,8 +29,8 @@ CLIENT_PORT = 50000  # a port of the kernel's client range, for judging replies
 class _Packet:
     src: IPv6Address
     dst: IPv6Address
-    proto: int  # 6 or 58
-    dport: int | None  # TCP destination port
+    proto: int  # 6, 17 or 58
+    dport: int | None  # TCP or UDP destination port
     icmp_type: int | None
 
 
@@ -41,16 +40,15 @@ class _Blocked(Exception):
 
 
 def explain(model: Model, spec: ProbeSpec) -> StaticResult:
-    if spec.protocol == "udp":
-        raise UsageError("IPv6 is explained for tcp and icmp (udp over IPv6 is not probed yet)")
     src_ip, dst_ip = (
         IPv6Address(address_of(model, spec.source)),
         IPv6Address(address_of(model, spec.destination)),
     )
     src, dst = _eni_of(model, src_ip), _eni_of(model, dst_ip)
-    tcp = spec.protocol == "tcp"
-    request = _Packet(src_ip, dst_ip, 6 if tcp else 58, spec.port, None if tcp else ECHO_REQUEST)
-    reply = _Packet(dst_ip, src_ip, request.proto, CLIENT_PORT, None if tcp else ECHO_REPLY)
+    ported = spec.protocol in ("tcp", "udp")
+    proto = {"tcp": 6, "udp": 17}.get(spec.protocol, 58)
+    request = _Packet(src_ip, dst_ip, proto, spec.port, None if ported else ECHO_REQUEST)
+    reply = _Packet(dst_ip, src_ip, proto, CLIENT_PORT, None if ported else ECHO_REPLY)
     forward: list[Hop] = []
     back: list[Hop] = []
     reason = None
@@ -72,7 +70,7 @@ def explain(model: Model, spec: ProbeSpec) -> StaticResult:
         elapsed_ms=0,
         forward_path=forward,
         return_path=back,
-        notes=[f"replies are judged from client port {CLIENT_PORT}"] if tcp else [],
+        notes=[f"replies are judged from client port {CLIENT_PORT}"] if ported else [],
     )
 
 
@@ -117,7 +115,7 @@ def _traffic(proto: int, ports: tuple[int, int] | None, icmp_type: int | None, p
         return True
     if proto != p.proto:
         return False
-    if proto == 6:
+    if proto in (6, 17):
         return ports is None or p.dport is None or ports[0] <= p.dport <= ports[1]
     if proto == 58:
         return icmp_type in (None, -1) or icmp_type == p.icmp_type
@@ -208,7 +206,10 @@ def _route(
         hops.append(Hop(f"internet_gateway:{best.target}"))
     elif best.target_kind == "egress_only_internet_gateway":
         component = f"egress_only_internet_gateway:{best.target}"
-        if leg == "reply":  # the connection came in from the internet (16.5)
+        # The reply of a connection that came in from the internet (16.5). A UDP reply is
+        # a datagram like any the VPC starts, so the gateway lets it out (aws-decisions);
+        # a TCP SYN-ACK or an echo reply starts nothing.
+        if leg == "reply" and p.proto != 17:
             raise _Blocked(
                 Reason(
                     "NO_POSSIBLE_DESTINATION",

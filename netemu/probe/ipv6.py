@@ -1,4 +1,4 @@
-"""IPv6 probes: a real connection (TCP) or echo (ICMPv6) to the destination's IPv6 address.
+"""IPv6 probes: a real connection (TCP), datagram (UDP) or echo (ICMPv6) to an IPv6 address.
 
 The packet prober (probe.engine) crafts IPv4 only; an IPv6 probe is instead what a user
 would do: connect from the source's namespace to the destination's IPv6 address. Reached
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import socket
 import struct
 import time
@@ -55,14 +56,15 @@ def address_of(model: Model, name: str) -> str:
 def run(model: Model, spec: ProbeSpec, namespaces: list[str], timeout: float) -> ProbeResult:
     from netemu.probe.engine import ProbeResult
 
-    if spec.protocol == "udp":
-        raise UsageError("IPv6 probes send tcp or icmp (udp over IPv6 is not probed yet)")
     src_ip = address_of(model, spec.source)
     dst_ip = address_of(model, spec.destination)
     before = _drops(namespaces)
     start = time.monotonic()
     if spec.protocol == "tcp":
         reached = _tcp(endpoint_ns(model, spec.source), dst_ip, spec.port or 0, timeout)
+    elif spec.protocol == "udp":
+        src_ns, dst_ns = endpoint_ns(model, spec.source), _owner_ns(model, spec.destination)
+        reached = _udp(src_ns, dst_ns, dst_ip, spec.port or 0, timeout)
     else:
         reached = _echo(endpoint_ns(model, spec.source), dst_ip, timeout)
     elapsed = int((time.monotonic() - start) * 1000)
@@ -95,6 +97,62 @@ def _tcp(ns: str, ip: str, port: int, timeout: float) -> bool:
         except OSError:
             return False
         return True
+
+
+def _udp(src_ns: str, dst_ns: str | None, ip: str, port: int, timeout: float) -> bool:
+    """A datagram to `ip`:`port` and an answer back, as the IPv4 prober does: the
+    destination echoes it from a socket netemu holds on the port there, unless a service
+    holds the port and answers itself; a port unreachable from the destination's kernel
+    also counts as its answer (the path works both ways, as a TCP refusal does)."""
+    responder = None
+    if dst_ns is not None:
+        with netns.entered(dst_ns):
+            responder = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        try:
+            responder.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            responder.bind(("::", port))
+        except OSError:
+            responder.close()
+            responder = None
+    with netns.entered(src_ns):
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        sock.connect((ip, port))
+        sock.send(b"netemu")
+        deadline = time.monotonic() + timeout
+        waiting = [sock] + ([responder] if responder else [])
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select(waiting, [], [], left)
+            if responder in ready and responder is not None:
+                data, peer = responder.recvfrom(2048)
+                responder.sendto(data, peer)
+            if sock in ready:
+                try:
+                    sock.recv(2048)
+                except ConnectionRefusedError:
+                    return True  # ICMPv6 port unreachable from the destination's kernel
+                except OSError:
+                    return False  # an ICMPv6 error from elsewhere on the way
+                return True
+        return False
+    finally:
+        sock.close()
+        if responder is not None:
+            responder.close()
+
+
+def _owner_ns(model: Model, name: str) -> str | None:
+    """The namespace of the instance or internet host `name` (or holding that address)."""
+    if ":" not in name:
+        return endpoint_ns(model, name)
+    ip = IPv6Address(name)
+    for inst in model.instances.values():
+        if inst.ipv6_address == ip:
+            return endpoint_ns(model, inst.name)
+    for host in model.internet_hosts.values():
+        if host.ipv6 == ip:
+            return endpoint_ns(model, host.name)
+    return None
 
 
 def _echo(ns: str, ip: str, timeout: float) -> bool:

@@ -1,7 +1,7 @@
-"""DHCPv6 and router advertisements of a dual-stack subnet: dnsmasq's IPv6 part, one DHCPv6 client per instance (ref 16.7, 16.8).
+"""DHCPv6 and router advertisements of dual-stack subnets (dnsmasq) and instances' clients.
 
 As on AWS, an instance learns its default IPv6 router from router advertisements and its
-IPv6 address from DHCPv6 (16.8). The subnet's dnsmasq (render.dhcp) does both: `enable-ra`
+IPv6 address from DHCPv6 (ref 16.7, 16.8). The subnet's dnsmasq (render.dhcp) does both: `enable-ra`
 advertises the subnet's /64 with the managed flag set (addresses by DHCPv6) and the
 autonomous flag clear (no SLAAC address), from the subnet namespace's fe80::1 on every ENI
 port, so the kernel of the instance installs `default via fe80::1 dev eth0 proto ra`.
@@ -72,7 +72,8 @@ EVENT_SCRIPT_TEXT = r"""#!/bin/sh
 # netemu: dhclient -6 event script (see netemu/render/dhcpv6.py): report, then stop.
 case "$reason" in
 BOUND6|RENEW6|REBIND6|REBOOT6)
-    echo "netemu-lease interface=$interface ip=$new_ip6_address mask=$new_ip6_prefixlen router= mtu="
+    echo "netemu-lease interface=$interface ip=$new_ip6_address" \
+        "mask=$new_ip6_prefixlen router= mtu="
     kill -TERM "$PPID"
     ;;
 esac
@@ -148,4 +149,3 @@ def render(model: Model, phase: int) -> tuple[list[File], list[Process]]:
         File(EVENT_SCRIPT, EVENT_SCRIPT_TEXT, mode=0o755),
     ]
     return files, [client_process(model, i, phase) for i in wanted]
-

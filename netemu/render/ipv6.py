@@ -79,8 +79,11 @@ def namespaces(model: Model, out: list[Namespace]) -> list[Namespace]:
     for ns in out:
         kept = tuple(kv for kv in ns.sysctls if not kv[0].startswith("net/ipv6/conf/"))
         forward = ("net/ipv4/ip_forward", "1") in ns.sysctls
-        own = _INSTANCE if ns.aws.startswith("instance:") else ()
-        own = _SUBNET if ns.aws.startswith("subnet:") else own
+        own: tuple[tuple[str, str], ...] = ()
+        if ns.aws.startswith("instance:"):
+            own = _INSTANCE
+        elif ns.aws.startswith("subnet:"):
+            own = _SUBNET
         sysctls = (*kept, *_ON, *((_FORWARD,) if forward else ()), *own)
         result.append(replace(ns, sysctls=sysctls))
     return result

@@ -42,6 +42,7 @@ security_groups:
     ingress:
       - {protocol: tcp, port: 22, cidr: "::/0"}
       - {protocol: icmpv6, cidr_ipv6: "::/0"}
+      - {protocol: udp, port: 5000, cidr_ipv6: "::/0"}
   v4only:
     vpc: main
     ingress:
@@ -261,3 +262,76 @@ def test_router_advertisement_sets_managed_and_dhcpv6_reply_carries_the_model_ad
         dump.wait()
     assert "dhcp6 reply" in exchange, exchange
     assert f"IA_ADDR {db.ipv6_address}" in exchange, exchange
+
+
+def test_udp_over_ipv6_is_answered_where_the_rules_allow_it(dual: Running) -> None:
+    """16.4, 16.6: a UDP datagram from the internet reaches the public instance's IPv6
+    address on the port its group allows and is answered; another port meets the group;
+    the static walk gives the same verdicts."""
+    from netemu.explain.crosscheck import compare
+    from netemu.explain.static import explain
+
+    web = str(dual.model.instances["web"].ipv6_address)
+    ok = dual.probe("internet", web, udp=5000)
+    assert (ok.result, ok.dst_ip) == ("reachable", web)
+    refused = dual.probe("internet", web, udp=5001)
+    assert refused.result == "blocked"
+    assert refused.reason is not None and refused.reason.code == "ENI_SG_RULES_MISMATCH"
+    for r in (ok, refused):
+        assert compare(r, explain(dual.model, r.spec)) == []
+
+
+def test_udp_leaves_through_the_egress_only_gateway_and_its_answer_comes_back(
+    dual: Running,
+) -> None:
+    """16.5: the private instance's UDP datagram goes out through the egress-only gateway
+    and its answer comes back (stateful). A datagram the internet sends in through the
+    internet gateway is answered out through the egress-only gateway: to the gateway that
+    answer is a datagram the VPC starts (docs/aws-decisions.md), unlike a TCP SYN-ACK. The
+    static walk agrees on both."""
+    from netemu.explain.crosscheck import compare
+    from netemu.explain.static import explain
+
+    db = str(dual.model.instances["db"].ipv6_address)
+    out = dual.probe("db", "2001:db8:ff00::10", udp=5000)
+    inbound = dual.probe("internet", db, udp=5000)
+    assert (out.result, inbound.result) == ("reachable", "reachable")
+    for r in (out, inbound):
+        assert compare(r, explain(dual.model, r.spec)) == []
+
+
+def test_udp_the_internet_starts_is_dropped_by_the_egress_only_gateway() -> None:
+    """16.5: in a VPC whose only way to the internet is the egress-only gateway, a
+    datagram the internet starts is dropped there, with the gateway's name."""
+    text = """
+name: v6u
+vpcs:
+  main: {cidr: 10.61.0.0/16, ipv6: true}
+egress_only_internet_gateways:
+  eigw: {vpc: main}
+subnets:
+  private: {vpc: main, cidr: 10.61.2.0/24, ipv6_cidr: "2001:db8:1:2::/64", assign_ipv6_address_on_creation: true, route_table: private}
+route_tables:
+  private:
+    vpc: main
+    routes:
+      - {destination: "::/0", egress_only_internet_gateway: eigw}
+security_groups:
+  open:
+    vpc: main
+    ingress:
+      - {protocol: udp, port: 5000, cidr_ipv6: "::/0"}
+instances:
+  db: {subnet: private, security_groups: [open]}
+"""
+    with running_text(text, "v6u.yaml") as s:
+        db = str(s.model.instances["db"].ipv6_address)
+        assert s.probe("db", "2001:db8:ff00::10", udp=5000).result == "reachable"
+        inbound = s.probe("internet", db, udp=5000)
+        assert inbound.result == "blocked"
+        assert inbound.reason is not None
+        assert (inbound.reason.code, inbound.reason.component, inbound.reason.leg) == (
+            "NO_POSSIBLE_DESTINATION",
+            "egress_only_internet_gateway:eigw",
+            "request",
+        )
