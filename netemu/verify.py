@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Interface
 from typing import Any
 
+from netemu import verify_ipv6
 from netemu.driver import netns, process
 from netemu.driver import observe as ob
 from netemu.driver import state as st
@@ -93,6 +94,7 @@ class Wanted:
     tables: set[tuple[str, str]] = field(default_factory=set)  # beside inet netemu (arp...)
     conntrack: bool = False
     ipv6: bool = True
+    v6: verify_ipv6.Wanted6 | None = None  # a namespace with IPv6 on: its IPv6 objects
     ruleset_error: str | None = None  # the plan's own ruleset does not load
 
 
@@ -177,7 +179,10 @@ def wanted(model: Model, plan: Plan) -> dict[str, Wanted]:
     for link in plan.links:
         out[link.ns_a].links[link.ifname_a] = (link.ns_b, link.ifname_b, link.mac_a)
         out[link.ns_b].links[link.ifname_b] = (link.ns_a, link.ifname_a, link.mac_b)
-    # The kernel's IPv4 objects are compared; IPv6 ones (render.ipv6) are not read back yet.
+    # IPv4 objects here; IPv6 ones (render.ipv6) where IPv6 is on, by verify_ipv6.
+    enabled = [name for name, w in out.items() if w.ipv6]
+    for name, w6 in verify_ipv6.wanted(model, plan, enabled).items():
+        out[name].v6 = w6
     for a in plan.addresses:
         if ":" not in a.cidr:
             out[a.ns].addresses.add((a.ifname, a.cidr, a.noprefixroute))
@@ -444,6 +449,8 @@ def compare(
         out += _rules(name, w, s)
         out += _sysctls(name, w, s)
         out += _nftables(name, w, s)
+        if w.v6 is not None:
+            out += [Difference(name, *d) for d in verify_ipv6.differences(w.v6, s)]
         if w.conntrack and s.conntrack:
             out.append(Difference(name, "conntrack", s.conntrack))
     return out

@@ -101,6 +101,8 @@ class NamespaceSeen:
     ipv6_addresses: list[AddressSeen] = field(default_factory=list)
     routes: list[RouteSeen] = field(default_factory=list)
     rules: list[RuleSeen] = field(default_factory=list)
+    ipv6_routes: list[RouteSeen] = field(default_factory=list)
+    ipv6_rules: list[RuleSeen] = field(default_factory=list)
     nft: NftSeen = field(default_factory=NftSeen)
     sysctls: dict[str, str | None] = field(default_factory=dict)  # None: unreadable
     conntrack: str | None = None  # None: tracking works; else what is wrong
@@ -278,18 +280,21 @@ def _addresses(sock: rtnl.Socket, family: int, links: dict[int, LinkSeen]) -> li
     return out
 
 
-def _routes(sock: rtnl.Socket, links: dict[int, LinkSeen]) -> list[RouteSeen]:
+def _routes(
+    sock: rtnl.Socket, links: dict[int, LinkSeen], family: int = socket.AF_INET
+) -> list[RouteSeen]:
     out = []
-    for msg in sock.routes(socket.AF_INET):
+    anywhere = "0.0.0.0" if family == socket.AF_INET else "::"
+    for msg in sock.routes(family):
         _family, dst_len, _src_len, _tos, table, proto, _scope, kind, _flags = msg.fields
         oif = msg.u32(RTA_OIF)
         link = links.get(oif) if oif is not None else None
         out.append(
             RouteSeen(
                 table=msg.u32(RTA_TABLE) or table,
-                dst=f"{msg.ipv4(RTA_DST) or '0.0.0.0'}/{dst_len}",
+                dst=f"{msg.ip(RTA_DST, family) or anywhere}/{dst_len}",
                 kind=ROUTE_TYPES.get(kind, f"type {kind}"),
-                via=msg.ipv4(RTA_GATEWAY),
+                via=msg.ip(RTA_GATEWAY, family),
                 dev=link.ifname if link else (None if oif is None else f"#{oif}"),
                 metric=msg.u32(RTA_PRIORITY) or 0,
                 proto=proto,
@@ -299,14 +304,14 @@ def _routes(sock: rtnl.Socket, links: dict[int, LinkSeen]) -> list[RouteSeen]:
     return out
 
 
-def _rules(sock: rtnl.Socket) -> list[RuleSeen]:
+def _rules(sock: rtnl.Socket, family: int = socket.AF_INET) -> list[RuleSeen]:
     out = []
-    for msg in sock.rules(socket.AF_INET):
+    for msg in sock.rules(family):
         _family, dst_len, src_len, tos, table, _r1, _r2, action, flags = msg.fields
         other: list[tuple[str, Any]] = []
         for k, what in RULE_SELECTORS.items():
             if k in msg.attrs:
-                ip = msg.ipv4(k) if what in ("to", "from") else None
+                ip = msg.ip(k, family) if what in ("to", "from") else None
                 length = src_len if what == "from" else dst_len
                 other.append((what, f"{ip}/{length}" if ip else msg.attrs[k].hex()))
         if tos:
@@ -401,6 +406,8 @@ def observe(
                     ns.ipv6_addresses = _addresses(sock, socket.AF_INET6, ns.links)
                     ns.routes = _routes(sock, ns.links)
                     ns.rules = _rules(sock)
+                    ns.ipv6_routes = _routes(sock, ns.links, socket.AF_INET6)
+                    ns.ipv6_rules = _rules(sock, socket.AF_INET6)
                     wanted = {x.peer_nsid for x in ns.links.values() if x.peer_nsid is not None}
                     known = _nsid_names(sock, wanted, peers.get(name, ()), home) if wanted else {}
                     for i, link in ns.links.items():
