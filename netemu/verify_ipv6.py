@@ -4,7 +4,8 @@ The plan's IPv6 objects (render.ipv6) must be there and nothing else may be, as 
 (netemu.verify). What runs after the plan is applied is part of its intent: a running
 instance's IPv6 address comes from DHCPv6 (a /128 on eth0) and its default route from a
 router advertisement (`default via fe80::1 dev eth0 proto ra`, render.dhcpv6), so both are
-expected from the model; a stopped instance may or may not hold them.
+expected from the model; a stopped instance (or one without an IPv6 address, for the
+route) may or may not hold them.
 
 What the IPv6 kernel adds by itself is allowed: link-local addresses made from the MAC,
 `::1` on lo, and the kernel's own routes (protocol kernel) of every address: local,
@@ -42,6 +43,9 @@ class Wanted6:
     routes: set[RouteKey] = field(default_factory=set)
     optional_routes: set[RouteKey] = field(default_factory=set)
     rules: set[RuleKey] = field(default_factory=lambda: set(DEFAULT_RULES))
+    # An instance whose IPv6 address was unassigned live keeps the lease on eth0 until it
+    # ends, as an instance on AWS does; the VPC no longer delivers to it (render.ipv6).
+    stale_lease: IPv6Network | None = None
 
 
 def route_key(
@@ -70,7 +74,11 @@ def wanted(model: Model, plan: Plan, enabled: Iterable[str]) -> dict[str, Wanted
             continue
         route = route_key(MAIN, "::/0", "unicast", NEAR, n.ENI_IF, None)
         addrs = {(n.ENI_IF, f"{inst.ipv6_address}/128", False)} if inst.ipv6_address else set()
-        if inst.state == "running":
+        # Without an address of its own nothing waits for the advertisement (render.dhcpv6):
+        # the route may come a moment later.
+        if inst.ipv6_address is None:
+            w.stale_lease = model.subnets[inst.subnet].ipv6_cidr
+        if inst.state == "running" and inst.ipv6_address:
             w.addresses |= addrs
             w.routes.add(route)
         else:
@@ -86,7 +94,7 @@ def differences(w: Wanted6, seen: ob.NamespaceSeen) -> list[tuple[str, str]]:
     for ifname, cidr, npr in sorted(w.addresses - have):
         out.append(("address", f"missing {cidr} on {ifname}" + _npr(npr)))
     for ifname, cidr, npr in sorted(have - w.addresses - w.optional_addresses):
-        if not _link_local(cidr):  # the kernel's own, made from the MAC
+        if not _link_local(cidr) and not _stale(w, ifname, cidr):  # link-local: the kernel's
             out.append(("address", f"unexpected {cidr} on {ifname}" + _npr(npr)))
     prefixes = {(a[0], str(IPv6Interface(a[1]).network)) for a in have}
     live: set[RouteKey] = set()
@@ -109,6 +117,17 @@ def differences(w: Wanted6, seen: ob.NamespaceSeen) -> list[tuple[str, str]]:
         ("rule", f"unexpected IPv6 rule {_fmt_rule(k)}") for k in sorted(rules - w.rules, key=str)
     ]
     return out
+
+
+def _stale(w: Wanted6, ifname: str, cidr: str) -> bool:
+    iface = IPv6Interface(cidr)
+    net = w.stale_lease
+    return (
+        ifname == n.ENI_IF
+        and net is not None
+        and iface.ip in net
+        and iface.network.prefixlen == 128
+    )
 
 
 def _link_local(cidr: str) -> bool:

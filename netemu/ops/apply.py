@@ -75,7 +75,7 @@ def empty_like(model: Model) -> Model:
     return dataclasses.replace(
         model, vpcs={}, internet_gateways={}, subnets={}, route_tables={},
         security_groups={}, network_acls={}, instances={}, nat_gateways={},
-        internet_hosts={}, expectations=(),
+        internet_hosts={}, expectations=(), egress_only_internet_gateways={},
     )  # fmt: skip
 
 

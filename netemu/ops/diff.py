@@ -20,7 +20,7 @@ from netemu.model.types import (
     Route6,
     SecurityGroup,
 )
-from netemu.ops import elastic_ips, vpc_cidrs, vpc_peering
+from netemu.ops import elastic_ips, ipv6, vpc_cidrs, vpc_peering
 from netemu.ops.words import (
     Change,
     _c,
@@ -48,6 +48,7 @@ def changes(old: Model, new: Model) -> list[Change]:
     out += vpc_peering.changes(old, new)  # peering connections (1.14)
     out += elastic_ips.changes(old, new)  # allocated addresses (9.13)
     out += _gateways(old, new)
+    out += ipv6.changes(old, new)  # IPv6 blocks, egress-only gateways (16.1-16.5)
     out += _subnets_created(old, new)
     out += _groups(old, new)
     out += _acls(old, new)
@@ -55,6 +56,7 @@ def changes(old: Model, new: Model) -> list[Change]:
     out += _nat_gateways(old, new)
     out += _associations(old, new)
     out += _instances(old, new)
+    out += ipv6.addresses(old, new)  # instances' IPv6 addresses (16.3)
     out += _route_changes(old, new)
     out += _subnets_deleted(old, new)
     out += _internet(old, new)

@@ -361,3 +361,51 @@ def test_verify_reads_ipv6_state_back_and_names_what_differs() -> None:
         assert f"{sns}: address: unexpected 2001:db8:1:1::99/64 on up" in found, found
         assert any(d.startswith(f"{rns}: rule: missing IPv6 rule 1000: fwmark") for d in found)
         assert len(found) == 3, found
+
+
+APPLY_BASE = """
+name: v6a
+vpcs:
+  main: {cidr: 10.63.0.0/16, ipv6: true}
+subnets:
+  private: {vpc: main, cidr: 10.63.2.0/24, ipv6_cidr: "2001:db8:1:2::/64", route_table: private}
+route_tables:
+  private: {vpc: main}
+instances:
+  db: {subnet: private}
+"""
+APPLY_EIGW = (
+    APPLY_BASE.replace(
+        "subnets:\n", "egress_only_internet_gateways:\n  eigw: {vpc: main}\nsubnets:\n"
+    )
+    .replace(
+        "  private: {vpc: main}\n",
+        "  private:\n    vpc: main\n    routes:\n"
+        '      - {destination: "::/0", egress_only_internet_gateway: eigw}\n',
+    )
+    .replace("db: {subnet: private}", 'db: {subnet: private, ipv6_address: "2001:db8:1:2::10"}')
+)
+
+
+def test_apply_creates_and_deletes_an_egress_only_gateway_live() -> None:
+    """16.3, 16.5, 16.8: `apply` names the new egress-only gateway, its route and the
+    instance's new IPv6 address in AWS terms; the running instance leases that address by
+    DHCPv6 at once and reaches the internet through the gateway; deleting the gateway and
+    its route cuts that path again."""
+    from live import live
+
+    with live(APPLY_BASE) as s:
+        changed = s.apply(APPLY_EIGW)
+        lines = [c.text for c in changed.changes]
+        assert "create egress-only internet gateway eigw for vpc main" in lines, lines
+        assert "assign ipv6 address 2001:db8:1:2::10 to instance db" in lines, lines
+        ins = n.instance_ns("v6a", "db")
+        addr = subprocess.run(["ip", "-n", ins, "-6", "-o", "addr", "show", "scope", "global"],
+                              capture_output=True, text=True).stdout  # fmt: skip
+        assert "2001:db8:1:2::10/128" in addr, addr
+        ping = ["ip", "netns", "exec", ins, "ping", "-6", "-c1", "-W2", "2001:db8:ff00::10"]
+        out = subprocess.run(ping, capture_output=True, text=True)
+        assert out.returncode == 0, out.stdout + out.stderr
+        back = [c.text for c in s.apply(APPLY_BASE).changes]
+        assert "delete egress-only internet gateway eigw" in back, back
+        assert subprocess.run(ping, capture_output=True, text=True).returncode != 0
