@@ -504,6 +504,18 @@ class Capture:
         self.close()
 
 
+def ipv6_of(frame: bytes) -> tuple[str, str] | None:
+    """(source, destination) of an Ethernet frame carrying IPv6 (or a cooked lo frame)."""
+    import socket
+
+    if len(frame) >= 54 and frame[12:14] == b"\x86\xdd":
+        ip = frame[14:]
+        return socket.inet_ntop(socket.AF_INET6, ip[8:24]), socket.inet_ntop(
+            socket.AF_INET6, ip[24:40]
+        )
+    return None
+
+
 def ipv4_of(frame: bytes) -> tuple[str, str] | None:
     """(source, destination) of an Ethernet frame carrying IPv4 (or a cooked lo frame)."""
     import socket

@@ -241,35 +241,51 @@ def _send_marked6(ns: str, marker: bytes) -> int:
 def test_no_ipv6_packet_of_a_dual_stack_scenario_reaches_the_host(
     workdir: str, nothing_left: None
 ) -> None:
-    """Closed world for IPv6 (16.1): every namespace of the dual-stack book scenario sends
-    marked IPv6 packets to an address outside it; the host's interfaces see none of them,
-    while a capture inside the scenario sees them leave."""
+    """Closed world for IPv6 (16.1): the host's interfaces are captured from before `up`
+    (router advertisements, DHCPv6) through the scenario's own IPv6 probes (TCP, UDP,
+    ICMPv6) to marked IPv6 packets every namespace sends to an address outside it; the
+    host sees no frame from or to 2001:db8::/32 and no marked one, while a capture inside
+    the scenario sees them leave."""
+    from ipaddress import IPv6Address, IPv6Network
     from pathlib import Path
+
+    documentation = IPv6Network("2001:db8::/32")
+
+    def emulated(frame: bytes) -> bool:
+        addrs = relkit.ipv6_of(frame)
+        return addrs is not None and any(IPv6Address(a) in documentation for a in addrs)
 
     book = Path(__file__).parents[2] / "scenarios" / "book" / "webdb-dualstack.yaml"
     text = book.read_text().replace("name: webdb6", "name: rl-leak6")
     path = relkit.write(workdir, text, "rl-leak6.yaml")
     driver = lifecycle.KernelDriver()
-    model, _ = lifecycle.up(path, driver)
-    try:
-        namespaces = [ns.name for ns in render(model).namespaces]
-        marker = f"rl-leak6-{os.getpid()}-{time.monotonic_ns()}".encode()
-        with relkit.Capture([None]) as host, relkit.Capture(list(namespaces)) as inside:
-            attempted = sum(_send_marked6(ns, marker) for ns in namespaces)
-            _loopback_control(marker)
-            time.sleep(0.5)
-            on_host = [
-                dev
-                for _ns, dev, frame in host.drain()
-                if marker in frame and b"control-" + marker not in frame
-            ]
-            inside_seen = [f for f in inside.drain() if marker in f[2]]
-        print(
-            f"{len(namespaces)} namespaces sent {attempted} IPv6 packets; inside: {len(inside_seen)}, host: {len(on_host)}"
-        )
-        assert inside_seen, "the capture inside saw nothing: the test itself is broken"
-        control = [f for _ns, dev, f in host.seen if dev == "lo" and b"control-" + marker in f]
-        assert control, "the host capture saw nothing at all: the test itself is broken"
-        assert on_host == []
-    finally:
-        lifecycle.down(model.name, driver)
+    with relkit.Capture([None]) as host:
+        model, _ = lifecycle.up(path, driver)
+        try:
+            namespaces = [ns.name for ns in render(model).namespaces]
+            marker = f"rl-leak6-{os.getpid()}-{time.monotonic_ns()}".encode()
+            probes = Running(model).expectations()
+            udp = [Running(model).probe("web", "2001:db8:ff00::10", udp=53)]
+            with relkit.Capture(list(namespaces)) as inside:
+                attempted = sum(_send_marked6(ns, marker) for ns in namespaces)
+                _loopback_control(marker)
+                time.sleep(0.5)
+                on_host = [
+                    (dev, relkit.ipv6_of(frame))
+                    for _ns, dev, frame in host.drain()
+                    if (marker in frame and b"control-" + marker not in frame) or emulated(frame)
+                ]
+                inside_seen = [f for f in inside.drain() if marker in f[2]]
+        finally:
+            lifecycle.down(model.name, driver)
+    v6 = [o.result for o in probes if ":" in o.result.dst_ip] + udp
+    print(
+        f"{len(namespaces)} namespaces sent {attempted} IPv6 packets, {len(v6)} IPv6 probes "
+        f"ran; inside: {len(inside_seen)}, host: {len(on_host)} "
+        f"(of {len(host.seen)} host frames in the window)"
+    )
+    assert v6, "no IPv6 probe ran: the test itself is broken"
+    assert inside_seen, "the capture inside saw nothing: the test itself is broken"
+    control = [f for _ns, dev, f in host.seen if dev == "lo" and b"control-" + marker in f]
+    assert control, "the host capture saw nothing at all: the test itself is broken"
+    assert on_host == []
