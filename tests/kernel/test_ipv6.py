@@ -156,7 +156,7 @@ def test_book_dual_stack_scenario_agrees_with_its_model() -> None:
 def test_flow_logs_record_ipv6_flows_accepted_and_rejected() -> None:
     """12.1, 12.2, 12.4, 16.4: an accepted IPv6 connection gives ACCEPT records with the
     IPv6 addresses, both ways, on the instance's interface; one the security group refuses
-    gives a REJECT record."""
+    gives a REJECT record; a UDP exchange over IPv6 gives its own ACCEPT records."""
     import json
     import time
     from pathlib import Path
@@ -172,6 +172,7 @@ def test_flow_logs_record_ipv6_flows_accepted_and_rejected() -> None:
         four = s.model.instances["four"]
         assert s.probe("internet", str(web.ipv6_address), tcp=22).result == "reachable"
         assert s.probe("internet", str(four.ipv6_address), tcp=22).result == "blocked"
+        assert s.probe("internet", str(web.ipv6_address), udp=5000).result == "reachable"
         time.sleep(2.2)
         path = Path(state_dir(s.model.name)) / records.RECORDS
         rows = [json.loads(x) for x in path.read_text().splitlines()]
@@ -190,6 +191,15 @@ def test_flow_logs_record_ipv6_flows_accepted_and_rejected() -> None:
         if r["log-status"] == "OK" and r["interface-id"] == four.eni.id and r["protocol"] == 6
     }
     assert refused == {("REJECT", "ingress", "2001:db8:ff00::10", str(four.ipv6_address), "IPv6")}
+    udp = sorted(
+        (r["action"], r["flow-direction"], r["srcaddr"], r["dstaddr"], r["dstport"] or r["srcport"])
+        for r in rows
+        if r["log-status"] == "OK" and r["interface-id"] == web.eni.id and r["protocol"] == 17
+    )
+    assert udp == [
+        ("ACCEPT", "egress", str(web.ipv6_address), "2001:db8:ff00::10", udp[0][4]),
+        ("ACCEPT", "ingress", "2001:db8:ff00::10", str(web.ipv6_address), 5000),
+    ], udp
 
 
 def _capture(s: Running, ns: str, ifname: str, count: int, bpf: str) -> subprocess.Popen[str]:
