@@ -275,7 +275,7 @@ def test_router_advertisement_sets_managed_and_dhcpv6_reply_carries_the_model_ad
 
 
 def test_udp_over_ipv6_is_answered_where_the_rules_allow_it(dual: Running) -> None:
-    """16.4, 16.6: a UDP datagram from the internet reaches the public instance's IPv6
+    """16.4, 16.6, 16.10: a UDP datagram from the internet reaches the public instance's IPv6
     address on the port its group allows and is answered; another port meets the group;
     the static walk gives the same verdicts."""
     from netemu.explain.crosscheck import compare
@@ -294,7 +294,7 @@ def test_udp_over_ipv6_is_answered_where_the_rules_allow_it(dual: Running) -> No
 def test_udp_leaves_through_the_egress_only_gateway_and_its_answer_comes_back(
     dual: Running,
 ) -> None:
-    """16.5: the private instance's UDP datagram goes out through the egress-only gateway
+    """16.5, 16.10: the private instance's UDP datagram goes out through the egress-only gateway
     and its answer comes back (stateful). A datagram the internet sends in through the
     internet gateway is answered out through the egress-only gateway: to the gateway that
     answer is a datagram the VPC starts (docs/aws-decisions.md), unlike a TCP SYN-ACK. The
@@ -398,7 +398,7 @@ APPLY_EIGW = (
 
 
 def test_apply_creates_and_deletes_an_egress_only_gateway_live() -> None:
-    """16.3, 16.5, 16.8: `apply` names the new egress-only gateway, its route and the
+    """16.3, 16.5, 16.8, 16.9: `apply` names the new egress-only gateway, its route and the
     instance's new IPv6 address in AWS terms; the running instance leases that address by
     DHCPv6 at once and reaches the internet through the gateway; deleting the gateway and
     its route cuts that path again."""

@@ -1,4 +1,4 @@
-"""`netemu apply`'s change list for IPv6, without a kernel (ref 16.1-16.5)."""
+"""`netemu apply`'s change list for IPv6, without a kernel (ref 16.1-16.5, 16.9)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _lines(old: str, new: str) -> list[str]:
 
 
 def test_adding_ipv6_names_each_step_in_aws_order() -> None:
-    """16.1-16.5: the VPC's block, the subnet's /64, the egress-only gateway, its route
+    """16.1-16.5, 16.9: the VPC's block, the subnet's /64, the egress-only gateway, its route
     and the instance's address, in the order AWS needs them."""
     lines = _lines(V4, DUAL)
     wanted = [
@@ -55,7 +55,7 @@ def test_adding_ipv6_names_each_step_in_aws_order() -> None:
 
 
 def test_removing_the_egress_only_gateway_is_a_delete() -> None:
-    """16.5: DeleteEgressOnlyInternetGateway, and its route goes."""
+    """16.5, 16.9: DeleteEgressOnlyInternetGateway, and its route goes."""
     no_eigw = DUAL.replace("egress_only_internet_gateways:\n  eigw: {vpc: main}\n", "").replace(
         '      - {destination: "::/0", egress_only_internet_gateway: eigw}\n', ""
     ).replace("    routes:\n", "")
@@ -64,6 +64,7 @@ def test_removing_the_egress_only_gateway_is_a_delete() -> None:
 
 
 def test_a_scenario_applied_from_nothing_lists_its_egress_only_gateway() -> None:
+    """16.9: `apply` of a scenario not yet up lists CreateEgressOnlyInternetGateway too."""
     model = load_model_text(DUAL, "b.yaml")[0]
     lines = [c.text for c in changes(empty_like(model), model)]
     assert "create egress-only internet gateway eigw for vpc main" in lines, lines
