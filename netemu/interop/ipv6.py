@@ -128,6 +128,14 @@ def block(item: Mapping[str, Any]) -> str | None:
     return None
 
 
+def amazon_block_pending(item: Mapping[str, Any]) -> bool:
+    """An Amazon-provided block asked for but not known yet (a Terraform plan)."""
+    return any(
+        a.get("Ipv6Pool") == "Amazon" and not a.get("Ipv6CidrBlock")
+        for a in item.get("Ipv6CidrBlockAssociationSet") or []
+    )
+
+
 def closed_world(cidr: str) -> bool:
     """Whether an imported IPv6 block lies in the documentation prefix (ref 16.1)."""
     try:

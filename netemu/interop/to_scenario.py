@@ -198,6 +198,8 @@ class _Converter(Endpoints):
             six = ipv6.block(v)
             if six and ipv6.closed_world(six):
                 spec["ipv6_cidr"] = six
+            elif ipv6.amazon_block_pending(v):  # a Terraform plan's block: known after apply
+                spec["ipv6"] = True
             elif six:
                 msg = f"IPv6 block {six} is outside 2001:db8::/32, the only IPv6 netemu emulates"
                 self.notes.append(Note(vid, msg + "; left out"))

@@ -56,9 +56,11 @@ def test_adding_ipv6_names_each_step_in_aws_order() -> None:
 
 def test_removing_the_egress_only_gateway_is_a_delete() -> None:
     """16.5, 16.9: DeleteEgressOnlyInternetGateway, and its route goes."""
-    no_eigw = DUAL.replace("egress_only_internet_gateways:\n  eigw: {vpc: main}\n", "").replace(
-        '      - {destination: "::/0", egress_only_internet_gateway: eigw}\n', ""
-    ).replace("    routes:\n", "")
+    no_eigw = (
+        DUAL.replace("egress_only_internet_gateways:\n  eigw: {vpc: main}\n", "")
+        .replace('      - {destination: "::/0", egress_only_internet_gateway: eigw}\n', "")
+        .replace("    routes:\n", "")
+    )
     lines = _lines(DUAL, no_eigw)
     assert "delete egress-only internet gateway eigw" in lines, lines
 
