@@ -32,6 +32,7 @@ CALLS = (
     ("describe_transit_gateways", "TransitGateways", False),
     ("describe_transit_gateway_attachments", "TransitGatewayAttachments", False),
     ("describe_flow_logs", "FlowLogs", False),
+    ("describe_egress_only_internet_gateways", "EgressOnlyInternetGateways", False),
 )
 
 

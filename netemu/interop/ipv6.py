@@ -16,6 +16,7 @@ from netemu.model.types import PROTO_ICMPV6, Model, NetworkAclRule6, Route6
 Json = dict[str, Any]
 ALL_SG6 = {"protocol": "all", "cidr_ipv6": "::/0"}  # a new group's IPv6 egress rule (7.4)
 STAR6 = 32768  # the IPv6 `*` entry of a network ACL (ref 8.3)
+MOTO_ASSOCIATED = "{'State': 'associated'}"
 
 
 # -- export -------------------------------------------------------------------------------
@@ -123,7 +124,8 @@ def block(item: Mapping[str, Any]) -> str | None:
     """The associated IPv6 CIDR of a VPC or subnet, or None."""
     for assoc in item.get("Ipv6CidrBlockAssociationSet") or []:
         state = (assoc.get("Ipv6CidrBlockState") or {}).get("State", "associated")
-        if state == "associated" and assoc.get("Ipv6CidrBlock"):
+        # moto (netemu serve's account) writes a subnet's state as the text of a dict.
+        if state in ("associated", MOTO_ASSOCIATED) and assoc.get("Ipv6CidrBlock"):
             return str(assoc["Ipv6CidrBlock"])
     return None
 

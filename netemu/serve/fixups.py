@@ -5,7 +5,8 @@ call (and on replay, so identifiers and addresses come out the same):
 - a NAT gateway's private address lies in its subnet (ref 6.5); a public NAT gateway in a
   VPC without an internet gateway is `failed` (ref 6.2, 6.3);
 - public addresses (elastic and auto-assigned) come from the documentation ranges, the
-  closed world's public internet, not moto's random real-world addresses.
+  closed world's public internet, not moto's random real-world addresses; so do
+  Amazon-provided IPv6 blocks (serve.ipv6).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv4Network, ip_address
 from typing import Any
+
+from netemu.serve import ipv6
 
 PUBLIC_POOLS = (IPv4Network("203.0.113.0/24"), IPv4Network("192.0.2.0/24"))
 
@@ -44,6 +47,7 @@ def after_call(backend: Any) -> dict[str, str]:
     default_groups_admit_members(backend)
     replaced = _public_addresses(backend)
     replaced.update(_nat_gateways(backend))
+    replaced.update(ipv6.amazon_blocks(backend))  # into 2001:db8::/32 (ref 16.1)
     return replaced
 
 

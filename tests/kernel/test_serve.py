@@ -33,8 +33,9 @@ def netemu(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]
 
 
 class Served:
-    def __init__(self, state: Path) -> None:
+    def __init__(self, state: Path, name: str = NAME) -> None:
         self.state = state
+        self.name = name
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
 
@@ -48,7 +49,7 @@ class Served:
                 "--port",
                 "0",
                 "--name",
-                NAME,
+                self.name,
                 "--region",
                 "ap-northeast-1",
                 "--state",
