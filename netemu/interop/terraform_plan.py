@@ -32,6 +32,7 @@ _PREFIX = {
     "aws_network_interface": "eni",
     "aws_vpc_peering_connection": "pcx",
     "aws_vpc_endpoint": "vpce",
+    "aws_egress_only_internet_gateway": "eigw",
 }
 _INDEX = re.compile(r"\[[^\]]*\]")
 

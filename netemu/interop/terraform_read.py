@@ -382,12 +382,15 @@ def _route(route: Mapping[str, Any]) -> Json:
 
 def _ipv6_block(v: Mapping[str, Any], generated: Any) -> Json:
     """describe-*'s Ipv6CidrBlockAssociationSet for a VPC's or subnet's `ipv6_cidr_block`;
-    a plan's Amazon-provided block not known yet is an association without a block, which
-    the importer turns into `ipv6: true` (netemu picks the block, ref 16.1)."""
-    if v.get("ipv6_cidr_block"):
+    a plan's block not known yet is an association without a block, which the importer
+    turns into `ipv6: true` or a subnet's `ipv6_cidr: auto` (netemu picks, ref 16.1)."""
+    block = v.get("ipv6_cidr_block")
+    if block and ":" in str(block):
         state = {"Ipv6CidrBlockState": {"State": "associated"}}
-        return {"Ipv6CidrBlockAssociationSet": [{"Ipv6CidrBlock": v["ipv6_cidr_block"], **state}]}
-    if generated:
+        return {"Ipv6CidrBlockAssociationSet": [{"Ipv6CidrBlock": block, **state}]}
+    # A plan's subnet block (`cidrsubnet(aws_vpc.x.ipv6_cidr_block, 8, N)`) is known after
+    # apply only; the resolver then gives the VPC's id in its place.
+    if generated or block:
         state = {"Ipv6CidrBlockState": {"State": "associating"}}
         return {"Ipv6CidrBlockAssociationSet": [{"Ipv6Pool": "Amazon", **state}]}
     return {}

@@ -244,7 +244,12 @@ class _Converter(Endpoints):
             if s.get("DefaultForAz"):
                 spec["default_for_az"] = True
             six = ipv6.block(s)
-            if six and "ipv6_cidr" not in self.out["vpcs"][self.vpc[vid]]:
+            vpc6 = self.out["vpcs"][self.vpc[vid]]
+            if not six and ipv6.amazon_block_pending(s) and ("ipv6_cidr" in vpc6 or "ipv6" in vpc6):
+                spec["ipv6_cidr"] = "auto"  # a Terraform plan's block: known after apply
+                if s.get("AssignIpv6AddressOnCreation"):
+                    spec["assign_ipv6_address_on_creation"] = True
+            elif six and "ipv6_cidr" not in self.out["vpcs"][self.vpc[vid]]:
                 self.notes.append(Note(sid, f"IPv6 CIDR {six}: its VPC has no IPv6 block here"))
             elif six:
                 spec["ipv6_cidr"] = six

@@ -89,3 +89,51 @@ def test_a_plans_amazon_provided_block_becomes_ipv6_true() -> None:
     assert model.vpcs["main"].ipv6_cidr.subnet_of(
         __import__("ipaddress").IPv6Network("2001:db8::/32")
     )
+
+
+def _planned(kind: str, label: str, values: dict[str, Any], **refs: list[str]) -> tuple[Any, Any]:
+    res = {"address": f"{kind}.{label}", "mode": "managed", "type": kind, "name": label,
+           "values": {**values, "tags": {"Name": label}}}  # fmt: skip
+    conf = {"address": f"{kind}.{label}", "type": kind, "name": label,
+            "expressions": {k: {"references": v} for k, v in refs.items()}}  # fmt: skip
+    return res, conf
+
+
+def test_a_plan_with_ipv6_gets_blocks_picked_and_follows_the_egress_only_gateway() -> None:
+    """16.1, 16.2, 16.5: in a plan the VPC's and subnet's blocks are known after apply
+    (`ipv6: true`, `ipv6_cidr: auto`); the egress-only gateway gets an `eigw-` id and the
+    ::/0 route to it is followed through the configuration's references."""
+    pairs = [
+        _planned("aws_vpc", "main", {"cidr_block": "10.71.0.0/16",
+                                     "assign_generated_ipv6_cidr_block": True}),
+        _planned("aws_subnet", "private", {"cidr_block": "10.71.2.0/24",
+                                           "assign_ipv6_address_on_creation": True},
+                 vpc_id=["aws_vpc.main.id", "aws_vpc.main"],
+                 ipv6_cidr_block=["aws_vpc.main.ipv6_cidr_block", "aws_vpc.main"]),
+        _planned("aws_egress_only_internet_gateway", "eigw", {},
+                 vpc_id=["aws_vpc.main.id", "aws_vpc.main"]),
+        _planned("aws_route_table", "private", {}, vpc_id=["aws_vpc.main.id", "aws_vpc.main"]),
+        _planned("aws_route", "v6", {"destination_ipv6_cidr_block": "::/0"},
+                 route_table_id=["aws_route_table.private.id", "aws_route_table.private"],
+                 egress_only_gateway_id=["aws_egress_only_internet_gateway.eigw.id",
+                                         "aws_egress_only_internet_gateway.eigw"]),
+        _planned("aws_route_table_association", "private", {},
+                 route_table_id=["aws_route_table.private.id", "aws_route_table.private"],
+                 subnet_id=["aws_subnet.private.id", "aws_subnet.private"]),
+    ]  # fmt: skip
+    plan = {
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": [r for r, _ in pairs]}},
+        "configuration": {"root_module": {"resources": [c for _, c in pairs]}},
+    }
+    model, notes = _model(plan)
+    assert model.vpcs["main"].ipv6_cidr is not None
+    sub = model.subnets["private"]
+    assert sub.ipv6_cidr is not None and sub.ipv6_cidr.subnet_of(model.vpcs["main"].ipv6_cidr)
+    assert sub.assign_ipv6_address_on_creation
+    (eigw,) = model.egress_only_internet_gateways.values()
+    assert eigw.id.startswith("eigw-")
+    routes = [
+        (str(r.destination), r.target_kind) for r in model.route_tables["private"].ipv6_routes
+    ]
+    assert ("::/0", "egress_only_internet_gateway") in routes, (routes, notes)
