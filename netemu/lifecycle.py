@@ -199,9 +199,10 @@ def _refuse_taken_names(scenario: str, plan: Plan, driver: Driver) -> None:
 def check_programs(plan: Plan) -> None:
     """Every program the plan runs (dnsmasq, udhcpc, sshd, …) must exist before anything is
     built; a missing one is a host problem (exit 3), not a failure halfway through `up`."""
-    from netemu.render import servers
+    from netemu.render import dhcpv6, servers
 
     wanted = {p.argv[0] for p in plan.processes} | set(servers.programs(plan))
+    wanted |= dhcpv6.programs(plan)  # run by a shell wrapper, not as argv[0]
     missing = sorted(x for x in wanted if not shutil.which(x))
     if missing:
         raise HostUnsupported(

@@ -30,9 +30,10 @@ from ipaddress import IPv6Network
 
 from netemu.model.types import Eni, Instance, Model, Subnet
 from netemu.render import names as n
-from netemu.render.plan import Address, File, Process
+from netemu.render.plan import Address, File, Plan, Process
 
 DHCLIENT = "dhclient"
+CLIENT_NAME = "dhcp6-client instance:"
 CLIENT_SCRIPT = "dhcp/dhclient6.sh"
 EVENT_SCRIPT = "dhcp/dhclient6-event.sh"
 # dhclient -6 gives up at once while eth0's link-local address is not there yet.
@@ -131,13 +132,18 @@ def asks(model: Model, inst: Instance) -> bool:
 def client_process(model: Model, inst: Instance, phase: int) -> Process:
     return Process(
         ns=n.instance_ns(model.name, inst.name),
-        name=f"dhcp6-client instance:{inst.name}",
+        name=f"{CLIENT_NAME}{inst.name}",
         argv=("/bin/sh", f"{{state}}/{CLIENT_SCRIPT}", n.ENI_IF, f"{{state}}/{leases(inst.name)}"),
         phase=phase,
         wait=True,
         env=(("NETEMU_EVENT", f"{{state}}/{EVENT_SCRIPT}"),),
         lease=True,
     )
+
+
+def programs(plan: Plan) -> set[str]:
+    """dhclient, when the plan runs a DHCPv6 client (its wrapper is what argv names)."""
+    return {DHCLIENT} if any(p.name.startswith(CLIENT_NAME) for p in plan.processes) else set()
 
 
 def render(model: Model, phase: int) -> tuple[list[File], list[Process]]:

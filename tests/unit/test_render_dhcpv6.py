@@ -58,3 +58,18 @@ def test_instances_take_advertisements_and_subnet_ports_hold_the_reserved_addres
     assert ("2001:db8:1:1::1/64", True) in ports
     assert not [a for a in plan.addresses if a.ns == ins.name and ":" in a.cidr]
     assert not [r for r in plan.routes if r.ns == ins.name and ":" in r.dst]
+
+
+def test_a_missing_dhclient_is_a_host_problem_before_anything_is_built(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """dhclient runs behind a shell wrapper; `up` still names it when it is missing."""
+    import shutil
+
+    import pytest
+
+    from netemu import lifecycle
+    from netemu.errors import HostUnsupported
+
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda x: None if x == "dhclient" else real(x) or x)
+    with pytest.raises(HostUnsupported, match="dhclient"):
+        lifecycle.check_programs(render(_model()))
