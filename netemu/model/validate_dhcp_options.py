@@ -59,12 +59,10 @@ def read_dhcp_options(ctx: Ctx, top: dict[str, Node]) -> None:
         netbios = _addresses(ctx, m.get("netbios_name_servers"), f"{what} netbios_name_servers")
         node_type = _node_type(ctx, m, what)
         dopt_id = object_id(ctx, m, "dopt", name, what)
-        ctx.dhcp_options[name] = DhcpOptions(
-            name, dopt_id, domain, dns, ntp, netbios, node_type
-        )
+        ctx.dhcp_options[name] = DhcpOptions(name, dopt_id, domain, dns, ntp, netbios, node_type)
     for vpc_name, raw in ctx.vpc_raw.items():
-        node = raw.get("dhcp_options_id")
-        chosen = _association(ctx, node, f"VPC {q(vpc_name)}") if node is not None else None
+        ref = raw.get("dhcp_options_id")
+        chosen = _association(ctx, ref, f"VPC {q(vpc_name)}") if ref is not None else None
         if chosen is not None:
             ctx.vpcs[vpc_name] = dataclasses.replace(ctx.vpcs[vpc_name], dhcp_options=chosen)
 

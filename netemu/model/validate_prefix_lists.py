@@ -56,8 +56,10 @@ def _family(ctx: Ctx, node: Node | None, what: str) -> Family | None:
     raw = text(ctx, node, f"{what} address_family") if node is not None else None
     if node is None or raw is None:
         return None
-    if raw == "IPv4" or raw == "IPv6":
-        return raw
+    if raw == "IPv4":
+        return "IPv4"
+    if raw == "IPv6":
+        return "IPv6"
     rule = aws("AddressFamily is IPv4 or IPv6", "19.1")
     ctx.error(node, f"{what} address_family {q(raw)} must be IPv4 or IPv6" + rule)
     return None
@@ -99,7 +101,9 @@ def _entries(
             ctx.error(m["cidr"], f"{ewhat} {m['cidr'].value} is not {family}" + rule)
             continue
         net: IPv4Network | IPv6Network | None
-        net = cidr6(ctx, m["cidr"], f"{ewhat} cidr") if six else cidr(ctx, m["cidr"], f"{ewhat} cidr")
+        net = (
+            cidr6(ctx, m["cidr"], f"{ewhat} cidr") if six else cidr(ctx, m["cidr"], f"{ewhat} cidr")
+        )
         desc = text(ctx, m["description"], f"{ewhat} description") if "description" in m else None
         if net is None:
             continue

@@ -95,14 +95,14 @@ def _declared_routes(ctx: Ctx, head: TableHead, vpc: Vpc) -> list[Route]:
             name = target if isinstance(target, str) else None
             routes.append(Route(dest, kind, name, pos=item.pos))
 
-    def target(kind: RouteTargetKind, node: Node) -> str | bool:
+    def to_target(kind: RouteTargetKind, node: Node) -> str | bool:
         return _target(ctx, kind, node, f"{what} route", vpc)
 
     def ok(dest: IPv4Network, node: Node, kind: RouteTargetKind) -> bool:
         entry = f"{what} prefix list entry"
         return _destination_ok(ctx, dest, node, kind, entry, vpc, subnet_cidrs)
 
-    return routes + pl.prefix_list_routes(ctx, to_lists, set(seen), target, ok, what)
+    return routes + pl.prefix_list_routes(ctx, to_lists, set(seen), to_target, ok, what)
 
 
 def _destination_ok(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from ipaddress import IPv4Network, IPv6Network
 from typing import Literal, TypeVar
 
+from netemu.model import validate_prefix_lists as pl
 from netemu.model.types import (
     PROTO_ALL,
     PROTO_ICMP,
@@ -28,7 +29,6 @@ from netemu.model.validate_fields import (
     section,
     text,
 )
-from netemu.model import validate_prefix_lists as pl
 from netemu.model.validate_ipv6 import ANY6, cidr6, is_v6
 from netemu.model.validate_network import vpc_ref
 from netemu.model.validate_peering import peer_of

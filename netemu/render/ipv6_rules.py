@@ -60,7 +60,9 @@ def sg_chains(model: Model, enis: list[Eni]) -> list[Json]:
     for g in groups:
         for direction in ("ingress", "egress"):
             cmds += _group_rules(g, direction)
-            cmds += prefix_lists.rules(model, g, direction, "ip6", _group_chain(g, direction), _accept)
+            cmds += prefix_lists.rules(
+                model, g, direction, "ip6", _group_chain(g, direction), _accept
+            )
     for eni in enis:
         for direction in ("ingress", "egress"):
             cmds += _eni_rules(model, eni, direction)

@@ -42,9 +42,9 @@ def sets(model: Model, groups: Iterable[SecurityGroup], family: str) -> list[Jso
         # An interval set refuses overlapping elements: 10.0.0.0/8 swallows 10.1.0.0/16.
         nets: list[IPv4Network] | list[IPv6Network]
         if family == "ip6":
-            nets = list(collapse_addresses(e.cidr for e in pl.entries if e.cidr.version == 6))  # type: ignore[misc]
+            nets = list(collapse_addresses(e.cidr for e in pl.entries if e.cidr.version == 6))
         else:
-            nets = list(collapse_addresses(e.cidr for e in pl.entries if e.cidr.version == 4))  # type: ignore[misc]
+            nets = list(collapse_addresses(e.cidr for e in pl.entries if e.cidr.version == 4))
         out.append(nft.add_set(set_name(pl), kind, [nft.prefix(x) for x in nets], interval=True))
     return out
 
@@ -60,7 +60,9 @@ def rules(
     """One rule per referencing rule of the group: the peer in the list's set."""
     peer = "saddr" if direction == "ingress" else "daddr"
     out: list[Json] = []
-    members: tuple[SecurityGroupRule, ...] = group.ingress if direction == "ingress" else group.egress
+    members: tuple[SecurityGroupRule, ...] = (
+        group.ingress if direction == "ingress" else group.egress
+    )
     for rule in members:
         if rule.prefix_list is None:
             continue
