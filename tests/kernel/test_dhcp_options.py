@@ -15,7 +15,7 @@ SHIPPED = str(ROOT / "scenarios" / "book" / "dhcp-options.yaml")
 
 # udhcpc's event script, printing what the lease carried instead of configuring anything.
 SHOW = (
-    "printf '#!/bin/sh\\n[ \"$1\" = bound ] && echo \"domain=$domain dns=$dns ntp=$ntpsrv\"\\n"
+    'printf \'#!/bin/sh\\n[ "$1" = bound ] && echo "domain=$domain dns=$dns ntp=$ntpsrv"\\n'
     "exit 0\\n' > /tmp/ne-show.sh && chmod +x /tmp/ne-show.sh && "
     "udhcpc -f -q -n -i eth0 -t 3 -T 1 -O ntpsrv -s /tmp/ne-show.sh 2>/dev/null"
 )
