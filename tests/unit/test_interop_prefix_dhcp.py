@@ -97,3 +97,17 @@ def test_export_shows_the_vpcs_set_and_the_route_to_the_list_once() -> None:
     partners = next(t for t in tables if t["RouteTableId"] == model.route_tables["partners"].id)
     to_lists = [r for r in partners["Routes"] if "DestinationPrefixListId" in r]
     assert len(to_lists) == 1 and "DestinationCidrBlock" not in to_lists[0]
+
+
+def test_terraform_export_writes_the_list_the_set_and_one_route_to_the_list() -> None:
+    """19.1, 19.4, 10.20: aws_ec2_managed_prefix_list with its entries, rules and routes
+    naming it by reference; aws_vpc_dhcp_options and its association."""
+    from netemu.interop.export_terraform import model_to_terraform
+
+    tf = model_to_terraform(load_model(str(ROOT / "scenarios/book/prefix-lists.yaml"))[0])
+    assert tf.count('resource "aws_ec2_managed_prefix_list" "office"') == 1
+    assert tf.count("destination_prefix_list_id = aws_ec2_managed_prefix_list.office.id") == 1
+    assert "prefix_list_id = aws_ec2_managed_prefix_list.office.id" in tf
+    tf = model_to_terraform(load_model(str(ROOT / "scenarios/book/dhcp-options.yaml"))[0])
+    assert 'domain_name_servers = ["AmazonProvidedDNS", "10.20.0.53"]' in tf
+    assert "dhcp_options_id = aws_vpc_dhcp_options.corp-options.id" in tf
