@@ -97,3 +97,40 @@ def test_an_entry_added_by_apply_admits_at_once_and_a_removed_one_no_more() -> N
         assert "modify prefix list allowed: remove 198.51.100.0/24" in texts, texts
         assert Running(s.model).probe("two", "web", tcp=80).result == "reachable"
         assert Running(s.model).probe("one", "web", tcp=80).result == "blocked"
+
+
+SIX = """
+name: plsix
+vpcs:
+  main: {cidr: 10.61.0.0/16, ipv6: true}
+managed_prefix_lists:
+  admins:
+    address_family: IPv6
+    max_entries: 3
+    entries: [{cidr: "2001:db8:1:1::20/128"}]
+subnets:
+  s1: {vpc: main, cidr: 10.61.1.0/24, ipv6_cidr: "2001:db8:1:1::/64"}
+security_groups:
+  srv:
+    vpc: main
+    ingress: [{protocol: tcp, port: 22, prefix_list_id: admins}]
+instances:
+  srv: {subnet: s1, ipv6_address: "2001:db8:1:1::10", security_groups: [srv], services: [ssh]}
+  admin: {subnet: s1, ipv6_address: "2001:db8:1:1::20"}
+  guest: {subnet: s1, ipv6_address: "2001:db8:1:1::30"}
+"""
+
+
+def _connects(s: Running, source: str, address: str) -> bool:
+    script = f"exec 3<>/dev/tcp/{address}/22"
+    return s.exec(source, "timeout", "3", "bash", "-c", script).returncode == 0
+
+
+def test_an_ipv6_list_admits_its_entries_in_the_ipv6_chains() -> None:
+    """19.1, 19.3, 16.6: a rule naming an IPv6 list admits IPv6 connections from its
+    entries only."""
+    from netemu.testing import running_text
+
+    with running_text(SIX) as s:
+        assert _connects(s, "admin", "2001:db8:1:1::10")
+        assert not _connects(s, "guest", "2001:db8:1:1::10")
