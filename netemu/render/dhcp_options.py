@@ -7,12 +7,15 @@ AmazonProvidedDNS being the VPC's base+2, 10.2), ntp-servers (42), netbios-name-
 without domain_name_servers leaves instances with no resolver, as on AWS (10.21).
 
 The instances' DHCP client asks for NTP servers too (udhcpc only requests them when told),
-and carries the set's id in its environment: a VPC newly associated with another set runs
-its instances' clients again at `netemu apply`, standing in for the lease renewal at which
-AWS's instances pick the new set up (10.23, docs/aws-decisions.md).
+and carries the set's id and a digest of its options in its environment: a VPC newly
+associated with another set (or whose set's options changed) runs its instances' clients
+again at `netemu apply`, standing in for the lease renewal at which AWS's instances pick
+the new set up (10.20, docs/aws-decisions.md).
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from netemu.model.types import DhcpOptions, Model, Vpc
 from netemu.model.validate_dhcp_options import name_servers
@@ -48,4 +51,9 @@ def client_args(options: DhcpOptions | None) -> tuple[str, ...]:
 
 
 def client_env(options: DhcpOptions | None) -> tuple[tuple[str, str], ...]:
-    return () if options is None else (("NETEMU_DHCP_OPTIONS", options.id),)
+    """The set's id and a digest of its options: another set, or the same set's options
+    changed in the file (a new set on AWS, 10.20), makes the client run again at apply."""
+    if options is None:
+        return ()
+    digest = hashlib.sha256(repr(options).encode()).hexdigest()[:12]
+    return (("NETEMU_DHCP_OPTIONS", f"{options.id} {digest}"),)

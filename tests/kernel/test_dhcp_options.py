@@ -73,3 +73,15 @@ def test_a_set_associated_by_apply_reaches_running_instances() -> None:
         assert conf == "search corp.example\nnameserver 10.40.0.53\nnameserver 10.40.0.2\n", conf
         addr = after.exec("web", "ip", "-4", "-brief", "addr", "show", "dev", "eth0").stdout
         assert "10.40.1.10/24" in addr, addr
+
+
+def test_a_set_changed_in_the_file_reaches_running_instances() -> None:
+    """10.20: a set cannot be modified on AWS; a set whose options changed in the file is
+    created anew and associated, and the instances take its options at their renewal."""
+    text = LIVE.format(assoc=", dhcp_options_id: corp")
+    with live(text) as s:
+        changes = s.apply(text.replace("corp.example", "new.example"))
+        texts = [c.text for c in changes.changes]
+        assert "associate dhcp options corp with vpc main" in texts, texts
+        conf = Running(s.model).exec("web", "cat", "/etc/resolv.conf").stdout
+        assert conf.startswith("search new.example\n"), conf

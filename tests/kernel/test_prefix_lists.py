@@ -134,3 +134,20 @@ def test_an_ipv6_list_admits_its_entries_in_the_ipv6_chains() -> None:
     with running_text(SIX) as s:
         assert _connects(s, "admin", "2001:db8:1:1::10")
         assert not _connects(s, "guest", "2001:db8:1:1::10")
+
+
+def test_an_entry_added_by_apply_reaches_the_routes_and_the_rules_naming_the_list() -> None:
+    """19.4, 19.5: one modify-managed-prefix-list adds a kernel route to the partner
+    subnet's table and an element to the bastion's set; both follow at once."""
+    text = Path(SHIPPED).read_text()
+    with live(text) as s:
+        assert Running(s.model).probe("exchange", "cafe", tcp=80).result == "blocked"
+        assert Running(s.model).probe("cafe", "bastion", tcp=22).result == "blocked"
+        more = "      - {cidr: 198.51.100.128/25, description: cafe}\n"
+        after = text.replace("      - {cidr: 192.0.2.0/24, description: Osaka office}\n",
+                             "      - {cidr: 192.0.2.0/24, description: Osaka office}\n" + more)  # fmt: skip
+        changes = s.apply(after)
+        texts = [c.text for c in changes.changes]
+        assert texts == ["modify prefix list office: add 198.51.100.128/25"], texts
+        assert Running(s.model).probe("exchange", "cafe", tcp=80).result == "reachable"
+        assert Running(s.model).probe("cafe", "bastion", tcp=22).result == "reachable"
