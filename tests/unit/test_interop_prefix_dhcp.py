@@ -111,3 +111,95 @@ def test_terraform_export_writes_the_list_the_set_and_one_route_to_the_list() ->
     tf = model_to_terraform(load_model(str(ROOT / "scenarios/book/dhcp-options.yaml"))[0])
     assert 'domain_name_servers = ["AmazonProvidedDNS", "10.20.0.53"]' in tf
     assert "dhcp_options_id = aws_vpc_dhcp_options.corp-options.id" in tf
+
+
+def test_terraform_state_with_a_list_and_a_set_imports() -> None:
+    """19.1, 19.3, 10.20: aws_ec2_managed_prefix_list (inline entries and a separate
+    aws_ec2_managed_prefix_list_entry), a rule naming it, aws_vpc_dhcp_options and its
+    association, from `terraform show -json`."""
+    from netemu.interop.terraform_read import terraform_to_data
+
+    def res(kind: str, label: str, **values: object) -> dict[str, object]:
+        return {
+            "address": f"{kind}.{label}",
+            "mode": "managed",
+            "type": kind,
+            "name": label,
+            "values": values,
+        }
+
+    doc = {
+        "format_version": "1.0",
+        "values": {
+            "root_module": {
+                "resources": [
+                    res(
+                        "aws_vpc",
+                        "main",
+                        id="vpc-0a",
+                        cidr_block="10.0.0.0/16",
+                        tags={"Name": "main"},
+                    ),
+                    res(
+                        "aws_ec2_managed_prefix_list",
+                        "office",
+                        id="pl-0a",
+                        name="office",
+                        address_family="IPv4",
+                        max_entries=4,
+                        entry=[{"cidr": "198.51.100.0/24", "description": "tokyo"}],
+                    ),
+                    res(
+                        "aws_ec2_managed_prefix_list_entry",
+                        "osaka",
+                        prefix_list_id="pl-0a",
+                        cidr="192.0.2.0/24",
+                    ),
+                    res(
+                        "aws_security_group",
+                        "web",
+                        id="sg-0a",
+                        vpc_id="vpc-0a",
+                        name="web",
+                        ingress=[],
+                        egress=[],
+                    ),
+                    res(
+                        "aws_vpc_security_group_ingress_rule",
+                        "ssh",
+                        security_group_id="sg-0a",
+                        ip_protocol="tcp",
+                        from_port=22,
+                        to_port=22,
+                        prefix_list_id="pl-0a",
+                    ),
+                    res(
+                        "aws_vpc_dhcp_options",
+                        "corp",
+                        id="dopt-0a",
+                        domain_name="corp.example",
+                        domain_name_servers=["AmazonProvidedDNS"],
+                        ntp_servers=["10.0.0.123"],
+                    ),
+                    res(
+                        "aws_vpc_dhcp_options_association",
+                        "main",
+                        vpc_id="vpc-0a",
+                        dhcp_options_id="dopt-0a",
+                    ),
+                ]
+            }
+        },
+    }
+    data, _ = terraform_to_data(doc, "state.json")
+    scenario, _ = describe_to_scenario(data, name="tfpl", region="us-east-1")
+    model, _ = load_model_text(dump(scenario))
+    office = model.managed_prefix_lists["office"]
+    assert [str(e.cidr) for e in office.entries] == ["198.51.100.0/24", "192.0.2.0/24"]
+    web = model.group("main", "web")
+    assert web is not None and [r.prefix_list for r in web.ingress] == ["office"]
+    assert model.vpcs["main"].dhcp_options is not None
+    corp = model.dhcp_options[model.vpcs["main"].dhcp_options]
+    assert corp.domain_name == "corp.example" and [str(x) for x in corp.ntp_servers] == [
+        "10.0.0.123"
+    ]
