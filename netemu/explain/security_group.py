@@ -55,6 +55,8 @@ class SgVerdict:
             out["cidr"] = str(r.cidr)
         if r.security_group is not None:
             out["referenced_group_id"] = r.security_group
+        if r.prefix_list is not None:
+            out["prefix_list"] = r.prefix_list
         if r.ports:
             out["port_range"] = {"from": r.ports[0], "to": r.ports[1]}
         return out
@@ -89,6 +91,9 @@ def evaluate(
             ref = rule.security_group
             if ref is not None and peer in group_members.get(ref, frozenset()):
                 return SgVerdict(eni, direction, g, rule, groups)
+            plist = rule.prefix_list
+            if plist is not None and model.managed_prefix_lists[plist].holds(peer):
+                return SgVerdict(eni, direction, g, rule, groups)  # 19.3
     return SgVerdict(eni, direction, None, None, groups)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from netemu.errors import UsageError
+from netemu.interop import prefix_lists
 from netemu.interop.describe_read import VPC_ATTRIBUTES, Data
 from netemu.interop.notes import Note
 
@@ -28,7 +29,6 @@ CALLS = (
     ("describe_dhcp_options", "DhcpOptions", False),
     ("describe_vpc_peering_connections", "VpcPeeringConnections", False),
     ("describe_vpc_endpoints", "VpcEndpoints", False),
-    ("describe_managed_prefix_lists", "ManagedPrefixLists", False),
     ("describe_transit_gateways", "TransitGateways", False),
     ("describe_transit_gateway_attachments", "TransitGatewayAttachments", False),
     ("describe_flow_logs", "FlowLogs", False),
@@ -78,6 +78,11 @@ def read_client(ec2: Any) -> tuple[Data, list[Note]]:
             ) from None
         except bx.BotoCoreError as e:
             raise UsageError(f"{operation.replace('_', '-')} failed: {e}") from None
+    try:  # the lists, and each customer-managed list's entries (interop.prefix_lists)
+        prefix_lists.read_client(ec2, data)
+    except bx.ClientError as e:
+        code = e.response.get("Error", {}).get("Code", "ClientError")
+        notes.append(Note("describe-managed-prefix-lists", f"the endpoint refused it ({code})"))
     for vpc in data.get("Vpcs", []):
         try:
             attr = ec2.describe_vpc_attribute(VpcId=vpc["VpcId"], Attribute="enableDnsHostnames")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netemu.interop import elastic_ips, ipv6, vpc_peering
+from netemu.interop import dhcp_options, elastic_ips, ipv6, prefix_lists, vpc_peering
 from netemu.interop.export_enis import (
     ACCOUNT,
     CREATED,
@@ -68,7 +68,7 @@ def model_to_describe(model: Model) -> dict[str, Json]:
         },
         "describe-security-group-rules": {
             "SecurityGroupRules": [
-                _rule_row(g, r, egress)
+                _rule_row(g, r, egress, model)
                 for g in model.security_groups.values()
                 for egress, rules in ((False, g.ingress), (True, g.egress))
                 for r in rules
@@ -99,12 +99,13 @@ def model_to_describe(model: Model) -> dict[str, Json]:
             ]
             + elastic_ips.unassociated(model)
         },
-        "describe-dhcp-options": {"DhcpOptions": [_dhcp(model)]},
+        "describe-dhcp-options": {"DhcpOptions": [_dhcp(model), *dhcp_options.export(model)]},
         "describe-flow-logs": {"FlowLogs": flow_logs_json(model)},
         "describe-vpc-peering-connections": vpc_peering.export(model),
     }
     if any(v.ipv6_cidr for v in model.vpcs.values()):
         ipv6.export(model, out)  # dual stack only (interop.ipv6)
+    prefix_lists.export(model, out)  # customer-managed lists and their entries (19.5)
     for v in model.vpcs.values():
         out[f"describe-vpc-attribute.{v.id}"] = {
             "EnableDnsHostnames": {"Value": v.dns_hostnames},
@@ -129,7 +130,7 @@ def _vpc(model: Model, name: str) -> Json:
     v = model.vpcs[name]
     return {
         "CidrBlock": str(v.cidr),
-        "DhcpOptionsId": derived("dopt", model.region),
+        "DhcpOptionsId": dhcp_options.vpc_set_id(model, name, derived("dopt", model.region)),
         "State": "available",
         "VpcId": v.id,
         "OwnerId": ACCOUNT,
@@ -187,7 +188,8 @@ def _table(model: Model, name: str) -> Json:
         "Associations": assoc,
         "PropagatingVgws": [],
         "RouteTableId": t.id,
-        "Routes": [_route(model, r) for r in t.routes],
+        "Routes": [_route(model, r) for r in t.routes if r.prefix_list is None]
+        + _list_routes(model, t.routes),
         "Tags": tags_json(t.name),
         "VpcId": model.vpcs[t.vpc].id,
         "OwnerId": ACCOUNT,
@@ -201,6 +203,20 @@ def _association(table: str, seed: str, subnet: str | None) -> Json:
         a["SubnetId"] = subnet
     a["AssociationState"] = {"State": "associated"}
     return a
+
+
+def _list_routes(model: Model, routes: tuple[Route, ...]) -> list[Json]:
+    """A route to a prefix list is one route of the table, whatever its entries (19.4)."""
+    first: dict[str, Route] = {}
+    for r in routes:
+        if r.prefix_list and r.prefix_list not in first:
+            first[r.prefix_list] = r
+    out = []
+    for name, r in first.items():
+        row = _route(model, r)
+        del row["DestinationCidrBlock"]
+        out.append({"DestinationPrefixListId": model.managed_prefix_lists[name].id, **row})
+    return out
 
 
 def _route(model: Model, r: Route) -> Json:
@@ -275,6 +291,9 @@ def _permissions(model: Model, rules: tuple[SecurityGroupRule, ...], vpc: str) -
             if pcx is not None:  # a peer VPC's group (ref 1.16), as AWS prints it
                 pair.update(VpcId=model.vpcs[peer].id, VpcPeeringConnectionId=pcx.id)
             perms[key]["UserIdGroupPairs"].append(pair)
+        elif r.prefix_list is not None:
+            pl_id = model.managed_prefix_lists[r.prefix_list].id
+            perms[key]["PrefixListIds"].append({**desc, "PrefixListId": pl_id})
     return list(perms.values())
 
 
@@ -291,7 +310,7 @@ def _group(model: Model, g: SecurityGroup) -> Json:
     }
 
 
-def _rule_row(g: SecurityGroup, r: SecurityGroupRule, egress: bool) -> Json:
+def _rule_row(g: SecurityGroup, r: SecurityGroupRule, egress: bool, model: Model) -> Json:
     """One row of describe-security-group-rules (ref 11.6): -1/-1 ports for protocol -1."""
     direction = "egress" if egress else "ingress"
     out: Json = {
@@ -309,6 +328,8 @@ def _rule_row(g: SecurityGroup, r: SecurityGroupRule, egress: bool) -> Json:
         out["CidrIpv6"] = str(r.cidr_ipv6)
     elif r.security_group is not None:
         out["ReferencedGroupInfo"] = {"GroupId": r.security_group, "UserId": ACCOUNT}
+    elif r.prefix_list is not None:
+        out["PrefixListId"] = model.managed_prefix_lists[r.prefix_list].id
     if r.description:
         out["Description"] = r.description
     out["Tags"] = []

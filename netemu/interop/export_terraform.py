@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from netemu.interop import terraform_vpc_extras
+from netemu.interop import terraform_prefix_dhcp, terraform_vpc_extras
 from netemu.interop.names import SERVICES_TAG, service_text
 from netemu.model.types import (
     PROTO_ALL,
@@ -96,6 +96,7 @@ def model_to_terraform(model: Model) -> str:
         )
         h.block(f'resource "aws_vpc" "{label(v.name)}"', body, note)
     terraform_vpc_extras.write(h, model, label)  # blocks, peerings, spare elastic IPs
+    terraform_prefix_dhcp.write(h, model, label)  # prefix lists, DHCP options sets
     for g in model.internet_gateways.values():
         body = [f"vpc_id = aws_vpc.{label(g.vpc)}.id", _tags(g.name)]
         h.block(f'resource "aws_internet_gateway" "{label(g.name)}"', body)
@@ -120,6 +121,8 @@ def model_to_terraform(model: Model) -> str:
 
 def _route(model: Model, r: Route) -> list[str] | None:
     dest = f"cidr_block = {_s(str(r.destination))}"
+    if r.prefix_list:  # one route to the list, not one per entry (19.4)
+        dest = f"destination_prefix_list_id = aws_ec2_managed_prefix_list.{label(r.prefix_list)}.id"
     if r.target_kind == "internet_gateway":
         target = f"gateway_id = aws_internet_gateway.{label(r.target or '')}.id"
     elif r.target_kind == "nat_gateway":
@@ -139,7 +142,11 @@ def _route(model: Model, r: Route) -> list[str] | None:
 def _route_tables(h: _Hcl, model: Model) -> None:
     for t in model.route_tables.values():
         body: list[str] = []
+        lists: set[str] = set()
         for r in t.routes:
+            if r.prefix_list in lists:
+                continue
+            lists |= {r.prefix_list} if r.prefix_list else set()
             lines = _route(model, r)
             if lines is not None:
                 body += lines
@@ -251,6 +258,8 @@ def _sg_rule(model: Model, r: SecurityGroupRule) -> list[str]:
         out.append(f"cidr_ipv6 = {_s(str(r.cidr_ipv6))}")
     elif r.security_group is not None:
         out.append(f"referenced_security_group_id = {_group_ref(model, r.security_group)}")
+    elif r.prefix_list is not None:
+        out.append(f"prefix_list_id = aws_ec2_managed_prefix_list.{label(r.prefix_list)}.id")
     if r.description:
         out.append(f"description = {_s(r.description)}")
     return out

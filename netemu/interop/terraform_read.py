@@ -14,6 +14,7 @@ from typing import Any
 from netemu.errors import Problem, ScenarioInvalid
 from netemu.interop.notes import Note
 from netemu.interop.terraform_plan import Resolver
+from netemu.interop.terraform_prefix_dhcp_read import PrefixDhcpResources
 from netemu.interop.terraform_rules import RuleResources, tf_tags
 from netemu.interop.to_endpoints import UNKNOWN_PUBLIC_IP
 
@@ -45,9 +46,7 @@ _UNMAPPED_PREFIXES = (
     "aws_ec2_transit_gateway",
     "aws_vpc_ipv4_cidr_block_association",
     "aws_vpc_ipv6_",
-    "aws_vpc_dhcp_options",
     "aws_eip_association",
-    "aws_ec2_managed_prefix_list",
     "aws_customer_gateway",
     "aws_lb",
     "aws_alb",
@@ -83,7 +82,7 @@ def _walk(module: Mapping[str, Any] | None) -> Iterator[Mapping[str, Any]]:
         yield from _walk(child)
 
 
-class _Reader(RuleResources):
+class _Reader(RuleResources, PrefixDhcpResources):
     def __init__(self, doc: Mapping[str, Any]) -> None:
         plan = "planned_values" in doc
         root = (doc["planned_values"] if plan else doc["values"]) or {}
@@ -114,6 +113,8 @@ class _Reader(RuleResources):
                 "aws_network_acl_rule",
                 "aws_network_acl_association",
                 "aws_internet_gateway_attachment",
+                "aws_vpc_dhcp_options_association",
+                "aws_ec2_managed_prefix_list_entry",
             ):
                 later.append(r)
             elif method is not None and kind.startswith("aws_"):

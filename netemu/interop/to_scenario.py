@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netemu.errors import Problem, ScenarioInvalid
-from netemu.interop import elastic_ips, ipv6, unsupported, vpc_peering
+from netemu.interop import dhcp_options, elastic_ips, ipv6, prefix_lists, unsupported, vpc_peering
 from netemu.interop.names import Namer, tag
 from netemu.interop.notes import Note
 from netemu.interop.rules import ALL_SG, acl_rules, sg_rules
@@ -87,6 +87,7 @@ class _Converter(Endpoints):
         self.instance: dict[str, str] = {}
         self.eni_owner: dict[str, str] = {}  # primary ENI id -> instance name
         self.pcx: dict[str, str] = {}  # pcx id -> name
+        self.pl: dict[str, str] = {}  # customer-managed prefix list id -> name
         self.out: Scenario = {}
 
     def items(self, key: str) -> Sequence[Mapping[str, Any]]:
@@ -98,6 +99,10 @@ class _Converter(Endpoints):
             out["name"] = name
         out["region"] = region or self._region()
         self._vpcs()
+        out["dhcp_options"], of_vpc = dhcp_options.read(self.data, self.vpc)
+        for vid, dopt in of_vpc.items():
+            out["vpcs"][self.vpc[vid]]["dhcp_options_id"] = dopt
+        out["managed_prefix_lists"], self.pl = prefix_lists.read(self.data, self.notes)
         pcx, self.pcx = vpc_peering.read(self.items("VpcPeeringConnections"), self.vpc, self.notes)
         out["vpc_peering_connections"] = pcx
         self._internet_gateways()
@@ -128,6 +133,8 @@ class _Converter(Endpoints):
             "name",
             "region",
             "vpcs",
+            "dhcp_options",
+            "managed_prefix_lists",
             "vpc_peering_connections",
             "internet_gateways",
             "subnets",
@@ -285,6 +292,10 @@ class _Converter(Endpoints):
             return None  # implicit (ref 4.4)
         dest = r.get("DestinationCidrBlock")
         target = unsupported.route_target(r)
+        if dest is None and r.get("DestinationPrefixListId") in self.pl:  # 19.4
+            return self._route_to(
+                {"destination_prefix_list_id": self.pl[r["DestinationPrefixListId"]]}, tid, r
+            )
         six = ipv6.route(r, self.igw, self.eigw) if r.get("DestinationIpv6CidrBlock") else None
         if six is not None:
             return six
@@ -298,23 +309,28 @@ class _Converter(Endpoints):
         if r.get("Origin") == "EnableVgwRoutePropagation":
             self.notes.append(Note(tid, f"propagated route {dest} -> {target} is not emulated"))
             return None
+        return self._route_to({"destination": dest}, tid, r)
+
+    def _route_to(
+        self, where: dict[str, Any], tid: str, r: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """The route to `where` (a CIDR or a prefix list) with its target."""
         if r.get("VpcPeeringConnectionId") in self.pcx:  # blackhole while not active (1.14)
-            return {
-                "destination": dest,
-                "vpc_peering_connection": self.pcx[r["VpcPeeringConnectionId"]],
-            }
+            return {**where, "vpc_peering_connection": self.pcx[r["VpcPeeringConnectionId"]]}
         if r.get("State") == "blackhole":  # its target is gone (ref 4.10)
-            return {"destination": dest, "blackhole": True}
+            return {**where, "blackhole": True}
         gateway = str(r.get("GatewayId") or "")
         if gateway in self.igw:
-            return {"destination": dest, "internet_gateway": self.igw[gateway]}
+            return {**where, "internet_gateway": self.igw[gateway]}
         if r.get("NatGatewayId") in self.nat:
-            return {"destination": dest, "nat_gateway": self.nat[r["NatGatewayId"]]}
+            return {**where, "nat_gateway": self.nat[r["NatGatewayId"]]}
         if r.get("InstanceId") in self.instance:
-            return {"destination": dest, "instance": self.instance[r["InstanceId"]]}
+            return {**where, "instance": self.instance[r["InstanceId"]]}
         if r.get("NetworkInterfaceId") in self.eni_owner:
-            return {"destination": dest, "instance": self.eni_owner[r["NetworkInterfaceId"]]}
-        self.notes.append(Note(tid, f"route {dest} -> {target}: {unsupported.why(target)}"))
+            return {**where, "instance": self.eni_owner[r["NetworkInterfaceId"]]}
+        target = unsupported.route_target(r)
+        shown = next(iter(where.values()))
+        self.notes.append(Note(tid, f"route {shown} -> {target}: {unsupported.why(target)}"))
         return None
 
     def _security_groups(self) -> None:
@@ -345,8 +361,12 @@ class _Converter(Endpoints):
                     return name
                 return None
 
-            ingress = sg_rules(gid, g.get("IpPermissions") or [], peer, self.notes, "ingress")
-            egress = sg_rules(gid, g.get("IpPermissionsEgress") or [], peer, self.notes, "egress")
+            ingress = sg_rules(
+                gid, g.get("IpPermissions") or [], peer, self.notes, "ingress", self.pl
+            )
+            egress = sg_rules(
+                gid, g.get("IpPermissionsEgress") or [], peer, self.notes, "egress", self.pl
+            )
             if self.group[gid] == "default":
                 spec: dict[str, Any] = {"id": gid}
                 if ingress != _DEFAULT_SG_IN:

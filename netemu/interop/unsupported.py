@@ -113,27 +113,9 @@ def notes(
             )
         else:
             out.append(Note(eid, f"{kind} network interface{desc} is not emulated yet"))
-    used = {v.get("DhcpOptionsId") for v in data.get("Vpcs") or []}
-    for d in data.get("DhcpOptions") or []:
-        if d.get("DhcpOptionsId") in used and _custom_dhcp(d):
-            msg = "custom DHCP options are not emulated yet (instances get AmazonProvidedDNS)"
-            out.append(Note(str(d["DhcpOptionsId"]), msg))
-    for p in data.get("ManagedPrefixLists") or []:
-        if p.get("OwnerId") != "AWS":
-            out.append(Note(str(p["PrefixListId"]), "prefix lists are not emulated yet"))
     for key in _TGW_KEYS:
         for t in data.get(key) or []:
             tid = next((str(t[k]) for k in _TGW_IDS if t.get(k)), "tgw-?")
             if str(t.get("State", "available")) not in _GONE:
                 out.append(Note(tid, _WHY["tgw-"]))
     return out
-
-
-def _custom_dhcp(d: Mapping[str, Any]) -> bool:
-    for c in d.get("DhcpConfigurations") or []:
-        values = [v.get("Value") for v in c.get("Values") or []]
-        if c.get("Key") == "domain-name-servers" and values != ["AmazonProvidedDNS"]:
-            return True
-        if c.get("Key") in ("ntp-servers", "netbios-name-servers", "netbios-node-type"):
-            return True
-    return False

@@ -11,7 +11,21 @@ import re
 from typing import Literal
 
 IdKind = Literal[
-    "vpc", "subnet", "rtb", "igw", "nat", "sg", "acl", "eni", "i", "fl", "pcx", "eipalloc", "eigw"
+    "vpc",
+    "subnet",
+    "rtb",
+    "igw",
+    "nat",
+    "sg",
+    "acl",
+    "eni",
+    "i",
+    "fl",
+    "pcx",
+    "eipalloc",
+    "eigw",
+    "pl",
+    "dopt",
 ]
 
 _PREFIX: dict[IdKind, str] = {
@@ -28,6 +42,8 @@ _PREFIX: dict[IdKind, str] = {
     "pcx": "pcx-",
     "eipalloc": "eipalloc-",
     "eigw": "eigw-",
+    "pl": "pl-",
+    "dopt": "dopt-",
 }
 
 

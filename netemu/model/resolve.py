@@ -29,6 +29,7 @@ from netemu.model.validate_context import (
     Ctx,
     q,
 )
+from netemu.model.validate_dhcp_options import read_dhcp_options
 from netemu.model.validate_enis import read_enis
 from netemu.model.validate_expect import read_expectations
 from netemu.model.validate_fields import as_map, check_keys, text
@@ -42,6 +43,7 @@ from netemu.model.validate_network import (
     read_vpcs,
 )
 from netemu.model.validate_peering import read_vpc_peering_connections
+from netemu.model.validate_prefix_lists import read_prefix_lists
 from netemu.model.validate_routes import check_nat_routes, read_routes
 from netemu.model.validate_security import read_network_acls, read_security_groups
 from netemu.scenario import Node, load, load_text
@@ -65,6 +67,8 @@ TOP_KEYS = (
     "vpc_peering_connections",
     "elastic_ips",
     "egress_only_internet_gateways",
+    "managed_prefix_lists",
+    "dhcp_options",
 )
 SECTIONS = {
     "vpcs": VPC,
@@ -102,6 +106,8 @@ def resolve(raw: Node, path: str) -> tuple[Model, list[Problem]]:
     validate_elastic_ips.declare(ctx, top)  # `elastic_ip: NAME` must know them (9.13)
     read_vpcs(ctx, raw, top)  # VPCs and the default VPC shortcut (1.x, 3.x)
     v6.read_vpc_ipv6(ctx)  # their IPv6 blocks (16.1)
+    read_dhcp_options(ctx, top)  # DHCP options sets and each VPC's (10.20)
+    read_prefix_lists(ctx, top)  # customer-managed prefix lists (19.x)
     read_vpc_peering_connections(ctx, top)  # two VPCs that do not overlap (1.10-1.14)
     read_internet_gateways(ctx, top)  # at most one per VPC (5.1)
     read_route_table_heads(ctx, top)  # one main route table per VPC (4.1-4.3)
@@ -199,4 +205,6 @@ def _model(ctx: Ctx) -> Model:
         vpc_peering_connections=ctx.vpc_peering_connections,
         elastic_ips=ctx.elastic_ips,
         egress_only_internet_gateways=ctx.egress_only_gateways,
+        managed_prefix_lists=ctx.prefix_lists,
+        dhcp_options=ctx.dhcp_options,
     )

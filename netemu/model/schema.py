@@ -16,6 +16,7 @@ from typing import Any
 from netemu.model.resolve import TOP_KEYS
 from netemu.model.validate_checks import KEYS as RUN_KEYS
 from netemu.model.validate_conntrack import BOUNDS as CONNTRACK_BOUNDS
+from netemu.model.validate_dhcp_options import DOPT_KEYS
 from netemu.model.validate_elastic_ips import EIP_KEYS
 from netemu.model.validate_enis import INSTANCE_KEYS, NAT_KEYS
 from netemu.model.validate_expect import EXPECT_KEYS, REASONS
@@ -25,6 +26,8 @@ from netemu.model.validate_ipv6 import EIGW_KEYS
 from netemu.model.validate_key_pairs import KEY_PAIR_KEYS
 from netemu.model.validate_network import IGW_KEYS, SUBNET_KEYS, TABLE_KEYS, VPC_KEYS
 from netemu.model.validate_peering import PEERING_KEYS, STATUSES
+from netemu.model.validate_prefix_lists import ENTRY_KEYS as PL_ENTRY_KEYS
+from netemu.model.validate_prefix_lists import PL_KEYS
 from netemu.model.validate_routes import ROUTE_KEYS
 from netemu.model.validate_security import (
     ACL_KEYS,
@@ -169,6 +172,19 @@ _VALUES: dict[str, Schema] = {
     "assign_ipv6_address_on_creation": _BOOL,
     "ipv6_native": _BOOL,
     "egress_only_internet_gateway": _NAME,
+    "prefix_list_id": {"type": "string", "description": "a managed prefix list: name or pl- id"},
+    "destination_prefix_list_id": {"type": "string", "description": "a prefix list: name or id"},
+    "dhcp_options_id": {"type": "string", "description": "a DHCP options set: name or dopt- id"},
+    "address_family": {"enum": ["IPv4", "IPv6"]},
+    "max_entries": {"type": "integer", "minimum": 1, "maximum": 1000},
+    "domain_name_servers": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "up to four IPv4 addresses, or AmazonProvidedDNS",
+    },
+    "ntp_servers": {"type": "array", "items": _IP},
+    "netbios_name_servers": {"type": "array", "items": _IP},
+    "netbios_node_type": {"enum": [1, 2, 4, 8]},
     "family": {"enum": [4, 6], "description": "6: to the destination's IPv6 address"},
     "log_format": {
         "type": "string",
@@ -222,7 +238,9 @@ def schema() -> Schema:
         "subnets": _named(_object(SUBNET_KEYS, ("vpc", "cidr")), "subnets"),
         "route_tables": _named(
             _object(
-                TABLE_KEYS, ("vpc",), {"routes": _rules(_object(ROUTE_KEYS, ("destination",)))}
+                TABLE_KEYS,
+                ("vpc",),
+                {"routes": _rules(_object(ROUTE_KEYS))},  # or a list
             ),
             "route tables",
         ),
@@ -276,6 +294,15 @@ def schema() -> Schema:
         "egress_only_internet_gateways": _named(
             _object(EIGW_KEYS, ("vpc",)), "egress-only internet gateways: IPv6 out only (16.5)"
         ),
+        "managed_prefix_lists": _named(
+            _object(
+                PL_KEYS,
+                ("address_family", "max_entries"),
+                {"entries": _rules(_object(PL_ENTRY_KEYS, ("cidr",)))},
+            ),
+            "customer-managed prefix lists (ref 19)",
+        ),
+        "dhcp_options": _named(_object(DOPT_KEYS), "DHCP options sets (ref 10.20)"),
     }
     top = _object(TOP_KEYS, nested=sections)
     return {

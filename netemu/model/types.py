@@ -41,6 +41,7 @@ class Vpc:
     index: int  # 0-based order in the scenario; used for kernel table numbers
     secondary_cidrs: tuple[IPv4Network, ...] = ()  # `cidrs:`, associated later (ref 1.4)
     ipv6_cidr: IPv6Network | None = None  # the Amazon-provided /56 (model.validate_ipv6)
+    dhcp_options: str | None = None  # DhcpOptions.name; None: the Region's default set (10.20)
 
     @property
     def cidrs(self) -> tuple[IPv4Network, ...]:
@@ -116,6 +117,7 @@ class Route:
     target_kind: RouteTargetKind
     target: str | None  # object name for gateway/instance targets; None for local/blackhole
     pos: Pos | None = None  # None for implicit routes (the local route)
+    prefix_list: str | None = None  # ManagedPrefixList.name: one route per entry (19.4)
 
 
 Route6TargetKind = Literal[
@@ -164,6 +166,7 @@ class SecurityGroupRule:
     pos: Pos | None = None
     description: str | None = None  # the rule's optional description (ref 7.5)
     cidr_ipv6: IPv6Network | None = None  # set instead of cidr for an IPv6 rule (CidrIpv6)
+    prefix_list: str | None = None  # ManagedPrefixList.name, set instead of a CIDR (19.3)
 
 
 @dataclass(frozen=True)
@@ -366,6 +369,43 @@ class CommandCheck:
 
 
 @dataclass(frozen=True)
+class PrefixListEntry:
+    cidr: IPv4Network | IPv6Network
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class ManagedPrefixList:
+    """A customer-managed prefix list (ref 19.1): a named set of CIDRs of one family that
+    security group rules and routes reference as a whole."""
+
+    name: str  # the scenario's key
+    id: str  # pl-…
+    prefix_list_name: str  # PrefixListName
+    address_family: Literal["IPv4", "IPv6"]
+    max_entries: int  # what a reference counts toward quotas (19.2)
+    entries: tuple[PrefixListEntry, ...]
+
+    def holds(self, address: IPv4Address | IPv6Address) -> bool:
+        """Whether an address lies in one of the entries (of its own family)."""
+        return any(address.version == e.cidr.version and address in e.cidr for e in self.entries)
+
+
+@dataclass(frozen=True)
+class DhcpOptions:
+    """A DHCP options set (ref 10.20): what instances of the VPCs associated with it learn
+    by DHCP. AmazonProvidedDNS stands for the VPC's resolver at base+2 (10.2)."""
+
+    name: str
+    id: str  # dopt-…
+    domain_name: str | None
+    domain_name_servers: tuple[str, ...]  # IPv4 addresses or AmazonProvidedDNS
+    ntp_servers: tuple[IPv4Address, ...] = ()
+    netbios_name_servers: tuple[IPv4Address, ...] = ()
+    netbios_node_type: int | None = None
+
+
+@dataclass(frozen=True)
 class FlowLog:
     """A VPC Flow Log (ref 12.1): which ENIs it covers, what it keeps, its record format."""
 
@@ -404,6 +444,8 @@ class Model:
     egress_only_internet_gateways: dict[str, EgressOnlyInternetGateway] = field(
         default_factory=dict
     )
+    managed_prefix_lists: dict[str, ManagedPrefixList] = field(default_factory=dict)
+    dhcp_options: dict[str, DhcpOptions] = field(default_factory=dict)
 
     def enis(self) -> list[Eni]:
         """Every ENI, instances first, in scenario order."""

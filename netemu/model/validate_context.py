@@ -11,6 +11,7 @@ from typing import TypeVar
 from netemu.errors import Problem
 from netemu.model.types import (
     CommandCheck,
+    DhcpOptions,
     EgressOnlyInternetGateway,
     ElasticIp,
     Expectation,
@@ -18,6 +19,7 @@ from netemu.model.types import (
     InternetGateway,
     InternetHost,
     KeyPair,
+    ManagedPrefixList,
     NatGateway,
     NetworkAcl,
     Pos,
@@ -47,6 +49,8 @@ HOST = "internet host"
 PCX = "VPC peering connection"
 EIP = "elastic IP"
 EIGW = "egress-only internet gateway"
+PL = "prefix list"
+DOPT = "DHCP options set"
 
 
 def q(text: str) -> str:
@@ -124,6 +128,8 @@ class Ctx:
     vpc_peering_connections: dict[str, VpcPeeringConnection] = field(default_factory=dict)
     elastic_ips: dict[str, ElasticIp] = field(default_factory=dict)
     egress_only_gateways: dict[str, EgressOnlyInternetGateway] = field(default_factory=dict)
+    prefix_lists: dict[str, ManagedPrefixList] = field(default_factory=dict)
+    dhcp_options: dict[str, DhcpOptions] = field(default_factory=dict)
 
     def error(self, at: Node | Pos | None, message: str) -> None:
         self.problems.append(Problem(_where(at), message, "error", self.path))

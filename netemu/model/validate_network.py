@@ -46,6 +46,7 @@ VPC_KEYS = (
     "default_network_acl",
     "ipv6",
     "ipv6_cidr",
+    "dhcp_options_id",
 )
 SUBNET_KEYS = (
     *("id", "vpc", "cidr", "az", "public_ip_on_launch", "route_table", "network_acl"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network
 
+from netemu.model import validate_prefix_lists as pl
 from netemu.model.ids import aws_id
 from netemu.model.types import Route, RouteTable, RouteTargetKind, Vpc
 from netemu.model.validate_context import IGW, INSTANCE, NAT, Ctx, TableHead, aws, q
@@ -20,7 +21,7 @@ TARGETS: tuple[RouteTargetKind, ...] = (
     "blackhole",
     "vpc_peering_connection",
 )
-ROUTE_KEYS = ("destination", *TARGETS, "egress_only_internet_gateway")
+ROUTE_KEYS = ("destination", *TARGETS, "egress_only_internet_gateway", "destination_prefix_list_id")
 MAX_ROUTES = 50  # non-propagated routes per table, ref 1.8, 4.15
 _RESERVED = IPv4Network("169.254.168.0/22")  # ref 4.7
 
@@ -44,9 +45,9 @@ def read_routes(ctx: Ctx) -> None:
 def _declared_routes(ctx: Ctx, head: TableHead, vpc: Vpc) -> list[Route]:
     what = f"route table {q(head.name)}"
     items = as_list(ctx, head.routes, f"{what} routes")
-    if len(items) > MAX_ROUTES:
-        rule = aws("a route table holds at most 50 static routes", "4.15")
-        ctx.error(items[MAX_ROUTES], f"{what} has {len(items)} routes" + rule)
+    quota = "a route table holds at most 50 static routes"
+    pl.check_quota(ctx, items, what, "destination_prefix_list_id", MAX_ROUTES, quota, "4.15")
+    to_lists: list[tuple[int, Node, dict[str, Node], RouteTargetKind]] = []
     subnet_cidrs = {s.cidr for s in ctx.subnets.values() if s.vpc == vpc.name}
     seen: dict[IPv4Network, int] = {}
     routes: list[Route] = []
@@ -55,7 +56,12 @@ def _declared_routes(ctx: Ctx, head: TableHead, vpc: Vpc) -> list[Route]:
         m = as_map(ctx, item, rwhat, null_ok=False)
         if m is None:
             continue
-        check_keys(ctx, m, item, rwhat, ROUTE_KEYS, ("destination",))
+        to_list = "destination_prefix_list_id" in m
+        check_keys(ctx, m, item, rwhat, ROUTE_KEYS, () if to_list else ("destination",))
+        if to_list and "destination" in m:
+            rule = aws("a route has one destination: a CIDR or a prefix list", "19.4")
+            ctx.error(item.where, f"{rwhat} gives both destination and a prefix list" + rule)
+            continue
         if is_v6(m.get("destination")):
             continue  # an IPv6 route (validate_ipv6.routes6)
         if "egress_only_internet_gateway" in m:
@@ -73,6 +79,9 @@ def _declared_routes(ctx: Ctx, head: TableHead, vpc: Vpc) -> list[Route]:
             ctx.error(item.where, f"{rwhat} needs exactly one target of {choices}" + rule)
             continue
         kind = given[0]
+        if to_list:
+            to_lists.append((index, item, m, kind))  # after the CIDR routes (4.12)
+            continue
         target = _target(ctx, kind, m[kind], rwhat, vpc)
         if dest is None or dest_node is None:
             continue
@@ -85,7 +94,15 @@ def _declared_routes(ctx: Ctx, head: TableHead, vpc: Vpc) -> list[Route]:
         if dest_ok and target is not False:
             name = target if isinstance(target, str) else None
             routes.append(Route(dest, kind, name, pos=item.pos))
-    return routes
+
+    def to_target(kind: RouteTargetKind, node: Node) -> str | bool:
+        return _target(ctx, kind, node, f"{what} route", vpc)
+
+    def ok(dest: IPv4Network, node: Node, kind: RouteTargetKind) -> bool:
+        entry = f"{what} prefix list entry"
+        return _destination_ok(ctx, dest, node, kind, entry, vpc, subnet_cidrs)
+
+    return routes + pl.prefix_list_routes(ctx, to_lists, set(seen), to_target, ok, what)
 
 
 def _destination_ok(

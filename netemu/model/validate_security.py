@@ -6,6 +6,7 @@ from collections.abc import Callable
 from ipaddress import IPv4Network, IPv6Network
 from typing import Literal, TypeVar
 
+from netemu.model import validate_prefix_lists as pl
 from netemu.model.types import (
     PROTO_ALL,
     PROTO_ICMP,
@@ -38,7 +39,10 @@ R = TypeVar("R")
 
 ANY = IPv4Network("0.0.0.0/0")
 SG_KEYS = ("id", "vpc", "ingress", "egress", "description")
-SG_RULE_KEYS = (*TRAFFIC_KEYS, "cidr", "security_group", "description", "cidr_ipv6")
+SG_RULE_KEYS = (
+    *TRAFFIC_KEYS,
+    *("cidr", "security_group", "description", "cidr_ipv6", "prefix_list_id"),
+)
 ACL_KEYS = ("id", "vpc", "ingress", "egress")
 ACL_RULE_KEYS = ("rule", *TRAFFIC_KEYS, "cidr", "action", "cidr_ipv6")
 _NEEDS4 = ("rule", "protocol", "cidr", "action")
@@ -147,9 +151,8 @@ def _sg_reader(vpc: str) -> Callable[[Ctx, Node, str], tuple[SecurityGroupRule, 
 
 def sg_rules(ctx: Ctx, node: Node, what: str, vpc: str) -> tuple[SecurityGroupRule, ...]:
     items = as_list(ctx, node, what)
-    if len(items) > MAX_SG_RULES:
-        rule = aws("a security group has at most 60 inbound and 60 outbound rules", "7.9")
-        ctx.error(items[MAX_SG_RULES], f"{what} has {len(items)} rules" + rule)
+    quota = "a security group has at most 60 inbound and 60 outbound rules"
+    pl.check_quota(ctx, items, what, "prefix_list_id", MAX_SG_RULES, quota, "7.9")
     rules: list[SecurityGroupRule] = []
     for index, item in enumerate(items):
         rwhat = f"{what} rule {index + 1}"
@@ -158,17 +161,18 @@ def sg_rules(ctx: Ctx, node: Node, what: str, vpc: str) -> tuple[SecurityGroupRu
             continue
         check_keys(ctx, m, item, rwhat, SG_RULE_KEYS, ("protocol",))
         spec = traffic(ctx, m, item, rwhat, "7.5")
-        peers = [k for k in ("cidr", "cidr_ipv6", "security_group") if k in m]
+        peers = [k for k in ("cidr", "cidr_ipv6", "security_group", "prefix_list_id") if k in m]
         if len(peers) != 1:
-            rule = aws("a rule has one source or destination: a CIDR or a security group", "7.5")
-            msg = f"{rwhat} needs exactly one of 'cidr' or 'security_group' (or 'cidr_ipv6')"
-            ctx.error(item.where, msg + rule)
+            rule = aws("a rule has one source or destination: a CIDR, a group or a list", "7.5")
+            msg = f"{rwhat} needs exactly one of 'cidr' or 'security_group' (or 'cidr_ipv6'"
+            ctx.error(item.where, msg + " or 'prefix_list_id')" + rule)
         net6 = _rule_cidr6(ctx, m, rwhat, spec.protocol if spec else None)
         net = cidr(ctx, m["cidr"], f"{rwhat} cidr") if "cidr" in m and net6 is None else None
         peer = _group_ref(ctx, m["security_group"], rwhat, vpc) if "security_group" in m else None
+        plist = _prefix_list(ctx, m, rwhat)
         if "description" in m:
             text(ctx, m["description"], f"{rwhat} description")
-        if spec is None or len(peers) != 1 or (net is None and peer is None and net6 is None):
+        if spec is None or len(peers) != 1 or (net, peer, net6, plist) == (None,) * 4:
             continue
         desc = m["description"].value if "description" in m else None
         rules.append(
@@ -180,9 +184,17 @@ def sg_rules(ctx: Ctx, node: Node, what: str, vpc: str) -> tuple[SecurityGroupRu
                 pos=item.pos,
                 description=desc if isinstance(desc, str) else None,
                 cidr_ipv6=net6,
+                prefix_list=plist,
             )
         )
     return tuple(rules)
+
+
+def _prefix_list(ctx: Ctx, m: dict[str, Node], what: str) -> str | None:
+    """A rule's `prefix_list_id` (PrefixListId, 7.5, 19.3): the list's name."""
+    node = m.get("prefix_list_id")
+    found = pl.prefix_list_ref(ctx, node, f"{what} prefix_list_id") if node is not None else None
+    return found.name if found is not None else None
 
 
 def _rule_cidr6(ctx: Ctx, m: dict[str, Node], what: str, proto: int | None) -> IPv6Network | None:

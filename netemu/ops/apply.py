@@ -213,7 +213,7 @@ def _verify(
         chains = {}
         for rs in plan.rulesets:
             found = nft_delta.delta(old[rs.ns], rs) if rs.ns in old and rs.ns in names else None
-            if found is not None:
+            if found is not None and not nft_delta.sets_changed(old[rs.ns], rs):
                 chains[rs.ns] = found[1]
         return verify.verify_rulesets(plan, names, chains)
     return driver.verify(model, plan, pids, names)

@@ -20,7 +20,7 @@ from netemu.model.types import (
     Route6,
     SecurityGroup,
 )
-from netemu.ops import elastic_ips, ipv6, vpc_cidrs, vpc_peering
+from netemu.ops import dhcp_options, elastic_ips, ipv6, prefix_lists, vpc_cidrs, vpc_peering
 from netemu.ops.words import (
     Change,
     _c,
@@ -43,6 +43,8 @@ def changes(old: Model, new: Model) -> list[Change]:
     """Every difference between the running model and the wanted one, in AWS terms, in
     the order AWS would need them made."""
     out: list[Change] = []
+    out += dhcp_options.changes(old, new)  # options sets and associations (10.20)
+    out += prefix_lists.changes(old, new)  # customer-managed prefix lists (19.5)
     out += _vpcs(old, new)
     out += vpc_cidrs.changes(old, new)  # secondary blocks (1.4)
     out += vpc_peering.changes(old, new)  # peering connections (1.14)
@@ -249,9 +251,9 @@ def _route_changes(old: Model, new: Model) -> list[Change]:
         both: list[Route | Route6] = (
             [*old_table.routes, *old_table.ipv6_routes] if old_table else []
         )
-        before = {r.destination: r for r in both}
+        before = {_route_key(r): r for r in both}
         now: list[Route | Route6] = [*table.routes, *table.ipv6_routes]
-        after = {r.destination: r for r in now}
+        after = {_route_key(r): r for r in now}
         res = f"route_table:{t}"
         for dst, r in after.items():
             if r.target_kind == "local":
@@ -272,6 +274,12 @@ def _route_changes(old: Model, new: Model) -> list[Change]:
         if t not in new.route_tables:
             out.append(_c("delete", f"route_table:{t}", f"delete route table {t}"))
     return out
+
+
+def _route_key(r: Route | Route6) -> object:
+    """A route to a prefix list is one route, whatever its entries (ModifyManagedPrefixList
+    changes those, ops.prefix_lists; 19.4)."""
+    return f"pl {r.prefix_list}" if isinstance(r, Route) and r.prefix_list else r.destination
 
 
 def _associations(old: Model, new: Model) -> list[Change]:

@@ -62,6 +62,8 @@ def sg_rule_text(model: Model, rule: SecurityGroupRule, direction: str) -> str:
         if rule.cidr is not None
         else str(rule.cidr_ipv6)
         if rule.cidr_ipv6 is not None
+        else f"pl {rule.prefix_list}"
+        if rule.prefix_list is not None
         else f"sg-{_group_name(model, rule.security_group or '')}"
     )
     return f"{what} {'from' if direction == 'ingress' else 'to'} {peer}"
@@ -73,6 +75,8 @@ def _sg_key(model: Model, rule: SecurityGroupRule) -> tuple[Any, ...]:
         if rule.cidr is not None
         else str(rule.cidr_ipv6)
         if rule.cidr_ipv6 is not None
+        else ("pl", rule.prefix_list)
+        if rule.prefix_list is not None
         else ("sg", _group_name(model, rule.security_group or ""))
     )
     return (rule.protocol, rule.ports, rule.icmp_type, rule.icmp_code, peer)

@@ -25,7 +25,7 @@ output hooks), so security groups and network ACLs cannot filter it, as in AWS (
 from __future__ import annotations
 
 from netemu.model.types import Eni, Instance, Model, Subnet
-from netemu.render import dhcpv6, etc, hostnames
+from netemu.render import dhcp_options, dhcpv6, etc, hostnames
 from netemu.render import names as n
 from netemu.render.plan import File, Process
 from netemu.render.topology import VPC_MTU
@@ -95,6 +95,7 @@ def server_config(model: Model, sub: Subnet) -> str:
     """dnsmasq's configuration for one subnet: its ports, options and reservations."""
     enis = served_enis(model, sub.name)
     vpc = model.vpcs[sub.vpc]
+    own = dhcp_options.options_of(model, vpc)  # the VPC's options set (10.20)
     lines = [
         f"# netemu: DHCP server of subnet {sub.name} ({sub.id} {sub.cidr}); "
         "see netemu/render/dhcp.py",
@@ -102,9 +103,13 @@ def server_config(model: Model, sub: Subnet) -> str:
         # `static`: only the reservations below are ever leased; no dynamic pool.
         f"dhcp-range={sub.cidr.network_address},static,{sub.cidr.netmask},{LEASE_TIME_S}",
         f"dhcp-option=option:router,{sub.router_ip}",
-        f"dhcp-option=option:dns-server,{vpc.dns_ip}",
+        *([f"dhcp-option=option:dns-server,{vpc.dns_ip}"] if own is None else []),
         f"dhcp-option=option:mtu,{VPC_MTU}",
-        f"dhcp-option=option:domain-name,{hostnames.domain_name(model.region)}",
+        *(
+            [f"dhcp-option=option:domain-name,{hostnames.domain_name(model.region)}"]
+            if own is None
+            else dhcp_options.server_lines(own, vpc)
+        ),
         *dhcpv6.server_lines(sub, LEASE_TIME_S),  # dual-stack subnets: DHCPv6 and RAs
         *(
             f"dhcp-host={e.mac},{e.private_ip}{dhcpv6.host_address(e)},"
@@ -142,6 +147,7 @@ def server_process(sub: Subnet, model: Model) -> Process:
 
 def client_process(model: Model, inst: Instance) -> Process:
     """The DHCP client of one instance: one-shot, exits 0 once eth0 is configured."""
+    own = dhcp_options.options_of(model, model.vpcs[model.subnets[inst.subnet].vpc])
     return Process(
         ns=n.instance_ns(model.name, inst.name),
         name=f"dhcp-client instance:{inst.name}",
@@ -158,12 +164,16 @@ def client_process(model: Model, inst: Instance) -> Process:
             str(CLIENT_TIMEOUT_S),
             "-O",
             "mtu",  # udhcpc does not ask for option 26 unless told
+            *dhcp_options.client_args(own),
             "-s",
             f"{{state}}/{CLIENT_SCRIPT}",
         ),
         phase=CLIENT_PHASE,
         wait=True,
-        env=(("NETEMU_ETC", f"{{state}}/{etc.endpoint_dir(inst.name)}"),),
+        env=(
+            ("NETEMU_ETC", f"{{state}}/{etc.endpoint_dir(inst.name)}"),
+            *dhcp_options.client_env(own),
+        ),
         dirs=(etc.endpoint_dir(inst.name),),
         lease=True,
     )

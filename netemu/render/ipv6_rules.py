@@ -14,7 +14,7 @@ from ipaddress import IPv6Network, collapse_addresses
 from typing import Any
 
 from netemu.model.types import Eni, Model, NetworkAcl, NetworkAclRule6, SecurityGroup
-from netemu.render import ipv6, nft
+from netemu.render import ipv6, nft, prefix_lists
 
 Json = dict[str, Any]
 _IS_V6 = nft.match(nft.meta("nfproto"), "ipv6")
@@ -56,9 +56,13 @@ def sg_chains(model: Model, enis: list[Eni]) -> list[Json]:
             str(e.ipv6_address) for e in model.enis() if ref in e.security_groups and e.ipv6_address
         )
         cmds.append(nft.add_set(_members(ref), "ipv6_addr", members, interval=False))
+    cmds += prefix_lists.sets(model, groups, "ip6")
     for g in groups:
         for direction in ("ingress", "egress"):
             cmds += _group_rules(g, direction)
+            cmds += prefix_lists.rules(
+                model, g, direction, "ip6", _group_chain(g, direction), _accept
+            )
     for eni in enis:
         for direction in ("ingress", "egress"):
             cmds += _eni_rules(model, eni, direction)
@@ -92,6 +96,10 @@ def _group_rules(group: SecurityGroup, direction: str) -> list[Json]:
             why = f"security_group:{group.name} {direction} rule {rule.index}"
             cmds.append(nft.add_rule(chain, match, *traffic, nft.ACCEPT, comment=why))
     return cmds
+
+
+def _accept(chain: str, direction: str, matches: list[Json], why: str) -> list[Json]:
+    return [nft.add_rule(chain, *matches, nft.ACCEPT, comment=why)]
 
 
 def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:

@@ -21,7 +21,7 @@ from netemu.model.types import (
     SecurityGroup,
     SecurityGroupRule,
 )
-from netemu.render import dns, ipv6_rules, nft, untracked
+from netemu.render import dns, ipv6_rules, nft, prefix_lists, untracked
 from netemu.render import names as n
 
 Json = dict[str, Any]
@@ -64,7 +64,7 @@ def _accept(chain: str, direction: str, matches: list[Json], why: str) -> list[J
     ]
 
 
-def _group_rules(group: SecurityGroup, direction: str) -> list[Json]:
+def _group_rules(model: Model, group: SecurityGroup, direction: str) -> list[Json]:
     """One chain holding every rule of `group` in `direction` ("ingress" or "egress")."""
     chain = group_chain(group, direction)
     peer = "saddr" if direction == "ingress" else "daddr"
@@ -94,6 +94,7 @@ def _group_rules(group: SecurityGroup, direction: str) -> list[Json]:
             ]
             why = f"security_group:{group.name} {direction} rule {rule.index}"
             cmds += _accept(chain, direction, matches, why)
+    cmds += prefix_lists.rules(model, group, direction, "ip", chain, _accept)  # 19.3
     return cmds
 
 
@@ -149,9 +150,10 @@ def render(model: Model, subnet: str) -> list[Json]:
     cmds: list[Json] = []
     for ref in referenced:
         cmds.append(nft.add_set(members_set(ref), "ipv4_addr", members(model, ref), interval=False))
+    cmds += prefix_lists.sets(model, (model.security_groups[g] for g in used), "ip")
     for g in used:
         for direction in ("ingress", "egress"):
-            cmds += _group_rules(model.security_groups[g], direction)
+            cmds += _group_rules(model, model.security_groups[g], direction)
     cmds += untracked.chains(model, enis)
     cmds += ipv6_rules.sg_chains(model, enis)  # dual stack only
     for eni in enis:

@@ -24,7 +24,12 @@ def _traffic(protocol: int, ports: tuple[int, int] | None, icmp_type: int | None
 
 
 def _sg_rule(model: Model, r: SecurityGroupRule) -> str:
-    peer = str(r.cidr) if r.cidr else f"sg {model.security_groups[r.security_group or ''].name}"
+    if r.cidr or r.cidr_ipv6:
+        peer = str(r.cidr or r.cidr_ipv6)
+    elif r.prefix_list:
+        peer = f"pl {r.prefix_list}"  # a managed prefix list (19.3)
+    else:
+        peer = f"sg {model.security_groups[r.security_group or ''].name}"
     return f"{_traffic(r.protocol, r.ports, r.icmp_type)} {peer}"
 
 
