@@ -138,7 +138,7 @@ def _groups(
                 for e in model.enis()
             ):
                 return
-            if r.prefix_list and model.managed_prefix_lists[r.prefix_list].holds(peer):
+            if r.prefix_list and model.prefix_lists[r.prefix_list].holds(peer):
                 return  # 19.3
     names = ",".join(g.name for g in groups) or "(none)"
     raise _Blocked(

@@ -37,7 +37,7 @@ def _cidrs(model: Model) -> list[IPv4Network]:
     nets |= {v.cidr for v in model.vpcs.values()} | {s.cidr for s in model.subnets.values()}
     for g in model.security_groups.values():
         nets |= {r.cidr for r in (*g.ingress, *g.egress) if r.cidr is not None}
-    for pl in model.managed_prefix_lists.values():  # 19.3
+    for pl in model.prefix_lists.values():  # 19.3
         nets |= {e.cidr for e in pl.entries if isinstance(e.cidr, IPv4Network)}
     for a in model.network_acls.values():
         nets |= {r.cidr for r in (*a.ingress, *a.egress)}

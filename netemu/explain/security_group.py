@@ -92,7 +92,7 @@ def evaluate(
             if ref is not None and peer in group_members.get(ref, frozenset()):
                 return SgVerdict(eni, direction, g, rule, groups)
             plist = rule.prefix_list
-            if plist is not None and model.managed_prefix_lists[plist].holds(peer):
+            if plist is not None and model.prefix_lists[plist].holds(peer):
                 return SgVerdict(eni, direction, g, rule, groups)  # 19.3
     return SgVerdict(eni, direction, None, None, groups)
 

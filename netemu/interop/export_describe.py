@@ -215,7 +215,7 @@ def _list_routes(model: Model, routes: tuple[Route, ...]) -> list[Json]:
     for name, r in first.items():
         row = _route(model, r)
         del row["DestinationCidrBlock"]
-        out.append({"DestinationPrefixListId": model.managed_prefix_lists[name].id, **row})
+        out.append({"DestinationPrefixListId": model.prefix_lists[name].id, **row})
     return out
 
 
@@ -292,7 +292,7 @@ def _permissions(model: Model, rules: tuple[SecurityGroupRule, ...], vpc: str) -
                 pair.update(VpcId=model.vpcs[peer].id, VpcPeeringConnectionId=pcx.id)
             perms[key]["UserIdGroupPairs"].append(pair)
         elif r.prefix_list is not None:
-            pl_id = model.managed_prefix_lists[r.prefix_list].id
+            pl_id = model.prefix_lists[r.prefix_list].id
             perms[key]["PrefixListIds"].append({**desc, "PrefixListId": pl_id})
     return list(perms.values())
 
@@ -329,7 +329,7 @@ def _rule_row(g: SecurityGroup, r: SecurityGroupRule, egress: bool, model: Model
     elif r.security_group is not None:
         out["ReferencedGroupInfo"] = {"GroupId": r.security_group, "UserId": ACCOUNT}
     elif r.prefix_list is not None:
-        out["PrefixListId"] = model.managed_prefix_lists[r.prefix_list].id
+        out["PrefixListId"] = model.prefix_lists[r.prefix_list].id
     if r.description:
         out["Description"] = r.description
     out["Tags"] = []

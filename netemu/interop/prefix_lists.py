@@ -65,7 +65,7 @@ def customer_lists(data: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Mapp
 def read(
     data: Mapping[str, Sequence[Mapping[str, Any]]], notes: list[Note]
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """(`managed_prefix_lists` of the scenario, pl id -> name)."""
+    """(`prefix_lists` of the scenario, pl id -> name)."""
     names = Namer()
     entries = {str(e["PrefixListId"]): e.get("Entries") or [] for e in data.get(ENTRIES) or []}
     out: dict[str, Any] = {}
@@ -118,10 +118,10 @@ def _arn(model: Model, pl: ManagedPrefixList) -> str:
 
 def export(model: Model, out: dict[str, Json]) -> None:
     """describe-managed-prefix-lists, and one get-managed-prefix-list-entries per list."""
-    if not model.managed_prefix_lists:
+    if not model.prefix_lists:
         return
     lists = []
-    for pl in model.managed_prefix_lists.values():
+    for pl in model.prefix_lists.values():
         lists.append(
             {
                 "PrefixListId": pl.id,

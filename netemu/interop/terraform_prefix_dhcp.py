@@ -11,7 +11,7 @@ from netemu.model.types import Model
 
 
 def write(h: Hcl, model: Model, lab: Callable[[str], str]) -> None:
-    for pl in model.managed_prefix_lists.values():
+    for pl in model.prefix_lists.values():
         body = [
             f"name           = {_s(pl.prefix_list_name)}",
             f"address_family = {_s(pl.address_family)}",

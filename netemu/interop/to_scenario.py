@@ -102,7 +102,7 @@ class _Converter(Endpoints):
         out["dhcp_options"], of_vpc = dhcp_options.read(self.data, self.vpc)
         for vid, dopt in of_vpc.items():
             out["vpcs"][self.vpc[vid]]["dhcp_options_id"] = dopt
-        out["managed_prefix_lists"], self.pl = prefix_lists.read(self.data, self.notes)
+        out["prefix_lists"], self.pl = prefix_lists.read(self.data, self.notes)
         pcx, self.pcx = vpc_peering.read(self.items("VpcPeeringConnections"), self.vpc, self.notes)
         out["vpc_peering_connections"] = pcx
         self._internet_gateways()
@@ -134,7 +134,7 @@ class _Converter(Endpoints):
             "region",
             "vpcs",
             "dhcp_options",
-            "managed_prefix_lists",
+            "prefix_lists",
             "vpc_peering_connections",
             "internet_gateways",
             "subnets",

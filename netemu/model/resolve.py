@@ -67,7 +67,7 @@ TOP_KEYS = (
     "vpc_peering_connections",
     "elastic_ips",
     "egress_only_internet_gateways",
-    "managed_prefix_lists",
+    "prefix_lists",
     "dhcp_options",
 )
 SECTIONS = {
@@ -205,6 +205,6 @@ def _model(ctx: Ctx) -> Model:
         vpc_peering_connections=ctx.vpc_peering_connections,
         elastic_ips=ctx.elastic_ips,
         egress_only_internet_gateways=ctx.egress_only_gateways,
-        managed_prefix_lists=ctx.prefix_lists,
+        prefix_lists=ctx.prefix_lists,
         dhcp_options=ctx.dhcp_options,
     )

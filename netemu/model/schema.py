@@ -294,7 +294,7 @@ def schema() -> Schema:
         "egress_only_internet_gateways": _named(
             _object(EIGW_KEYS, ("vpc",)), "egress-only internet gateways: IPv6 out only (16.5)"
         ),
-        "managed_prefix_lists": _named(
+        "prefix_lists": _named(
             _object(
                 PL_KEYS,
                 ("address_family", "max_entries"),

@@ -444,7 +444,7 @@ class Model:
     egress_only_internet_gateways: dict[str, EgressOnlyInternetGateway] = field(
         default_factory=dict
     )
-    managed_prefix_lists: dict[str, ManagedPrefixList] = field(default_factory=dict)
+    prefix_lists: dict[str, ManagedPrefixList] = field(default_factory=dict)
     dhcp_options: dict[str, DhcpOptions] = field(default_factory=dict)
 
     def enis(self) -> list[Eni]:

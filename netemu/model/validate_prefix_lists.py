@@ -1,4 +1,4 @@
-"""Customer-managed prefix lists (`managed_prefix_lists:`) and the references to them from
+"""Customer-managed prefix lists (`prefix_lists:`) and the references to them from
 security group rules (`prefix_list_id`) and routes (`destination_prefix_list_id`), with the
 quotas a reference counts toward by the list's max entries (ref 19.1-19.5, 7.9, 4.15)."""
 
@@ -32,7 +32,7 @@ Family = Literal["IPv4", "IPv6"]
 
 
 def read_prefix_lists(ctx: Ctx, top: dict[str, Node]) -> None:
-    for name, node in section(ctx, top, "managed_prefix_lists").items():
+    for name, node in section(ctx, top, "prefix_lists").items():
         object_name(ctx, PL, name, node)
         ctx.declare(PL, name, node)
         what = f"prefix list {q(name)}"

@@ -11,9 +11,9 @@ from netemu.ops.words import Change, _c
 
 def changes(old: Model, new: Model) -> list[Change]:
     out: list[Change] = []
-    for name, pl in new.managed_prefix_lists.items():
+    for name, pl in new.prefix_lists.items():
         res = f"prefix_list:{name}"
-        was = old.managed_prefix_lists.get(name)
+        was = old.prefix_lists.get(name)
         if was is None:
             entries = ", ".join(str(e.cidr) for e in pl.entries) or "no entries"
             text = f"create managed prefix list {name} ({pl.address_family}, max {pl.max_entries}"
@@ -30,8 +30,8 @@ def changes(old: Model, new: Model) -> list[Change]:
         for e in was.entries:
             if e.cidr not in after:
                 out.append(_c("modify", res, f"modify prefix list {name}: remove {e.cidr}"))
-    for name in old.managed_prefix_lists:
-        if name not in new.managed_prefix_lists:
+    for name in old.prefix_lists:
+        if name not in new.prefix_lists:
             out.append(_c("delete", f"prefix_list:{name}", f"delete managed prefix list {name}"))
     return out
 
@@ -39,12 +39,12 @@ def changes(old: Model, new: Model) -> list[Change]:
 def refusals(old: Model, new: Model) -> list[tuple[tuple[str, ...], str]]:
     """(place in the file, AWS's error) for what cannot change on a live list (19.1)."""
     out: list[tuple[tuple[str, ...], str]] = []
-    for name, pl in new.managed_prefix_lists.items():
-        was = old.managed_prefix_lists.get(name)
+    for name, pl in new.prefix_lists.items():
+        was = old.prefix_lists.get(name)
         if was is not None and was.address_family != pl.address_family:
             out.append(
                 (
-                    ("managed_prefix_lists", name, "address_family"),
+                    ("prefix_lists", name, "address_family"),
                     f"InvalidParameterValue: the address family of prefix list {name} cannot "
                     f"change ({was.address_family} -> {pl.address_family}, 19.1): create a new "
                     "list",

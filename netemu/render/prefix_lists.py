@@ -35,7 +35,7 @@ def sets(model: Model, groups: Iterable[SecurityGroup], family: str) -> list[Jso
     )
     out: list[Json] = []
     for name in names:
-        pl = model.managed_prefix_lists[name]
+        pl = model.prefix_lists[name]
         if _family(pl) != family:
             continue
         kind = "ipv6_addr" if family == "ip6" else "ipv4_addr"
@@ -66,7 +66,7 @@ def rules(
     for rule in members:
         if rule.prefix_list is None:
             continue
-        pl = model.managed_prefix_lists[rule.prefix_list]
+        pl = model.prefix_lists[rule.prefix_list]
         if _family(pl) != family:
             continue
         matches = [

@@ -34,7 +34,7 @@ def test_a_list_is_one_named_set_and_a_route_per_entry() -> None:
     """19.3, 19.4: the subnet namespace holds the list's CIDRs in one set named after its
     id; the VPC router holds one route per entry."""
     with running(SHIPPED) as s:
-        pl = s.model.managed_prefix_lists["office"]
+        pl = s.model.prefix_lists["office"]
         sns = n.subnet_ns(s.model.name, "public")
         out = subprocess.run(
             ["ip", "netns", "exec", sns, "nft", "-j", "list", "sets"],
@@ -57,7 +57,7 @@ LIVE = """
 name: plive
 vpcs:
   main: {{cidr: 10.0.0.0/16}}
-managed_prefix_lists:
+prefix_lists:
   allowed:
     address_family: IPv4
     max_entries: 5
@@ -103,7 +103,7 @@ SIX = """
 name: plsix
 vpcs:
   main: {cidr: 10.61.0.0/16, ipv6: true}
-managed_prefix_lists:
+prefix_lists:
   admins:
     address_family: IPv6
     max_entries: 3

@@ -53,7 +53,7 @@ def test_an_account_with_a_list_and_a_set_imports_live(moto_endpoint: str) -> No
     data, _ = read_client(ec2)
     scenario, _ = describe_to_scenario(data, name="mpl", region=REGION)
     model, _ = load_model_text(dump(scenario))
-    office = next(p for p in model.managed_prefix_lists.values() if p.id == pl)
+    office = next(p for p in model.prefix_lists.values() if p.id == pl)
     assert [str(e.cidr) for e in office.entries] == ["198.51.100.0/24"]
     web = next(g for g in model.security_groups.values() if g.id == sg)
     assert [r.prefix_list for r in web.ingress] == [office.name]
@@ -67,18 +67,18 @@ def test_entries_files_name_their_list_by_file_name_or_by_a_wrapper(tmp_path: Pa
     back by its name, or by a PrefixListId beside Entries; neither is refused."""
     model, _ = load_model(str(ROOT / "scenarios/book/prefix-lists.yaml"))
     calls = model_to_describe(model)
-    pl = model.managed_prefix_lists["office"]
+    pl = model.prefix_lists["office"]
     assert f"get-managed-prefix-list-entries.{pl.id}" in calls
     for call, doc in calls.items():
         (tmp_path / f"{call}.json").write_text(json.dumps(doc))
     again, _ = load_model_text(dump(describe_to_scenario(load([str(tmp_path)])[0])[0]))
-    assert again.managed_prefix_lists["office"].entries == pl.entries
+    assert again.prefix_lists["office"].entries == pl.entries
     entries = tmp_path / f"get-managed-prefix-list-entries.{pl.id}.json"
     doc = json.loads(entries.read_text())
     entries.unlink()
     (tmp_path / "entries.json").write_text(json.dumps({"PrefixListId": pl.id, **doc}))
     again, _ = load_model_text(dump(describe_to_scenario(load([str(tmp_path)])[0])[0]))
-    assert again.managed_prefix_lists["office"].entries == pl.entries
+    assert again.prefix_lists["office"].entries == pl.entries
     (tmp_path / "entries.json").write_text(json.dumps(doc))
     with pytest.raises(ScenarioInvalid, match="Entries of which prefix list"):
         load([str(tmp_path)])
@@ -194,7 +194,7 @@ def test_terraform_state_with_a_list_and_a_set_imports() -> None:
     data, _ = terraform_to_data(doc, "state.json")
     scenario, _ = describe_to_scenario(data, name="tfpl", region="us-east-1")
     model, _ = load_model_text(dump(scenario))
-    office = model.managed_prefix_lists["office"]
+    office = model.prefix_lists["office"]
     assert [str(e.cidr) for e in office.entries] == ["198.51.100.0/24", "192.0.2.0/24"]
     web = model.group("main", "web")
     assert web is not None and [r.prefix_list for r in web.ingress] == ["office"]

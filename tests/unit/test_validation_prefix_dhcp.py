@@ -15,7 +15,7 @@ vpcs:
   main: {cidr: 10.0.0.0/16}
 internet_gateways:
   igw: {vpc: main}
-managed_prefix_lists:
+prefix_lists:
   office:
     address_family: IPv4
     max_entries: 2
@@ -99,7 +99,7 @@ def test_a_route_gives_a_cidr_or_a_list_not_both() -> None:
 def test_a_list_is_referenced_by_its_id_as_well() -> None:
     """19.1: references name the list or its pl- id."""
     model, _ = load_model_text(_rules(0))
-    pl_id = model.managed_prefix_lists["office"].id
+    pl_id = model.prefix_lists["office"].id
     model, _ = load_model_text(
         _rules(0, f"      - {{protocol: tcp, port: 22, prefix_list_id: {pl_id}}}\n")
     )
