@@ -11,7 +11,22 @@ import re
 from typing import Literal
 
 IdKind = Literal[
-    "vpc", "subnet", "rtb", "igw", "nat", "sg", "acl", "eni", "i", "fl", "pcx", "eipalloc", "eigw"
+    "vpc",
+    "subnet",
+    "rtb",
+    "igw",
+    "nat",
+    "sg",
+    "acl",
+    "eni",
+    "i",
+    "fl",
+    "pcx",
+    "eipalloc",
+    "eigw",
+    "tgw",
+    "tgw-attach",
+    "tgw-rtb",
 ]
 
 _PREFIX: dict[IdKind, str] = {
@@ -28,6 +43,9 @@ _PREFIX: dict[IdKind, str] = {
     "pcx": "pcx-",
     "eipalloc": "eipalloc-",
     "eigw": "eigw-",
+    "tgw": "tgw-",
+    "tgw-attach": "tgw-attach-",
+    "tgw-rtb": "tgw-rtb-",
 }
 
 
