@@ -49,9 +49,7 @@ def render(model: Model) -> Plan:
     ]
     plan = Plan(
         scenario=model.name,
-        namespaces=tuple(
-            ipv6.namespaces(model, topology.namespaces(model)) + transit_gateway.namespaces(model)
-        ),
+        namespaces=tuple(ipv6.namespaces(model, topology.namespaces(model))),
         links=tuple(links),
         addresses=tuple(addresses + dns_addresses),
         routes=tuple(routes + table_routes),

@@ -20,13 +20,14 @@ The gateway is a router hop of its own: it decrements the TTL (aws-decisions.md)
 from __future__ import annotations
 
 from collections.abc import Callable
-from ipaddress import IPv4Network
+from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from netemu.model.transit_gateway import (
     TransitGatewayRouteTable,
     TransitGatewayVpcAttachment,
     effective_routes,
+    lookup,
 )
 from netemu.model.types import Model, Route, Subnet
 from netemu.render import names as n
@@ -178,6 +179,20 @@ def _attachment_drops(
         to = [] if dst.prefixlen == 0 else [nft.match(nft.payload("ip", "daddr"), nft.prefix(dst))]
         cmds.append(nft.add_drop(chain, *to, why=why, drop=drop))
     return cmds
+
+
+def next_vpc(model: Model, vpc: str, tgw: str, dst: IPv4Address) -> tuple[str, str] | None:
+    """Where gateway `tgw` sends what `vpc` sends it for `dst`: (VPC, the subnet whose
+    route table takes it there), or None when the gateway drops it (probe.path)."""
+    att = model.attachment_of(vpc, tgw)
+    table = association(model, att.name) if att else None
+    if table is None:
+        return None
+    route = lookup(effective_routes(table, model.transit_gateway_attachments, model.vpcs), dst)
+    if route is None or route.attachment is None:
+        return None
+    out = model.transit_gateway_attachments[route.attachment]
+    return out.vpc, out.subnets[0]
 
 
 # -- the VPC router's side ------------------------------------------------------------------
