@@ -20,7 +20,7 @@ from netemu.model.types import (
     Route6,
     SecurityGroup,
 )
-from netemu.ops import elastic_ips, vpc_cidrs, vpc_peering
+from netemu.ops import elastic_ips, transit_gateway, vpc_cidrs, vpc_peering
 from netemu.ops.words import (
     Change,
     _c,
@@ -47,6 +47,7 @@ def changes(old: Model, new: Model) -> list[Change]:
     out += vpc_cidrs.changes(old, new)  # secondary blocks (1.4)
     out += vpc_peering.changes(old, new)  # peering connections (1.14)
     out += elastic_ips.changes(old, new)  # allocated addresses (9.13)
+    out += transit_gateway.changes(old, new)  # gateways, attachments, their tables (18.x)
     out += _gateways(old, new)
     out += _subnets_created(old, new)
     out += _groups(old, new)
