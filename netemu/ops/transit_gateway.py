@@ -32,24 +32,22 @@ def changes(old: Model, new: Model) -> list[Change]:
             text = f"create transit gateway route table {name} ({table.transit_gateway})"
             out.append(_c("create", res, text))
         before = was_t.associations if was_t else ()
-        for att in before:
-            if att not in table.associations:
-                out.append(
-                    _c("disassociate", res, f"disassociate {att} from tgw route table {name}")
-                )
-        for att in table.associations:
-            if att not in before:
-                out.append(_c("associate", res, f"associate {att} with tgw route table {name}"))
+        for a in before:
+            if a not in table.associations:
+                out.append(_c("disassociate", res, f"disassociate {a} from tgw route table {name}"))
+        for a in table.associations:
+            if a not in before:
+                out.append(_c("associate", res, f"associate {a} with tgw route table {name}"))
         before = was_t.propagations if was_t else ()
-        for att in before:
-            if att not in table.propagations:
+        for a in before:
+            if a not in table.propagations:
                 out.append(
-                    _c("modify", res, f"disable propagation of {att} to tgw route table {name}")
+                    _c("modify", res, f"disable propagation of {a} to tgw route table {name}")
                 )
-        for att in table.propagations:
-            if att not in before:
+        for a in table.propagations:
+            if a not in before:
                 out.append(
-                    _c("modify", res, f"enable propagation of {att} to tgw route table {name}")
+                    _c("modify", res, f"enable propagation of {a} to tgw route table {name}")
                 )
         routes_before = {r.destination: r for r in (was_t.static_routes if was_t else ())}
         routes_after = {r.destination: r for r in table.static_routes}
