@@ -113,7 +113,7 @@ def resolve(raw: Node, path: str) -> tuple[Model, list[Problem]]:
     read_network_acls(ctx, top)  # default and declared network ACLs (8.x)
     read_subnets(ctx, top)  # CIDRs, zones, table and ACL associations (2.x)
     v6.read_subnet_ipv6(ctx, top)  # their /64s (16.2, 16.3)
-    read_transit_gateways(ctx, top)  # gateways, VPC attachments, their route tables (18.x)
+    read_transit_gateways(ctx, top)  # gateways, VPC attachments, their route tables (18.1-18.9)
     read_security_groups(ctx, top)  # default and declared security groups (7.x)
     read_internet(ctx, top)  # public pool and internet hosts (5.5)
     v6.read_host_ipv6(ctx, top)  # internet hosts' IPv6 addresses

@@ -1,4 +1,4 @@
-"""Transit gateways, their VPC attachments and route tables, and the route lookup (ref 18.x).
+"""Transit gateways, their VPC attachments and route tables, and the route lookup (ref 18.1-18.9).
 
 A transit gateway routes by the route table associated with the attachment a packet came
 in on (18.3): static routes and the VPC CIDRs that attachments propagate into that table,

@@ -1,5 +1,5 @@
 """Transit gateways, VPC attachments, transit gateway route tables: AWS defaults and refusals
-(ref 18.x). Routes of VPC route tables that target a transit gateway: `transit_target`."""
+(ref 18.1-18.9). Routes of VPC route tables that target a transit gateway: `transit_target`."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ def changes(old: Model, new: Model) -> list[Change]:
     out += vpc_cidrs.changes(old, new)  # secondary blocks (1.4)
     out += vpc_peering.changes(old, new)  # peering connections (1.14)
     out += elastic_ips.changes(old, new)  # allocated addresses (9.13)
-    out += transit_gateway.changes(old, new)  # gateways, attachments, their tables (18.x)
+    out += transit_gateway.changes(old, new)  # gateways, attachments, their tables (18.1-18.9)
     out += _gateways(old, new)
     out += _subnets_created(old, new)
     out += _groups(old, new)

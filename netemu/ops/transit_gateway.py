@@ -1,7 +1,7 @@
 """What `netemu apply` does with transit gateways, their VPC attachments and route tables,
 in AWS terms (Create/DeleteTransitGateway, Create/DeleteTransitGatewayVpcAttachment,
 Associate/DisassociateTransitGatewayRouteTable, Enable/DisableTransitGatewayRouteTable-
-Propagation, Create/DeleteTransitGatewayRoute; ref 18.x). The kernel side is the plan
+Propagation, Create/DeleteTransitGatewayRoute; ref 18.1-18.9). The kernel side is the plan
 diff of render.transit_gateway: the gateway's namespace, cables, tables and rules."""
 
 from __future__ import annotations

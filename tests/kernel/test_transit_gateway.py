@@ -209,7 +209,7 @@ def test_shipped_scenario_isolated_spokes_shared_services_blackhole() -> None:
 
 
 def test_cross_check_agrees_with_the_static_walk() -> None:
-    """13.x, 18.x: `netemu test --cross-check` finds no disagreement between the kernel and
+    """13.1, 18.1-18.9: `netemu test --cross-check` finds no disagreement between the kernel and
     the model on the shipped transit gateway scenario."""
     r = subprocess.run(
         [sys.executable, "-m", "netemu.cli", "test", SHIPPED, "--cross-check"],
