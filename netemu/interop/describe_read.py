@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from netemu.errors import Problem, ScenarioInvalid
+from netemu.interop import transit_gateway
 from netemu.model.types import Pos
 
 MAX_FILE_BYTES = 256 * 1024 * 1024  # a large account's describe-instances is tens of MB
@@ -99,6 +100,9 @@ def add_document(data: Data, doc: Any, path: str, text: str | None = None) -> bo
     if "VpcId" in doc and "EnableDnsHostnames" in doc:  # describe-vpc-attribute
         data.setdefault(VPC_ATTRIBUTES, []).append(doc)
         return True
+    if transit_gateway.is_per_table(doc):  # one transit gateway route table's, by file name
+        transit_gateway.add_per_table(data, doc, path)
+        return True
     used = False
     problems: list[Problem] = []
     for key, items in doc.items():
@@ -164,4 +168,8 @@ def region_of(path: str) -> str | None:
 
 
 def is_describe(doc: Mapping[str, Any]) -> bool:
-    return any(k in REQUIRED for k in doc) or ("VpcId" in doc and "EnableDnsHostnames" in doc)
+    return (
+        any(k in REQUIRED for k in doc)
+        or ("VpcId" in doc and "EnableDnsHostnames" in doc)
+        or transit_gateway.is_per_table(doc)
+    )

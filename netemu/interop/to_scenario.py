@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netemu.errors import Problem, ScenarioInvalid
-from netemu.interop import elastic_ips, ipv6, unsupported, vpc_peering
+from netemu.interop import elastic_ips, ipv6, transit_gateway, unsupported, vpc_peering
 from netemu.interop.names import Namer, tag
 from netemu.interop.notes import Note
 from netemu.interop.rules import ALL_SG, acl_rules, sg_rules
@@ -87,6 +87,7 @@ class _Converter(Endpoints):
         self.instance: dict[str, str] = {}
         self.eni_owner: dict[str, str] = {}  # primary ENI id -> instance name
         self.pcx: dict[str, str] = {}  # pcx id -> name
+        self.tgw: dict[str, str] = {}  # tgw id -> name
         self.out: Scenario = {}
 
     def items(self, key: str) -> Sequence[Mapping[str, Any]]:
@@ -107,6 +108,8 @@ class _Converter(Endpoints):
         )
         self._subnets()
         self._nat_gateways()  # before route tables: routes name them
+        sections, self.tgw = transit_gateway.read(self.data, self.vpc, self.subnet, self.notes)
+        out.update(sections)
         self._instances()
         out["elastic_ips"] = elastic_ips.read(
             self.items("Addresses"),
@@ -138,6 +141,9 @@ class _Converter(Endpoints):
             "instances",
             "elastic_ips",
             "egress_only_internet_gateways",
+            "transit_gateways",
+            "transit_gateway_attachments",
+            "transit_gateway_route_tables",
             "internet",
             "flow_logs",
         )
@@ -296,6 +302,8 @@ class _Converter(Endpoints):
                 "destination": dest,
                 "vpc_peering_connection": self.pcx[r["VpcPeeringConnectionId"]],
             }
+        if r.get("TransitGatewayId") in self.tgw and r.get("State") != "blackhole":
+            return {"destination": dest, "transit_gateway": self.tgw[r["TransitGatewayId"]]}
         if r.get("State") == "blackhole":  # its target is gone (ref 4.10)
             return {"destination": dest, "blackhole": True}
         gateway = str(r.get("GatewayId") or "")
