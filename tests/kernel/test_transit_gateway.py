@@ -233,3 +233,23 @@ def test_enabling_a_propagation_live_through_apply() -> None:
         texts = [c.text for c in changes.changes]
         assert "enable propagation of att-a to tgw route table rt" in texts, texts
         assert Running(s.model).probe("ia", "10.20.1.10", tcp=80).result == "reachable"
+
+
+def test_jumbo_frames_learn_the_gateways_8500_mtu() -> None:
+    """18.9, 5.6, 7.19: instances send 9001-byte frames; across the gateway the path MTU is
+    8500, learnt from ICMP "fragmentation needed": a 300 kB download completes when the
+    sender's group admits ICMP, and hangs (the sender's group refuses the frag-needed)
+    when it admits only TCP."""
+    download = "expect:\n  - {from: ia, to: ib, tcp: 9000, size: 300000, result: reachable}\n"
+    with running_text(_scenario() + download) as s:
+        [outcome] = s.expectations()
+        assert outcome.ok, outcome.why
+    tcp_only = _scenario().replace(
+        "  open-b:\n    vpc: b\n    ingress: [{protocol: all, cidr: 10.0.0.0/8}]",
+        "  open-b:\n    vpc: b\n    ingress: [{protocol: tcp, ports: 0-65535, cidr: 10.0.0.0/8}]",
+    )
+    with running_text(tcp_only + download) as s:
+        [outcome] = s.expectations()
+        assert not outcome.ok
+        reason = outcome.result.reason
+        assert reason is not None and reason.code == "ENI_SG_RULES_MISMATCH", outcome.why
