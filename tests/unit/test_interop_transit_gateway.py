@@ -143,3 +143,18 @@ def test_transit_gateway_made_on_moto_imports_live(moto_endpoint: str, tmp_path:
         if r.target_kind == "transit_gateway"
     ]
     assert to_tgw == ["hub", "hub"]
+
+
+def test_terraform_export_writes_the_gateway_its_tables_and_the_vpc_routes(tmp_path: Path) -> None:
+    """18.3-18.5, 18.8: the AWS provider's resources; the default table is the gateway's."""
+    out = tmp_path / "tgw.tf"
+    assert _netemu("export", str(SHIPPED), "--format", "terraform", "-o", str(out)).returncode == 0
+    text = out.read_text()
+    assert 'resource "aws_ec2_transit_gateway" "tgw"' in text
+    assert 'resource "aws_ec2_transit_gateway_route_table_propagation" "spokes_lab-att"' in text
+    assert "transit_gateway_id = aws_ec2_transit_gateway.tgw.id" in text
+    assert (
+        "transit_gateway_route_table_id = aws_ec2_transit_gateway.tgw.association_default_route_table_id"
+        in text
+    )
+    assert 'resource "aws_ec2_transit_gateway_route_table" "default"' not in text
