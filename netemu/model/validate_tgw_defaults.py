@@ -38,8 +38,10 @@ def implicit_tables(ctx: Ctx) -> None:
                 node = ctx.declared.get(TGW_RTB, {}).get(name)
                 ctx.error(
                     node.where if node else None,
-                    f"transit gateway route table {q(name)} is the name of "
-                    f"{q(tgw.name)}'s default route table" + rule,
+                    f"transit gateway route table {q(name)}: that name is taken by the implicit "
+                    f"default route table of transit gateway {q(tgw.name)}; rename the table, or "
+                    "mark it default_association_route_table / default_propagation_route_table"
+                    + rule,
                 )
                 continue
             implicit = TransitGatewayRouteTable(

@@ -191,6 +191,8 @@ def _attachment_subnets(
         ctx.error(node.where, f"{what} needs the key 'subnets' (or 'subnet_ids')" + rule)
         return None
     items = as_list(ctx, m["subnets"], f"{what} subnets")
+    if not isinstance(m["subnets"].value, list):
+        return None  # said by as_list
     if not items:
         rule = aws("a VPC attachment names at least one subnet", "18.2")
         ctx.error(m["subnets"], f"{what} names no subnet" + rule)
