@@ -4,6 +4,7 @@ makes them; the route table lookup is longest prefix, static before propagated."
 
 from __future__ import annotations
 
+import json
 from ipaddress import IPv4Address
 
 from netemu.model import load_model_text
@@ -160,3 +161,24 @@ def test_apply_words_for_propagations_and_routes() -> None:
     texts = [c.text for c in diff.changes(old, new)]
     assert "enable propagation of att-a to tgw route table rt" in texts
     assert "create tgw route 10.9.0.0/16 -> blackhole in rt" in texts
+
+
+def test_render_gives_the_gateway_a_namespace_and_a_table_per_route_table() -> None:
+    """18.3: one `ne-` namespace per gateway, one kernel table per transit gateway route
+    table, one policy rule per associated attachment; a zone without an attachment subnet
+    gets its drop rule in the VPC router (18.2)."""
+    from netemu.render import render
+
+    model, _ = load_model_text("name: tgwr\n" + BASE)
+    plan = render(model)
+    [ns] = [n for n in plan.namespaces if n.aws == "transit_gateway:tgw"]
+    assert ns.name == "ne-tgwr-tgw-tgw"
+    rules = [r for r in plan.rules if r.ns == ns.name]
+    assert len(rules) == 2 and {r.fwmark for r in rules} == {1, 2}
+    links = [lk for lk in plan.links if lk.ns_a == ns.name]
+    assert {(lk.ifname_a, lk.ifname_b, lk.mtu_a) for lk in links} == {
+        ("a0", "tg0", 8500),
+        ("a1", "tg1", 8500),
+    }
+    router = next(r for r in plan.rulesets if r.ns == "ne-tgwr-r-a")
+    assert "TGW_ROUTE_AZ_RESTRICTION" in json.dumps(router.commands)  # a3 is in zone c
