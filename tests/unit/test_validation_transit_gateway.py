@@ -182,3 +182,11 @@ def test_render_gives_the_gateway_a_namespace_and_a_table_per_route_table() -> N
     }
     router = next(r for r in plan.rulesets if r.ns == "ne-tgwr-r-a")
     assert "TGW_ROUTE_AZ_RESTRICTION" in json.dumps(router.commands)  # a3 is in zone c
+
+
+def test_attachments_may_be_given_under_aws_s_section_name() -> None:
+    """11: `transit_gateway_vpc_attachments` (describe-transit-gateway-vpc-attachments)."""
+    model, _ = load_model_text(
+        BASE.replace("transit_gateway_attachments:", "transit_gateway_vpc_attachments:")
+    )
+    assert list(model.transit_gateway_attachments) == ["att-a", "att-b"]
