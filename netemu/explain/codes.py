@@ -30,6 +30,10 @@ IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS = "IGW_DESTINATION_ADDRESS_NOT_IN_
 NGW_REQUIRES_SOURCE_IN_VPC = "NGW_REQUIRES_SOURCE_IN_VPC"
 PCX_REQUIRES_ADDRESS_IN_VPC_CIDR = "PCX_REQUIRES_ADDRESS_IN_VPC_CIDR"
 NO_POSSIBLE_DESTINATION = "NO_POSSIBLE_DESTINATION"
+TGW_RTB_CANNOT_ROUTE = "TGW_RTB_CANNOT_ROUTE"
+TGW_RTB_BAD_STATE_ROUTE = "TGW_RTB_BAD_STATE_ROUTE"
+TGW_ATTACH_MISSING_TGW_RTB_ASSOCIATION = "TGW_ATTACH_MISSING_TGW_RTB_ASSOCIATION"
+TGW_ROUTE_AZ_RESTRICTION = "TGW_ROUTE_AZ_RESTRICTION"
 PROTOCOL_RESTRICTION = "PROTOCOL_RESTRICTION"
 BAD_STATE = "BAD_STATE"
 # Static-only: what the kernel drops without naming (a routing loop ends when the TTL runs
@@ -57,6 +61,10 @@ TABLE: dict[str, Code] = {
             "a peering connection carries only traffic for the peer VPC (1.10, 1.12)",
         ),
         Code(NO_POSSIBLE_DESTINATION, "a NAT gateway answers nothing sent to it (6.10)"),
+        Code(TGW_RTB_CANNOT_ROUTE, "the transit gateway route table has no route (18.5)"),
+        Code(TGW_RTB_BAD_STATE_ROUTE, "a blackhole transit gateway route (18.5)"),
+        Code(TGW_ATTACH_MISSING_TGW_RTB_ASSOCIATION, "an attachment with no route table (18.3)"),
+        Code(TGW_ROUTE_AZ_RESTRICTION, "no attachment subnet in the source's zone (18.2)"),
         Code(PROTOCOL_RESTRICTION, "a NAT gateway carries only TCP, UDP, ICMP (6.11)"),
         Code(BAD_STATE, "the instance is stopped (9.10)"),
         Code(ROUTING_LOOP, "the routes send the packet round in a loop", observed=False),

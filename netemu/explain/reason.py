@@ -24,7 +24,7 @@ from netemu.model.types import (
     NatGateway,
     VpcPeeringConnection,
 )
-from netemu.render import vpc_peering
+from netemu.render import nft, vpc_peering
 
 Leg = Literal["request", "reply"]
 
@@ -129,6 +129,10 @@ class Classifier:
         drop = vpc_peering.drop_for(pcx, what)
         name = vpc_peering.rule_name(pcx, what)
         return self._drop(drop.code, drop.direction, drop.component, None, leg, p, name)
+
+    def transit(self, drop: nft.Drop, rule_name: str, leg: Leg, p: Packet) -> Drop:
+        """A drop of a transit gateway or its attachment (18.2, 18.3, 18.5)."""
+        return self._drop(drop.code, drop.direction, drop.component, drop.rule, leg, p, rule_name)
 
     def nat_loop(self, nat: NatGateway, leg: Leg, p: Packet) -> Drop:
         table = self.m.route_tables[self.m.subnets[nat.subnet].route_table]

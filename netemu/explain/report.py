@@ -40,6 +40,9 @@ def _what(hop: Hop) -> str:
             f"{direction} rule {r['rule_number']} {r['rule_action']}: "
             f"{proto}{_ports(r)} {r['cidr']} (subnet {d.get('subnet')})"
         )
+    if "transit_gateway_route_table_route" in d:
+        r = d["transit_gateway_route_table_route"]
+        return f"{r['route_origin']} route {r['destination_cidr']} -> {r['attachment_id']}"
     if "route_table_route" in d:
         r = d["route_table_route"]
         target = next(
@@ -50,6 +53,7 @@ def _what(hop: Hop) -> str:
                     "nat_gateway_id",
                     "instance_id",
                     "vpc_peering_connection_id",
+                    "transit_gateway_id",
                 )
                 if k in r
             ),

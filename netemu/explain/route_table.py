@@ -22,6 +22,7 @@ Kind = Literal[
     "nat_gateway",
     "instance",
     "vpc_peering_connection",
+    "transit_gateway",
     "none",
 ]
 DEAD: tuple[Kind, ...] = ("unheld", "blackhole", "none")
@@ -67,6 +68,7 @@ class RouteChoice:
                 "nat_gateway": "nat_gateway_id",
                 "instance": "instance_id",
                 "vpc_peering_connection": "vpc_peering_connection_id",
+                "transit_gateway": "transit_gateway_id",
             }.get(r.target_kind)
             if key:
                 out[key] = r.target

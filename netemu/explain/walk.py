@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from netemu.explain import codes, network_acl, route_table, security_group
+from netemu.explain import transit_gateway as tgw
 from netemu.explain.hop import Hop, LegResult, header
 from netemu.explain.index import ModelIndex, is_private
 from netemu.explain.packet import NAT_PORT, Packet
@@ -322,6 +323,8 @@ class Walker:
                 return self.why.silent(codes.NO_ROUTE_TO_DESTINATION, leg, p, "vpc router")
             hops.append(Hop(f"subnet:{sub.name}", sub.id))
             return ("subnet", sub.name, "uplink"), p
+        if iif.startswith("tgw:"):  # from a transit gateway: its attachment subnet's table
+            iif = "subnet:" + self.m.transit_gateway_attachments[iif[4:]].subnets[0]
         sub = self.m.subnets[iif.split(":", 1)[1]]
         table = self.m.route_tables[sub.route_table]
         choice = route_table.lookup(self.m, table, p.dst)
@@ -338,6 +341,8 @@ class Walker:
         assert route is not None and route.target is not None
         if choice.kind == "internet_gateway":
             return ("igw", route.target, "vpc"), p
+        if choice.kind == "transit_gateway":
+            return tgw.enter(self.m, self.why, sub, route.target, leg, p, hops)
         if choice.kind == "vpc_peering_connection":
             pcx = self.m.vpc_peering_connections[route.target]
             hops.append(Hop(f"vpc_peering_connection:{pcx.name}", pcx.id))
@@ -345,6 +350,9 @@ class Walker:
         eni = self.ix.eni(choice.kind, route.target)
         hops.append(Hop(f"subnet:{eni.subnet}", self.m.subnets[eni.subnet].id))
         return ("subnet", eni.subnet, f"target:{choice.kind}:{route.target}"), p
+
+    def _at_tgw(self, _: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
+        return tgw.at_gateway(self.m, self.why, iif, p, leg, hops)
 
     # -- internet gateways and the internet ---------------------------------------------
     def _at_igw(self, name: str, side: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from netemu.errors import Problem, ScenarioInvalid
-from netemu.interop import prefix_lists
+from netemu.interop import prefix_lists, transit_gateway
 from netemu.model.types import Pos
 
 MAX_FILE_BYTES = 256 * 1024 * 1024  # a large account's describe-instances is tens of MB
@@ -103,6 +103,9 @@ def add_document(data: Data, doc: Any, path: str, text: str | None = None) -> bo
     if "Entries" in doc:  # get-managed-prefix-list-entries (interop.prefix_lists)
         prefix_lists.entries_document(data, doc, path)
         return True
+    if transit_gateway.is_per_table(doc):  # one transit gateway route table's, by file name
+        transit_gateway.add_per_table(data, doc, path)
+        return True
     used = False
     problems: list[Problem] = []
     for key, items in doc.items():
@@ -172,4 +175,5 @@ def is_describe(doc: Mapping[str, Any]) -> bool:
         any(k in REQUIRED for k in doc)
         or ("VpcId" in doc and "EnableDnsHostnames" in doc)
         or "Entries" in doc
+        or transit_gateway.is_per_table(doc)
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from netemu.errors import UsageError
 from netemu.interop import prefix_lists
+from netemu.interop import transit_gateway as tgw
 from netemu.interop.describe_read import VPC_ATTRIBUTES, Data
 from netemu.interop.notes import Note
 
@@ -31,6 +32,8 @@ CALLS = (
     ("describe_vpc_endpoints", "VpcEndpoints", False),
     ("describe_transit_gateways", "TransitGateways", False),
     ("describe_transit_gateway_attachments", "TransitGatewayAttachments", False),
+    ("describe_transit_gateway_vpc_attachments", "TransitGatewayVpcAttachments", False),
+    ("describe_transit_gateway_route_tables", "TransitGatewayRouteTables", False),
     ("describe_flow_logs", "FlowLogs", False),
     ("describe_egress_only_internet_gateways", "EgressOnlyInternetGateways", False),
 )
@@ -90,7 +93,31 @@ def read_client(ec2: Any) -> tuple[Data, list[Note]]:
             continue  # the default applies; dns_hostnames only changes host names
         attr.pop("ResponseMetadata", None)
         data.setdefault(VPC_ATTRIBUTES, []).append(attr)
+    for table in data.get("TransitGatewayRouteTables", []):
+        _per_table(ec2, str(table["TransitGatewayRouteTableId"]), data, notes)
     return data, notes
+
+
+def _per_table(ec2: Any, table: str, data: Data, notes: list[Note]) -> None:
+    """A transit gateway route table's propagations and static routes (18.5), with the
+    table's id, which these outputs do not print (interop.transit_gateway)."""
+    import botocore.exceptions as bx
+
+    static = [{"Name": "type", "Values": ["static"]}]
+    calls: tuple[tuple[str, dict[str, Any], str, str], ...] = (
+        ("get_transit_gateway_route_table_propagations", {}, tgw.PROPAGATIONS, tgw.PROPAGATIONS),
+        ("search_transit_gateway_routes", {"Filters": static}, "Routes", tgw.ROUTES),
+        ("get_transit_gateway_route_table_associations", {}, tgw.ASSOCIATIONS, tgw.ASSOCIATIONS),
+    )
+    for operation, extra, key, into in calls:
+        try:
+            answer = getattr(ec2, operation)(TransitGatewayRouteTableId=table, **extra)
+        except (bx.ClientError, bx.BotoCoreError) as e:
+            call = operation.replace("_", "-")
+            notes.append(Note(f"{call} {table}", f"the endpoint refused it ({e}); not checked"))
+            continue
+        rows = data.setdefault(into, [])
+        rows += [{**i, "TransitGatewayRouteTableId": table} for i in answer.get(key, [])]
 
 
 def _all(ec2: Any, operation: str, key: str) -> list[dict[str, Any]]:

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from netemu.interop import dhcp_options, elastic_ips, ipv6, prefix_lists, vpc_peering
+from netemu.interop import (
+    dhcp_options,
+    elastic_ips,
+    ipv6,
+    prefix_lists,
+    transit_gateway,
+    vpc_peering,
+)
 from netemu.interop.export_enis import (
     ACCOUNT,
     CREATED,
@@ -102,6 +109,7 @@ def model_to_describe(model: Model) -> dict[str, Json]:
         "describe-dhcp-options": {"DhcpOptions": [_dhcp(model), *dhcp_options.export(model)]},
         "describe-flow-logs": {"FlowLogs": flow_logs_json(model)},
         "describe-vpc-peering-connections": vpc_peering.export(model),
+        **transit_gateway.export(model),  # and its per-route-table calls (interop.transit_gateway)
     }
     if any(v.ipv6_cidr for v in model.vpcs.values()):
         ipv6.export(model, out)  # dual stack only (interop.ipv6)
@@ -233,6 +241,8 @@ def _route(model: Model, r: Route) -> Json:
         pcx = model.vpc_peering_connections[r.target]
         out["VpcPeeringConnectionId"] = pcx.id
         state = "active" if pcx.active else "blackhole"  # ref 1.14
+    elif r.target_kind == "transit_gateway" and r.target:
+        out["TransitGatewayId"] = model.transit_gateways[r.target].id
     elif r.target_kind == "instance" and r.target:
         inst = model.instances[r.target]
         out.update(InstanceId=inst.id, InstanceOwnerId=ACCOUNT, NetworkInterfaceId=inst.eni.id)

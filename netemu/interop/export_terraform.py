@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from netemu.interop import terraform_prefix_dhcp, terraform_vpc_extras
+from netemu.interop import terraform_prefix_dhcp, terraform_tgw, terraform_vpc_extras
 from netemu.interop.names import SERVICES_TAG, service_text
 from netemu.model.types import (
     PROTO_ALL,
@@ -97,6 +97,7 @@ def model_to_terraform(model: Model) -> str:
         h.block(f'resource "aws_vpc" "{label(v.name)}"', body, note)
     terraform_vpc_extras.write(h, model, label)  # blocks, peerings, spare elastic IPs
     terraform_prefix_dhcp.write(h, model, label)  # prefix lists, DHCP options sets
+    terraform_tgw.write(h, model, label)  # transit gateways, attachments, their tables (18.2-18.5)
     for g in model.internet_gateways.values():
         body = [f"vpc_id = aws_vpc.{label(g.vpc)}.id", _tags(g.name)]
         h.block(f'resource "aws_internet_gateway" "{label(g.name)}"', body)
@@ -131,6 +132,8 @@ def _route(model: Model, r: Route) -> list[str] | None:
         target = (
             f"vpc_peering_connection_id = aws_vpc_peering_connection.{label(r.target or '')}.id"
         )
+    elif r.target_kind == "transit_gateway":
+        target = f"transit_gateway_id = aws_ec2_transit_gateway.{label(r.target or '')}.id"
     elif r.target_kind == "instance":
         eni = f"aws_instance.{label(r.target or '')}.primary_network_interface_id"
         target = f"network_interface_id = {eni}"

@@ -11,7 +11,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netemu.errors import Problem, ScenarioInvalid
-from netemu.interop import dhcp_options, elastic_ips, ipv6, prefix_lists, unsupported, vpc_peering
+from netemu.interop import (
+    dhcp_options,
+    elastic_ips,
+    ipv6,
+    prefix_lists,
+    transit_gateway,
+    unsupported,
+    vpc_peering,
+)
 from netemu.interop.names import Namer, tag
 from netemu.interop.notes import Note
 from netemu.interop.rules import ALL_SG, acl_rules, sg_rules
@@ -88,6 +96,7 @@ class _Converter(Endpoints):
         self.eni_owner: dict[str, str] = {}  # primary ENI id -> instance name
         self.pcx: dict[str, str] = {}  # pcx id -> name
         self.pl: dict[str, str] = {}  # customer-managed prefix list id -> name
+        self.tgw: dict[str, str] = {}  # tgw id -> name
         self.out: Scenario = {}
 
     def items(self, key: str) -> Sequence[Mapping[str, Any]]:
@@ -112,6 +121,8 @@ class _Converter(Endpoints):
         )
         self._subnets()
         self._nat_gateways()  # before route tables: routes name them
+        sections, self.tgw = transit_gateway.read(self.data, self.vpc, self.subnet, self.notes)
+        out.update(sections)
         self._instances()
         out["elastic_ips"] = elastic_ips.read(
             self.items("Addresses"),
@@ -145,6 +156,9 @@ class _Converter(Endpoints):
             "instances",
             "elastic_ips",
             "egress_only_internet_gateways",
+            "transit_gateways",
+            "transit_gateway_attachments",
+            "transit_gateway_route_tables",
             "internet",
             "flow_logs",
         )
@@ -317,6 +331,8 @@ class _Converter(Endpoints):
         """The route to `where` (a CIDR or a prefix list) with its target."""
         if r.get("VpcPeeringConnectionId") in self.pcx:  # blackhole while not active (1.14)
             return {**where, "vpc_peering_connection": self.pcx[r["VpcPeeringConnectionId"]]}
+        if r.get("TransitGatewayId") in self.tgw and r.get("State") != "blackhole":
+            return {**where, "transit_gateway": self.tgw[r["TransitGatewayId"]]}
         if r.get("State") == "blackhole":  # its target is gone (ref 4.10)
             return {**where, "blackhole": True}
         gateway = str(r.get("GatewayId") or "")

@@ -31,21 +31,13 @@ _WHY = {
     "vgw-": "virtual private gateways (VPN) are not emulated yet",
     "vpce-": "VPC endpoints are not emulated yet",
     "pcx-": "its VPC peering connection is not part of the import",
-    "tgw-": "transit gateways are not emulated yet",
+    "tgw-": "its transit gateway is not part of the import",
     "eigw-": "egress-only internet gateways (IPv6) are not emulated yet",
     "lgw-": "local gateways (Outposts) are not emulated",
     "cagw-": "carrier gateways (Wavelength) are not emulated",
     "arn:": "Cloud WAN core networks are not emulated",
 }
 _GONE = ("deleted", "deleting", "rejected", "failed", "expired", "deleted-complete")
-_TGW_KEYS = (
-    "TransitGateways",
-    "TransitGatewayAttachments",
-    "TransitGatewayVpcAttachments",
-    "TransitGatewayRouteTables",
-    "TransitGatewayPeeringAttachments",
-)
-_TGW_IDS = ("TransitGatewayId", "TransitGatewayAttachmentId", "TransitGatewayRouteTableId")
 
 
 def route_target(r: Mapping[str, Any]) -> str:
@@ -113,9 +105,4 @@ def notes(
             )
         else:
             out.append(Note(eid, f"{kind} network interface{desc} is not emulated yet"))
-    for key in _TGW_KEYS:
-        for t in data.get(key) or []:
-            tid = next((str(t[k]) for k in _TGW_IDS if t.get(k)), "tgw-?")
-            if str(t.get("State", "available")) not in _GONE:
-                out.append(Note(tid, _WHY["tgw-"]))
     return out

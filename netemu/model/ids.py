@@ -26,6 +26,9 @@ IdKind = Literal[
     "eigw",
     "pl",
     "dopt",
+    "tgw",
+    "tgw-attach",
+    "tgw-rtb",
 ]
 
 _PREFIX: dict[IdKind, str] = {
@@ -44,6 +47,9 @@ _PREFIX: dict[IdKind, str] = {
     "eigw": "eigw-",
     "pl": "pl-",
     "dopt": "dopt-",
+    "tgw": "tgw-",
+    "tgw-attach": "tgw-attach-",
+    "tgw-rtb": "tgw-rtb-",
 }
 
 

@@ -46,6 +46,7 @@ from netemu.model.validate_peering import read_vpc_peering_connections
 from netemu.model.validate_prefix_lists import read_prefix_lists
 from netemu.model.validate_routes import check_nat_routes, read_routes
 from netemu.model.validate_security import read_network_acls, read_security_groups
+from netemu.model.validate_transit_gateway import read_transit_gateways
 from netemu.scenario import Node, load, load_text
 
 TOP_KEYS = (
@@ -69,6 +70,10 @@ TOP_KEYS = (
     "egress_only_internet_gateways",
     "prefix_lists",
     "dhcp_options",
+    "transit_gateways",
+    "transit_gateway_attachments",
+    "transit_gateway_vpc_attachments",
+    "transit_gateway_route_tables",
 )
 SECTIONS = {
     "vpcs": VPC,
@@ -114,6 +119,7 @@ def resolve(raw: Node, path: str) -> tuple[Model, list[Problem]]:
     read_network_acls(ctx, top)  # default and declared network ACLs (8.x)
     read_subnets(ctx, top)  # CIDRs, zones, table and ACL associations (2.x)
     v6.read_subnet_ipv6(ctx, top)  # their /64s (16.2, 16.3)
+    read_transit_gateways(ctx, top)  # gateways, VPC attachments, their route tables (18.1-18.9)
     read_security_groups(ctx, top)  # default and declared security groups (7.x)
     read_internet(ctx, top)  # public pool and internet hosts (5.5)
     v6.read_host_ipv6(ctx, top)  # internet hosts' IPv6 addresses
@@ -207,4 +213,7 @@ def _model(ctx: Ctx) -> Model:
         egress_only_internet_gateways=ctx.egress_only_gateways,
         prefix_lists=ctx.prefix_lists,
         dhcp_options=ctx.dhcp_options,
+        transit_gateways=ctx.transit_gateways,
+        transit_gateway_attachments=ctx.transit_gateway_attachments,
+        transit_gateway_route_tables=ctx.transit_gateway_route_tables,
     )

@@ -37,6 +37,8 @@ from netemu.model.validate_security import (
     SG_RULE_KEYS,
 )
 from netemu.model.validate_servers import SERVER_KEYS, SERVER_REQUIRED
+from netemu.model.validate_transit_gateway import ATTACHMENT_KEYS, RTB_KEYS, TGW_KEYS
+from netemu.model.validate_transit_gateway import ROUTE_KEYS as TGW_ROUTE_KEYS
 
 Schema = dict[str, Any]
 
@@ -115,6 +117,8 @@ _VALUES: dict[str, Schema] = {
     "internet_gateway": _NAME,
     "nat_gateway": _NAME,
     "vpc_peering_connection": _NAME,
+    "transit_gateway": _NAME,
+    "transit_gateway_id": {"type": "string", "description": "AWS's spelling of transit_gateway"},
     "cidrs": {
         "type": ["array", "null"],
         "items": {"type": "string"},
@@ -303,6 +307,7 @@ def schema() -> Schema:
             "customer-managed prefix lists (ref 19)",
         ),
         "dhcp_options": _named(_object(DOPT_KEYS), "DHCP options sets (ref 10.20)"),
+        **_transit_gateway_sections(),
     }
     top = _object(TOP_KEYS, nested=sections)
     return {
@@ -312,6 +317,40 @@ def schema() -> Schema:
         "description": "AWS VPC networking emulated in one Linux kernel "
         "(docs: scenario-format; `netemu validate` gives the AWS reasons)",
         **top,
+    }
+
+
+def _transit_gateway_sections() -> dict[str, Schema]:
+    """transit_gateways, their VPC attachments (either spelling), their route tables."""
+    names = {"type": ["array", "null"], "items": _NAME}
+    flags = {k: _BOOL for k in (*TGW_KEYS, *RTB_KEYS) if k.startswith("default_")}
+    attachment = _object(
+        ATTACHMENT_KEYS, ("transit_gateway", "vpc"), {"subnets": names, "subnet_ids": names}
+    )
+    route = _object(
+        TGW_ROUTE_KEYS,
+        nested={
+            "destination_cidr_block": _CIDR,
+            "transit_gateway_attachment": _NAME,
+            "transit_gateway_attachment_id": _NAME,
+        },
+    )
+    table = _object(
+        RTB_KEYS,
+        ("transit_gateway",),
+        {"associations": names, "propagations": names, "routes": _rules(route), **flags},
+    )
+    what = "VPC attachments to transit gateways, one subnet per zone (ref 18.2)"
+    return {
+        "transit_gateways": _named(
+            _object(TGW_KEYS, nested={"amazon_side_asn": _INT, **flags}),
+            "transit gateways (ref 18.1, 18.4)",
+        ),
+        "transit_gateway_attachments": _named(attachment, what),
+        "transit_gateway_vpc_attachments": _named(attachment, what),
+        "transit_gateway_route_tables": _named(
+            table, "transit gateway route tables: associations, propagations, routes (18.3-18.5)"
+        ),
     }
 
 

@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Literal
 
+from netemu.model.transit_gateway import (
+    TransitGateway,
+    TransitGatewayRouteTable,
+    TransitGatewayVpcAttachment,
+)
+
 # IP protocol numbers used throughout; -1 means "all" as in the AWS API.
 PROTO_ALL = -1
 PROTO_ICMP = 1
@@ -87,7 +93,13 @@ class Subnet:
 
 
 RouteTargetKind = Literal[
-    "local", "internet_gateway", "nat_gateway", "instance", "blackhole", "vpc_peering_connection"
+    "local",
+    "internet_gateway",
+    "nat_gateway",
+    "instance",
+    "blackhole",
+    "vpc_peering_connection",
+    "transit_gateway",
 ]
 
 
@@ -446,6 +458,11 @@ class Model:
     )
     prefix_lists: dict[str, ManagedPrefixList] = field(default_factory=dict)
     dhcp_options: dict[str, DhcpOptions] = field(default_factory=dict)
+    transit_gateways: dict[str, TransitGateway] = field(default_factory=dict)
+    transit_gateway_attachments: dict[str, TransitGatewayVpcAttachment] = field(
+        default_factory=dict
+    )
+    transit_gateway_route_tables: dict[str, TransitGatewayRouteTable] = field(default_factory=dict)
 
     def enis(self) -> list[Eni]:
         """Every ENI, instances first, in scenario order."""
@@ -466,6 +483,29 @@ class Model:
                 p
                 for p in self.vpc_peering_connections.values()
                 if p.active and {p.requester, p.accepter} == {a, b}
+            ),
+            None,
+        )
+
+    def attachment_of(self, vpc: str, tgw: str) -> TransitGatewayVpcAttachment | None:
+        """The VPC's attachment to transit gateway `tgw` (one at most, ref 18.2)."""
+        return next(
+            (
+                a
+                for a in self.transit_gateway_attachments.values()
+                if a.vpc == vpc and a.transit_gateway == tgw
+            ),
+            None,
+        )
+
+    def transit_gateway_between(self, a: str, b: str) -> TransitGateway | None:
+        """A transit gateway both VPCs are attached to, if any (ref 18.1): they may then
+        reach each other, as far as its route tables say."""
+        return next(
+            (
+                t
+                for t in self.transit_gateways.values()
+                if self.attachment_of(a, t.name) and self.attachment_of(b, t.name)
             ),
             None,
         )

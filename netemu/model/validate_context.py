@@ -9,6 +9,11 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import TypeVar
 
 from netemu.errors import Problem
+from netemu.model.transit_gateway import (
+    TransitGateway,
+    TransitGatewayRouteTable,
+    TransitGatewayVpcAttachment,
+)
 from netemu.model.types import (
     CommandCheck,
     DhcpOptions,
@@ -130,6 +135,11 @@ class Ctx:
     egress_only_gateways: dict[str, EgressOnlyInternetGateway] = field(default_factory=dict)
     prefix_lists: dict[str, ManagedPrefixList] = field(default_factory=dict)
     dhcp_options: dict[str, DhcpOptions] = field(default_factory=dict)
+    transit_gateways: dict[str, TransitGateway] = field(default_factory=dict)
+    transit_gateway_attachments: dict[str, TransitGatewayVpcAttachment] = field(
+        default_factory=dict
+    )
+    transit_gateway_route_tables: dict[str, TransitGatewayRouteTable] = field(default_factory=dict)
 
     def error(self, at: Node | Pos | None, message: str) -> None:
         self.problems.append(Problem(_where(at), message, "error", self.path))

@@ -12,6 +12,7 @@ from netemu.model.validate_context import IGW, INSTANCE, NAT, Ctx, TableHead, aw
 from netemu.model.validate_fields import as_list, as_map, boolean, check_keys, cidr, text
 from netemu.model.validate_ipv6 import is_v6, routes6
 from netemu.model.validate_peering import peering_target
+from netemu.model.validate_transit_gateway import transit_target
 from netemu.scenario import Node
 
 TARGETS: tuple[RouteTargetKind, ...] = (
@@ -20,8 +21,15 @@ TARGETS: tuple[RouteTargetKind, ...] = (
     "instance",
     "blackhole",
     "vpc_peering_connection",
+    "transit_gateway",
 )
-ROUTE_KEYS = ("destination", *TARGETS, "egress_only_internet_gateway", "destination_prefix_list_id")
+ROUTE_KEYS = (
+    "destination",
+    *TARGETS,
+    "egress_only_internet_gateway",
+    "destination_prefix_list_id",
+    "transit_gateway_id",
+)
 MAX_ROUTES = 50  # non-propagated routes per table, ref 1.8, 4.15
 _RESERVED = IPv4Network("169.254.168.0/22")  # ref 4.7
 
@@ -62,6 +70,8 @@ def _declared_routes(ctx: Ctx, head: TableHead, vpc: Vpc) -> list[Route]:
             rule = aws("a route has one destination: a CIDR or a prefix list", "19.4")
             ctx.error(item.where, f"{rwhat} gives both destination and a prefix list" + rule)
             continue
+        if "transit_gateway_id" in m and "transit_gateway" not in m:  # AWS's spelling
+            m = {**m, "transit_gateway": m["transit_gateway_id"]}
         if is_v6(m.get("destination")):
             continue  # an IPv6 route (validate_ipv6.routes6)
         if "egress_only_internet_gateway" in m:
@@ -74,7 +84,8 @@ def _declared_routes(ctx: Ctx, head: TableHead, vpc: Vpc) -> list[Route]:
         if len(given) != 1:
             rule = aws("a route has exactly one target", "4.8")
             choices = (
-                "internet_gateway, nat_gateway, instance, vpc_peering_connection or blackhole: true"
+                "internet_gateway, nat_gateway, instance, vpc_peering_connection, "
+                "transit_gateway or blackhole: true"
             )
             ctx.error(item.where, f"{rwhat} needs exactly one target of {choices}" + rule)
             continue
@@ -156,6 +167,8 @@ def _target(ctx: Ctx, kind: RouteTargetKind, node: Node, what: str, vpc: Vpc) ->
     owner: str | None
     if kind == "vpc_peering_connection":
         return peering_target(ctx, name, node, what, vpc)
+    if kind == "transit_gateway":
+        return transit_target(ctx, name, node, what, vpc)
     if kind == "internet_gateway":
         igw = ctx.lookup(IGW, name, node, ctx.internet_gateways, what)
         owner = igw.vpc if igw else None

@@ -20,7 +20,15 @@ from netemu.model.types import (
     Route6,
     SecurityGroup,
 )
-from netemu.ops import dhcp_options, elastic_ips, ipv6, prefix_lists, vpc_cidrs, vpc_peering
+from netemu.ops import (
+    dhcp_options,
+    elastic_ips,
+    ipv6,
+    prefix_lists,
+    transit_gateway,
+    vpc_cidrs,
+    vpc_peering,
+)
 from netemu.ops.words import (
     Change,
     _c,
@@ -49,6 +57,7 @@ def changes(old: Model, new: Model) -> list[Change]:
     out += vpc_cidrs.changes(old, new)  # secondary blocks (1.4)
     out += vpc_peering.changes(old, new)  # peering connections (1.14)
     out += elastic_ips.changes(old, new)  # allocated addresses (9.13)
+    out += transit_gateway.changes(old, new)  # gateways, attachments, their tables (18.1-18.9)
     out += _gateways(old, new)
     out += ipv6.changes(old, new)  # IPv6 blocks, egress-only gateways (16.1-16.5)
     out += _subnets_created(old, new)

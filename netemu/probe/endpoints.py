@@ -66,10 +66,14 @@ def destination(model: Model, name: str, src: Endpoint) -> Endpoint:
 
 def owner_of(model: Model, ip: IPv4Address, src: Endpoint) -> Endpoint | None:
     """Who receives packets sent to a literal address: an ENI by its private address (in
-    the sender's VPC or a VPC peered with it, 1.10) or public address, or an internet host."""
+    the sender's VPC or a VPC peered with it, 1.10, or attached to the same transit gateway,
+    18.1) or public address, or an internet host."""
     for eni in model.enis():
         vpc = model.subnets[eni.subnet].vpc
-        near = vpc == src.vpc or (src.vpc is not None and model.peering_between(vpc, src.vpc))
+        near = vpc == src.vpc or (
+            src.vpc is not None
+            and (model.peering_between(vpc, src.vpc) or model.transit_gateway_between(vpc, src.vpc))
+        )
         if ip == eni.public_ip or (ip == eni.private_ip and near):
             owner = _eni_of(model, eni.owner)
             assert owner

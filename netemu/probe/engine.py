@@ -145,6 +145,7 @@ def infrastructure_namespaces(model: Model) -> list[str]:
         + [n.nat_gateway_ns(s, g) for g in model.nat_gateways]
         + [n.internet_ns(s)]
         + [ipv6.eigw_ns(s, g) for g in model.egress_only_internet_gateways]
+        + [n.transit_gateway_ns(s, t) for t in model.transit_gateways]
     )
 
 

@@ -11,6 +11,7 @@ from ipaddress import IPv4Address
 
 from netemu.model.types import Eni, Model, Route
 from netemu.probe.endpoints import Endpoint
+from netemu.render import transit_gateway
 
 MAX_HOPS = 16
 INITIAL_TTL = 64  # what probes are sent with; each namespace that forwards takes one
@@ -81,6 +82,18 @@ def _from_subnet(model: Model, subnet: str, dst: IPv4Address, hops: list[str]) -
             if held:
                 hops += [f"subnet:{held.subnet}", _component(held)]
             return
+        if route.target_kind == "transit_gateway":
+            # Through the gateway's route table into the attached VPC it names (18.3).
+            nxt = transit_gateway.next_vpc(model, vpc, route.target or "", dst)
+            hops.append(f"transit_gateway:{route.target}")
+            if nxt is None:
+                return
+            vpc, subnet = nxt
+            held = _holder(model, vpc, dst)
+            if held:
+                hops += [f"vpc_router:{vpc}", f"subnet:{held.subnet}", _component(held)]
+                return
+            continue  # routed on by the attachment subnet's route table
         target = next(
             (
                 e

@@ -48,6 +48,12 @@ MEANING = {
     "DISCONNECTED_VPCS": "the destination is in a VPC that nothing connects to the source's",
     "PCX_REQUIRES_ADDRESS_IN_VPC_CIDR": "a peering connection carries only traffic for "
     "addresses of the peer VPC",
+    "TGW_RTB_CANNOT_ROUTE": "the transit gateway route table has no route to the destination",
+    "TGW_RTB_BAD_STATE_ROUTE": "the transit gateway route that matches is a blackhole",
+    "TGW_ATTACH_MISSING_TGW_RTB_ASSOCIATION": "the transit gateway attachment the packet came "
+    "in on is associated with no route table",
+    "TGW_ROUTE_AZ_RESTRICTION": "the transit gateway has no attachment subnet in the "
+    "Availability Zone the packet comes from",
 }
 
 
@@ -113,8 +119,12 @@ def _refine(r: Reason, model: Model, src: Endpoint, dst: Endpoint) -> Reason:
         "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS",
     ):
         return r
-    if src.vpc is not None and (dst_vpc == src.vpc or model.peering_between(src.vpc, dst_vpc)):
-        return r  # the same VPC, or VPCs a peering connects (1.10)
+    if src.vpc is not None and (
+        dst_vpc == src.vpc
+        or model.peering_between(src.vpc, dst_vpc)
+        or model.transit_gateway_between(src.vpc, dst_vpc)
+    ):
+        return r  # the same VPC, or VPCs a peering (1.10) or a transit gateway (18.1) connects
     if src.vpc is None:  # from the internet to a private address of a VPC
         if kind != "internet":
             return r

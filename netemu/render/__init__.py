@@ -17,6 +17,7 @@ from netemu.render import (
     services,
     subnet,
     topology,
+    transit_gateway,
     vpc_peering,
 )
 from netemu.render.plan import Plan, Ruleset
@@ -27,9 +28,14 @@ def render(model: Model) -> Plan:
     peering_links, peering_addresses = vpc_peering.wiring(model)  # router to router (1.10)
     links += peering_links
     addresses += peering_addresses
+    tgw_links, tgw_addresses = transit_gateway.wiring(model)  # gateway to VPC routers (18.2)
+    links += tgw_links
+    addresses += tgw_addresses
     links6, addresses6, routes6 = ipv6.wiring(model)  # dual stack only (render.ipv6)
     links, addresses, routes = links + links6, addresses + addresses6, routes + routes6
     table_routes, rules, router_rulesets = route_table.render(model)
+    tgw_routes, tgw_rules = transit_gateway.routes_and_rules(model)  # its route tables (18.3)
+    table_routes, rules = table_routes + tgw_routes, rules + tgw_rules
     dhcp_files, dhcp_processes = dhcp.render(model)  # a server per subnet, a client per instance
     dns_files, dns_processes, dns_addresses = dns.render(model)  # resolvers at VPC base+2
     rulesets = subnet_rulesets(model) + [
@@ -39,6 +45,7 @@ def render(model: Model) -> Plan:
         + nat_gateway.render(model)
         + internet.render(model)
         + ipv6.rulesets(model)
+        + transit_gateway.rulesets(model)
     ]
     plan = Plan(
         scenario=model.name,

@@ -17,6 +17,7 @@ IGW_LINK = ("169.254.2.1", "169.254.2.2")  # VPC router <-> internet gateway
 INTERNET_LINK = ("169.254.3.1", "169.254.3.2")  # internet <-> internet gateway
 HOST_GATEWAY = "169.254.4.1"  # the internet's address on every link to a host
 PEERING_LINK = ("169.254.5.1", "169.254.5.2")  # requester's VPC router <-> accepter's
+TGW_LINK = ("169.254.18.1", "169.254.18.2")  # transit gateway <-> an attached VPC's router
 
 # Interface names inside namespaces.
 ENI_IF = "eth0"  # the ENI inside an instance or NAT gateway
@@ -74,6 +75,20 @@ def router_subnet_if(subnet_index: int) -> str:
 def router_peering_if(peering_index: int) -> str:
     """A VPC router's end of a peering connection's cable (render.vpc_peering)."""
     return f"x{peering_index}"
+
+
+def transit_gateway_ns(scenario: str, name: str) -> str:
+    return f"{PREFIX}{scenario}-tgw-{name}"
+
+
+def tgw_attachment_if(attachment_index: int) -> str:
+    """The transit gateway's end of a VPC attachment's cable (render.transit_gateway)."""
+    return f"a{attachment_index}"
+
+
+def router_tgw_if(attachment_index: int) -> str:
+    """The VPC router's end of a VPC attachment's cable."""
+    return f"tg{attachment_index}"
 
 
 def internet_igw_if(igw_index: int) -> str:

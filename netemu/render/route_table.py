@@ -13,7 +13,7 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from netemu.model.types import Model, RouteTable
-from netemu.render import hops, ipv6, nft, vpc_peering
+from netemu.render import hops, ipv6, nft, transit_gateway, vpc_peering
 from netemu.render import names as n
 from netemu.render.plan import Route, Rule, Ruleset
 from netemu.render.topology import router_target_if, target_enis, target_link_if
@@ -62,6 +62,8 @@ def _table_routes(model: Model, table: RouteTable, index: int) -> list[Route]:
             out.append(Route(rns, dst, kind="blackhole", table=kt))
         elif route.target_kind == "vpc_peering_connection":
             out.append(vpc_peering.table_route(model, route, vpc.name, kt))
+        elif route.target_kind == "transit_gateway":
+            out.append(transit_gateway.table_route(model, route, vpc.name, kt))
         elif route.target_kind == "internet_gateway":
             out.append(
                 Route(rns, dst, via=n.IGW_LINK[1], dev=n.ROUTER_IGW_IF, table=kt, onlink=True)
@@ -138,8 +140,11 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
         nft.add_chain(CHAIN, "prerouting", 0),
         nft.add_chain("unrouted"),
     ]
+    # What comes in from a transit gateway is routed as if from its attachment's subnet.
+    from_tgw = transit_gateway.router_ingress(model, vpc)
     if subnets:
         marks = [(n.router_subnet_if(sub.index), subnet_mark(sub.index)) for sub in subnets]
+        marks += [(ifname, subnet_mark(sub.index)) for ifname, sub in from_tgw]
         cmds.append(nft.add_rule("subnet_mark", nft.set_mark_by_iif(marks)))
     cmds.append(nft.add_rule(CHAIN, nft.fib_no_route(), nft.jump("unrouted")))
     # The router's own addresses (the Amazon DNS at VPC base+2, 10.2) have no route: they
@@ -180,6 +185,7 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
         chain = f"unrouted_{sub.index}"
         cmds.append(nft.add_chain(chain))
         dispatch.append((n.router_subnet_if(sub.index), nft.jump(chain)))
+        dispatch += [(ifname, nft.jump(chain)) for ifname, s in from_tgw if s == sub]
         for dst, what, drop in dead:
             to = (
                 []
@@ -190,4 +196,5 @@ def _attribution(model: Model, vpc: str) -> Ruleset:
     if dispatch:
         cmds.append(nft.add_rule("unrouted", nft.vmap(nft.meta("iifname"), dispatch)))
     cmds += vpc_peering.router_commands(model, vpc)
+    cmds += transit_gateway.router_commands(model, vpc, subnet_mark)
     return Ruleset(n.router_ns(model.name, vpc), tuple(cmds))

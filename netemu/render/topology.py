@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from netemu.model.types import Eni, Model
 from netemu.render import names as n
+from netemu.render import transit_gateway
 from netemu.render.plan import Address, Link, Namespace, Route
 
 NO_IPV6 = (("net/ipv6/conf/all/disable_ipv6", "1"), ("net/ipv6/conf/default/disable_ipv6", "1"))
@@ -123,6 +124,7 @@ def namespaces(model: Model) -> list[Namespace]:
         out.append(
             Namespace(n.igw_ns(s, igw.name), f"internet_gateway:{igw.name}", NO_IPV6 + ROUTER)
         )
+    out += transit_gateway.namespaces(model)  # one per transit gateway (18.1)
     out.append(Namespace(n.internet_ns(s), "internet", NO_IPV6 + ROUTER))
     for host in model.internet_hosts.values():
         out.append(Namespace(n.host_ns(s, host.name), f"internet_host:{host.name}", NO_IPV6))

@@ -253,6 +253,17 @@ INTENDED["17-ipv6-no-nat"] = {
     # IPv6 has no NAT: with ::/0 to the internet gateway the app server is on the internet
     "client -> app tcp/22 over IPv6 blocked": None,
 }
+INTENDED["19-tgw-no-propagation"] = {
+    # the request crosses the transit gateway by the `apps` table; the reply comes in on
+    # the shared VPC's attachment, whose table has no route to payments (ref 18.3, 18.5)
+    "ci -> git tcp/443 reachable": (
+        "TGW_RTB_CANNOT_ROUTE",
+        "transit_gateway_route_table:services",
+        "egress",
+        None,
+        "reply",
+    ),
+}
 
 
 def drop(o: Outcome) -> tuple[str, str, str, str | None, str] | None:
@@ -397,6 +408,12 @@ CAUGHT_BY = {
     "15-pmtud-icmp-blocked": "client -> api icmp blocked",
     "16-peering-one-way": "db -> updates tcp/443 reachable",
 }
+# every attachment propagated into every table: the spokes reach each other (18.1)
+GUESSES["19-tgw-no-propagation"] = [
+    ("    propagations: [shared-att]", "    propagations: [shared-att, orders-att, payments-att]"),
+    ("    propagations: [orders-att]", "    propagations: [orders-att, payments-att]"),
+]
+CAUGHT_BY["19-tgw-no-propagation"] = "ci -> api tcp/443 blocked"
 
 
 @pytest.mark.parametrize("name", sorted(GUESSES))

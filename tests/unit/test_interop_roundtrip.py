@@ -187,6 +187,13 @@ def test_exported_json_follows_the_ec2_service_model() -> None:
         "describe-egress-only-internet-gateways": "DescribeEgressOnlyInternetGateways",
         "describe-managed-prefix-lists": "DescribeManagedPrefixLists",
         "get-managed-prefix-list-entries": "GetManagedPrefixListEntries",  # one per list
+        "describe-transit-gateways": "DescribeTransitGateways",
+        "describe-transit-gateway-vpc-attachments": "DescribeTransitGatewayVpcAttachments",
+        "describe-transit-gateway-attachments": "DescribeTransitGatewayAttachments",
+        "describe-transit-gateway-route-tables": "DescribeTransitGatewayRouteTables",
+        # per route table, named `<call>.<tgw-rtb-id>` (interop.transit_gateway)
+        "get-transit-gateway-route-table-propagations": "GetTransitGatewayRouteTablePropagations",
+        "search-transit-gateway-routes": "SearchTransitGatewayRoutes",
     }
     for path in SHIPPED:
         calls = model_to_describe(load_model(path)[0])
