@@ -314,7 +314,7 @@ class Walker:
                 return self.why.peering(pcx, "outside" if outside else "unheld", leg, p)
             hops.append(Hop(f"subnet:{held.name}", held.id))
             return ("subnet", held.name, "uplink"), p
-        if iif == "igw":  # from the internet gateway: the router's main table holds subnets
+        if iif == "igw" or iif.startswith("vpce:"):  # the main table holds the subnets
             sub = next(
                 (s for s in self.m.subnets.values() if s.vpc == vpc and p.dst in s.cidr), None
             )
@@ -342,6 +342,11 @@ class Walker:
             pcx = self.m.vpc_peering_connections[route.target]
             hops.append(Hop(f"vpc_peering_connection:{pcx.name}", pcx.id))
             return ("router", pcx.other(vpc), f"pcx:{pcx.name}"), p
+        if choice.kind == "vpc_endpoint":  # straight to the service, source kept (17.2)
+            ep = self.m.vpc_endpoints[route.target]
+            hops.append(Hop(f"vpc_endpoint:{ep.name}", ep.id))
+            self._track(("vpce", ep.name), p, p)
+            return ("host", ep.service, f"vpce:{ep.name}"), p
         eni = self.ix.eni(choice.kind, route.target)
         hops.append(Hop(f"subnet:{eni.subnet}", self.m.subnets[eni.subnet].id))
         return ("subnet", eni.subnet, f"target:{choice.kind}:{route.target}"), p
@@ -374,6 +379,10 @@ class Walker:
         return ("internet", "", name), q
 
     def _at_internet(self, _: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
+        for ep in self.m.vpc_endpoints.values():  # a service answers over the endpoint (17.2)
+            if iif == ep.service and self._established(("vpce", ep.name), p):
+                hops.append(Hop(f"vpc_endpoint:{ep.name}", ep.id))
+                return ("router", ep.vpc, f"vpce:{ep.name}"), p
         hops.append(Hop("internet"))
         host = self.ix.hosts.get(p.dst)
         if host:

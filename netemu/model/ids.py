@@ -11,7 +11,20 @@ import re
 from typing import Literal
 
 IdKind = Literal[
-    "vpc", "subnet", "rtb", "igw", "nat", "sg", "acl", "eni", "i", "fl", "pcx", "eipalloc", "eigw"
+    "vpc",
+    "subnet",
+    "rtb",
+    "igw",
+    "nat",
+    "sg",
+    "acl",
+    "eni",
+    "i",
+    "fl",
+    "pcx",
+    "eipalloc",
+    "eigw",
+    "vpce",
 ]
 
 _PREFIX: dict[IdKind, str] = {
@@ -28,6 +41,7 @@ _PREFIX: dict[IdKind, str] = {
     "pcx": "pcx-",
     "eipalloc": "eipalloc-",
     "eigw": "eigw-",
+    "vpce": "vpce-",
 }
 
 

@@ -29,6 +29,7 @@ from netemu.model.validate_fields import (
     text,
 )
 from netemu.model.validate_ipv6 import ANY6, cidr6, is_v6
+from netemu.model.validate_managed_prefix_lists import managed_list
 from netemu.model.validate_network import vpc_ref
 from netemu.model.validate_peering import peer_of
 from netemu.model.validate_traffic import TRAFFIC_KEYS, traffic
@@ -38,7 +39,14 @@ R = TypeVar("R")
 
 ANY = IPv4Network("0.0.0.0/0")
 SG_KEYS = ("id", "vpc", "ingress", "egress", "description")
-SG_RULE_KEYS = (*TRAFFIC_KEYS, "cidr", "security_group", "description", "cidr_ipv6")
+SG_RULE_KEYS = (
+    *TRAFFIC_KEYS,
+    "cidr",
+    "security_group",
+    "description",
+    "cidr_ipv6",
+    "prefix_list_id",
+)
 ACL_KEYS = ("id", "vpc", "ingress", "egress")
 ACL_RULE_KEYS = ("rule", *TRAFFIC_KEYS, "cidr", "action", "cidr_ipv6")
 _NEEDS4 = ("rule", "protocol", "cidr", "action")
@@ -158,19 +166,39 @@ def sg_rules(ctx: Ctx, node: Node, what: str, vpc: str) -> tuple[SecurityGroupRu
             continue
         check_keys(ctx, m, item, rwhat, SG_RULE_KEYS, ("protocol",))
         spec = traffic(ctx, m, item, rwhat, "7.5")
-        peers = [k for k in ("cidr", "cidr_ipv6", "security_group") if k in m]
+        peers = [k for k in ("cidr", "cidr_ipv6", "security_group", "prefix_list_id") if k in m]
         if len(peers) != 1:
             rule = aws("a rule has one source or destination: a CIDR or a security group", "7.5")
-            msg = f"{rwhat} needs exactly one of 'cidr' or 'security_group' (or 'cidr_ipv6')"
+            msg = (
+                f"{rwhat} needs exactly one of 'cidr' or 'security_group' "
+                "(or 'cidr_ipv6', 'prefix_list_id')"
+            )
             ctx.error(item.where, msg + rule)
         net6 = _rule_cidr6(ctx, m, rwhat, spec.protocol if spec else None)
         net = cidr(ctx, m["cidr"], f"{rwhat} cidr") if "cidr" in m and net6 is None else None
         peer = _group_ref(ctx, m["security_group"], rwhat, vpc) if "security_group" in m else None
         if "description" in m:
             text(ctx, m["description"], f"{rwhat} description")
+        desc = m["description"].value if "description" in m else None
+        if "prefix_list_id" in m:  # one rule per entry of the list (ref 17.7)
+            pl = managed_list(ctx, m["prefix_list_id"], rwhat)
+            if spec is None or len(peers) != 1 or pl is None:
+                continue
+            rules += [
+                SecurityGroupRule(
+                    index,
+                    *spec,
+                    cidr=c,
+                    security_group=None,
+                    pos=item.pos,
+                    description=desc if isinstance(desc, str) else None,
+                    prefix_list_id=pl.id,
+                )
+                for c in pl.cidrs
+            ]
+            continue
         if spec is None or len(peers) != 1 or (net is None and peer is None and net6 is None):
             continue
-        desc = m["description"].value if "description" in m else None
         rules.append(
             SecurityGroupRule(
                 index,

@@ -17,6 +17,7 @@ IGW_LINK = ("169.254.2.1", "169.254.2.2")  # VPC router <-> internet gateway
 INTERNET_LINK = ("169.254.3.1", "169.254.3.2")  # internet <-> internet gateway
 HOST_GATEWAY = "169.254.4.1"  # the internet's address on every link to a host
 PEERING_LINK = ("169.254.5.1", "169.254.5.2")  # requester's VPC router <-> accepter's
+VPCE_LINK = ("169.254.6.1", "169.254.6.2")  # VPC router <-> a gateway endpoint's service
 
 # Interface names inside namespaces.
 ENI_IF = "eth0"  # the ENI inside an instance or NAT gateway
@@ -74,6 +75,16 @@ def router_subnet_if(subnet_index: int) -> str:
 def router_peering_if(peering_index: int) -> str:
     """A VPC router's end of a peering connection's cable (render.vpc_peering)."""
     return f"x{peering_index}"
+
+
+def router_endpoint_if(endpoint_index: int) -> str:
+    """A VPC router's end of a gateway endpoint's cable (render.vpc_endpoints)."""
+    return f"v{endpoint_index}"
+
+
+def service_endpoint_if(endpoint_index: int) -> str:
+    """The emulated service's end of a gateway endpoint's cable (render.vpc_endpoints)."""
+    return f"vpce{endpoint_index}"
 
 
 def internet_igw_if(igw_index: int) -> str:
