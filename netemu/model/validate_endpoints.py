@@ -232,7 +232,13 @@ def _add_routes(ctx: Ctx, ep: VpcEndpoint) -> None:
     pl = managed_prefix_list(ctx.region, ep.service)
     for name in ep.route_table_ids:
         table = ctx.route_tables[name]
-        extra = tuple(Route(c, "vpc_endpoint", ep.name, prefix_list_id=pl.id) for c in pl.cidrs)
+        static = {r.destination for r in table.routes}
+        # A static route to the same CIDR wins over the prefix-list route (ref 4.12).
+        extra = tuple(
+            Route(c, "vpc_endpoint", ep.name, prefix_list_id=pl.id)
+            for c in pl.cidrs
+            if c not in static
+        )
         ctx.route_tables[name] = replace(table, routes=table.routes + extra)
 
 

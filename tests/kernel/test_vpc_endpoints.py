@@ -1,0 +1,126 @@
+"""Gateway VPC endpoints with real packets (ref 17.1, 17.2, 17.7): a private subnet reaches
+the emulated S3 only through its endpoint route, keeps its private source address, and its
+security group's egress rule naming the S3 prefix list is what lets it out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+from netemu.model.aws_services import SERVICES, prefix_list_id
+from netemu.testing import running, running_text
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = str(ROOT / "scenarios" / "book" / "vpc-endpoints.yaml")
+S3_PL = prefix_list_id("us-east-1", "s3")
+S3_IP = str(SERVICES["s3"].address)
+
+BASE = """
+name: vpcek
+vpcs:
+  main: {{cidr: 10.40.0.0/16}}
+internet_gateways:
+  igw: {{vpc: main}}
+subnets:
+  public: {{vpc: main, cidr: 10.40.0.0/24, route_table: public}}
+  private: {{vpc: main, cidr: 10.40.1.0/24, route_table: private}}
+route_tables:
+  public:
+    vpc: main
+    routes: [{{destination: 0.0.0.0/0, internet_gateway: igw}}]
+  private:
+    vpc: main
+    routes: [{private_routes}]
+nat_gateways:
+  nat: {{subnet: public, elastic_ip: 203.0.113.70}}
+security_groups:
+  app:
+    vpc: main
+    egress:
+      - {{protocol: tcp, port: 443, {egress_peer}}}
+instances:
+  app: {{subnet: private, private_ip: 10.40.1.10, security_groups: [app]}}
+{endpoints}
+internet:
+  aws_services: [s3]
+"""
+ENDPOINT = """vpc_endpoints:
+  s3:
+    vpc: main
+    service_name: com.amazonaws.us-east-1.s3
+    route_table_ids: [private]
+"""
+TO_NAT = "{destination: 0.0.0.0/0, nat_gateway: nat}"
+TO_S3 = f"prefix_list_id: {S3_PL}"
+
+
+def _scenario(
+    endpoint: bool = True, nat: bool = False, egress_peer: str = TO_S3
+) -> str:
+    return BASE.format(
+        private_routes=TO_NAT if nat else "",
+        egress_peer=egress_peer,
+        endpoints=ENDPOINT if endpoint else "",
+    )
+
+
+def test_without_endpoint_or_nat_the_private_subnet_has_no_route_to_s3() -> None:
+    """17.2, 4.5: S3's addresses are public; a private subnet without a NAT route or an
+    endpoint route has no route to them."""
+    with running_text(_scenario(endpoint=False)) as s:
+        r = s.probe("app", "s3", tcp=443)
+        assert r.result == "blocked"
+        assert r.reason is not None
+        assert (r.reason.code, r.reason.component) == (
+            "NO_ROUTE_TO_DESTINATION",
+            "route_table:private",
+        )
+
+
+def test_endpoint_route_reaches_s3_with_the_private_source_address() -> None:
+    """17.2: the endpoint route sends S3's prefix list to the endpoint; S3 answers and sees
+    the instance's private address (no NAT on the way)."""
+    with running_text(_scenario()) as s:
+        r = s.probe("app", "s3", tcp=443)
+        assert r.result == "reachable", r
+        assert r.seen_source == "10.40.1.10"
+        out = s.exec("app", "curl", "-s", "-m", "3", f"http://{S3_IP}/")
+        # port 80 is not in the group's egress: curl gets nothing
+        assert out.returncode != 0
+
+
+def test_with_nat_and_no_endpoint_s3_is_reached_through_the_nat_gateway() -> None:
+    """6.1, 17.2: without an endpoint the traffic to S3 leaves through the NAT gateway and
+    S3 sees the NAT gateway's elastic IP."""
+    with running_text(_scenario(endpoint=False, nat=True)) as s:
+        r = s.probe("app", "s3", tcp=443)
+        assert r.result == "reachable", r
+        assert r.seen_source == "203.0.113.70"
+
+
+def test_endpoint_route_wins_over_the_nat_default_route() -> None:
+    """17.2, 4.5: the prefix-list route is more specific than 0.0.0.0/0, so with both the
+    traffic takes the endpoint and S3 sees the private address."""
+    with running_text(_scenario(nat=True)) as s:
+        r = s.probe("app", "s3", tcp=443)
+        assert r.result == "reachable", r
+        assert r.seen_source == "10.40.1.10"
+        assert s.probe("app", "internet", tcp=443).result == "blocked"  # egress names S3 only
+
+
+def test_egress_rule_without_the_prefix_list_blocks_s3() -> None:
+    """17.7, 7.5: with the endpoint route in place, a group whose egress does not name the
+    prefix list (nor S3's addresses) drops the request at the instance's ENI."""
+    with running_text(_scenario(egress_peer="cidr: 10.40.0.0/16")) as s:
+        r = s.probe("app", "s3", tcp=443)
+        assert r.result == "blocked"
+        assert r.reason is not None
+        assert r.reason.code == "ENI_SG_RULES_MISMATCH"
+        assert r.reason.direction == "egress"
+
+
+def test_shipped_scenario_expectations_pass() -> None:
+    """17.1-17.4: scenarios/book/vpc-endpoints.yaml passes its own expect list."""
+    with running(SHIPPED) as s:
+        failed = [o for o in s.expectations() if not o.ok]
+        assert not failed, failed
