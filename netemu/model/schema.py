@@ -13,10 +13,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from netemu.model.aws_services import SERVICES
 from netemu.model.resolve import TOP_KEYS
 from netemu.model.validate_checks import KEYS as RUN_KEYS
 from netemu.model.validate_conntrack import BOUNDS as CONNTRACK_BOUNDS
 from netemu.model.validate_elastic_ips import EIP_KEYS
+from netemu.model.validate_endpoints import ENDPOINT_KEYS, TYPES
 from netemu.model.validate_enis import INSTANCE_KEYS, NAT_KEYS
 from netemu.model.validate_expect import EXPECT_KEYS, REASONS
 from netemu.model.validate_flow_logs import FLOW_LOG_FIELDS, FLOW_LOG_KEYS, TRAFFIC_TYPES
@@ -165,6 +167,12 @@ _VALUES: dict[str, Schema] = {
     "ipv6": {"type": "boolean", "description": "an Amazon-provided /56 (from 2001:db8::/32)"},
     "ipv6_cidr": {"type": "string", "description": "an IPv6 CIDR (/56 for a VPC, /64 or auto)"},
     "cidr_ipv6": {"type": "string", "description": "an IPv6 CIDR such as ::/0"},
+    "prefix_list_id": {"type": "string", "pattern": "^pl-", "description": "a prefix list id"},
+    "aws_services": {
+        "type": "array",
+        "items": {"enum": list(SERVICES)},
+        "description": "emulated AWS services on the internet without an endpoint (ref 17.1)",
+    },
     "ipv6_address": {"type": "string", "description": "an IPv6 address, auto or none"},
     "assign_ipv6_address_on_creation": _BOOL,
     "ipv6_native": _BOOL,
@@ -275,6 +283,26 @@ def schema() -> Schema:
         ),
         "egress_only_internet_gateways": _named(
             _object(EIGW_KEYS, ("vpc",)), "egress-only internet gateways: IPv6 out only (16.5)"
+        ),
+        "vpc_endpoints": _named(
+            _object(
+                ENDPOINT_KEYS,
+                ("vpc", "service_name"),
+                {
+                    "service_name": {
+                        "type": "string",
+                        "pattern": "^com\\.amazonaws\\.",
+                        "description": "com.amazonaws.REGION.SERVICE (s3, dynamodb, sqs, ...)",
+                    },
+                    "vpc_endpoint_type": {"enum": list(TYPES), "description": "default Gateway"},
+                    "route_table_ids": {"type": "array", "items": _NAME},
+                    "subnet_ids": {"type": "array", "items": _NAME},
+                    "security_group_ids": {"type": "array", "items": _NAME},
+                    "private_dns_enabled": _BOOL,
+                    "policy_document": {"description": "kept, not enforced"},
+                },
+            ),
+            "VPC endpoints, Gateway or Interface (ref 17.1-17.5)",
         ),
     }
     top = _object(TOP_KEYS, nested=sections)
