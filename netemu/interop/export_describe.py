@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netemu.interop import elastic_ips, ipv6, vpc_peering
+from netemu.interop import elastic_ips, ipv6, vpc_endpoints, vpc_peering
 from netemu.interop.export_enis import (
     ACCOUNT,
     CREATED,
@@ -67,12 +67,14 @@ def model_to_describe(model: Model) -> dict[str, Json]:
             "SecurityGroups": [_group(model, g) for g in model.security_groups.values()]
         },
         "describe-security-group-rules": {
-            "SecurityGroupRules": [
-                _rule_row(g, r, egress)
-                for g in model.security_groups.values()
-                for egress, rules in ((False, g.ingress), (True, g.egress))
-                for r in rules
-            ]
+            "SecurityGroupRules": list(
+                {
+                    (g.id, egress, r.index, r.prefix_list_id or r.cidr): _rule_row(g, r, egress)
+                    for g in model.security_groups.values()
+                    for egress, rules in ((False, g.ingress), (True, g.egress))
+                    for r in rules
+                }.values()
+            )
         },
         "describe-network-acls": {
             "NetworkAcls": [_acl(model, a) for a in model.network_acls.values()]
@@ -103,6 +105,7 @@ def model_to_describe(model: Model) -> dict[str, Json]:
         "describe-flow-logs": {"FlowLogs": flow_logs_json(model)},
         "describe-vpc-peering-connections": vpc_peering.export(model),
     }
+    vpc_endpoints.export(model, out)  # endpoints and AWS-managed prefix lists (ref 17)
     if any(v.ipv6_cidr for v in model.vpcs.values()):
         ipv6.export(model, out)  # dual stack only (interop.ipv6)
     for v in model.vpcs.values():
@@ -187,7 +190,7 @@ def _table(model: Model, name: str) -> Json:
         "Associations": assoc,
         "PropagatingVgws": [],
         "RouteTableId": t.id,
-        "Routes": [_route(model, r) for r in t.routes],
+        "Routes": list({_route_key(r): _route(model, r) for r in t.routes}.values()),
         "Tags": tags_json(t.name),
         "VpcId": model.vpcs[t.vpc].id,
         "OwnerId": ACCOUNT,
@@ -203,10 +206,20 @@ def _association(table: str, seed: str, subnet: str | None) -> Json:
     return a
 
 
+def _route_key(r: Route) -> str:
+    """Routes of one prefix list are one route in AWS's output (ref 17.2)."""
+    return r.prefix_list_id or str(r.destination)
+
+
 def _route(model: Model, r: Route) -> Json:
     out: Json = {"DestinationCidrBlock": str(r.destination)}
     origin, state = "CreateRoute", "active"
-    if r.target_kind == "local":
+    if r.target_kind == "vpc_endpoint" and r.target:  # a gateway endpoint's route (17.2)
+        out = {
+            "DestinationPrefixListId": r.prefix_list_id,
+            "GatewayId": model.vpc_endpoints[r.target].id,
+        }
+    elif r.target_kind == "local":
         out["GatewayId"] = "local"
         origin = "CreateRouteTable"
     elif r.target_kind == "internet_gateway" and r.target:
@@ -264,7 +277,11 @@ def _permissions(model: Model, rules: tuple[SecurityGroupRule, ...], vpc: str) -
             p.update(IpRanges=[], Ipv6Ranges=[], PrefixListIds=[], UserIdGroupPairs=[])
             perms[key] = p
         desc = {"Description": r.description} if r.description else {}
-        if r.cidr is not None:
+        if r.prefix_list_id is not None:  # one entry per list, not per CIDR (ref 17.7)
+            entry = {"PrefixListId": r.prefix_list_id, **desc}
+            if entry not in perms[key]["PrefixListIds"]:
+                perms[key]["PrefixListIds"].append(entry)
+        elif r.cidr is not None:
             perms[key]["IpRanges"].append({"CidrIp": str(r.cidr), **desc})
         elif r.cidr_ipv6 is not None:
             perms[key]["Ipv6Ranges"].append({"CidrIpv6": str(r.cidr_ipv6), **desc})
@@ -303,7 +320,9 @@ def _rule_row(g: SecurityGroup, r: SecurityGroupRule, egress: bool) -> Json:
     }
     lo, hi = r.ports if r.ports else (r.icmp_type, r.icmp_code)
     out.update(FromPort=-1 if lo is None else lo, ToPort=-1 if hi is None else hi)
-    if r.cidr is not None:
+    if r.prefix_list_id is not None:
+        out["PrefixListId"] = r.prefix_list_id
+    elif r.cidr is not None:
         out["CidrIpv4"] = str(r.cidr)
     elif r.cidr_ipv6 is not None:
         out["CidrIpv6"] = str(r.cidr_ipv6)

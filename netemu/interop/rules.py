@@ -50,6 +50,7 @@ def sg_rules(
     group_name: Callable[[str], str | None],
     notes: list[Note],
     direction: str,
+    prefix_list: Callable[[str], str | None] = lambda _: None,
 ) -> list[dict[str, Any]]:
     """One scenario rule per CIDR or group of each IpPermission (one permission groups several
     peers sharing protocol and ports, ref 11.6). group_name maps a group id to its scenario
@@ -81,8 +82,15 @@ def sg_rules(
                 rule["description"] = r["Description"]
             rules.append(rule)
         for r in perm.get("PrefixListIds") or []:
-            msg = f"{direction} rule {shown} with prefix list {r.get('PrefixListId')}"
-            notes.append(Note(group_id, msg + ": prefix lists are not emulated yet"))
+            ours = prefix_list(str(r.get("PrefixListId")))  # an AWS-managed list (ref 17.7)
+            if ours is None:
+                msg = f"{direction} rule {shown} with prefix list {r.get('PrefixListId')}"
+                notes.append(Note(group_id, msg + ": only AWS-managed lists are emulated yet"))
+                continue
+            rule = {**spec, "prefix_list_id": ours}
+            if r.get("Description"):
+                rule["description"] = r["Description"]
+            rules.append(rule)
     return rules
 
 

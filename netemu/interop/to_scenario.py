@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netemu.errors import Problem, ScenarioInvalid
-from netemu.interop import elastic_ips, ipv6, unsupported, vpc_peering
+from netemu.interop import elastic_ips, ipv6, unsupported, vpc_endpoints, vpc_peering
 from netemu.interop.names import Namer, tag
 from netemu.interop.notes import Note
 from netemu.interop.rules import ALL_SG, acl_rules, sg_rules
@@ -118,6 +118,16 @@ class _Converter(Endpoints):
         self._security_groups()
         self._network_acls()
         self._associations()
+        table_vpc = {str(t["RouteTableId"]): str(t["VpcId"]) for t in self.items("RouteTables")}
+        ids = {
+            "vpc": self.vpc,
+            "table": self.table,
+            "subnet": self.subnet,
+            "group": self.group,
+            "table_vpc": table_vpc,
+        }
+        endpoints = self.items("VpcEndpoints")
+        out["vpc_endpoints"] = vpc_endpoints.read(endpoints, out["region"], ids, self.notes)
         out["flow_logs"] = flow_logs(self.items("FlowLogs"), self._flow_log_targets(), self.notes)
         out["internet"] = {"hosts": {h: {"ip": ip} for h, ip in self.hosts}}
         for h, ip in self.hosts:
@@ -138,6 +148,7 @@ class _Converter(Endpoints):
             "instances",
             "elastic_ips",
             "egress_only_internet_gateways",
+            "vpc_endpoints",
             "internet",
             "flow_logs",
         )
@@ -281,6 +292,9 @@ class _Converter(Endpoints):
         six = ipv6.route(r, self.igw, self.eigw) if r.get("DestinationIpv6CidrBlock") else None
         if six is not None:
             return six
+        endpoints = {str(e.get("VpcEndpointId")) for e in self.items("VpcEndpoints")}
+        if r.get("DestinationPrefixListId") and r.get("GatewayId") in endpoints:
+            return None  # the gateway endpoint puts it back (ref 17.2)
         if dest is None:
             where = r.get("DestinationIpv6CidrBlock") or r.get("DestinationPrefixListId")
             kind = "IPv6" if r.get("DestinationIpv6CidrBlock") else "prefix list"
@@ -338,8 +352,11 @@ class _Converter(Endpoints):
                     return name
                 return None
 
-            ingress = sg_rules(gid, g.get("IpPermissions") or [], peer, self.notes, "ingress")
-            egress = sg_rules(gid, g.get("IpPermissionsEgress") or [], peer, self.notes, "egress")
+            pl = vpc_endpoints.prefix_list_mapper(self.data, self.out["region"])
+            ingress = sg_rules(gid, g.get("IpPermissions") or [], peer, self.notes, "ingress", pl)
+            egress = sg_rules(
+                gid, g.get("IpPermissionsEgress") or [], peer, self.notes, "egress", pl
+            )
             if self.group[gid] == "default":
                 spec: dict[str, Any] = {"id": gid}
                 if ingress != _DEFAULT_SG_IN:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from netemu.model.aws_services import SERVICES, prefix_list_id
 from netemu.testing import running, running_text
 
@@ -54,9 +53,7 @@ TO_NAT = "{destination: 0.0.0.0/0, nat_gateway: nat}"
 TO_S3 = f"prefix_list_id: {S3_PL}"
 
 
-def _scenario(
-    endpoint: bool = True, nat: bool = False, egress_peer: str = TO_S3
-) -> str:
+def _scenario(endpoint: bool = True, nat: bool = False, egress_peer: str = TO_S3) -> str:
     return BASE.format(
         private_routes=TO_NAT if nat else "",
         egress_peer=egress_peer,
