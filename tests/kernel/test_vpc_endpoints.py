@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from live import live
+
 from netemu.model.aws_services import SERVICES, prefix_list_id
-from netemu.testing import running, running_text
+from netemu.testing import Running, running, running_text
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = str(ROOT / "scenarios" / "book" / "vpc-endpoints.yaml")
@@ -121,3 +123,18 @@ def test_shipped_scenario_expectations_pass() -> None:
     with running(SHIPPED) as s:
         failed = [o for o in s.expectations() if not o.ok]
         assert not failed, failed
+
+
+def test_creating_and_deleting_an_endpoint_live_through_apply() -> None:
+    """17.2: `netemu apply` creates the endpoint and its route, and S3 traffic moves from
+    the NAT gateway to the endpoint at once; deleted, it goes back through the NAT."""
+    with live(_scenario(endpoint=False, nat=True)) as s:
+        assert Running(s.model).probe("app", "s3", tcp=443).seen_source == "203.0.113.70"
+        changes = [c.text for c in s.apply(_scenario(nat=True)).changes]
+        assert "create gateway vpc endpoint s3 (com.amazonaws.us-east-1.s3) in vpc main" in changes
+        r = Running(s.model).probe("app", "s3", tcp=443)
+        assert (r.result, r.seen_source) == ("reachable", "10.40.1.10")
+        changes = [c.text for c in s.apply(_scenario(endpoint=False, nat=True)).changes]
+        assert "delete vpc endpoint s3" in changes
+        r = Running(s.model).probe("app", "s3", tcp=443)
+        assert (r.result, r.seen_source) == ("reachable", "203.0.113.70")
