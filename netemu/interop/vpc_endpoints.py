@@ -10,6 +10,7 @@ a service netemu does not emulate is left out with a note.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -82,6 +83,25 @@ _FULL_ACCESS = (
 )
 
 
+def _full_access(policy: str) -> bool:
+    """Whether a policy document is the default one: allow everything to everyone."""
+    try:
+        doc = json.loads(policy)
+    except ValueError:
+        return False
+    statements = doc.get("Statement") if isinstance(doc, dict) else None
+    if not isinstance(statements, list) or len(statements) != 1:
+        return False
+    st = statements[0]
+    anyone = st.get("Principal") in ("*", {"AWS": "*"})
+    return bool(
+        st.get("Effect") == "Allow"
+        and anyone
+        and st.get("Action") in ("*", ["*"])
+        and st.get("Resource") in ("*", ["*"])
+    )
+
+
 def prefix_list_mapper(
     data: Mapping[str, Sequence[Mapping[str, Any]]], region: str
 ) -> Callable[[str], str | None]:
@@ -117,6 +137,9 @@ def read(
         kind = str(e.get("VpcEndpointType", "Gateway"))
         service = str(e.get("ServiceName", ""))
         if e.get("VpcId") not in ids["vpc"]:
+            notes.append(
+                Note(eid, f"its VPC {e.get('VpcId')} is not part of the import", "skipped")
+            )
             continue
         if kind not in ("Gateway", "Interface") or service_by_name(region, service) is None:
             shown = {"GatewayLoadBalancer": "Gateway Load Balancer"}.get(kind, kind).lower()
@@ -145,7 +168,7 @@ def read(
             spec["security_group_ids"] = [ids["group"][g] for g in groups if g in ids["group"]]
             spec["private_dns_enabled"] = bool(e.get("PrivateDnsEnabled", True))
         policy = e.get("PolicyDocument")
-        if policy and policy != _FULL_ACCESS:
+        if policy and not _full_access(str(policy)):
             spec["policy_document"] = str(policy)
             notes.append(Note(eid, "its endpoint policy is kept but not enforced", "changed"))
         out[names.name(tag(e), eid)] = spec
