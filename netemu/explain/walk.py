@@ -26,6 +26,8 @@ MAX_STEPS = 64
 # The two ends of a flow in a subnet's connection tracking (render.untracked's bits).
 INITIATOR, RESPONDER = 0x1, 0x2
 DNS_PORT = 53
+# ENIs whose security groups the walk applies; a NAT gateway's ENI has none (6.13).
+FILTERED = ("instance", "vpc_endpoint")
 
 
 @dataclass
@@ -203,7 +205,7 @@ class Walker:
         dns_answer = (
             p.src == vpc.dns_ip and p.protocol in (PROTO_TCP, PROTO_UDP) and (p.sport == DNS_PORT)
         )
-        if in_eni and in_eni.owner_kind == "instance" and not dns_query:
+        if in_eni and in_eni.owner_kind in FILTERED and not dns_query:
             if self._sg_state(name, in_eni, "egress", p):
                 hops.append(self._by_state(in_eni, "egress"))
             else:
@@ -222,7 +224,7 @@ class Walker:
             drop = self._acl(acl, "ingress", p, leg, hops, name)
             if drop:
                 return drop
-        if oif and oif.owner_kind == "instance" and not dns_answer:
+        if oif and oif.owner_kind in FILTERED and not dns_answer:
             if self._sg_state(name, oif, "ingress", p):
                 hops.append(self._by_state(oif, "ingress"))
             else:
@@ -236,8 +238,16 @@ class Walker:
         self._track(("subnet", name), p, p)
         if oif is None:
             return ("router", sub.vpc, f"subnet:{name}"), p
-        kind = "instance" if oif.owner_kind == "instance" else "nat"
+        kind = {"instance": "instance", "vpc_endpoint": "endpoint_eni"}.get(oif.owner_kind, "nat")
         return (kind, oif.owner, "eth0"), p
+
+    def _at_endpoint_eni(self, name: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
+        """An interface endpoint's ENI: the service answers there (17.3)."""
+        eni = self.ix.eni("vpc_endpoint", name)
+        hops.append(Hop(f"vpc_endpoint:{name}", eni.id))
+        if p.dst == eni.private_ip:
+            return f"vpc_endpoint:{name}"
+        return self.why.silent(codes.NOT_FORWARDED, leg, p, f"vpc endpoint {name}")
 
     def _by_state(self, eni: Eni, direction: str) -> Hop:
         """A security group stage passed as the reply of a flow the ENI admitted (7.10)."""

@@ -133,6 +133,8 @@ class VpcEndpoint:
     private_dns_enabled: bool = False  # Interface only
     index: int = 0  # 0-based order in the scenario; names its kernel link
     policy: str | None = None  # PolicyDocument: kept, not enforced (aws-decisions.md)
+    # Interface only: one requester-managed ENI per subnet, owner "<name>-<zone letter>".
+    network_interfaces: tuple[Eni, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -438,10 +440,12 @@ class Model:
     vpc_endpoints: dict[str, VpcEndpoint] = field(default_factory=dict)
 
     def enis(self) -> list[Eni]:
-        """Every ENI, instances first, in scenario order."""
-        return [i.eni for i in self.instances.values()] + [
-            n.eni for n in self.nat_gateways.values()
-        ]
+        """Every ENI, instances first, in scenario order, then interface endpoints' ENIs."""
+        return (
+            [i.eni for i in self.instances.values()]
+            + [n.eni for n in self.nat_gateways.values()]
+            + [e for ep in self.vpc_endpoints.values() for e in ep.network_interfaces]
+        )
 
     def enis_in(self, subnet: str) -> list[Eni]:
         return sorted((e for e in self.enis() if e.subnet == subnet), key=lambda e: e.port)

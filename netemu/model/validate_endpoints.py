@@ -9,7 +9,9 @@ host named after it, at its public address, answering HTTP on 80 and TCP on 443.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
+from ipaddress import IPv4Address, IPv4Network
 from typing import Literal, cast
 
 from netemu.model.aws_services import (
@@ -19,7 +21,8 @@ from netemu.model.aws_services import (
     managed_prefix_list,
     service_by_name,
 )
-from netemu.model.types import Route, Service, VpcEndpoint
+from netemu.model.ids import aws_id, eni_mac
+from netemu.model.types import Eni, Route, Service, VpcEndpoint
 from netemu.model.validate_context import HOST, INSTANCE, NAT, SUBNET, TABLE, VPC, Ctx, aws, q
 from netemu.model.validate_fields import (
     as_list,
@@ -66,6 +69,7 @@ def read_vpc_endpoints(ctx: Ctx, top: dict[str, Node]) -> dict[str, VpcEndpoint]
         endpoint = _endpoint(ctx, name, m, what, len(out))
         if endpoint is not None:
             out[name] = endpoint
+    out = _interface_enis(ctx, out)  # after every instance and NAT gateway has its ENI
     _one_route_per_service(ctx, out, top)
     for ep in out.values():
         if ep.vpc_endpoint_type == "Gateway":
@@ -276,3 +280,43 @@ def _asked(ctx: Ctx, top: dict[str, Node]) -> set[str]:
         elif value is not None:
             out.add(value)
     return out
+
+
+def _interface_enis(ctx: Ctx, eps: dict[str, VpcEndpoint]) -> dict[str, VpcEndpoint]:
+    """One requester-managed ENI per subnet of each interface endpoint (17.3): the lowest
+    free address of the subnet, the next port, its groups, no public IP."""
+    enis = [i.eni for i in ctx.instances.values()] + [n.eni for n in ctx.nat_gateways.values()]
+    macs = {e.mac for e in enis}
+    taken = {e.private_ip for e in enis}
+    ports: dict[str, int] = {}
+    for e in enis:
+        ports[e.subnet] = max(ports.get(e.subnet, 0), e.port + 1)
+    out: dict[str, VpcEndpoint] = {}
+    for ep in eps.values():
+        made: list[Eni] = []
+        for sub_name in ep.subnet_ids:
+            sub = ctx.subnets[sub_name]
+            ip = next((a for a in _free(sub.cidr) if a not in taken), None)
+            if ip is None:
+                msg = f"subnet {q(sub_name)} {sub.cidr} has no free address left for {ep.name}"
+                ctx.error(None, msg + aws("an endpoint ENI takes an address of its subnet", "17.3"))
+                continue
+            taken.add(ip)
+            eni_id = aws_id(ctx.scenario, "eni", f"vpce/{ep.name}/{sub_name}")
+            mac = eni_mac(eni_id, macs)
+            macs.add(mac)
+            port = ports.get(sub_name, 0)
+            ports[sub_name] = port + 1
+            owner = f"{ep.name}-{sub.az[len(ctx.region) :] or sub.az}"
+            made.append(
+                Eni(eni_id, sub_name, ip, mac, ep.security_group_ids, True, None, False,
+                    "vpc_endpoint", owner, port)
+            )  # fmt: skip
+        out[ep.name] = replace(ep, network_interfaces=tuple(made))
+    return out
+
+
+def _free(net: IPv4Network) -> Iterator[IPv4Address]:
+    """A subnet's usable addresses, lowest first (the first four and the last are AWS's, 2.3)."""
+    for n in range(int(net.network_address) + 4, int(net.broadcast_address)):
+        yield IPv4Address(n)

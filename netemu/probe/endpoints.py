@@ -70,6 +70,9 @@ def owner_of(model: Model, ip: IPv4Address, src: Endpoint) -> Endpoint | None:
     for eni in model.enis():
         vpc = model.subnets[eni.subnet].vpc
         near = vpc == src.vpc or (src.vpc is not None and model.peering_between(vpc, src.vpc))
+        if ip == eni.private_ip and near and eni.owner_kind == "vpc_endpoint":
+            ns = n.endpoint_eni_ns(model.name, eni.owner)  # an interface endpoint (17.3)
+            return Endpoint(eni.owner, ns, ip, vpc, eni)
         if ip == eni.public_ip or (ip == eni.private_ip and near):
             owner = _eni_of(model, eni.owner)
             assert owner

@@ -59,6 +59,11 @@ def internet_ns(scenario: str) -> str:
     return f"{PREFIX}{scenario}-inet"
 
 
+def endpoint_eni_ns(scenario: str, owner: str) -> str:
+    """An interface endpoint's ENI (owner "<endpoint>-<zone letter>", render.vpc_endpoints)."""
+    return f"{PREFIX}{scenario}-e-{owner}"
+
+
 def host_ns(scenario: str, name: str) -> str:
     return f"{PREFIX}{scenario}-h-{name}"
 
