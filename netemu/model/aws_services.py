@@ -55,8 +55,8 @@ SERVICES: dict[str, AwsService] = {
     )
 }
 SERVICE_RANGE = IPv4Network("198.51.100.128/25")
-# An HTTP front end on 80 and a plain TCP listener on 443: the emulation has no TLS, but a
-# connection to 443 is accepted as the real service accepts it (aws-decisions.md).
+# The HTTP front end answers on 80 and on 443 in plain HTTP: the emulation has no TLS, but
+# a client reaches the service on HTTPS's port as on AWS (aws-decisions.md).
 SERVICE_PORTS = (80, 443)
 
 

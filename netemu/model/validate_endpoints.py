@@ -4,7 +4,7 @@ AWS's refusals (ref 17.1-17.5); the emulated services they lead to (model.aws_se
 A gateway endpoint adds, to each route table it names, one route per entry of its service's
 AWS-managed prefix list, targeting the endpoint (ref 17.2). Every service a scenario uses
 (through an endpoint, a rule's prefix list, or `internet.aws_services`) becomes an internet
-host named after it, at its public address, answering HTTP on 80 and TCP on 443.
+host named after it, at its public address, answering HTTP on 80 and 443.
 """
 
 from __future__ import annotations
@@ -256,7 +256,7 @@ def add_services(ctx: Ctx, top: dict[str, Node], wanted: set[str]) -> None:
             if ctx.is_declared(kind, short):
                 msg = f"{kind} {q(short)} has the name of {who}; expectations name it {q(short)}"
                 ctx.error(ctx.declared[kind][short], msg)
-        svcs = (Service("http", SERVICE_PORTS[0]), Service("tcp", SERVICE_PORTS[1]))
+        svcs = tuple(Service("http", port) for port in SERVICE_PORTS)
         add_host(ctx, short, service.address, svcs, None, who)
         ctx.internet_hosts[short] = replace(ctx.internet_hosts[short], aws_service=short)
         ctx.declare(HOST, short, None)

@@ -68,7 +68,7 @@ def _subnets_with_instances(model: Model) -> list[str]:
 
 _SERVICE_LISTENERS: tuple[tuple[cfg.ListenerKind, int], ...] = (
     ("http", SERVICE_PORTS[0]),
-    ("tcp", SERVICE_PORTS[1]),
+    ("http", SERVICE_PORTS[1]),
 )
 
 

@@ -138,3 +138,70 @@ def test_creating_and_deleting_an_endpoint_live_through_apply() -> None:
         assert "delete vpc endpoint s3" in changes
         r = Running(s.model).probe("app", "s3", tcp=443)
         assert (r.result, r.seen_source) == ("reachable", "203.0.113.70")
+
+
+INTERFACE = """
+name: vpcei
+vpcs:
+  main: {cidr: 10.41.0.0/16, dns_hostnames: true}
+subnets:
+  private: {vpc: main, cidr: 10.41.1.0/24, az: a, route_table: private}
+  other: {vpc: main, cidr: 10.41.2.0/24, az: b, route_table: private}
+route_tables:
+  private: {vpc: main}
+security_groups:
+  app: {vpc: main}
+  endpoint:
+    vpc: main
+    ingress:
+      - {protocol: tcp, port: 443, security_group: app}
+vpc_endpoints:
+  sqs:
+    vpc: main
+    vpc_endpoint_type: Interface
+    service_name: com.amazonaws.us-east-1.sqs
+    subnet_ids: [private, other]
+    security_group_ids: [endpoint]
+instances:
+  app: {subnet: private, private_ip: 10.41.1.10, security_groups: [app]}
+  stranger: {subnet: other, private_ip: 10.41.2.10}
+"""
+
+
+def test_private_dns_resolves_the_service_name_to_the_endpoint_enis_inside_the_vpc() -> None:
+    """17.4: with private DNS, sqs.us-east-1.amazonaws.com resolves through the VPC's
+    Amazon DNS to the private addresses of the endpoint's ENIs (one per subnet, 17.3); on
+    the internet it keeps the service's public address."""
+    with running_text(INTERFACE) as s:
+        enis = {str(e.private_ip) for e in s.model.vpc_endpoints["sqs"].network_interfaces}
+        assert len(enis) == 2 and all(ip.startswith("10.41.") for ip in enis)
+        out = s.exec("app", "getent", "ahostsv4", "sqs.us-east-1.amazonaws.com")
+        assert {line.split()[0] for line in out.stdout.splitlines()} == enis, out
+        out = s.exec("internet", "getent", "hosts", "sqs.us-east-1.amazonaws.com")
+        assert out.stdout.split()[0] == str(SERVICES["sqs"].address), out
+
+
+def test_the_service_answers_through_the_interface_endpoint() -> None:
+    """17.3: a private subnet without any route out reaches the service at its endpoint's
+    ENI by name, over HTTPS's port (TCP), and the answer comes from the service."""
+    with running_text(INTERFACE) as s:
+        eni = s.model.vpc_endpoints["sqs"].network_interfaces[0]
+        r = s.probe("app", str(eni.private_ip), tcp=443)
+        assert (r.result, r.seen_source) == ("reachable", "10.41.1.10"), r
+        out = s.exec("app", "curl", "-s", "-m", "3", "http://sqs.us-east-1.amazonaws.com:443/")
+        assert '"server": "sqs"' in out.stdout, out
+
+
+def test_the_endpoint_security_group_blocks_what_it_does_not_admit() -> None:
+    """17.3, 7.6: the endpoint's group admits HTTPS from members of `app` only: another
+    instance, and another port, are dropped at the endpoint's ENI."""
+    with running_text(INTERFACE) as s:
+        eni = s.model.vpc_endpoints["sqs"].network_interfaces[1]
+        for src, port in (("stranger", 443), ("app", 80)):
+            r = s.probe(src, str(eni.private_ip), tcp=port)
+            assert r.result == "blocked" and r.reason is not None, r
+            assert (r.reason.code, r.reason.component, r.reason.direction) == (
+                "ENI_SG_RULES_MISMATCH",
+                "security_group:endpoint",
+                "ingress",
+            )

@@ -160,3 +160,23 @@ def test_aws_services_without_an_endpoint_are_internet_hosts() -> None:
     assert model.internet_hosts["dynamodb"].aws_service == "dynamodb"
     p = one(BASE + "internet:\n  aws_services: [s4]\n")
     assert "not an emulated service" in p.message
+
+
+def test_interface_endpoint_connections_are_always_tracked() -> None:
+    """7.16, 17.8: an all-open group untracks an instance's flows (7.13), never those of an
+    interface endpoint's ENI."""
+    from netemu.render import untracked
+
+    text = BASE + (
+        "  sqs: {vpc: main, vpc_endpoint_type: Interface, service_name: com.amazonaws."
+        "us-east-1.sqs, subnet_ids: [a], security_group_ids: [open]}\n"
+        "security_groups:\n  open:\n    vpc: main\n"
+        "    ingress: [{protocol: all, cidr: 0.0.0.0/0}]\n"
+        "    egress: [{protocol: all, cidr: 0.0.0.0/0}]\n"
+        "instances:\n  web: {subnet: a, security_groups: [open]}\n"
+    )
+    model, _ = load_model_text(text)
+    (eni,) = model.vpc_endpoints["sqs"].network_interfaces
+    assert (eni.owner_kind, eni.owner, eni.subnet) == ("vpc_endpoint", "sqs-a", "a")
+    assert untracked.selectors(model, model.instances["web"].eni, "ingress") != []
+    assert untracked.selectors(model, eni, "ingress") == []
