@@ -67,12 +67,24 @@ def _endpoint(model: Model, e: VpcEndpoint) -> Json:
         ],
         "PrivateDnsEnabled": e.private_dns_enabled,
         "RequesterManaged": False,
-        "NetworkInterfaceIds": [],
-        "DnsEntries": [],
+        "NetworkInterfaceIds": [n.id for n in e.network_interfaces],
+        "DnsEntries": _dns_entries(model, e),
         "CreationTimestamp": CREATED,
         "Tags": tags_json(e.name),
         "OwnerId": ACCOUNT,
     }
+    return out
+
+
+def _dns_entries(model: Model, e: VpcEndpoint) -> list[Json]:
+    """The regional name, then the private one with private DNS (ref 17.4)."""
+    if e.vpc_endpoint_type != "Interface":
+        return []
+    short = e.service_name.rsplit(".", 1)[-1]
+    zone = "Z7HUB22UULQXV"  # the documentation's example hosted zone id
+    out = [{"DnsName": f"{e.id}.{short}.{model.region}.vpce.amazonaws.com", "HostedZoneId": zone}]
+    if e.private_dns_enabled:
+        out.append({"DnsName": f"{short}.{model.region}.amazonaws.com", "HostedZoneId": zone})
     return out
 
 
