@@ -29,6 +29,7 @@ CALLS = (
     ("describe_vpc_peering_connections", "VpcPeeringConnections", False),
     ("describe_vpc_endpoints", "VpcEndpoints", False),
     ("describe_managed_prefix_lists", "ManagedPrefixLists", False),
+    ("describe_prefix_lists", "PrefixLists", False),  # AWS-managed lists by name (ref 17.6)
     ("describe_transit_gateways", "TransitGateways", False),
     ("describe_transit_gateway_attachments", "TransitGatewayAttachments", False),
     ("describe_flow_logs", "FlowLogs", False),
