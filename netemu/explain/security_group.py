@@ -55,6 +55,8 @@ class SgVerdict:
             out["cidr"] = str(r.cidr)
         if r.security_group is not None:
             out["referenced_group_id"] = r.security_group
+        if r.prefix_list_id is not None:  # Reachability Analyzer's PrefixListId (ref 17.7)
+            out["prefix_list_id"] = r.prefix_list_id
         if r.ports:
             out["port_range"] = {"from": r.ports[0], "to": r.ports[1]}
         return out
