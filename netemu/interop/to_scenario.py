@@ -284,6 +284,11 @@ class _Converter(Endpoints):
             tables[name] = spec
         self.out["route_tables"] = tables
 
+    def _endpoint_route(self, gateway: str) -> bool:
+        return gateway.startswith("vpce-") and any(
+            e.get("VpcEndpointId") == gateway for e in self.items("VpcEndpoints")
+        )
+
     def _route(self, tid: str, r: Mapping[str, Any]) -> dict[str, Any] | None:
         if r.get("GatewayId") == "local":
             return None  # implicit (ref 4.4)
@@ -292,8 +297,7 @@ class _Converter(Endpoints):
         six = ipv6.route(r, self.igw, self.eigw) if r.get("DestinationIpv6CidrBlock") else None
         if six is not None:
             return six
-        endpoints = {str(e.get("VpcEndpointId")) for e in self.items("VpcEndpoints")}
-        if r.get("DestinationPrefixListId") and r.get("GatewayId") in endpoints:
+        if r.get("DestinationPrefixListId") and self._endpoint_route(str(r.get("GatewayId"))):
             return None  # the gateway endpoint puts it back (ref 17.2)
         if dest is None:
             where = r.get("DestinationIpv6CidrBlock") or r.get("DestinationPrefixListId")
@@ -337,6 +341,7 @@ class _Converter(Endpoints):
                     else names.name(tag(g) or g.get("GroupName"), gid, "sg-")
                 )
         out: dict[str, Any] = {}
+        pl = vpc_endpoints.prefix_list_mapper(self.data, self.out["region"])
         for g in groups:
             gid = str(g["GroupId"])
             if gid not in self.group:
@@ -352,7 +357,6 @@ class _Converter(Endpoints):
                     return name
                 return None
 
-            pl = vpc_endpoints.prefix_list_mapper(self.data, self.out["region"])
             ingress = sg_rules(gid, g.get("IpPermissions") or [], peer, self.notes, "ingress", pl)
             egress = sg_rules(
                 gid, g.get("IpPermissionsEgress") or [], peer, self.notes, "egress", pl
