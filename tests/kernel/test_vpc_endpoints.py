@@ -4,11 +4,18 @@ security group's egress rule naming the S3 prefix list is what lets it out."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import socket
+import struct
+import time
 from pathlib import Path
 
-from live import live
+from live import SIOCOUTQ, live
 
+from netemu.driver import netns
 from netemu.model.aws_services import SERVICES, prefix_list_id
+from netemu.render import names as n
 from netemu.testing import Running, running, running_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,3 +212,52 @@ def test_the_endpoint_security_group_blocks_what_it_does_not_admit() -> None:
                 "security_group:endpoint",
                 "ingress",
             )
+
+
+def _open_endpoint(ingress: str) -> str:
+    return INTERFACE.replace(
+        "    ingress:\n      - {protocol: tcp, port: 443, security_group: app}\n",
+        f"    ingress: [{ingress}]\n    egress: [{{protocol: all, cidr: 0.0.0.0/0}}]\n",
+    )
+
+
+def test_interface_endpoint_connections_stay_tracked_when_the_open_rule_goes() -> None:
+    """7.16, 17.8: all-addresses rules both ways would leave an instance's flow untracked,
+    cut at its next packet once the inbound rule goes (7.15, lab 13); an interface
+    endpoint's ENI tracks every connection, so an open one survives the rule's removal
+    while a new one is refused."""
+    with live(_open_endpoint("{protocol: all, cidr: 0.0.0.0/0}")) as s:
+        ip = str(s.model.vpc_endpoints["sqs"].network_interfaces[0].private_ip)
+        with netns.entered(n.instance_ns(s.model.name, "app")):
+            sock = socket.socket()
+        with contextlib.closing(sock):
+            sock.settimeout(3)
+            sock.connect((ip, 443))
+            s.apply(_open_endpoint(""))
+            sock.sendall(b"x")
+            deadline = time.monotonic() + 3
+            while struct.unpack("i", fcntl.ioctl(sock.fileno(), SIOCOUTQ, b"\0" * 4))[0]:
+                assert time.monotonic() < deadline, "the open connection was cut"
+                time.sleep(0.02)
+        r = Running(s.model).probe("app", ip, tcp=443)
+        assert r.result == "blocked" and r.reason is not None
+        assert r.reason.code == "ENI_SG_RULES_MISMATCH"
+
+
+def test_creating_and_deleting_an_interface_endpoint_live_through_apply() -> None:
+    """17.3, 17.4: `netemu apply` adds the endpoint's ENIs, the service behind them and
+    their private DNS names; deleted, the name no longer resolves in the VPC."""
+    without = (
+        INTERFACE[: INTERFACE.index("vpc_endpoints:")] + INTERFACE[INTERFACE.index("instances:") :]
+    )
+    with live(without) as s:
+        changes = [c.text for c in s.apply(INTERFACE).changes]
+        assert "create interface vpc endpoint sqs (com.amazonaws.us-east-1.sqs) in vpc main" in (
+            changes
+        )
+        run = Running(s.model)
+        out = run.exec("app", "curl", "-s", "-m", "3", "http://sqs.us-east-1.amazonaws.com:443/")
+        assert '"server": "sqs"' in out.stdout, out
+        assert "delete vpc endpoint sqs" in [c.text for c in s.apply(without).changes]
+        out = Running(s.model).exec("app", "getent", "hosts", "sqs.us-east-1.amazonaws.com")
+        assert out.returncode != 0, out
