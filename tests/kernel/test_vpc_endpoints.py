@@ -261,3 +261,41 @@ def test_creating_and_deleting_an_interface_endpoint_live_through_apply() -> Non
         assert "delete vpc endpoint sqs" in [c.text for c in s.apply(without).changes]
         out = Running(s.model).exec("app", "getent", "hosts", "sqs.us-east-1.amazonaws.com")
         assert out.returncode != 0, out
+
+
+PEERED = """
+name: vpcep
+vpcs:
+  hub: {cidr: 10.42.0.0/16}
+  spoke: {cidr: 10.43.0.0/16}
+vpc_peering_connections:
+  hs: {requester: hub, accepter: spoke}
+subnets:
+  h: {vpc: hub, cidr: 10.42.1.0/24, route_table: h}
+  s: {vpc: spoke, cidr: 10.43.1.0/24, route_table: s}
+route_tables:
+  h:
+    vpc: hub
+    routes: [{destination: 10.43.0.0/16, vpc_peering_connection: hs}]
+  s:
+    vpc: spoke
+    routes: [{destination: 0.0.0.0/0, vpc_peering_connection: hs}]
+vpc_endpoints:
+  s3: {vpc: hub, service_name: com.amazonaws.us-east-1.s3, route_table_ids: [h]}
+instances:
+  a: {subnet: h}
+  b: {subnet: s}
+"""
+
+
+def test_a_peer_vpc_cannot_use_the_gateway_endpoint() -> None:
+    """17.2, 1.12: a gateway endpoint serves its own VPC only; a peer routing everything to
+    the peering is stopped at the endpoint VPC's router, while the VPC itself gets through."""
+    with running_text(PEERED) as s:
+        assert s.probe("a", "s3", tcp=443).result == "reachable"
+        r = s.probe("b", "s3", tcp=443)
+        assert r.result == "blocked" and r.reason is not None
+        assert (r.reason.code, r.reason.component) == (
+            "PCX_REQUIRES_ADDRESS_IN_VPC_CIDR",
+            "vpc_peering_connection:hs",
+        )
