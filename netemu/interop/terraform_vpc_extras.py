@@ -54,6 +54,13 @@ def write(h: Hcl, model: Model, lab: Callable[[str], str]) -> None:
         else:
             subnets = ", ".join(f"aws_subnet.{lab(x)}.id" for x in ep.subnet_ids)
             body.append(f"subnet_ids          = [{subnets}]")
+            groups = ", ".join(
+                f"aws_default_security_group.{lab(g.vpc)}.id"
+                if g.is_default
+                else f"aws_security_group.{lab(g.name)}.id"
+                for g in (model.security_groups[x] for x in ep.security_group_ids)
+            )
+            body.append(f"security_group_ids  = [{groups}]")
             body.append(f"private_dns_enabled = {str(ep.private_dns_enabled).lower()}")
         body.append(f'tags              = {{ "Name" = {_s(ep.name)} }}')
         h.block(f'resource "aws_vpc_endpoint" "{lab(ep.name)}"', body)

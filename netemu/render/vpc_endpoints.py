@@ -21,6 +21,7 @@ from netemu.render import names as n
 from netemu.render import nft
 from netemu.render.plan import Address, Link, Rule, Ruleset
 from netemu.render.plan import Route as KernelRoute
+from netemu.render.topology import VPC_MTU
 
 # The service's table for replies over endpoint i is SERVICE_TABLE_BASE + i, chosen by the
 # mark MARK_BASE + i that conntrack keeps for the connection.
@@ -42,7 +43,10 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[KernelRoute], 
     for ep in gateways(model):
         rns, sns = n.router_ns(s, ep.vpc), n.host_ns(s, ep.service)
         r_if, s_if = n.router_endpoint_if(ep.index), n.service_endpoint_if(ep.index)
-        links.append(Link(rns, r_if, sns, s_if, alias=f"{ep.id} {ep.name}"))
+        # Inside the Region, like the VPC itself (aws-decisions.md): jumbo frames.
+        links.append(
+            Link(rns, r_if, sns, s_if, alias=f"{ep.id} {ep.name}", mtu_a=VPC_MTU, mtu_b=VPC_MTU)
+        )
         addrs.append(Address(rns, r_if, f"{n.VPCE_LINK[0]}/32"))
         addrs.append(Address(sns, s_if, f"{n.VPCE_LINK[1]}/32"))
         table = SERVICE_TABLE_BASE + ep.index
