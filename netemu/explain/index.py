@@ -49,6 +49,8 @@ class ModelIndex:
 
     def eni(self, kind: str, owner: str) -> Eni:
         m = self.model
+        if kind == "vpc_endpoint":  # an interface endpoint's ENI, by its owner (17.3)
+            return next(e for e in m.enis() if (e.owner_kind, e.owner) == (kind, owner))
         return m.instances[owner].eni if kind == "instance" else m.nat_gateways[owner].eni
 
     def igw_of(self, vpc: str) -> InternetGateway | None:

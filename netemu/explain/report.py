@@ -24,6 +24,8 @@ def _what(hop: Hop) -> str:
     if "security_group_rule" in d:
         r = d["security_group_rule"]
         peer = r.get("cidr") or f"members of {r.get('referenced_group_id')}"
+        if r.get("prefix_list_id"):
+            peer = f"prefix list {r['prefix_list_id']} ({peer})"
         side = "from" if r["direction"] == "ingress" else "to"
         proto = PROTO.get(r["protocol"], r["protocol"])
         return f"{r['direction']} rule {r['rule_index']}: {proto}{_ports(r)} {side} {peer}"
@@ -59,6 +61,9 @@ def _what(hop: Hop) -> str:
             ),
             "?",
         )
+        if r.get("destination_prefix_list_id"):  # a gateway endpoint's route (ref 17.2)
+            pl = r["destination_prefix_list_id"]
+            return f"route {pl} ({r['destination_cidr']}) -> vpc endpoint {target}"
         return f"route {r['destination_cidr']} -> {target}"
     if "outbound_header" in d:
         a, b = d.get("inbound_header"), d["outbound_header"]

@@ -23,6 +23,7 @@ Kind = Literal[
     "instance",
     "vpc_peering_connection",
     "transit_gateway",
+    "vpc_endpoint",
     "none",
 ]
 DEAD: tuple[Kind, ...] = ("unheld", "blackhole", "none")
@@ -72,6 +73,9 @@ class RouteChoice:
             }.get(r.target_kind)
             if key:
                 out[key] = r.target
+            if r.target_kind == "vpc_endpoint":  # GatewayId vpce-…, DestinationPrefixListId
+                out["gateway_id"] = r.target
+                out["destination_prefix_list_id"] = r.prefix_list_id
         out["state"] = "blackhole" if self.kind == "blackhole" else "active"
         return out
 

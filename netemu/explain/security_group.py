@@ -57,6 +57,8 @@ class SgVerdict:
             out["referenced_group_id"] = r.security_group
         if r.prefix_list is not None:
             out["prefix_list"] = r.prefix_list
+        if r.prefix_list_id is not None:  # Reachability Analyzer's PrefixListId (ref 17.7)
+            out["prefix_list_id"] = r.prefix_list_id
         if r.ports:
             out["port_range"] = {"from": r.ports[0], "to": r.ports[1]}
         return out

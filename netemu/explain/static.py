@@ -18,6 +18,7 @@ from netemu.explain.packet import ICMP_ECHO_REQUEST, NAT_PORT, PROTOCOLS, Packet
 from netemu.explain.reason import Classifier, Drop
 from netemu.explain.result import StaticResult
 from netemu.explain.walk import Walker, start_of
+from netemu.model.aws_services import SERVICE_PORTS
 from netemu.model.types import Model
 from netemu.probe.endpoints import Endpoint, destination, source
 from netemu.probe.engine import CLIENT_PORTS, ProbeSpec
@@ -180,6 +181,8 @@ def _id_of(ix: ModelIndex, component: str) -> str | None:
     kind, _, name = component.partition(":")
     if kind == "instance":
         return ix.model.instances[name].id
+    if kind == "vpc_endpoint":
+        return ix.eni(kind, name).id
     return None
 
 
@@ -187,6 +190,8 @@ def _listening(ix: ModelIndex, at: str, spec: ProbeSpec) -> bool:
     """Does a service hold the probed TCP port (SYN-ACK) or not (RST)?"""
     kind, _, name = at.partition(":")
     m = ix.model
+    if kind == "vpc_endpoint":  # the service's front end on its ENI (17.3)
+        return spec.port in SERVICE_PORTS
     services = (
         m.instances[name].services
         if kind == "instance"
@@ -201,4 +206,6 @@ def _reply_start(ix: ModelIndex, at: str) -> tuple[str, str, str]:
     kind, _, name = at.partition(":")
     if kind == "instance":
         return ("subnet", ix.model.instances[name].subnet, f"port:instance:{name}")
+    if kind == "vpc_endpoint":
+        return ("subnet", ix.eni(kind, name).subnet, f"port:vpc_endpoint:{name}")
     return ("internet", "", name)

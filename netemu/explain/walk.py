@@ -27,6 +27,8 @@ MAX_STEPS = 64
 # The two ends of a flow in a subnet's connection tracking (render.untracked's bits).
 INITIATOR, RESPONDER = 0x1, 0x2
 DNS_PORT = 53
+# ENIs whose security groups the walk applies; a NAT gateway's ENI has none (6.13).
+FILTERED = ("instance", "vpc_endpoint")
 
 
 @dataclass
@@ -204,7 +206,7 @@ class Walker:
         dns_answer = (
             p.src == vpc.dns_ip and p.protocol in (PROTO_TCP, PROTO_UDP) and (p.sport == DNS_PORT)
         )
-        if in_eni and in_eni.owner_kind == "instance" and not dns_query:
+        if in_eni and in_eni.owner_kind in FILTERED and not dns_query:
             if self._sg_state(name, in_eni, "egress", p):
                 hops.append(self._by_state(in_eni, "egress"))
             else:
@@ -223,7 +225,7 @@ class Walker:
             drop = self._acl(acl, "ingress", p, leg, hops, name)
             if drop:
                 return drop
-        if oif and oif.owner_kind == "instance" and not dns_answer:
+        if oif and oif.owner_kind in FILTERED and not dns_answer:
             if self._sg_state(name, oif, "ingress", p):
                 hops.append(self._by_state(oif, "ingress"))
             else:
@@ -237,8 +239,16 @@ class Walker:
         self._track(("subnet", name), p, p)
         if oif is None:
             return ("router", sub.vpc, f"subnet:{name}"), p
-        kind = "instance" if oif.owner_kind == "instance" else "nat"
+        kind = {"instance": "instance", "vpc_endpoint": "endpoint_eni"}.get(oif.owner_kind, "nat")
         return (kind, oif.owner, "eth0"), p
+
+    def _at_endpoint_eni(self, name: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
+        """An interface endpoint's ENI: the service answers there (17.3)."""
+        eni = self.ix.eni("vpc_endpoint", name)
+        hops.append(Hop(f"vpc_endpoint:{name}", eni.id))
+        if p.dst == eni.private_ip:
+            return f"vpc_endpoint:{name}"
+        return self.why.silent(codes.NOT_FORWARDED, leg, p, f"vpc endpoint {name}")
 
     def _by_state(self, eni: Eni, direction: str) -> Hop:
         """A security group stage passed as the reply of a flow the ENI admitted (7.10)."""
@@ -315,7 +325,7 @@ class Walker:
                 return self.why.peering(pcx, "outside" if outside else "unheld", leg, p)
             hops.append(Hop(f"subnet:{held.name}", held.id))
             return ("subnet", held.name, "uplink"), p
-        if iif == "igw":  # from the internet gateway: the router's main table holds subnets
+        if iif == "igw" or iif.startswith("vpce:"):  # the main table holds the subnets
             sub = next(
                 (s for s in self.m.subnets.values() if s.vpc == vpc and p.dst in s.cidr), None
             )
@@ -347,6 +357,11 @@ class Walker:
             pcx = self.m.vpc_peering_connections[route.target]
             hops.append(Hop(f"vpc_peering_connection:{pcx.name}", pcx.id))
             return ("router", pcx.other(vpc), f"pcx:{pcx.name}"), p
+        if choice.kind == "vpc_endpoint":  # straight to the service, source kept (17.2)
+            ep = self.m.vpc_endpoints[route.target]
+            hops.append(Hop(f"vpc_endpoint:{ep.name}", ep.id))
+            self._track(("vpce", ep.name), p, p)
+            return ("host", ep.service, f"vpce:{ep.name}"), p
         eni = self.ix.eni(choice.kind, route.target)
         hops.append(Hop(f"subnet:{eni.subnet}", self.m.subnets[eni.subnet].id))
         return ("subnet", eni.subnet, f"target:{choice.kind}:{route.target}"), p
@@ -382,6 +397,10 @@ class Walker:
         return ("internet", "", name), q
 
     def _at_internet(self, _: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
+        for ep in self.m.vpc_endpoints.values():  # a service answers over the endpoint (17.2)
+            if iif == ep.service and self._established(("vpce", ep.name), p):
+                hops.append(Hop(f"vpc_endpoint:{ep.name}", ep.id))
+                return ("router", ep.vpc, f"vpce:{ep.name}"), p
         hops.append(Hop("internet"))
         host = self.ix.hosts.get(p.dst)
         if host:

@@ -81,7 +81,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UsageError("give SOURCE files or folders, or --endpoint-url URL")
     extra = load_model(args.expect_from)[0] if args.expect_from else None
     hosts = _hosts(args.internet) or (
-        [(h.name, str(h.ip)) for h in extra.internet_hosts.values()] if extra else []
+        [(h.name, str(h.ip)) for h in extra.internet_hosts.values() if not h.aws_service]
+        if extra
+        else []
     )
     name = args.name or default_name(args.output)
     scenario, more = describe_to_scenario(data, name, region, hosts, origin)

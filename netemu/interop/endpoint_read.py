@@ -30,6 +30,7 @@ CALLS = (
     ("describe_dhcp_options", "DhcpOptions", False),
     ("describe_vpc_peering_connections", "VpcPeeringConnections", False),
     ("describe_vpc_endpoints", "VpcEndpoints", False),
+    ("describe_prefix_lists", "PrefixLists", False),  # AWS-managed lists by name (ref 17.6)
     ("describe_transit_gateways", "TransitGateways", False),
     ("describe_transit_gateway_attachments", "TransitGatewayAttachments", False),
     ("describe_transit_gateway_vpc_attachments", "TransitGatewayVpcAttachments", False),

@@ -16,6 +16,7 @@ from netemu.interop import (
     ipv6,
     prefix_lists,
     transit_gateway,
+    vpc_endpoints,
     vpc_peering,
 )
 from netemu.interop.export_enis import (
@@ -74,12 +75,14 @@ def model_to_describe(model: Model) -> dict[str, Json]:
             "SecurityGroups": [_group(model, g) for g in model.security_groups.values()]
         },
         "describe-security-group-rules": {
-            "SecurityGroupRules": [
-                _rule_row(g, r, egress, model)
-                for g in model.security_groups.values()
-                for egress, rules in ((False, g.ingress), (True, g.egress))
-                for r in rules
-            ]
+            "SecurityGroupRules": list(
+                {  # an AWS-managed list's rule is one row, whatever its entries (17.7)
+                    (g.id, egress, r.index, r.prefix_list_id or r): _rule_row(g, r, egress, model)
+                    for g in model.security_groups.values()
+                    for egress, rules in ((False, g.ingress), (True, g.egress))
+                    for r in rules
+                }.values()
+            )
         },
         "describe-network-acls": {
             "NetworkAcls": [_acl(model, a) for a in model.network_acls.values()]
@@ -111,6 +114,7 @@ def model_to_describe(model: Model) -> dict[str, Json]:
         "describe-vpc-peering-connections": vpc_peering.export(model),
         **transit_gateway.export(model),  # and its per-route-table calls (interop.transit_gateway)
     }
+    vpc_endpoints.export(model, out)  # endpoints and AWS-managed prefix lists (ref 17)
     if any(v.ipv6_cidr for v in model.vpcs.values()):
         ipv6.export(model, out)  # dual stack only (interop.ipv6)
     prefix_lists.export(model, out)  # customer-managed lists and their entries (19.5)
@@ -196,7 +200,9 @@ def _table(model: Model, name: str) -> Json:
         "Associations": assoc,
         "PropagatingVgws": [],
         "RouteTableId": t.id,
-        "Routes": [_route(model, r) for r in t.routes if r.prefix_list is None]
+        "Routes": list(
+            {_route_key(r): _route(model, r) for r in t.routes if r.prefix_list is None}.values()
+        )
         + _list_routes(model, t.routes),
         "Tags": tags_json(t.name),
         "VpcId": model.vpcs[t.vpc].id,
@@ -227,10 +233,20 @@ def _list_routes(model: Model, routes: tuple[Route, ...]) -> list[Json]:
     return out
 
 
+def _route_key(r: Route) -> str:
+    """Routes of one prefix list are one route in AWS's output (ref 17.2)."""
+    return r.prefix_list_id or str(r.destination)
+
+
 def _route(model: Model, r: Route) -> Json:
     out: Json = {"DestinationCidrBlock": str(r.destination)}
     origin, state = "CreateRoute", "active"
-    if r.target_kind == "local":
+    if r.target_kind == "vpc_endpoint" and r.target:  # a gateway endpoint's route (17.2)
+        out = {
+            "DestinationPrefixListId": r.prefix_list_id,
+            "GatewayId": model.vpc_endpoints[r.target].id,
+        }
+    elif r.target_kind == "local":
         out["GatewayId"] = "local"
         origin = "CreateRouteTable"
     elif r.target_kind == "internet_gateway" and r.target:
@@ -290,7 +306,11 @@ def _permissions(model: Model, rules: tuple[SecurityGroupRule, ...], vpc: str) -
             p.update(IpRanges=[], Ipv6Ranges=[], PrefixListIds=[], UserIdGroupPairs=[])
             perms[key] = p
         desc = {"Description": r.description} if r.description else {}
-        if r.cidr is not None:
+        if r.prefix_list_id is not None:  # one entry per list, not per CIDR (ref 17.7)
+            entry = {"PrefixListId": r.prefix_list_id, **desc}
+            if entry not in perms[key]["PrefixListIds"]:
+                perms[key]["PrefixListIds"].append(entry)
+        elif r.cidr is not None:
             perms[key]["IpRanges"].append({"CidrIp": str(r.cidr), **desc})
         elif r.cidr_ipv6 is not None:
             perms[key]["Ipv6Ranges"].append({"CidrIpv6": str(r.cidr_ipv6), **desc})
@@ -332,7 +352,9 @@ def _rule_row(g: SecurityGroup, r: SecurityGroupRule, egress: bool, model: Model
     }
     lo, hi = r.ports if r.ports else (r.icmp_type, r.icmp_code)
     out.update(FromPort=-1 if lo is None else lo, ToPort=-1 if hi is None else hi)
-    if r.cidr is not None:
+    if r.prefix_list_id is not None:
+        out["PrefixListId"] = r.prefix_list_id
+    elif r.cidr is not None:
         out["CidrIpv4"] = str(r.cidr)
     elif r.cidr_ipv6 is not None:
         out["CidrIpv6"] = str(r.cidr_ipv6)

@@ -164,6 +164,13 @@ def eni_json(model: Model, e: Eni) -> Json:
         out["Description"] = ""
         out["InterfaceType"] = "interface"
         out["RequesterManaged"] = False
+    elif e.owner_kind == "vpc_endpoint":  # an interface endpoint's ENI (ref 17.3)
+        ep = next(x for x in model.vpc_endpoints.values() if e in x.network_interfaces)
+        out.pop("Attachment", None)
+        out["Description"] = f"VPC Endpoint Interface {ep.id}"
+        out["InterfaceType"] = "vpc_endpoint"
+        out["RequesterManaged"] = True
+        out["RequesterId"] = "amazon-vpce"
     else:
         nat = model.nat_gateways[e.owner]
         del out["Attachment"]

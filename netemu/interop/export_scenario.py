@@ -47,7 +47,7 @@ def command_check(c: CommandCheck) -> dict[str, Any]:
 
 
 def model_to_scenario(model: Model) -> dict[str, Any]:
-    hosts = [(h.name, str(h.ip)) for h in model.internet_hosts.values()]
+    hosts = [(h.name, str(h.ip)) for h in model.internet_hosts.values() if not h.aws_service]
     scenario, _ = describe_to_scenario(
         describe_data(model_to_describe(model)),
         name=model.name,
@@ -67,8 +67,13 @@ def internet_of(model: Model) -> dict[str, Any]:
     internet: dict[str, Any] = {}
     if model.public_pool != DEFAULT_POOL:
         internet["public_pool"] = str(model.public_pool)
+    services = [h.name for h in model.internet_hosts.values() if h.aws_service]
+    if services:  # the emulated AWS services are hosts netemu adds (model.aws_services)
+        internet["aws_services"] = services
     internet["hosts"] = {}
     for h in model.internet_hosts.values():
+        if h.aws_service:
+            continue
         spec: dict[str, Any] = {"ip": str(h.ip)}
         if h.ipv6 is not None:
             spec["ipv6_address"] = str(h.ipv6)

@@ -12,6 +12,7 @@ import re
 
 from netemu.interop import terraform_prefix_dhcp, terraform_tgw, terraform_vpc_extras
 from netemu.interop.names import SERVICES_TAG, service_text
+from netemu.model.aws_services import managed_prefix_lists
 from netemu.model.types import (
     PROTO_ALL,
     PROTO_ICMP,
@@ -249,13 +250,19 @@ def _group(h: _Hcl, model: Model, g: SecurityGroup) -> None:
             h.block(f'resource "aws_vpc_security_group_{direction}_rule" "{name}"', body)
 
 
+def _pl_label(model: Model, pl_id: str) -> str:
+    return managed_prefix_lists(model.region)[pl_id].service
+
+
 def _sg_rule(model: Model, r: SecurityGroupRule) -> list[str]:
     out = [f"ip_protocol = {_s(_SG_PROTO.get(r.protocol, str(r.protocol)))}"]
     if r.ports is not None:
         out += [f"from_port = {r.ports[0]}", f"to_port = {r.ports[1]}"]
     elif r.protocol == PROTO_ICMP:
         out += [f"from_port = {r.icmp_type}", f"to_port = {r.icmp_code}"]
-    if r.cidr is not None:
+    if r.prefix_list_id is not None:  # an AWS-managed list, looked up by name (ref 17.7)
+        out.append(f"prefix_list_id = data.aws_prefix_list.{_pl_label(model, r.prefix_list_id)}.id")
+    elif r.cidr is not None:
         out.append(f"cidr_ipv4 = {_s(str(r.cidr))}")
     elif r.cidr_ipv6 is not None:
         out.append(f"cidr_ipv6 = {_s(str(r.cidr_ipv6))}")

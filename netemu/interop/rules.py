@@ -50,7 +50,7 @@ def sg_rules(
     group_name: Callable[[str], str | None],
     notes: list[Note],
     direction: str,
-    prefix_lists: Mapping[str, str] | None = None,
+    prefix_list: Callable[[str], str | None] = lambda _: None,
 ) -> list[dict[str, Any]]:
     """One scenario rule per CIDR or group of each IpPermission (one permission groups several
     peers sharing protocol and ports, ref 11.6). group_name maps a group id to its scenario
@@ -82,12 +82,12 @@ def sg_rules(
                 rule["description"] = r["Description"]
             rules.append(rule)
         for r in perm.get("PrefixListIds") or []:
-            name = (prefix_lists or {}).get(str(r.get("PrefixListId")))
-            if name is None:
+            ours = prefix_list(str(r.get("PrefixListId")))  # 17.7, 19.3
+            if ours is None:
                 msg = f"{direction} rule {shown} with prefix list {r.get('PrefixListId')}"
-                notes.append(Note(group_id, msg + ": not a customer-managed list of the import"))
+                notes.append(Note(group_id, msg + ": neither AWS-managed nor in the import"))
                 continue
-            rule = {**spec, "prefix_list_id": name}  # 19.3
+            rule = {**spec, "prefix_list_id": ours}
             if r.get("Description"):
                 rule["description"] = r["Description"]
             rules.append(rule)

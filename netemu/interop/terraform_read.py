@@ -369,6 +369,13 @@ class _Reader(RuleResources, PrefixDhcpResources):
                 "ServiceName": v.get("service_name"),
                 "State": v.get("state") or "available",
                 "NetworkInterfaceIds": v.get("network_interface_ids") or [],
+                "VpcId": v.get("vpc_id"),  # the rest: interop.vpc_endpoints (ref 17)
+                "RouteTableIds": v.get("route_table_ids") or [],
+                "SubnetIds": v.get("subnet_ids") or [],
+                "Groups": [{"GroupId": g} for g in v.get("security_group_ids") or []],
+                "PrivateDnsEnabled": bool(v.get("private_dns_enabled")),
+                "PolicyDocument": v.get("policy"),
+                "Tags": tf_tags(v),
             },
         )
 

@@ -18,6 +18,7 @@ from netemu.interop import (
     prefix_lists,
     transit_gateway,
     unsupported,
+    vpc_endpoints,
     vpc_peering,
 )
 from netemu.interop.names import Namer, tag
@@ -134,6 +135,16 @@ class _Converter(Endpoints):
         self._security_groups()
         self._network_acls()
         self._associations()
+        table_vpc = {str(t["RouteTableId"]): str(t["VpcId"]) for t in self.items("RouteTables")}
+        ids = {
+            "vpc": self.vpc,
+            "table": self.table,
+            "subnet": self.subnet,
+            "group": self.group,
+            "table_vpc": table_vpc,
+        }
+        endpoints = self.items("VpcEndpoints")
+        out["vpc_endpoints"] = vpc_endpoints.read(endpoints, out["region"], ids, self.notes)
         out["flow_logs"] = flow_logs(self.items("FlowLogs"), self._flow_log_targets(), self.notes)
         out["internet"] = {"hosts": {h: {"ip": ip} for h, ip in self.hosts}}
         for h, ip in self.hosts:
@@ -159,6 +170,7 @@ class _Converter(Endpoints):
             "transit_gateways",
             "transit_gateway_attachments",
             "transit_gateway_route_tables",
+            "vpc_endpoints",
             "internet",
             "flow_logs",
         )
@@ -301,6 +313,11 @@ class _Converter(Endpoints):
             tables[name] = spec
         self.out["route_tables"] = tables
 
+    def _endpoint_route(self, gateway: str) -> bool:
+        return gateway.startswith("vpce-") and any(
+            e.get("VpcEndpointId") == gateway for e in self.items("VpcEndpoints")
+        )
+
     def _route(self, tid: str, r: Mapping[str, Any]) -> dict[str, Any] | None:
         if r.get("GatewayId") == "local":
             return None  # implicit (ref 4.4)
@@ -313,6 +330,8 @@ class _Converter(Endpoints):
         six = ipv6.route(r, self.igw, self.eigw) if r.get("DestinationIpv6CidrBlock") else None
         if six is not None:
             return six
+        if r.get("DestinationPrefixListId") and self._endpoint_route(str(r.get("GatewayId"))):
+            return None  # the gateway endpoint puts it back (ref 17.2)
         if dest is None:
             where = r.get("DestinationIpv6CidrBlock") or r.get("DestinationPrefixListId")
             kind = "IPv6" if r.get("DestinationIpv6CidrBlock") else "prefix list"
@@ -362,6 +381,11 @@ class _Converter(Endpoints):
                     else names.name(tag(g) or g.get("GroupName"), gid, "sg-")
                 )
         out: dict[str, Any] = {}
+        aws_managed = vpc_endpoints.prefix_list_mapper(self.data, self.out["region"])
+
+        def pl(pid: str) -> str | None:  # a customer-managed list of the import (19.3), else
+            return self.pl.get(pid) or aws_managed(pid)  # an AWS-managed one (17.7)
+
         for g in groups:
             gid = str(g["GroupId"])
             if gid not in self.group:
@@ -377,11 +401,9 @@ class _Converter(Endpoints):
                     return name
                 return None
 
-            ingress = sg_rules(
-                gid, g.get("IpPermissions") or [], peer, self.notes, "ingress", self.pl
-            )
+            ingress = sg_rules(gid, g.get("IpPermissions") or [], peer, self.notes, "ingress", pl)
             egress = sg_rules(
-                gid, g.get("IpPermissionsEgress") or [], peer, self.notes, "egress", self.pl
+                gid, g.get("IpPermissionsEgress") or [], peer, self.notes, "egress", pl
             )
             if self.group[gid] == "default":
                 spec: dict[str, Any] = {"id": gid}

@@ -29,7 +29,7 @@ _TARGET_KEYS = (
 )
 _WHY = {
     "vgw-": "virtual private gateways (VPN) are not emulated yet",
-    "vpce-": "VPC endpoints are not emulated yet",
+    "vpce-": "its VPC endpoint is not part of the import",
     "pcx-": "its VPC peering connection is not part of the import",
     "tgw-": "its transit gateway is not part of the import",
     "eigw-": "egress-only internet gateways (IPv6) are not emulated yet",
@@ -75,16 +75,8 @@ def notes(
     """Notes for resources the scenario format cannot hold yet."""
     out: list[Note] = []
     endpoint_enis: set[str] = set()
-    for e in data.get("VpcEndpoints") or []:
+    for e in data.get("VpcEndpoints") or []:  # the endpoints themselves: interop.vpc_endpoints
         endpoint_enis.update(e.get("NetworkInterfaceIds") or [])
-        if str(e.get("State", "available")).lower() in _GONE:
-            continue
-        kind = str(e.get("VpcEndpointType", "Gateway"))
-        service = e.get("ServiceName", "")
-        kind = {"GatewayLoadBalancer": "Gateway Load Balancer"}.get(kind, kind).lower()
-        out.append(
-            Note(str(e["VpcEndpointId"]), f"{kind} endpoints ({service}) are not emulated yet")
-        )
     for e in data.get("NetworkInterfaces") or []:
         eid = str(e["NetworkInterfaceId"])
         if eid in known_enis or eid in endpoint_enis or e.get("VpcId") not in vpcs:

@@ -29,6 +29,7 @@ IdKind = Literal[
     "tgw",
     "tgw-attach",
     "tgw-rtb",
+    "vpce",
 ]
 
 _PREFIX: dict[IdKind, str] = {
@@ -50,6 +51,7 @@ _PREFIX: dict[IdKind, str] = {
     "tgw": "tgw-",
     "tgw-attach": "tgw-attach-",
     "tgw-rtb": "tgw-rtb-",
+    "vpce": "vpce-",
 }
 
 

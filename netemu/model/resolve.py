@@ -30,6 +30,7 @@ from netemu.model.validate_context import (
     q,
 )
 from netemu.model.validate_dhcp_options import read_dhcp_options
+from netemu.model.validate_endpoints import read_vpc_endpoints
 from netemu.model.validate_enis import read_enis
 from netemu.model.validate_expect import read_expectations
 from netemu.model.validate_fields import as_map, check_keys, text
@@ -74,6 +75,7 @@ TOP_KEYS = (
     "transit_gateway_attachments",
     "transit_gateway_vpc_attachments",
     "transit_gateway_route_tables",
+    "vpc_endpoints",
 )
 SECTIONS = {
     "vpcs": VPC,
@@ -128,13 +130,15 @@ def resolve(raw: Node, path: str) -> tuple[Model, list[Problem]]:
     v6.read_eni_ipv6(ctx, top)  # instances' IPv6 addresses (16.3)
     v6.read_egress_only_gateways(ctx, top)  # egress-only internet gateways (16.5)
     read_routes(ctx)  # routes of every route table (4.x)
+    endpoints = read_vpc_endpoints(ctx, top)  # VPC endpoints, their routes and services (17.x)
     check_nat_routes(ctx)  # a NAT gateway's subnet routes to the IGW (6.6)
     read_expectations(ctx, top)  # the expect list (contract section 3)
     flow_logs = read_flow_logs(ctx, top)  # VPC Flow Logs (12.x)
     problems = sorted(ctx.problems, key=_order)
     if any(p.severity == "error" for p in problems):
         raise ScenarioInvalid(problems)
-    return dataclasses.replace(_model(ctx), flow_logs=tuple(flow_logs)), problems
+    model = _model(ctx)
+    return dataclasses.replace(model, flow_logs=tuple(flow_logs), vpc_endpoints=endpoints), problems
 
 
 def default_name(path: str) -> str:

@@ -13,11 +13,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from netemu.model.aws_services import SERVICES
 from netemu.model.resolve import TOP_KEYS
 from netemu.model.validate_checks import KEYS as RUN_KEYS
 from netemu.model.validate_conntrack import BOUNDS as CONNTRACK_BOUNDS
 from netemu.model.validate_dhcp_options import DOPT_KEYS
 from netemu.model.validate_elastic_ips import EIP_KEYS
+from netemu.model.validate_endpoints import ENDPOINT_KEYS, TYPES
 from netemu.model.validate_enis import INSTANCE_KEYS, NAT_KEYS
 from netemu.model.validate_expect import EXPECT_KEYS, REASONS
 from netemu.model.validate_flow_logs import FLOW_LOG_FIELDS, FLOW_LOG_KEYS, TRAFFIC_TYPES
@@ -172,11 +174,19 @@ _VALUES: dict[str, Schema] = {
     "ipv6": {"type": "boolean", "description": "an Amazon-provided /56 (from 2001:db8::/32)"},
     "ipv6_cidr": {"type": "string", "description": "an IPv6 CIDR (/56 for a VPC, /64 or auto)"},
     "cidr_ipv6": {"type": "string", "description": "an IPv6 CIDR such as ::/0"},
+    "aws_services": {
+        "type": "array",
+        "items": {"enum": list(SERVICES)},
+        "description": "emulated AWS services on the internet without an endpoint (ref 17.1)",
+    },
     "ipv6_address": {"type": "string", "description": "an IPv6 address, auto or none"},
     "assign_ipv6_address_on_creation": _BOOL,
     "ipv6_native": _BOOL,
     "egress_only_internet_gateway": _NAME,
-    "prefix_list_id": {"type": "string", "description": "a managed prefix list: name or pl- id"},
+    "prefix_list_id": {
+        "type": "string",
+        "description": "a customer-managed list's name or pl- id, or an AWS-managed pl- id",
+    },
     "destination_prefix_list_id": {"type": "string", "description": "a prefix list: name or id"},
     "dhcp_options_id": {"type": "string", "description": "a DHCP options set: name or dopt- id"},
     "address_family": {"enum": ["IPv4", "IPv6"]},
@@ -308,6 +318,26 @@ def schema() -> Schema:
         ),
         "dhcp_options": _named(_object(DOPT_KEYS), "DHCP options sets (ref 10.20)"),
         **_transit_gateway_sections(),
+        "vpc_endpoints": _named(
+            _object(
+                ENDPOINT_KEYS,
+                ("vpc", "service_name"),
+                {
+                    "service_name": {
+                        "type": "string",
+                        "pattern": "^com\\.amazonaws\\.",
+                        "description": "com.amazonaws.REGION.SERVICE (s3, dynamodb, sqs, ...)",
+                    },
+                    "vpc_endpoint_type": {"enum": list(TYPES), "description": "default Gateway"},
+                    "route_table_ids": {"type": "array", "items": _NAME},
+                    "subnet_ids": {"type": "array", "items": _NAME},
+                    "security_group_ids": {"type": "array", "items": _NAME},
+                    "private_dns_enabled": _BOOL,
+                    "policy_document": {"description": "kept, not enforced"},
+                },
+            ),
+            "VPC endpoints, Gateway or Interface (ref 17.1-17.5)",
+        ),
     }
     top = _object(TOP_KEYS, nested=sections)
     return {

@@ -100,6 +100,7 @@ RouteTargetKind = Literal[
     "blackhole",
     "vpc_peering_connection",
     "transit_gateway",
+    "vpc_endpoint",  # a gateway endpoint's route to its service's prefix list (ref 17.2)
 ]
 
 
@@ -124,12 +125,35 @@ class VpcPeeringConnection:
 
 
 @dataclass(frozen=True)
+class VpcEndpoint:
+    """A VPC endpoint (ref 17.1-17.5): a gateway endpoint adds routes to its service's
+    prefix list in its route tables; an interface endpoint puts one ENI in each subnet."""
+
+    name: str
+    id: str  # vpce-…
+    vpc: str  # Vpc.name
+    service: str  # AwsService.short (model.aws_services)
+    service_name: str  # com.amazonaws.REGION.SERVICE
+    vpc_endpoint_type: Literal["Gateway", "Interface"]
+    route_table_ids: tuple[str, ...] = ()  # RouteTable.name, Gateway only
+    subnet_ids: tuple[str, ...] = ()  # Subnet.name, Interface only
+    security_group_ids: tuple[str, ...] = ()  # SecurityGroup.id, Interface only
+    private_dns_enabled: bool = False  # Interface only
+    index: int = 0  # 0-based order in the scenario; names its kernel link
+    policy: str | None = None  # PolicyDocument: kept, not enforced (aws-decisions.md)
+    # Interface only: one requester-managed ENI per subnet, owner "<name>-<zone letter>".
+    network_interfaces: tuple[Eni, ...] = ()
+
+
+@dataclass(frozen=True)
 class Route:
     destination: IPv4Network
     target_kind: RouteTargetKind
     target: str | None  # object name for gateway/instance targets; None for local/blackhole
     pos: Pos | None = None  # None for implicit routes (the local route)
-    prefix_list: str | None = None  # ManagedPrefixList.name: one route per entry (19.4)
+    # A route to a prefix list is one kernel route per entry, each carrying the list:
+    prefix_list: str | None = None  # a customer-managed list's name (PrefixList, 19.4)
+    prefix_list_id: str | None = None  # an AWS-managed list's pl- id (gateway endpoint, 17.2)
 
 
 Route6TargetKind = Literal[
@@ -178,7 +202,11 @@ class SecurityGroupRule:
     pos: Pos | None = None
     description: str | None = None  # the rule's optional description (ref 7.5)
     cidr_ipv6: IPv6Network | None = None  # set instead of cidr for an IPv6 rule (CidrIpv6)
-    prefix_list: str | None = None  # ManagedPrefixList.name, set instead of a CIDR (19.3)
+    # PrefixListId, two ways: a customer-managed list stays one rule matching the list's
+    # nftables set (by name, 19.3); an AWS-managed list stands as one rule per entry, each
+    # with its cidr and the list's id, all with the same index (model.validate_endpoints, 17.7).
+    prefix_list: str | None = None
+    prefix_list_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -266,8 +294,8 @@ class Eni:
     source_dest_check: bool
     public_ip: IPv4Address | None  # auto-assigned or elastic; the IGW maps it 1:1 (ref 5.3)
     elastic_ip: bool  # True when public_ip is an elastic IP
-    owner_kind: Literal["instance", "nat_gateway"]
-    owner: str  # Instance.name or NatGateway.name
+    owner_kind: Literal["instance", "nat_gateway", "vpc_endpoint"]
+    owner: str  # Instance.name, NatGateway.name or VpcEndpoint.name
     port: int  # 0-based index of this ENI inside its subnet (its port there)
     connection_tracking: ConnectionTracking = ConnectionTracking()
     ipv6_address: IPv6Address | None = None  # a global unicast address of the subnet's /64
@@ -350,6 +378,7 @@ class InternetHost:
     ip: IPv4Address
     services: tuple[Service, ...]
     ipv6: IPv6Address | None = None  # given, or picked when a VPC has IPv6
+    aws_service: str | None = None  # an emulated AWS service (model.aws_services), not declared
 
 
 @dataclass(frozen=True)
@@ -463,12 +492,15 @@ class Model:
         default_factory=dict
     )
     transit_gateway_route_tables: dict[str, TransitGatewayRouteTable] = field(default_factory=dict)
+    vpc_endpoints: dict[str, VpcEndpoint] = field(default_factory=dict)
 
     def enis(self) -> list[Eni]:
-        """Every ENI, instances first, in scenario order."""
-        return [i.eni for i in self.instances.values()] + [
-            n.eni for n in self.nat_gateways.values()
-        ]
+        """Every ENI, instances first, in scenario order, then interface endpoints' ENIs."""
+        return (
+            [i.eni for i in self.instances.values()]
+            + [n.eni for n in self.nat_gateways.values()]
+            + [e for ep in self.vpc_endpoints.values() for e in ep.network_interfaces]
+        )
 
     def enis_in(self, subnet: str) -> list[Eni]:
         return sorted((e for e in self.enis() if e.subnet == subnet), key=lambda e: e.port)

@@ -10,7 +10,7 @@ from netemu.model.validate_fields import address, as_map, check_keys, cidr, obje
 from netemu.model.validate_traffic import services
 from netemu.scenario import Node
 
-INTERNET_KEYS = ("public_pool", "hosts")
+INTERNET_KEYS = ("public_pool", "hosts", "aws_services")  # the last: validate_endpoints
 HOST_KEYS = ("ip", "services", "ipv6_address")
 DEFAULT_HOST = ("internet", IPv4Address("198.51.100.10"))
 
@@ -55,7 +55,7 @@ def read_internet(ctx: Ctx, top: dict[str, Node]) -> None:
     hosts = m.get("hosts")
     if hosts is None:  # contract: one host named `internet` at 198.51.100.10
         host, host_ip = DEFAULT_HOST
-        _add_host(ctx, host, host_ip, (), None, f"the default internet host {q(host)} {host_ip}")
+        add_host(ctx, host, host_ip, (), None, f"the default internet host {q(host)} {host_ip}")
         ctx.declare(HOST, host, None)
         return
     for name, hnode in (as_map(ctx, hosts, "internet hosts") or {}).items():
@@ -72,7 +72,7 @@ def read_internet(ctx: Ctx, top: dict[str, Node]) -> None:
         svcs = services(ctx, hm.get("services"), what)
         ip = address(ctx, hm["ip"], f"{what} ip") if "ip" in hm else None
         if ip is not None:
-            _add_host(ctx, name, ip, svcs, hm["ip"], f"{what} ip {ip}")
+            add_host(ctx, name, ip, svcs, hm["ip"], f"{what} ip {ip}")
 
 
 def _check_pool(ctx: Ctx, pool: IPv4Network, node: Node | None) -> None:
@@ -86,7 +86,7 @@ def _check_pool(ctx: Ctx, pool: IPv4Network, node: Node | None) -> None:
         ctx.error(blame, f"{what} overlaps VPC {q(vpc.name)} {vpc.cidr}" + rule)
 
 
-def _add_host(
+def add_host(
     ctx: Ctx, name: str, ip: IPv4Address, svcs: tuple[Service, ...], node: Node | None, who: str
 ) -> None:
     vpc = in_vpc(ip, ctx.vpcs.values())

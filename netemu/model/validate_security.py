@@ -7,6 +7,7 @@ from ipaddress import IPv4Network, IPv6Network
 from typing import Literal, TypeVar
 
 from netemu.model import validate_prefix_lists as pl
+from netemu.model.aws_services import managed_prefix_lists
 from netemu.model.types import (
     PROTO_ALL,
     PROTO_ICMP,
@@ -17,7 +18,7 @@ from netemu.model.types import (
     SecurityGroup,
     SecurityGroupRule,
 )
-from netemu.model.validate_context import ACL, GROUP, Ctx, aws, q, suggest
+from netemu.model.validate_context import ACL, GROUP, PL, Ctx, aws, q, suggest
 from netemu.model.validate_fields import (
     as_list,
     as_map,
@@ -30,6 +31,7 @@ from netemu.model.validate_fields import (
     text,
 )
 from netemu.model.validate_ipv6 import ANY6, cidr6, is_v6
+from netemu.model.validate_managed_prefix_lists import managed_list
 from netemu.model.validate_network import vpc_ref
 from netemu.model.validate_peering import peer_of
 from netemu.model.validate_traffic import TRAFFIC_KEYS, traffic
@@ -169,12 +171,29 @@ def sg_rules(ctx: Ctx, node: Node, what: str, vpc: str) -> tuple[SecurityGroupRu
         net6 = _rule_cidr6(ctx, m, rwhat, spec.protocol if spec else None)
         net = cidr(ctx, m["cidr"], f"{rwhat} cidr") if "cidr" in m and net6 is None else None
         peer = _group_ref(ctx, m["security_group"], rwhat, vpc) if "security_group" in m else None
-        plist = _prefix_list(ctx, m, rwhat)
         if "description" in m:
             text(ctx, m["description"], f"{rwhat} description")
+        desc = m["description"].value if "description" in m else None
+        if "prefix_list_id" in m and _aws_managed(ctx, m["prefix_list_id"]):  # 17.7
+            aws_list = managed_list(ctx, m["prefix_list_id"], rwhat)
+            if spec is None or len(peers) != 1 or aws_list is None:
+                continue
+            rules += [
+                SecurityGroupRule(
+                    index,
+                    *spec,
+                    cidr=c,
+                    security_group=None,
+                    pos=item.pos,
+                    description=desc if isinstance(desc, str) else None,
+                    prefix_list_id=aws_list.id,
+                )
+                for c in aws_list.cidrs
+            ]
+            continue
+        plist = _prefix_list(ctx, m, rwhat)  # a customer-managed list (19.3)
         if spec is None or len(peers) != 1 or (net, peer, net6, plist) == (None,) * 4:
             continue
-        desc = m["description"].value if "description" in m else None
         rules.append(
             SecurityGroupRule(
                 index,
@@ -188,6 +207,18 @@ def sg_rules(ctx: Ctx, node: Node, what: str, vpc: str) -> tuple[SecurityGroupRu
             )
         )
     return tuple(rules)
+
+
+def _aws_managed(ctx: Ctx, node: Node) -> bool:
+    """Whether a rule's `prefix_list_id` names an AWS-managed list of the Region (17.6) rather
+    than one of the scenario's own (19.3): an id of neither is reported as AWS-managed, with
+    the Region's list ids."""
+    ref = node.value
+    if not isinstance(ref, str):
+        return False
+    return ref in managed_prefix_lists(ctx.region) or (
+        ref.startswith("pl-") and pl.find(ctx, ref) is None and not ctx.is_declared(PL, ref)
+    )
 
 
 def _prefix_list(ctx: Ctx, m: dict[str, Node], what: str) -> str | None:

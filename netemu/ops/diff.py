@@ -27,6 +27,7 @@ from netemu.ops import (
     prefix_lists,
     transit_gateway,
     vpc_cidrs,
+    vpc_endpoints,
     vpc_peering,
 )
 from netemu.ops.words import (
@@ -68,6 +69,7 @@ def changes(old: Model, new: Model) -> list[Change]:
     out += _associations(old, new)
     out += _instances(old, new)
     out += ipv6.addresses(old, new)  # instances' IPv6 addresses (16.3)
+    out += vpc_endpoints.changes(old, new)  # endpoints, before their routes (17.2)
     out += _route_changes(old, new)
     out += _subnets_deleted(old, new)
     out += _internet(old, new)

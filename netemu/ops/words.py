@@ -93,4 +93,6 @@ def route_target(route: Route | Route6) -> str:
         return "blackhole"
     if route.target_kind == "local":
         return "local"
+    if route.target_kind == "vpc_endpoint":  # the endpoint's prefix-list route (17.2)
+        return f"vpc endpoint {route.target}"
     return route.target or route.target_kind

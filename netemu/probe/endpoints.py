@@ -74,6 +74,9 @@ def owner_of(model: Model, ip: IPv4Address, src: Endpoint) -> Endpoint | None:
             src.vpc is not None
             and (model.peering_between(vpc, src.vpc) or model.transit_gateway_between(vpc, src.vpc))
         )
+        if ip == eni.private_ip and near and eni.owner_kind == "vpc_endpoint":
+            ns = n.endpoint_eni_ns(model.name, eni.owner)  # an interface endpoint (17.3)
+            return Endpoint(eni.owner, ns, ip, vpc, eni)
         if ip == eni.public_ip or (ip == eni.private_ip and near):
             owner = _eni_of(model, eni.owner)
             assert owner

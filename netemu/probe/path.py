@@ -71,6 +71,9 @@ def _from_subnet(model: Model, subnet: str, dst: IPv4Address, hops: list[str]) -
             hops += [f"internet_gateway:{route.target}", "internet"]
             _from_internet(model, dst, hops)
             return
+        if route.target_kind == "vpc_endpoint":  # a cable straight to the service (17.2)
+            hops.append(f"internet_host:{model.vpc_endpoints[route.target or ''].service}")
+            return
         if route.target_kind == "vpc_peering_connection":
             # The cable joins the two VPC routers; the peer delivers only to its own subnets.
             pcx = model.vpc_peering_connections.get(route.target or "")

@@ -26,10 +26,13 @@ def in_ns(ns: str, family: int, kind: int, proto: int) -> socket.socket:
         return socket.socket(family, kind, proto)
 
 
-def capture(ns: str) -> socket.socket:
-    """A non-blocking capture of IPv4 packets arriving on the ENI of namespace `ns`."""
+def capture(ns: str, every_interface: bool = False) -> socket.socket:
+    """A non-blocking capture of IPv4 packets arriving on the ENI of namespace `ns` (on
+    every interface for an AWS service, which gateway endpoints reach on cables of their
+    own, render.vpc_endpoints)."""
     s = in_ns(ns, socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
-    s.bind((n.ENI_IF, ETH_P_IP))
+    if not every_interface:  # an unbound packet socket hears every interface
+        s.bind((n.ENI_IF, ETH_P_IP))
     s.setblocking(False)
     return s
 

@@ -18,6 +18,7 @@ from netemu.render import (
     subnet,
     topology,
     transit_gateway,
+    vpc_endpoints,
     vpc_peering,
 )
 from netemu.render.plan import Plan, Ruleset
@@ -31,6 +32,8 @@ def render(model: Model) -> Plan:
     tgw_links, tgw_addresses = transit_gateway.wiring(model)  # gateway to VPC routers (18.2)
     links += tgw_links
     addresses += tgw_addresses
+    vpce_links, vpce_addresses, vpce_routes, vpce_rules = vpc_endpoints.wiring(model)  # 17.2
+    links, addresses, routes = links + vpce_links, addresses + vpce_addresses, routes + vpce_routes
     links6, addresses6, routes6 = ipv6.wiring(model)  # dual stack only (render.ipv6)
     links, addresses, routes = links + links6, addresses + addresses6, routes + routes6
     table_routes, rules, router_rulesets = route_table.render(model)
@@ -38,22 +41,26 @@ def render(model: Model) -> Plan:
     table_routes, rules = table_routes + tgw_routes, rules + tgw_rules
     dhcp_files, dhcp_processes = dhcp.render(model)  # a server per subnet, a client per instance
     dns_files, dns_processes, dns_addresses = dns.render(model)  # resolvers at VPC base+2
-    rulesets = subnet_rulesets(model) + [
-        _observed(rs)
-        for rs in router_rulesets
-        + internet_gateway.render(model)
-        + nat_gateway.render(model)
-        + internet.render(model)
-        + ipv6.rulesets(model)
-        + transit_gateway.rulesets(model)
-    ]
+    rulesets = (
+        subnet_rulesets(model)
+        + [
+            _observed(rs)
+            for rs in router_rulesets
+            + internet_gateway.render(model)
+            + nat_gateway.render(model)
+            + internet.render(model)
+            + ipv6.rulesets(model)
+            + transit_gateway.rulesets(model)
+        ]
+        + vpc_endpoints.rulesets(model)
+    )  # the services answer over the endpoint (17.2)
     plan = Plan(
         scenario=model.name,
         namespaces=tuple(ipv6.namespaces(model, topology.namespaces(model))),
         links=tuple(links),
         addresses=tuple(addresses + dns_addresses),
         routes=tuple(routes + table_routes),
-        rules=tuple(rules),
+        rules=tuple(rules + vpce_rules),
         rulesets=tuple(rulesets),
         files=tuple(dhcp_files + dns_files),
         processes=tuple(dns_processes + dhcp_processes),

@@ -34,6 +34,7 @@ from __future__ import annotations
 import signal
 from ipaddress import IPv4Address, IPv4Network
 
+from netemu.model.aws_services import SERVICES
 from netemu.model.types import Eni, Model, Vpc
 from netemu.render import etc, hostnames, nft
 from netemu.render import names as n
@@ -100,8 +101,37 @@ def _records(name_to_ip: list[tuple[list[str], IPv4Address]]) -> str:
     return "".join(f"{ip} {' '.join(names)}\n" for names, ip in name_to_ip)
 
 
-def _host_records(model: Model) -> list[tuple[list[str], IPv4Address]]:
-    return [([h.name, f"{h.name}.{INTERNET_DOMAIN}"], h.ip) for h in model.internet_hosts.values()]
+def _host_records(
+    model: Model, private: frozenset[str] = frozenset()
+) -> list[tuple[list[str], IPv4Address]]:
+    """Internet hosts by name; an AWS service also by its regional name (17.4), except the
+    services in `private`, whose name a VPC's private DNS answers instead."""
+    out = []
+    for h in model.internet_hosts.values():
+        names = [h.name, f"{h.name}.{INTERNET_DOMAIN}"]
+        if h.aws_service and h.aws_service not in private:
+            names.append(SERVICES[h.aws_service].dns_name(model.region))
+        out.append((names, h.ip))
+    return out
+
+
+def _private_services(model: Model, vpc: str) -> list[str]:
+    return [
+        ep.service
+        for ep in model.vpc_endpoints.values()
+        if ep.vpc == vpc and ep.vpc_endpoint_type == "Interface" and ep.private_dns_enabled
+    ]
+
+
+def _private_dns(model: Model, vpc: str) -> list[tuple[list[str], IPv4Address]]:
+    """A VPC's interface endpoints with private DNS: the service's regional name leads to
+    their ENIs' private addresses inside the VPC (17.4)."""
+    return [
+        ([SERVICES[ep.service].dns_name(model.region)], eni.private_ip)
+        for ep in model.vpc_endpoints.values()
+        if ep.vpc == vpc and ep.vpc_endpoint_type == "Interface" and ep.private_dns_enabled
+        for eni in ep.network_interfaces
+    ]
 
 
 def _named(model: Model, vpc: str) -> list[Eni]:
@@ -151,7 +181,8 @@ def vpc_resolver_hosts(model: Model, vpc: Vpc) -> str:
         for e in _public_instances(model, other.name)
         if e.public_ip
     ]
-    records += _host_records(model)
+    records += _private_dns(model, vpc.name)
+    records += _host_records(model, frozenset(_private_services(model, vpc.name)))
     # The VPC's own instances by their scenario name (`db`), as a Route 53 private hosted
     # zone for the VPC would answer (aws-decisions.md): last, so PTR stays the AWS name.
     records += [

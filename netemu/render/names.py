@@ -18,6 +18,7 @@ INTERNET_LINK = ("169.254.3.1", "169.254.3.2")  # internet <-> internet gateway
 HOST_GATEWAY = "169.254.4.1"  # the internet's address on every link to a host
 PEERING_LINK = ("169.254.5.1", "169.254.5.2")  # requester's VPC router <-> accepter's
 TGW_LINK = ("169.254.18.1", "169.254.18.2")  # transit gateway <-> an attached VPC's router
+VPCE_LINK = ("169.254.6.1", "169.254.6.2")  # VPC router <-> a gateway endpoint's service
 
 # Interface names inside namespaces.
 ENI_IF = "eth0"  # the ENI inside an instance or NAT gateway
@@ -59,6 +60,11 @@ def internet_ns(scenario: str) -> str:
     return f"{PREFIX}{scenario}-inet"
 
 
+def endpoint_eni_ns(scenario: str, owner: str) -> str:
+    """An interface endpoint's ENI (owner "<endpoint>-<zone letter>", render.vpc_endpoints)."""
+    return f"{PREFIX}{scenario}-e-{owner}"
+
+
 def host_ns(scenario: str, name: str) -> str:
     return f"{PREFIX}{scenario}-h-{name}"
 
@@ -89,6 +95,16 @@ def tgw_attachment_if(attachment_index: int) -> str:
 def router_tgw_if(attachment_index: int) -> str:
     """The VPC router's end of a VPC attachment's cable."""
     return f"tg{attachment_index}"
+
+
+def router_endpoint_if(endpoint_index: int) -> str:
+    """A VPC router's end of a gateway endpoint's cable (render.vpc_endpoints)."""
+    return f"v{endpoint_index}"
+
+
+def service_endpoint_if(endpoint_index: int) -> str:
+    """The emulated service's end of a gateway endpoint's cable (render.vpc_endpoints)."""
+    return f"vpce{endpoint_index}"
 
 
 def internet_igw_if(igw_index: int) -> str:

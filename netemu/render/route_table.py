@@ -13,7 +13,7 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from netemu.model.types import Model, RouteTable
-from netemu.render import hops, ipv6, nft, transit_gateway, vpc_peering
+from netemu.render import hops, ipv6, nft, transit_gateway, vpc_endpoints, vpc_peering
 from netemu.render import names as n
 from netemu.render.plan import Route, Rule, Ruleset
 from netemu.render.topology import router_target_if, target_enis, target_link_if
@@ -64,6 +64,8 @@ def _table_routes(model: Model, table: RouteTable, index: int) -> list[Route]:
             out.append(vpc_peering.table_route(model, route, vpc.name, kt))
         elif route.target_kind == "transit_gateway":
             out.append(transit_gateway.table_route(model, route, vpc.name, kt))
+        elif route.target_kind == "vpc_endpoint":
+            out.append(vpc_endpoints.table_route(model, route, kt))
         elif route.target_kind == "internet_gateway":
             out.append(
                 Route(rns, dst, via=n.IGW_LINK[1], dev=n.ROUTER_IGW_IF, table=kt, onlink=True)

@@ -137,7 +137,8 @@ def render(model: Model, subnet: str) -> list[Json]:
     """Sets, group chains, per-ENI chains and the two base chains of one subnet namespace.
     Base chain priorities keep AWS's order: SG egress (0) < NACL out (10) < NACL in (20) <
     SG ingress (30); each is its own base chain, so an accept in one never skips another."""
-    enis = [e for e in model.enis_in(subnet) if e.owner_kind == "instance"]
+    # Instances and interface endpoints' ENIs have groups; a NAT gateway's has none (6.13).
+    enis = [e for e in model.enis_in(subnet) if e.owner_kind in ("instance", "vpc_endpoint")]
     used = sorted({g for e in enis for g in e.security_groups})
     referenced = sorted(
         {

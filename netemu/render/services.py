@@ -14,6 +14,7 @@ import json
 import sys
 from typing import Any
 
+from netemu.model.aws_services import SERVICE_PORTS
 from netemu.model.types import Instance, InternetHost, Model
 from netemu.render import ipv6
 from netemu.render import names as n
@@ -65,6 +66,12 @@ def _subnets_with_instances(model: Model) -> list[str]:
     return [name for name in model.subnets if name in held]
 
 
+_SERVICE_LISTENERS: tuple[tuple[cfg.ListenerKind, int], ...] = (
+    ("http", SERVICE_PORTS[0]),
+    ("http", SERVICE_PORTS[1]),
+)
+
+
 def listeners(model: Model) -> list[cfg.Listener]:
     # Dual stack: one socket on :: answers IPv4 and IPv6 alike (services.daemon).
     anywhere = "::" if ipv6.enabled(model) else "0.0.0.0"
@@ -79,6 +86,13 @@ def listeners(model: Model) -> list[cfg.Listener]:
             n.subnet_ns(model.name, sub), sub, "metadata", cfg.METADATA_PORT, cfg.METADATA_IP
         )
         for sub in _subnets_with_instances(model)
+    ]
+    # The service answers at an interface endpoint's ENI as at its public address (17.3).
+    out += [
+        cfg.Listener(n.endpoint_eni_ns(model.name, eni.owner), ep.service, kind, port, anywhere)
+        for ep in model.vpc_endpoints.values()
+        for eni in ep.network_interfaces
+        for kind, port in _SERVICE_LISTENERS
     ]
     return out
 

@@ -68,6 +68,8 @@ def router_target_if(model: Model, eni: Eni) -> str:
 def eni_ns(model: Model, eni: Eni) -> str:
     if eni.owner_kind == "instance":
         return n.instance_ns(model.name, eni.owner)
+    if eni.owner_kind == "vpc_endpoint":
+        return n.endpoint_eni_ns(model.name, eni.owner)
     return n.nat_gateway_ns(model.name, eni.owner)
 
 
@@ -125,6 +127,10 @@ def namespaces(model: Model) -> list[Namespace]:
             Namespace(n.igw_ns(s, igw.name), f"internet_gateway:{igw.name}", NO_IPV6 + ROUTER)
         )
     out += transit_gateway.namespaces(model)  # one per transit gateway (18.1)
+    for ep in model.vpc_endpoints.values():  # interface endpoints' ENIs (render.vpc_endpoints)
+        for eni in ep.network_interfaces:
+            ns = n.endpoint_eni_ns(s, eni.owner)
+            out.append(Namespace(ns, f"vpc_endpoint:{eni.owner}", NO_IPV6))
     out.append(Namespace(n.internet_ns(s), "internet", NO_IPV6 + ROUTER))
     for host in model.internet_hosts.values():
         out.append(Namespace(n.host_ns(s, host.name), f"internet_host:{host.name}", NO_IPV6))
@@ -143,7 +149,7 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
         sub = model.subnets[eni.subnet]
         ins, sns, port = eni_ns(model, eni), n.subnet_ns(s, sub.name), n.eni_port_if(eni.port)
         # A NAT gateway's ENI is configured statically, an instance's MTU comes by DHCP.
-        eni_mtu = VPC_MTU if eni.owner_kind == "nat_gateway" else None
+        eni_mtu = None if eni.owner_kind == "instance" else VPC_MTU
         links.append(
             Link(
                 ins,
@@ -156,9 +162,9 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
                 mtu_b=VPC_MTU,
             )
         )
-        if eni.owner_kind == "nat_gateway":
-            # A NAT gateway's ENI is requester-managed and configured statically; an
-            # instance asks the subnet's DHCP server for the same address (render.dhcp).
+        if eni.owner_kind != "instance":
+            # A NAT gateway's or endpoint's ENI is requester-managed and configured
+            # statically; an instance asks the subnet's DHCP server (render.dhcp).
             addrs.append(Address(ins, n.ENI_IF, f"{eni.private_ip}/{sub.cidr.prefixlen}"))
             routes.append(Route(ins, "0.0.0.0/0", via=str(sub.router_ip), dev=n.ENI_IF))
         # The subnet answers for base+1 on every port and reaches each ENI by a host route.

@@ -52,6 +52,8 @@ def _all_ports(rule: SecurityGroupRule, protocol: int) -> bool:
 def selectors(model: Model, eni: Eni, direction: str) -> list[Selector]:
     """The traffic that starts an untracked flow at `eni` in `direction` (ingress: flows
     towards it; egress: flows it starts)."""
+    if eni.owner_kind == "vpc_endpoint":
+        return []  # an interface endpoint's connections are always tracked (7.16, 17.8)
     groups = [model.security_groups[g] for g in eni.security_groups]
     same = [r for g in groups for r in (g.ingress if direction == "ingress" else g.egress)]
     other = [r for g in groups for r in (g.egress if direction == "ingress" else g.ingress)]

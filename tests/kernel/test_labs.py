@@ -135,6 +135,10 @@ INTENDED: dict[str, dict[str, tuple[str, str, str, str | None, str] | None]] = {
             "reply",
         ),
     },
+    "18-s3-through-nat": {
+        # reachable, but through the NAT gateway: S3 sees its elastic IP (ref 17.2)
+        "etl -> s3 tcp/443 reachable": None,
+    },
     "16-peering-one-way": {
         # the request crosses the peering; the reply has no route back to it (ref 1.10) and
         # follows the default route through the NAT gateway to the internet gateway (5.5)
@@ -376,6 +380,14 @@ GUESSES = {
             "      - {destination: 0.0.0.0/0, vpc_peering_connection: shop-analytics}\n  reports:",
         )
     ],
+    # S3's addresses to the internet gateway: the instance has no public IP (ref 5.3)
+    "18-s3-through-nat": [
+        (
+            "      - {destination: 0.0.0.0/0, nat_gateway: nat}\n\nsecurity",
+            "      - {destination: 0.0.0.0/0, nat_gateway: nat}\n"
+            "      - {destination: 198.51.100.128/27, internet_gateway: igw}\n\nsecurity",
+        )
+    ],
     # deleting the deny lets MySQL in from the internet
     "14-acl-cuts-replication": [
         ("      - {rule: 50, protocol: tcp, port: 3306, cidr: 0.0.0.0/0, action: deny}\n", "")
@@ -407,6 +419,7 @@ CAUGHT_BY = {
     "11-blackhole-after-nat-removal": "worker -> storage tcp/443 reachable",
     "15-pmtud-icmp-blocked": "client -> api icmp blocked",
     "16-peering-one-way": "db -> updates tcp/443 reachable",
+    "18-s3-through-nat": "etl -> s3 tcp/443 reachable",
 }
 # every attachment propagated into every table: the spokes reach each other (18.1)
 GUESSES["19-tgw-no-propagation"] = [

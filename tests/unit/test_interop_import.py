@@ -49,8 +49,7 @@ def test_files_are_recognised_by_their_top_level_key_and_every_gap_is_listed(
     r = netemu("import", str(EXAMPLES), "-o", str(out))
     assert r.returncode == 0, r.stderr
     for line in (
-        "vpce-0f89a33420c1931d7: interface endpoints (com.amazonaws.us-east-1.elasticloadbalancing) are not emulated yet",
-        "vpce-032a826a: gateway endpoints (com.amazonaws.us-east-1.dynamodb) are not emulated yet",
+        "vpce-0f89a33420c1931d7: interface endpoints to com.amazonaws.us-east-1.elasticloadbalancing are not emulated",
         "rtb-3d560345: route 192.168.0.0/16 -> pcx-11223344556677889: its VPC peering connection is not part of the import",
         "subnet-d6fcaa8d: IPv6 CIDR 2001:db8:1234:1a00::/64: its VPC has no IPv6 block here",
         "i-1234567890abcdef0: secondary private IP 10.0.2.158 is not emulated yet",
@@ -170,7 +169,8 @@ def test_internet_options_name_the_hosts_in_the_file(tmp_path: Path) -> None:
     text = out.read_text()
     assert "internet host 'repo' at 198.51.100.20; internet host 'client' at 192.0.2.10." in text
     model, _ = load_model(str(out))
-    assert sorted(model.internet_hosts) == ["client", "repo"]
+    # and the emulated DynamoDB its imported gateway endpoint leads to (ref 17.1)
+    assert sorted(model.internet_hosts) == ["client", "dynamodb", "repo"]
 
 
 def test_internet_option_needs_name_equals_ip(tmp_path: Path) -> None:

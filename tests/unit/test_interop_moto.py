@@ -142,24 +142,23 @@ def test_three_az_module_layout_imports_and_reports_the_s3_endpoint(
     r = netemu("import", "--endpoint-url", moto_endpoint, "--region", REGION, "-o", str(out))
     assert r.returncode == 0, r.stderr
     endpoint = made["endpoint"]
-    assert (
-        f"unsupported: {endpoint}: gateway endpoints (com.amazonaws.{REGION}.s3) "
-        "are not emulated yet"
-    ) in r.stderr
-    assert r.stderr.count(f"-> {endpoint}: prefix list destinations are not emulated yet") == 3
+    assert endpoint not in r.stderr  # imported whole, its routes made again (ref 17.2)
     model, _ = load_model(str(out))
+    (s3,) = model.vpc_endpoints.values()
+    assert (s3.id, s3.service_name) == (endpoint, f"com.amazonaws.{REGION}.s3")
+    assert len(s3.route_table_ids) == 3 and "s3" in model.internet_hosts
     mine = [s for s in model.subnets.values() if s.vpc == "my-vpc"]
     assert len(mine) == 9 and len(model.nat_gateways) == 3
     assert {s.az[-1] for s in mine} == {"a", "c", "d"}
     for nat in model.nat_gateways.values():  # one per AZ, each private table to its own
         zone = model.subnets[nat.subnet].az
         table = next(t for t in model.route_tables.values() if t.name.endswith(zone))
-        assert table.routes[-1].target == nat.name
+        default = next(r for r in table.routes if str(r.destination) == "0.0.0.0/0")
+        assert default.target == nat.name
     save_with_aws_cli(moto_endpoint, tmp_path / "snap")  # the same account as a snapshot
     saved = tmp_path / "saved.yaml"
     r = netemu("import", str(tmp_path / "snap"), "-o", str(saved), "--name", "vpc")
     assert r.returncode == 0, r.stderr
-    assert f"{endpoint}: gateway endpoints" in r.stderr
     assert body(saved) == body(out)
     strict = netemu(
         "import",
@@ -171,7 +170,8 @@ def test_three_az_module_layout_imports_and_reports_the_s3_endpoint(
         str(tmp_path / "strict.yaml"),
         "--strict",
     )
-    assert strict.returncode == 2 and not (tmp_path / "strict.yaml").exists()
+    # nothing is left unsupported now that the S3 endpoint is emulated (ref 17.2)
+    assert strict.returncode == 0 and (tmp_path / "strict.yaml").exists()
 
 
 def test_an_unreachable_endpoint_is_a_clear_error(

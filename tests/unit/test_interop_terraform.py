@@ -49,10 +49,11 @@ def test_a_state_imports_like_the_describe_output_of_the_same_account(tmp_path: 
     )
     assert r.returncode == 0, r.stderr
     assert "aws_flow_log" not in r.stderr  # imported (docs/flow-logs.md, ref 12.1)
-    assert "vpce-0123456789abcdef0: gateway endpoints (com.amazonaws.ap-northeast-1.s3)" in r.stderr
+    assert "vpce-0123456789abcdef0" not in r.stderr  # imported (ref 17.2)
     assert "aws_s3_bucket" not in r.stderr and "webdb-logs" not in out.read_text()
     model, _ = load_model(str(out))
     book, _ = load_model(str(ROOT / "scenarios/book/webdb.yaml"))
+    assert model.vpc_endpoints["vpce-0123456789abcdef0"].service == "s3"
     assert model.vpcs["main"].id == "vpc-0c3a1c9e4b1f2a3d4"
     assert model.instances["web"].id == "i-0a1b2c3d4e5f60001"
     assert model.group("main", "default") is not None
@@ -72,7 +73,10 @@ def test_a_state_imports_like_the_describe_output_of_the_same_account(tmp_path: 
     ]
     nat = model.nat_gateways["nat"]
     assert str(nat.eni.public_ip) == "203.0.113.50" and nat.id == "nat-0123abcd4567ef890"
-    assert [r.target for r in model.route_tables["private"].routes[1:]] == ["nat"]
+    assert [r.target for r in model.route_tables["private"].routes[1:]] == [
+        "nat",
+        "vpce-0123456789abcdef0",  # the S3 endpoint's prefix-list route (ref 17.2)
+    ]
 
 
 def test_a_plan_imports_with_ids_derived_from_addresses() -> None:
