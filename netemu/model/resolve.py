@@ -23,6 +23,7 @@ from netemu.model.validate_context import (
     IGW,
     INSTANCE,
     NAT,
+    NIC,
     SUBNET,
     TABLE,
     VPC,
@@ -65,6 +66,7 @@ TOP_KEYS = (
     "vpc_peering_connections",
     "elastic_ips",
     "egress_only_internet_gateways",
+    "network_interfaces",
 )
 SECTIONS = {
     "vpcs": VPC,
@@ -76,6 +78,7 @@ SECTIONS = {
     "network_acls": ACL,
     "instances": INSTANCE,
     "egress_only_internet_gateways": EIGW,
+    "network_interfaces": NIC,
 }
 SCENARIO_NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,11}")
 REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
@@ -199,4 +202,5 @@ def _model(ctx: Ctx) -> Model:
         vpc_peering_connections=ctx.vpc_peering_connections,
         elastic_ips=ctx.elastic_ips,
         egress_only_internet_gateways=ctx.egress_only_gateways,
+        network_interfaces=ctx.network_interfaces,
     )

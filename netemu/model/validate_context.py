@@ -13,6 +13,7 @@ from netemu.model.types import (
     CommandCheck,
     EgressOnlyInternetGateway,
     ElasticIp,
+    Eni,
     Expectation,
     Instance,
     InternetGateway,
@@ -47,6 +48,7 @@ HOST = "internet host"
 PCX = "VPC peering connection"
 EIP = "elastic IP"
 EIGW = "egress-only internet gateway"
+NIC = "network interface"
 
 
 def q(text: str) -> str:
@@ -124,6 +126,7 @@ class Ctx:
     vpc_peering_connections: dict[str, VpcPeeringConnection] = field(default_factory=dict)
     elastic_ips: dict[str, ElasticIp] = field(default_factory=dict)
     egress_only_gateways: dict[str, EgressOnlyInternetGateway] = field(default_factory=dict)
+    network_interfaces: dict[str, Eni] = field(default_factory=dict)  # secondary ENIs (9.20)
 
     def error(self, at: Node | Pos | None, message: str) -> None:
         self.problems.append(Problem(_where(at), message, "error", self.path))

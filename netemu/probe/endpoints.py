@@ -70,7 +70,7 @@ def owner_of(model: Model, ip: IPv4Address, src: Endpoint) -> Endpoint | None:
     for eni in model.enis():
         vpc = model.subnets[eni.subnet].vpc
         near = vpc == src.vpc or (src.vpc is not None and model.peering_between(vpc, src.vpc))
-        if ip == eni.public_ip or (ip == eni.private_ip and near):
+        if ip == eni.public_ip or (ip in eni.private_ips and near):
             owner = _eni_of(model, eni.owner)
             assert owner
             return Endpoint(eni.owner, owner[1], ip, vpc, eni)

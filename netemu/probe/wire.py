@@ -11,7 +11,6 @@ from ipaddress import IPv4Address
 from netemu.driver import netns
 from netemu.probe import path
 from netemu.probe.nflog import Packet, parse_ipv4
-from netemu.render import names as n
 from netemu.render import nft
 
 ETH_P_IP = 0x0800
@@ -27,9 +26,9 @@ def in_ns(ns: str, family: int, kind: int, proto: int) -> socket.socket:
 
 
 def capture(ns: str) -> socket.socket:
-    """A non-blocking capture of IPv4 packets arriving on the ENI of namespace `ns`."""
+    """A non-blocking capture of IPv4 packets arriving on any ENI of namespace `ns` (an
+    instance may have several, 9.20)."""
     s = in_ns(ns, socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
-    s.bind((n.ENI_IF, ETH_P_IP))
     s.setblocking(False)
     return s
 
