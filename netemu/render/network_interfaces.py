@@ -46,7 +46,11 @@ def wiring(model: Model) -> tuple[list[Address], list[Route], list[Rule]]:
             Address(ns, ifname, f"{eni.private_ip}/{sub.cidr.prefixlen}", noprefixroute=True)
         )
         routes.append(Route(ns, str(sub.cidr), dev=ifname, table=t))
-        routes.append(Route(ns, "0.0.0.0/0", via=str(sub.router_ip), dev=ifname, table=t))
+        # onlink: the kernel checks a gateway against the main table, where this ENI's
+        # subnet has no route (its address is added without one).
+        routes.append(
+            Route(ns, "0.0.0.0/0", via=str(sub.router_ip), dev=ifname, table=t, onlink=True)
+        )
         for ip in eni.private_ips:
             rules.append(Rule(ns, t, t, src=f"{ip}/32"))
     return addrs, routes, rules
