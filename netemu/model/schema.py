@@ -18,6 +18,7 @@ from netemu.model.validate_checks import KEYS as RUN_KEYS
 from netemu.model.validate_conntrack import BOUNDS as CONNTRACK_BOUNDS
 from netemu.model.validate_elastic_ips import EIP_KEYS
 from netemu.model.validate_enis import INSTANCE_KEYS, NAT_KEYS
+from netemu.model.validate_network_interfaces import ENI_KEYS, MAX_ENIS
 from netemu.model.validate_expect import EXPECT_KEYS, REASONS
 from netemu.model.validate_flow_logs import FLOW_LOG_FIELDS, FLOW_LOG_KEYS, TRAFFIC_TYPES
 from netemu.model.validate_internet import HOST_KEYS, INTERNET_KEYS
@@ -123,6 +124,11 @@ _VALUES: dict[str, Schema] = {
     "security_group": _NAME,
     "security_groups": {"type": "array", "items": _NAME},
     "private_ip": _IP,
+    "secondary_private_ips": {
+        "type": "array",
+        "items": _IP,
+        "description": "more private IPv4 addresses of the ENI, from its subnet (ref 9.21)",
+    },
     "ip": _IP,
     "elastic_ip": {"type": "string", "description": "an address, auto, or an elastic_ips name"},
     "idle_timeout": _INT,
@@ -275,6 +281,22 @@ def schema() -> Schema:
         ),
         "egress_only_internet_gateways": _named(
             _object(EIGW_KEYS, ("vpc",)), "egress-only internet gateways: IPv6 out only (16.5)"
+        ),
+        "network_interfaces": _named(
+            _object(
+                ENI_KEYS,
+                ("subnet", "instance", "device_index"),
+                {
+                    "device_index": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_ENIS - 1,
+                        "description": "1 and up: 0 is the instance's own ENI (ref 9.7, 9.20)",
+                    },
+                    "description": {"type": "string"},
+                },
+            ),
+            "secondary ENIs attached to instances (ref 9.20)",
         ),
     }
     top = _object(TOP_KEYS, nested=sections)

@@ -94,9 +94,9 @@ def read(ctx: Ctx, top: dict[str, Node], instances: dict[str, Subnet]) -> list[N
         if "description" in m:
             text(ctx, m["description"], f"{what} description")
         sdc = opt_bool(ctx, m, "source_dest_check", what, True)  # ref 9.9, per ENI
-        if subnet is None or owner is None or index is None:
+        if subnet is None or owner is None:
             continue
-        if not _same_place(ctx, m, what, subnet, owner, instances[owner]):
+        if not _same_place(ctx, m, what, subnet, owner, instances[owner]) or index is None:
             continue
         groups = group_list(ctx, m.get("security_groups"), what, subnet.vpc)
         spec = NicSpec(name, node, eni_id, subnet, owner, index, m.get("private_ip"),
