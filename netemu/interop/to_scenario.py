@@ -86,6 +86,7 @@ class _Converter(Endpoints):
         self.group: dict[str, str] = {}  # sg id -> name ("default" for a default group)
         self.instance: dict[str, str] = {}
         self.eni_owner: dict[str, str] = {}  # primary ENI id -> instance name
+        self.secondary_enis: dict[str, str] = {}  # secondary ENI id -> its name (9.20)
         self.pcx: dict[str, str] = {}  # pcx id -> name
         self.out: Scenario = {}
 
@@ -136,6 +137,7 @@ class _Converter(Endpoints):
             "security_groups",
             "network_acls",
             "instances",
+            "network_interfaces",
             "elastic_ips",
             "egress_only_internet_gateways",
             "internet",
@@ -150,7 +152,7 @@ class _Converter(Endpoints):
             for a in n.get("NatGatewayAddresses") or []
             if a.get("NetworkInterfaceId")
         }
-        return set(self.eni_owner) | nat_enis
+        return set(self.eni_owner) | nat_enis | set(self.secondary_enis)
 
     def _flow_log_targets(self) -> dict[str, str]:
         """VPC, subnet and ENI ids -> the name of what a flow log on them covers."""
@@ -355,7 +357,8 @@ class _Converter(Endpoints):
                 spec["egress"] = egress
             out[self.group[gid]] = spec
         self.out["security_groups"] = out
-        for inst in self.out["instances"].values():
+        enis = (self.out.get("network_interfaces") or {}).values()  # their own groups (9.6)
+        for inst in [*self.out["instances"].values(), *enis]:
             for g in inst["security_groups"]:
                 if g not in self.group:
                     msg = f"security group {g} is not in the import (describe-security-groups)"

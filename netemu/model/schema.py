@@ -18,13 +18,13 @@ from netemu.model.validate_checks import KEYS as RUN_KEYS
 from netemu.model.validate_conntrack import BOUNDS as CONNTRACK_BOUNDS
 from netemu.model.validate_elastic_ips import EIP_KEYS
 from netemu.model.validate_enis import INSTANCE_KEYS, NAT_KEYS
-from netemu.model.validate_network_interfaces import ENI_KEYS, MAX_ENIS
 from netemu.model.validate_expect import EXPECT_KEYS, REASONS
 from netemu.model.validate_flow_logs import FLOW_LOG_FIELDS, FLOW_LOG_KEYS, TRAFFIC_TYPES
 from netemu.model.validate_internet import HOST_KEYS, INTERNET_KEYS
 from netemu.model.validate_ipv6 import EIGW_KEYS
 from netemu.model.validate_key_pairs import KEY_PAIR_KEYS
 from netemu.model.validate_network import IGW_KEYS, SUBNET_KEYS, TABLE_KEYS, VPC_KEYS
+from netemu.model.validate_network_interfaces import ENI_KEYS, MAX_ENIS
 from netemu.model.validate_peering import PEERING_KEYS, STATUSES
 from netemu.model.validate_routes import ROUTE_KEYS
 from netemu.model.validate_security import (
