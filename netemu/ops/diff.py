@@ -20,7 +20,7 @@ from netemu.model.types import (
     Route6,
     SecurityGroup,
 )
-from netemu.ops import elastic_ips, vpc_cidrs, vpc_peering
+from netemu.ops import elastic_ips, network_interfaces, vpc_cidrs, vpc_peering
 from netemu.ops.words import (
     Change,
     _c,
@@ -55,6 +55,7 @@ def changes(old: Model, new: Model) -> list[Change]:
     out += _nat_gateways(old, new)
     out += _associations(old, new)
     out += _instances(old, new)
+    out += network_interfaces.changes(old, new)  # secondary ENIs and IPs (9.20, 9.21)
     out += _route_changes(old, new)
     out += _subnets_deleted(old, new)
     out += _internet(old, new)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from netemu.errors import Problem, ScenarioInvalid
 from netemu.model.types import Model
+from netemu.ops import network_interfaces
 from netemu.scenario import Node, load
 
 
@@ -54,5 +55,7 @@ def refuse_forbidden(old: Model, new: Model, path: str) -> None:
         elif prev.az != sub.az:
             refused += f"subnet {s} cannot move from {prev.az} to {sub.az}"
             fail(("subnets", s, "az"), refused + "; a subnet lives in one Availability Zone (2.2)")
+    for keys, message in network_interfaces.refused(old, new):  # a live ENI (9.7)
+        fail(keys, message)
     if problems:
         raise ScenarioInvalid(problems)

@@ -113,3 +113,50 @@ def test_shipped_multi_eni_scenario_holds_on_real_packets() -> None:
     with running(str(ROOT / "scenarios" / "book" / "multi-eni.yaml")) as s:
         outcomes = s.expectations()
         assert outcomes and all(o.ok for o in outcomes), [o.title + o.why for o in outcomes]
+
+
+APPLY_BASE = """
+name: nicap
+vpcs:
+  main: {cidr: 10.42.0.0/16}
+subnets:
+  front: {vpc: main, cidr: 10.42.1.0/24, az: a}
+  back: {vpc: main, cidr: 10.42.2.0/24, az: a}
+  ops: {vpc: main, cidr: 10.42.3.0/24, az: a}
+security_groups:
+  open:
+    vpc: main
+    ingress: [{protocol: tcp, port: 22, cidr: 0.0.0.0/0}]
+instances:
+  app: {subnet: front, private_ip: 10.42.1.10, security_groups: [open], services: [ssh]}
+  ops: {subnet: ops, private_ip: 10.42.3.10}
+"""
+APPLY_MORE = APPLY_BASE.replace(
+    "services: [ssh]}", "services: [ssh], secondary_private_ips: [10.42.1.20]}"
+) + (
+    "network_interfaces:\n"
+    "  nic: {subnet: back, instance: app, device_index: 1, private_ip: 10.42.2.10,"
+    " secondary_private_ips: [10.42.2.20], security_groups: [open]}\n"
+)
+
+
+def test_attach_detach_assign_and_unassign_are_live_changes() -> None:
+    """9.20, 9.21: `netemu apply` attaches a secondary ENI and assigns secondary private IPs
+    to a running instance, which then answers on them; detached and unassigned, they answer
+    no more."""
+    from live import live
+
+    with live(APPLY_BASE) as s:
+        run = Running(s.model)
+        assert run.probe("ops", "10.42.2.10", tcp=22).result == "blocked"
+        texts = [c.text for c in s.apply(APPLY_MORE).changes]
+        assert "attach network interface nic to instance app at device index 1" in texts, texts
+        run = Running(s.model)
+        for ip in ("10.42.2.10", "10.42.2.20", "10.42.1.20"):
+            assert run.probe("ops", ip, tcp=22).result == "reachable", ip
+        texts = [c.text for c in s.apply(APPLY_BASE).changes]
+        assert "detach network interface nic from instance app (device index 1)" in texts, texts
+        run = Running(s.model)
+        for ip in ("10.42.2.10", "10.42.1.20"):
+            assert run.probe("ops", ip, tcp=22).result == "blocked", ip
+        assert run.probe("ops", "app", tcp=22).result == "reachable"
