@@ -114,6 +114,7 @@ class _Converter(Endpoints):
             {**self.eni_owner, **self.instance},
             out["instances"],
             self._public,
+            self.secondary_enis,
         )
         self._route_tables()
         self._security_groups()

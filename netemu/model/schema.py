@@ -266,7 +266,14 @@ def schema() -> Schema:
                 nested={
                     "address": {"type": "string", "description": "default: from public_pool"},
                     "instance": _NAME,
-                    "network_interface": {"type": "string", "pattern": "^eni-"},
+                    "network_interface": {
+                        "type": "string",
+                        "description": "an ENI id, or a network_interfaces name (ref 9.20)",
+                    },
+                    "private_ip_address": {
+                        "type": "string",
+                        "description": "the ENI's primary private IP (netemu maps no other)",
+                    },
                 },
             ),
             "elastic IPs allocated, and associated with an instance or its ENI (ref 9.13)",

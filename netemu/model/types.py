@@ -285,6 +285,7 @@ class ElasticIp:
     allocation_id: str  # eipalloc-…
     address: IPv4Address
     instance: str | None  # Instance.name it is associated with; None: allocated only
+    network_interface: str | None = None  # the secondary ENI's name, when it is on one (9.20)
 
 
 @dataclass(frozen=True)

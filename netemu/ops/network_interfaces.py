@@ -30,6 +30,8 @@ def changes(old: Model, new: Model) -> list[Change]:
         if before is None or _attachment(before) != _attachment(eni):
             out.append(_c("attach", res, f"attach network interface {name} to instance "
                           f"{eni.owner} at device index {eni.device_index}"))  # fmt: skip
+        if before is None or before.public_ip != eni.public_ip:
+            out += _elastic_ip(name, before, eni)
         if before is None:
             continue
         was = before
@@ -43,6 +45,18 @@ def changes(old: Model, new: Model) -> list[Change]:
                           f"sourceDestCheck: {str(was.source_dest_check).lower()} -> "
                           f"{str(eni.source_dest_check).lower()}"))  # fmt: skip
     out += _secondary_ips(old, new)
+    return out
+
+
+def _elastic_ip(name: str, was: Eni | None, now: Eni) -> list[Change]:
+    """A secondary ENI's public address is an elastic IP or nothing (9.20, 9.13)."""
+    res, out = f"network_interface:{name}", []
+    if was is not None and was.public_ip:
+        out.append(_c("disassociate", res, f"disassociate elastic ip {was.public_ip} from "
+                      f"network interface {name}"))  # fmt: skip
+    if now.public_ip:
+        out.append(_c("associate", res, f"associate elastic ip {now.public_ip} with "
+                      f"network interface {name}"))  # fmt: skip
     return out
 
 

@@ -94,3 +94,27 @@ def test_an_eni_needs_an_instance_a_subnet_and_a_device_index() -> None:
     assert needs == ["'device_index'", "'instance'", "'subnet'"], found
     p = one(BASE.replace("instance: app, device", "instance: nope, device"))
     assert "unknown instance 'nope'" in p.message
+
+
+def test_an_elastic_ip_associates_with_a_secondary_eni_by_name_or_id() -> None:
+    """9.13, 9.20: the elastic IP becomes the secondary ENI's public address."""
+    text = BASE + "elastic_ips:\n  e: {address: 198.51.100.9, network_interface: nic}\n"
+    model, _ = load_model_text(text)
+    nic = model.network_interfaces["nic"]
+    assert (str(nic.public_ip), nic.elastic_ip) == ("198.51.100.9", True)
+    eip = model.elastic_ips["e"]
+    assert (eip.instance, eip.network_interface) == ("app", "nic")
+    assert model.instances["app"].public_ip is None
+    by_id = text.replace("network_interface: nic", f"network_interface: {nic.id}")
+    assert load_model_text(by_id)[0].network_interfaces["nic"].elastic_ip
+
+
+def test_an_elastic_ip_maps_to_the_enis_primary_private_ip_only() -> None:
+    """9.21 and docs/aws-decisions.md: a secondary private IP is refused, a foreign one too."""
+    eip = "elastic_ips:\n  e: {network_interface: nic, private_ip_address: %s}\n"
+    load_model_text(BASE + eip % "10.0.2.10")
+    p = one(BASE.replace("private_ip: 10.0.2.10", "private_ip: 10.0.2.10, "
+                         "secondary_private_ips: [10.0.2.20]") + eip % "10.0.2.20")  # fmt: skip
+    assert at(p) == "16:51" and "primary private IP only" in p.message
+    p = one(BASE + eip % "10.0.1.10")
+    assert "is not an address of eni-" in p.message and "ref 9.21" in p.message
