@@ -118,3 +118,15 @@ def test_an_elastic_ip_maps_to_the_enis_primary_private_ip_only() -> None:
     assert at(p) == "16:51" and "primary private IP only" in p.message
     p = one(BASE + eip % "10.0.1.10")
     assert "is not an address of eni-" in p.message and "ref 9.21" in p.message
+
+
+def test_instance_metadata_lists_every_eni_with_all_its_addresses() -> None:
+    """9.20, 9.21: network/interfaces/macs/ has one entry per ENI (device-number, local-ipv4s)."""
+    from netemu.render.services import metadata_tree
+
+    model, _ = load_model_text(BASE)
+    macs = metadata_tree(model, model.instances["app"])["meta-data"]["network"]["interfaces"]
+    by_number = {m["device-number"]: m for m in macs["macs"].values()}
+    assert by_number["0"]["local-ipv4s"] == "10.0.1.10\n10.0.1.20"
+    assert by_number["1"]["local-ipv4s"] == "10.0.2.10"
+    assert by_number["1"]["interface-id"] == model.network_interfaces["nic"].id
