@@ -39,7 +39,9 @@ def test_a_second_eni_and_secondary_ips_made_on_moto_import_live(
             {"ResourceType": "network-interface", "Tags": [{"Key": "Name", "Value": "web-back"}]}
         ],
     )["NetworkInterface"]["NetworkInterfaceId"]
-    ec2.attach_network_interface(NetworkInterfaceId=eni, InstanceId=web["InstanceId"], DeviceIndex=1)
+    ec2.attach_network_interface(
+        NetworkInterfaceId=eni, InstanceId=web["InstanceId"], DeviceIndex=1
+    )
     ec2.assign_private_ip_addresses(NetworkInterfaceId=eni, PrivateIpAddresses=["172.30.1.51"])
     out = tmp_path / "live.yaml"
     r = subprocess.run(

@@ -130,3 +130,14 @@ def test_instance_metadata_lists_every_eni_with_all_its_addresses() -> None:
     assert by_number["0"]["local-ipv4s"] == "10.0.1.10\n10.0.1.20"
     assert by_number["1"]["local-ipv4s"] == "10.0.2.10"
     assert by_number["1"]["interface-id"] == model.network_interfaces["nic"].id
+
+
+def test_the_instance_name_resolves_to_its_eth0_and_each_eni_has_its_private_name() -> None:
+    """9.20, 10.4: `app` names eth0's address; each ENI's ip-a-b-c-d name its own."""
+    from netemu.render.dns import vpc_resolver_hosts
+
+    model, _ = load_model_text(BASE.replace("main: {cidr: 10.0.0.0/16}",
+                                            "main: {cidr: 10.0.0.0/16, dns_hostnames: true}"))  # fmt: skip
+    hosts = vpc_resolver_hosts(model, model.vpcs["main"])
+    assert [line for line in hosts.splitlines() if line.endswith(" app")] == ["10.0.1.10 app"]
+    assert "10.0.2.10 ip-10-0-2-10.ec2.internal" in hosts
