@@ -160,3 +160,20 @@ def test_attach_detach_assign_and_unassign_are_live_changes() -> None:
         for ip in ("10.42.2.10", "10.42.1.20"):
             assert run.probe("ops", ip, tcp=22).result == "blocked", ip
         assert run.probe("ops", "app", tcp=22).result == "reachable"
+
+
+def test_a_stopped_instance_answers_on_none_of_its_enis() -> None:
+    """9.2, 9.10, 9.20: a stopped instance keeps every ENI and address but answers on none;
+    the model says the same (netemu explain)."""
+    from netemu.explain.static import explain
+    from netemu.testing import spec
+
+    text = SCENARIO.format(primary_check="true").replace(
+        "services: [http, ssh]", "services: [http, ssh]\n    state: stopped"
+    )
+    with running_text(text) as s:
+        for ip, port in (("10.41.1.10", 80), ("10.41.2.10", 22), ("10.41.2.20", 22)):
+            result = _result(s, ip, port)
+            assert result[:2] == ("blocked", "BAD_STATE"), (ip, result)
+            static = explain(s.model, spec("ops", ip, tcp=port))
+            assert static.reason is not None and static.reason.code == "BAD_STATE", ip
