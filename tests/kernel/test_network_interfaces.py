@@ -177,3 +177,34 @@ def test_a_stopped_instance_answers_on_none_of_its_enis() -> None:
             assert result[:2] == ("blocked", "BAD_STATE"), (ip, result)
             static = explain(s.model, spec("ops", ip, tcp=port))
             assert static.reason is not None and static.reason.code == "BAD_STATE", ip
+
+
+def test_flow_logs_record_traffic_of_a_secondary_eni_under_its_own_id() -> None:
+    """12.1, 9.20: an instance's flow log covers all its ENIs; traffic to eth1's secondary
+    IP is recorded under eth1's ENI id with that address, accepted; traffic its group
+    refuses is rejected there."""
+    import json
+    import time
+
+    from netemu.driver.state import state_dir
+    from netemu.flowlogs import records
+
+    logs = "flow_logs:\n  app: {resource: app, traffic_type: ALL, max_aggregation_interval: 1}\n"
+    with running_text(SCENARIO.format(primary_check="true") + logs) as s:
+        assert _result(s, "10.41.2.20", 22)[0] == "reachable"
+        assert _result(s, "10.41.2.20", 80)[0] == "blocked"
+        time.sleep(2.2)
+        path = Path(state_dir(s.model.name)) / records.RECORDS
+        rows = [json.loads(x) for x in path.read_text().splitlines()]
+        nic = s.model.network_interfaces["app-back"].id
+        seen = {
+            (r["action"], r["flow-direction"], r["dstaddr"], r["dstport"])
+            for r in rows
+            if r["log-status"] == "OK" and r["interface-id"] == nic and r["protocol"] == 6
+        }
+        assert ("ACCEPT", "ingress", "10.41.2.20", 22) in seen, seen
+        assert ("REJECT", "ingress", "10.41.2.20", 80) in seen, seen
+        primary = s.model.instances["app"].eni.id
+        assert not [
+            r for r in rows if r["interface-id"] == primary and r["dstaddr"] == "10.41.2.20"
+        ]
