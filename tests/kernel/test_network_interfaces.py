@@ -53,7 +53,7 @@ def _result(s: Running, dst: str, port: int) -> tuple[str, str | None, str | Non
 
 
 def test_an_instance_with_two_enis_is_reachable_on_both_and_each_group_guards_its_own_eni() -> None:
-    """9.20, 9.6: the instance answers on the primary address of each ENI, each in its own
+    """ref 9.20, 9.6: the instance answers on the primary address of each ENI, each in its own
     subnet; the `web` group of eth0 admits 80 to eth0's address only, the `admin` group of
     eth1 admits 22 to eth1's address only."""
     with running_text(SCENARIO.format(primary_check="true")) as s:
@@ -67,7 +67,7 @@ def test_an_instance_with_two_enis_is_reachable_on_both_and_each_group_guards_it
 
 
 def test_a_secondary_private_ip_answers_and_is_filtered_by_its_enis_group() -> None:
-    """9.21, 9.8: a secondary private IP of either ENI answers, under the security groups of
+    """ref 9.21, 9.8: a secondary private IP of either ENI answers, under the security groups of
     the ENI that holds it."""
     with running_text(SCENARIO.format(primary_check="true")) as s:
         assert _result(s, "10.41.1.20", 80) == ("reachable", None, None, None)
@@ -78,7 +78,7 @@ def test_a_secondary_private_ip_answers_and_is_filtered_by_its_enis_group() -> N
 
 
 def test_the_instance_routes_replies_by_the_eni_they_came_in_on() -> None:
-    """9.23: the source rules netemu sets up as Amazon Linux 2023 does are in the kernel:
+    """ref 9.23: the source rules netemu sets up as Amazon Linux 2023 does are in the kernel:
     table 10001 for eth1, a rule per address of eth1, the secondary IPs as /32s."""
     with running_text(SCENARIO.format(primary_check="true")) as s:
         rules = s.exec("app", "ip", "rule").stdout
@@ -91,7 +91,7 @@ def test_the_instance_routes_replies_by_the_eni_they_came_in_on() -> None:
 
 
 def test_source_dest_check_is_per_eni() -> None:
-    """9.9, 9.11, 9.23: without its source rules, the instance answers for eth1's address
+    """ref 9.9, 9.11, 9.23: without its source rules, the instance answers for eth1's address
     by its default route, out of eth0: eth0's source/destination check drops the reply (the
     asymmetric routing AWS warns of). With eth0's check off, the same reply passes: the
     check belongs to the ENI the packet leaves by, not to the instance."""
@@ -109,7 +109,7 @@ def test_source_dest_check_is_per_eni() -> None:
 
 
 def test_shipped_multi_eni_scenario_holds_on_real_packets() -> None:
-    """9.20, 9.21, 9.6: every expectation of scenarios/book/multi-eni.yaml holds."""
+    """ref 9.20, 9.21, 9.6: every expectation of scenarios/book/multi-eni.yaml holds."""
     with running(str(ROOT / "scenarios" / "book" / "multi-eni.yaml")) as s:
         outcomes = s.expectations()
         assert outcomes and all(o.ok for o in outcomes), [o.title + o.why for o in outcomes]
@@ -141,7 +141,7 @@ APPLY_MORE = APPLY_BASE.replace(
 
 
 def test_attach_detach_assign_and_unassign_are_live_changes() -> None:
-    """9.20, 9.21: `netemu apply` attaches a secondary ENI and assigns secondary private IPs
+    """ref 9.20, 9.21: `netemu apply` attaches a secondary ENI and assigns secondary private IPs
     to a running instance, which then answers on them; detached and unassigned, they answer
     no more."""
     from live import live
@@ -163,7 +163,7 @@ def test_attach_detach_assign_and_unassign_are_live_changes() -> None:
 
 
 def test_a_stopped_instance_answers_on_none_of_its_enis() -> None:
-    """9.2, 9.10, 9.20: a stopped instance keeps every ENI and address but answers on none;
+    """ref 9.2, 9.10, 9.20: a stopped instance keeps every ENI and address but answers on none;
     the model says the same (netemu explain)."""
     from netemu.explain.static import explain
     from netemu.testing import spec
@@ -180,7 +180,7 @@ def test_a_stopped_instance_answers_on_none_of_its_enis() -> None:
 
 
 def test_flow_logs_record_traffic_of_a_secondary_eni_under_its_own_id() -> None:
-    """12.1, 9.20: an instance's flow log covers all its ENIs; traffic to eth1's secondary
+    """ref 12.1, 9.20: an instance's flow log covers all its ENIs; traffic to eth1's secondary
     IP is recorded under eth1's ENI id with that address, accepted; traffic its group
     refuses is rejected there."""
     import json

@@ -34,7 +34,7 @@ def _texts(old: str, new: str) -> list[str]:
 
 
 def test_attach_and_detach_a_secondary_eni_live() -> None:
-    """9.20, 9.7: a secondary ENI is created and attached, detached and deleted."""
+    """ref 9.20, 9.7: a secondary ENI is created and attached, detached and deleted."""
     assert _texts(BASE, BASE + NIC) == [
         "create network interface nic in subnet back (10.0.2.10)",
         "attach network interface nic to instance app at device index 1",
@@ -46,7 +46,7 @@ def test_attach_and_detach_a_secondary_eni_live() -> None:
 
 
 def test_assign_and_unassign_secondary_ips_and_modify_an_eni() -> None:
-    """9.21, 9.6: addresses, groups and the source/destination check change in place."""
+    """ref 9.21, 9.6: addresses, groups and the source/destination check change in place."""
     more = BASE.replace("10.0.1.10}", "10.0.1.10, secondary_private_ips: [10.0.1.20]}")
     new = more + NIC.replace(
         "10.0.2.10}",
@@ -71,7 +71,7 @@ def test_assign_and_unassign_secondary_ips_and_modify_an_eni() -> None:
 def test_a_live_eni_keeps_its_subnet_and_primary_ip(
     tmp_path: Path, change: str, line: int, words: str
 ) -> None:
-    """9.7: an interface never changes subnet; its primary private IP stays (9.21)."""
+    """ref 9.7: an interface never changes subnet; its primary private IP stays (9.21)."""
     new = BASE + NIC.replace(
         change, "subnet: back2," if "subnet" in change else "private_ip: 10.0.2.11}"
     )

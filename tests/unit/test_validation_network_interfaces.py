@@ -28,7 +28,7 @@ network_interfaces:
 
 
 def test_a_secondary_eni_and_secondary_ips_make_the_model() -> None:
-    """9.20, 9.21: the ENI is attached at its device index, with its own groups and MAC."""
+    """ref 9.20, 9.21: the ENI is attached at its device index, with its own groups and MAC."""
     model, _ = load_model_text(BASE)
     nic = model.network_interfaces["nic"]
     app = model.instances["app"]
@@ -40,7 +40,7 @@ def test_a_secondary_eni_and_secondary_ips_make_the_model() -> None:
 
 
 def test_the_secondary_eni_is_a_second_cable_into_the_instance() -> None:
-    """9.20, 9.23: eth1 in the instance, the ENI's own port in its subnet, source rules."""
+    """ref 9.20, 9.23: eth1 in the instance, the ENI's own port in its subnet, source rules."""
     plan = render(load_model_text(BASE)[0])
     ends = {(link.ns_a, link.ifname_a, link.ns_b) for link in plan.links}
     assert ("ne-test-i-app", "eth1", "ne-test-s-back") in ends
@@ -51,7 +51,7 @@ def test_the_secondary_eni_is_a_second_cable_into_the_instance() -> None:
 
 
 def test_an_eni_attaches_only_in_the_instances_zone_and_vpc() -> None:
-    """9.20: same Availability Zone; netemu: same VPC (docs/aws-decisions.md)."""
+    """ref 9.20: same Availability Zone; netemu: same VPC (docs/aws-decisions.md)."""
     p = one(BASE.replace("nic: {subnet: back", "nic: {subnet: far"))
     assert at(p) == "14:17" and "Availability Zone" in p.message and "ref 9.20" in p.message
     p = one(BASE.replace("nic: {subnet: back", "nic: {subnet: elsewhere").replace(
@@ -60,7 +60,7 @@ def test_an_eni_attaches_only_in_the_instances_zone_and_vpc() -> None:
 
 
 def test_device_index_zero_is_the_primary_and_indexes_are_unique() -> None:
-    """9.7, 9.20, 9.22"""
+    """ref 9.7, 9.20, 9.22"""
     p = one(BASE.replace("device_index: 1", "device_index: 0"))
     assert at(p) == "14:52" and "ref 9.7" in p.message
     twice = BASE + "  nic2: {subnet: back, instance: app, device_index: 1}\n"
@@ -71,7 +71,7 @@ def test_device_index_zero_is_the_primary_and_indexes_are_unique() -> None:
 
 
 def test_secondary_ips_come_from_the_subnet_and_belong_to_one_eni() -> None:
-    """9.1, 9.8, 2.3: outside the subnet, reserved, or another ENI's address."""
+    """ref 9.1, 9.8, 2.3: outside the subnet, reserved, or another ENI's address."""
     p = one(BASE.replace("[10.0.1.20]", "[10.0.2.20]"))
     assert at(p) == "12:71" and "not inside subnet 'front'" in p.message
     p = one(BASE.replace("[10.0.1.20]", "[10.0.1.3]"))
@@ -82,7 +82,7 @@ def test_secondary_ips_come_from_the_subnet_and_belong_to_one_eni() -> None:
 
 
 def test_too_many_addresses_on_one_eni_are_refused() -> None:
-    """9.22: an m5.large takes 10 IPv4 addresses per ENI."""
+    """ref 9.22: an m5.large takes 10 IPv4 addresses per ENI."""
     many = ", ".join(f"10.0.1.{30 + i}" for i in range(10))
     p = one(BASE.replace("[10.0.1.20]", f"[{many}]"))
     assert "11 private IPv4 addresses" in p.message and "ref 9.22" in p.message
@@ -97,7 +97,7 @@ def test_an_eni_needs_an_instance_a_subnet_and_a_device_index() -> None:
 
 
 def test_an_elastic_ip_associates_with_a_secondary_eni_by_name_or_id() -> None:
-    """9.13, 9.20: the elastic IP becomes the secondary ENI's public address."""
+    """ref 9.13, 9.20: the elastic IP becomes the secondary ENI's public address."""
     text = BASE + "elastic_ips:\n  e: {address: 198.51.100.9, network_interface: nic}\n"
     model, _ = load_model_text(text)
     nic = model.network_interfaces["nic"]
@@ -110,7 +110,7 @@ def test_an_elastic_ip_associates_with_a_secondary_eni_by_name_or_id() -> None:
 
 
 def test_an_elastic_ip_maps_to_the_enis_primary_private_ip_only() -> None:
-    """9.21 and docs/aws-decisions.md: a secondary private IP is refused, a foreign one too."""
+    """ref 9.21 and docs/aws-decisions.md: a secondary private IP is refused, a foreign one too."""
     eip = "elastic_ips:\n  e: {network_interface: nic, private_ip_address: %s}\n"
     load_model_text(BASE + eip % "10.0.2.10")
     p = one(BASE.replace("private_ip: 10.0.2.10", "private_ip: 10.0.2.10, "
@@ -121,7 +121,7 @@ def test_an_elastic_ip_maps_to_the_enis_primary_private_ip_only() -> None:
 
 
 def test_instance_metadata_lists_every_eni_with_all_its_addresses() -> None:
-    """9.20, 9.21: network/interfaces/macs/ has one entry per ENI (device-number, local-ipv4s)."""
+    """ref 9.20, 9.21: network/interfaces/macs/ has one entry per ENI (device-number, local-ipv4s)."""
     from netemu.render.services import metadata_tree
 
     model, _ = load_model_text(BASE)
@@ -133,7 +133,7 @@ def test_instance_metadata_lists_every_eni_with_all_its_addresses() -> None:
 
 
 def test_the_instance_name_resolves_to_its_eth0_and_each_eni_has_its_private_name() -> None:
-    """9.20, 10.4: `app` names eth0's address; each ENI's ip-a-b-c-d name its own."""
+    """ref 9.20, 10.4: `app` names eth0's address; each ENI's ip-a-b-c-d name its own."""
     from netemu.render.dns import vpc_resolver_hosts
 
     model, _ = load_model_text(BASE.replace("main: {cidr: 10.0.0.0/16}",
