@@ -263,6 +263,12 @@ class Eni:
     name: str = ""  # the `network_interfaces:` name of a secondary ENI; "" for a primary
 
     @property
+    def label(self) -> str:
+        """What a drop names it by: `eni:web` for an instance's own ENI, `eni:web-back` for
+        a secondary one (its `network_interfaces:` name)."""
+        return self.name or self.owner
+
+    @property
     def private_ips(self) -> tuple[IPv4Address, ...]:
         """Every private IPv4 address of the ENI, the primary first (ref 9.6)."""
         return (self.private_ip, *self.secondary_private_ips)

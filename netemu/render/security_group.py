@@ -111,8 +111,8 @@ def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
             nft.add_drop(
                 chain,
                 nft.match(nft.payload("ip", field), nft.one_or_set(eni.private_ips), "!="),
-                why=f"eni:{eni.owner} {direction} source/destination check",
-                drop=nft.Drop("ENI_SOURCE_DEST_CHECK_RESTRICTION", f"eni:{eni.owner}", direction),
+                why=f"eni:{eni.label} {direction} source/destination check",
+                drop=nft.Drop("ENI_SOURCE_DEST_CHECK_RESTRICTION", f"eni:{eni.label}", direction),
             )
         )
     names = ",".join(g.name for g in groups) or "(none)"

@@ -42,7 +42,12 @@ network_interfaces:
     private_ip: 10.41.2.10
     secondary_private_ips: [10.41.2.20]
     security_groups: [admin]
+    source_dest_check: {nic_check}
 """
+
+
+def _text(primary_check: str = "true", nic_check: str = "true") -> str:
+    return SCENARIO.format(primary_check=primary_check, nic_check=nic_check)
 
 
 def _result(s: Running, dst: str, port: int) -> tuple[str, str | None, str | None, str | None]:
@@ -56,7 +61,7 @@ def test_an_instance_with_two_enis_is_reachable_on_both_and_each_group_guards_it
     """ref 9.20, 9.6: the instance answers on the primary address of each ENI, each in its own
     subnet; the `web` group of eth0 admits 80 to eth0's address only, the `admin` group of
     eth1 admits 22 to eth1's address only."""
-    with running_text(SCENARIO.format(primary_check="true")) as s:
+    with running_text(_text()) as s:
         assert _result(s, "10.41.1.10", 80) == ("reachable", None, None, None)
         assert _result(s, "10.41.2.10", 22) == ("reachable", None, None, None)
         sg = "ENI_SG_RULES_MISMATCH"
@@ -69,7 +74,7 @@ def test_an_instance_with_two_enis_is_reachable_on_both_and_each_group_guards_it
 def test_a_secondary_private_ip_answers_and_is_filtered_by_its_enis_group() -> None:
     """ref 9.21, 9.8: a secondary private IP of either ENI answers, under the security groups of
     the ENI that holds it."""
-    with running_text(SCENARIO.format(primary_check="true")) as s:
+    with running_text(_text()) as s:
         assert _result(s, "10.41.1.20", 80) == ("reachable", None, None, None)
         assert _result(s, "10.41.2.20", 22) == ("reachable", None, None, None)
         sg = "ENI_SG_RULES_MISMATCH"
@@ -80,7 +85,7 @@ def test_a_secondary_private_ip_answers_and_is_filtered_by_its_enis_group() -> N
 def test_the_instance_routes_replies_by_the_eni_they_came_in_on() -> None:
     """ref 9.23: the source rules netemu sets up as Amazon Linux 2023 does are in the kernel:
     table 10001 for eth1, a rule per address of eth1, the secondary IPs as /32s."""
-    with running_text(SCENARIO.format(primary_check="true")) as s:
+    with running_text(_text()) as s:
         rules = s.exec("app", "ip", "rule").stdout
         assert "from 10.41.2.10 lookup 10001" in rules, rules
         assert "from 10.41.2.20 lookup 10001" in rules, rules
@@ -96,7 +101,7 @@ def test_source_dest_check_is_per_eni() -> None:
     asymmetric routing AWS warns of). With eth0's check off, the same reply passes: the
     check belongs to the ENI the packet leaves by, not to the instance."""
     for check, expected in (("true", "blocked"), ("false", "reachable")):
-        with running_text(SCENARIO.format(primary_check=check)) as s:
+        with running_text(_text(primary_check=check)) as s:
             for ip in ("10.41.2.10", "10.41.2.20"):
                 done = s.exec("app", "ip", "rule", "del", "from", ip, "lookup", "10001")
                 assert done.returncode == 0, done.stderr
@@ -104,6 +109,23 @@ def test_source_dest_check_is_per_eni() -> None:
             if expected == "blocked":
                 code = "ENI_SOURCE_DEST_CHECK_RESTRICTION"
                 assert result == ("blocked", code, "eni:app", "reply"), result
+            else:
+                assert result[0] == "reachable", result
+
+
+def test_a_secondary_enis_own_check_drops_what_leaves_it_with_another_address() -> None:
+    """ref 9.9, 9.20: route eth0's address out of eth1 (a source rule), and eth1's check
+    drops the answer as not its own address, naming eth1's ENI; with eth1's check off the
+    same answer passes."""
+    for check, expected in (("true", "blocked"), ("false", "reachable")):
+        with running_text(_text(nic_check=check)) as s:
+            done = s.exec("app", "ip", "rule", "add", "from", "10.41.1.10", "lookup", "10001",
+                          "priority", "9000")  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            result = _result(s, "10.41.1.10", 80)
+            if expected == "blocked":
+                code = "ENI_SOURCE_DEST_CHECK_RESTRICTION"
+                assert result == ("blocked", code, "eni:app-back", "reply"), result
             else:
                 assert result[0] == "reachable", result
 
@@ -168,9 +190,7 @@ def test_a_stopped_instance_answers_on_none_of_its_enis() -> None:
     from netemu.explain.static import explain
     from netemu.testing import spec
 
-    text = SCENARIO.format(primary_check="true").replace(
-        "services: [http, ssh]", "services: [http, ssh]\n    state: stopped"
-    )
+    text = _text().replace("services: [http, ssh]", "services: [http, ssh]\n    state: stopped")
     with running_text(text) as s:
         for ip, port in (("10.41.1.10", 80), ("10.41.2.10", 22), ("10.41.2.20", 22)):
             result = _result(s, ip, port)
@@ -190,7 +210,7 @@ def test_flow_logs_record_traffic_of_a_secondary_eni_under_its_own_id() -> None:
     from netemu.flowlogs import records
 
     logs = "flow_logs:\n  app: {resource: app, traffic_type: ALL, max_aggregation_interval: 1}\n"
-    with running_text(SCENARIO.format(primary_check="true") + logs) as s:
+    with running_text(_text() + logs) as s:
         assert _result(s, "10.41.2.20", 22)[0] == "reachable"
         assert _result(s, "10.41.2.20", 80)[0] == "blocked"
         time.sleep(2.2)
