@@ -228,3 +228,42 @@ def test_flow_logs_record_traffic_of_a_secondary_eni_under_its_own_id() -> None:
         assert not [
             r for r in rows if r["interface-id"] == primary and r["dstaddr"] == "10.41.2.20"
         ]
+
+
+SAME_SUBNET = """
+name: nisame
+vpcs:
+  main: {cidr: 10.43.0.0/16}
+subnets:
+  front: {vpc: main, cidr: 10.43.1.0/24, az: a}
+  ops: {vpc: main, cidr: 10.43.3.0/24, az: a}
+security_groups:
+  web:
+    vpc: main
+    ingress: [{protocol: tcp, port: 80, cidr: 0.0.0.0/0}]
+  admin:
+    vpc: main
+    ingress: [{protocol: tcp, port: 22, cidr: 0.0.0.0/0}]
+instances:
+  app: {subnet: front, private_ip: 10.43.1.10, security_groups: [web], services: [http, ssh]}
+  ops: {subnet: ops, private_ip: 10.43.3.10}
+  peer: {subnet: front, private_ip: 10.43.1.30}
+network_interfaces:
+  nic: {subnet: front, instance: app, device_index: 1, private_ip: 10.43.1.11, security_groups: [admin]}
+expect:
+  - {from: ops, to: 10.43.1.11, tcp: 22, result: reachable}
+  - {from: ops, to: 10.43.1.11, tcp: 80, result: blocked, reason: ENI_SG_RULES_MISMATCH}
+  - {from: peer, to: 10.43.1.11, tcp: 22, result: reachable}
+  - {from: peer, to: 10.43.1.10, tcp: 80, result: reachable}
+  - {from: peer, to: 10.43.1.10, tcp: 22, result: blocked, reason: ENI_SG_RULES_MISMATCH}
+"""
+
+
+def test_two_enis_in_one_subnet_each_answer_under_their_own_groups() -> None:
+    """ref 9.11, 9.20: a second ENI may share the instance's subnet; each address answers
+    under its own ENI's groups, from inside the subnet and from outside it."""
+    with running_text(SAME_SUBNET) as s:
+        outcomes = s.expectations()
+        assert len(outcomes) == 5 and all(o.ok for o in outcomes), [
+            o.title + o.why for o in outcomes
+        ]
