@@ -1,8 +1,10 @@
 """Instances and NAT gateways: their ENIs, private addresses (2.3, 9.1) and public IPs (9.3, 9.4).
 
-Order matters for determinism: explicit private IPs are reserved first, then the rest get the
-lowest free address, instances before NAT gateways, each in file order. Public IPs: explicit
-elastic IPs first, then pool addresses for instances, then for `elastic_ip: auto` NAT gateways.
+Order matters for determinism: explicit private IPs are reserved first, then secondary private
+IPs (always given), then the rest get the lowest free address, instances before NAT gateways
+before secondary ENIs (model.validate_network_interfaces), each in file order. Public IPs:
+explicit elastic IPs first, then pool addresses for instances, then for `elastic_ip: auto` NAT
+gateways.
 """
 
 from __future__ import annotations
