@@ -394,8 +394,8 @@ def _public_ips(ctx: Ctx, drafts: list[_Draft], reserved: set[IPv4Address]) -> N
         ctx.warn(elastic[MAX_EIPS].eip_node, f"the scenario uses {len(elastic)} elastic IPs" + rule)
     pool = pool_addresses(ctx.public_pool, set(eips) | set(host_ips) | reserved)
     wanting = [d for d in drafts if d.kind == "instance" and (d.wants_public or d.eip_auto)]
-    wanting += [d for d in drafts if d.kind == "network_interface" and d.eip_auto]
     wanting += [d for d in drafts if d.kind == "nat_gateway" and d.eip_auto]
+    wanting += [d for d in drafts if d.kind == "network_interface" and d.eip_auto]
     for d in wanting:
         d.public_ip = next(pool, None)
         if d.public_ip is None:
