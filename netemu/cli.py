@@ -120,6 +120,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             public = i["public_ip"] or "-"
             row = f"{name:<14} {i['private_ip']:<15} {public:<15} {i['state']:<8}"
             print(f"  instance     {row} {i['namespace']}  {i.get('id', '')}")
+        for name, e in s.summary.get("network_interfaces", {}).items():
+            row = f"{name:<14} {' '.join(e['private_ips']):<15} {e['public_ip'] or '-':<15}"
+            print(f"  eni          {row} {'':<8} {e['instance']} eth{e['device_index']}  {e['id']}")
         for name, g in s.summary.get("nat_gateways", {}).items():
             row = f"{name:<14} {g['private_ip']:<15} {g['public_ip'] or '-':<15} {'':<8}"
             print(f"  nat_gateway  {row} {g['namespace']}  {g.get('id', '')}")
