@@ -48,6 +48,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         public = f"  public {inst.public_ip}" if inst.public_ip else ""
         public += f"  ipv6 {inst.ipv6_address}" if inst.ipv6_address else ""
         print(f"  {inst.name:<14} {inst.id}  private {inst.private_ip}{public}  [{inst.state}]")
+        for e in model.enis_of(inst.name):  # a multi-homed instance's ENIs (ref 9.20)
+            if e.device_index or e.secondary_private_ips:
+                addrs = " ".join(str(ip) for ip in e.private_ips)
+                public = f"  public {e.public_ip}" if e.device_index and e.public_ip else ""
+                print(f"    eth{e.device_index} {e.id}  private {addrs}{public}")
     for nat in model.nat_gateways.values():
         print(
             f"  {nat.name:<14} {nat.id}  private {nat.eni.private_ip}  elastic {nat.eni.public_ip}"
@@ -115,6 +120,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             public = i["public_ip"] or "-"
             row = f"{name:<14} {i['private_ip']:<15} {public:<15} {i['state']:<8}"
             print(f"  instance     {row} {i['namespace']}  {i.get('id', '')}")
+        for name, e in s.summary.get("network_interfaces", {}).items():
+            row = f"{name:<14} {' '.join(e['private_ips']):<15} {e['public_ip'] or '-':<15}"
+            print(f"  eni          {row} {'':<8} {e['instance']} eth{e['device_index']}  {e['id']}")
         for name, g in s.summary.get("nat_gateways", {}).items():
             row = f"{name:<14} {g['private_ip']:<15} {g['public_ip'] or '-':<15} {'':<8}"
             print(f"  nat_gateway  {row} {g['namespace']}  {g.get('id', '')}")

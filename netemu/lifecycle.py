@@ -163,6 +163,17 @@ def summary(model: Model) -> dict[str, Any]:
             }
             for g in model.nat_gateways.values()
         },
+        "network_interfaces": {  # secondary ENIs (ref 9.20)
+            e.name: {
+                "id": e.id,
+                "subnet": e.subnet,
+                "instance": e.owner,
+                "device_index": e.device_index,
+                "private_ips": [str(ip) for ip in e.private_ips],
+                "public_ip": str(e.public_ip) if e.public_ip else None,
+            }
+            for e in model.network_interfaces.values()
+        },
         "internet_hosts": {
             h.name: {"ip": str(h.ip), "namespace": names.host_ns(s, h.name)}
             for h in model.internet_hosts.values()

@@ -88,6 +88,8 @@ class Wanted:
     routes: set[RouteKey] = field(default_factory=set)
     optional_routes: set[RouteKey] = field(default_factory=set)
     rules: set[RuleKey] = field(default_factory=lambda: set(DEFAULT_RULES))
+    # Rules with a source (`from 10.0.2.10/32`, a secondary ENI's, render.network_interfaces).
+    sourced: set[tuple[int, int, str]] = field(default_factory=set)
     sysctls: dict[str, str] = field(default_factory=dict)
     chains: dict[str, ChainWanted] | None = None  # None: no nftables table at all
     sets: dict[str, int | None] = field(default_factory=dict)  # None: count not compared
@@ -190,7 +192,9 @@ def wanted(model: Model, plan: Plan) -> dict[str, Wanted]:
         if ":" not in r.dst:
             out[r.ns].routes.add(_route_key(r.table, r.dst, r.kind, r.via, r.dev, r.metric))
     for rule in plan.rules:
-        if rule.family == 4:
+        if rule.family == 4 and rule.src:
+            out[rule.ns].sourced.add((rule.priority, rule.table, rule.src))
+        elif rule.family == 4:
             out[rule.ns].rules.add((rule.priority, rule.table, rule.iif, rule.fwmark))
     for rs in plan.rulesets:
         _ruleset_wanted(rs, out[rs.ns])
@@ -311,9 +315,14 @@ def _routes(name: str, w: Wanted, seen: ob.NamespaceSeen) -> list[Difference]:
 
 def _rules(name: str, w: Wanted, seen: ob.NamespaceSeen) -> list[Difference]:
     have: set[RuleKey] = set()
+    sourced: set[tuple[int, int, str]] = set()
     out = []
     for r in seen.rules:
         key = (r.priority, r.table, r.iif, r.fwmark)
+        from_ = (r.priority, r.table, str(r.other[0][1])) if len(r.other) == 1 else None
+        if from_ in w.sourced and r.other[0][0] == "from" and not (r.iif or r.fwmark):
+            sourced.add(from_)
+            continue
         if r.other:
             extra = " ".join(f"{k}={v}" for k, v in r.other)
             out.append(Difference(name, "rule", f"unexpected {_fmt_rule(key)} with {extra}"))
@@ -321,6 +330,8 @@ def _rules(name: str, w: Wanted, seen: ob.NamespaceSeen) -> list[Difference]:
         have.add(key)
     for k in sorted(w.rules - have, key=str):
         out.append(Difference(name, "rule", f"missing {_fmt_rule(k)}"))
+    for priority, table, cidr in sorted(w.sourced - sourced):
+        out.append(Difference(name, "rule", f"missing {priority}: from {cidr} lookup {table}"))
     for k in sorted(have - w.rules, key=str):
         out.append(Difference(name, "rule", f"unexpected {_fmt_rule(k)}"))
     return out

@@ -122,7 +122,7 @@ def configure(plan: Plan, indexes: Indexes) -> None:
         _route(batches[r.ns], r, indexes)
     for rule in plan.rules:
         batches[rule.ns].rule(rule.table, rule.priority, rule, iifname=rule.iif,
-                              fwmark=rule.fwmark, family=rule.family)  # fmt: skip
+                              fwmark=rule.fwmark, family=rule.family, src=rule.src)  # fmt: skip
     for ns, batch in batches.items():
         if batch:
             with socket_in(ns) as sock:

@@ -272,6 +272,7 @@ def _addresses_routes_rules(
                         iifname=rule.iif,
                         fwmark=rule.fwmark,
                         family=rule.family,
+                        src=rule.src,
                     )
             for r in gone_r:
                 if r.ns == ns:
@@ -290,7 +291,7 @@ def _addresses_routes_rules(
                 if new_rule.ns == ns:
                     batch.rule(
                         new_rule.table, new_rule.priority, new_rule, iifname=new_rule.iif,
-                        fwmark=new_rule.fwmark, family=new_rule.family,
+                        fwmark=new_rule.fwmark, family=new_rule.family, src=new_rule.src,
                     )  # fmt: skip
             with build.socket_in(ns) as sock:
                 batch.commit(sock)

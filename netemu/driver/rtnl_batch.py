@@ -52,7 +52,7 @@ IFA_F_NOPREFIXROUTE = 0x200
 IFA_F_NODAD = 0x02
 RT_SCOPE_LINK = 253
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_TABLE = 1, 4, 5, 6, 15
-FRA_IFNAME, FRA_PRIORITY, FRA_FWMARK, FRA_TABLE = 3, 6, 10, 15
+FRA_SRC, FRA_IFNAME, FRA_PRIORITY, FRA_FWMARK, FRA_TABLE = 2, 3, 6, 10, 15
 RT_TABLE_UNSPEC = 0
 RTPROT_BOOT, RTPROT_STATIC = 3, 4  # what `ip` and pyroute2 mark their routes with
 RT_SCOPE_UNIVERSE, RT_SCOPE_NOWHERE = 0, 255
@@ -238,9 +238,9 @@ class Batch:
 
     def rule(
         self, table: int, priority: int, what: object, iifname: str | None = None,
-        fwmark: int | None = None, family: int = 4,
+        fwmark: int | None = None, family: int = 4, src: str | None = None,
     ) -> None:  # fmt: skip
-        body = _rule_body(table, priority, iifname, fwmark, family)
+        body = _rule_body(table, priority, iifname, fwmark, family, src)
         self.add(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, body, what)
 
     def link_delete(self, index: int, what: object) -> None:
@@ -255,9 +255,10 @@ class Batch:
 
     def rule_delete(
         self, table: int, priority: int, what: object, iifname: str | None = None,
-        fwmark: int | None = None, family: int = 4,
+        fwmark: int | None = None, family: int = 4, src: str | None = None,
     ) -> None:  # fmt: skip
-        self.add(RTM_DELRULE, 0, _rule_body(table, priority, iifname, fwmark, family), what)
+        body = _rule_body(table, priority, iifname, fwmark, family, src)
+        self.add(RTM_DELRULE, 0, body, what)
 
     def commit(self, sock: socket.socket) -> None:
         """Send every request, a bounded number per sendmsg, and wait for each answer.
@@ -277,12 +278,17 @@ class Batch:
 
 
 def _rule_body(
-    table: int, priority: int, iifname: str | None, fwmark: int | None, family: int
-) -> bytes:
+    table: int, priority: int, iifname: str | None, fwmark: int | None, family: int,
+    src: str | None = None,
+) -> bytes:  # fmt: skip
     """A policy rule's request body, the same to add it and to delete it."""
     fam = socket.AF_INET6 if family == 6 else socket.AF_INET
-    body = _RULE.pack(fam, 0, 0, 0, _table(table), 0, 0, FR_ACT_TO_TBL, 0)
+    net, _, plen = (src or "").partition("/")
+    src_len = int(plen) if src else 0
+    body = _RULE.pack(fam, 0, src_len, 0, _table(table), 0, 0, FR_ACT_TO_TBL, 0)
     body += attr(FRA_TABLE, _u32(table)) + attr(FRA_PRIORITY, _u32(priority))
+    if src:
+        body += attr(FRA_SRC, _ip(net))
     if iifname:
         body += attr(FRA_IFNAME, _text(iifname))
     if fwmark is not None:

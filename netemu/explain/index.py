@@ -10,6 +10,8 @@ from netemu.model.types import Eni, Instance, InternetGateway, Model
 from netemu.render.internet_gateway import PRIVATE_RANGES
 from netemu.render.topology import target_enis
 
+Place = tuple[str, str, str]  # (kind, name, where it came in), as explain.walk walks them
+
 
 @dataclass
 class ModelIndex:
@@ -30,11 +32,13 @@ class ModelIndex:
         self.hosts = {h.ip: h.name for h in m.internet_hosts.values()}
         self.held = {s: {} for s in m.subnets}
         for e in m.enis():
-            self.held[e.subnet][e.private_ip] = e
+            for ip in e.private_ips:  # secondary private IPs too (9.21)
+                self.held[e.subnet][ip] = e
         self.stopped = {s: [] for s in m.subnets}
         for inst in m.instances.values():
             if inst.state == "stopped":
-                self.stopped[inst.subnet].append(inst)
+                for sub in dict.fromkeys(e.subnet for e in m.enis_of(inst.name)):
+                    self.stopped[sub].append(inst)  # every subnet it has an ENI in (9.20)
         # Private -> public addresses each VPC's internet gateway translates (5.3).
         self.public_of = {v: {} for v in m.vpcs}
         for e in m.enis():
@@ -48,10 +52,27 @@ class ModelIndex:
         return next((v.name for v in self.model.vpcs.values() if v.holds(ip)), None)
 
     def eni(self, kind: str, owner: str) -> Eni:
+        """An instance's primary ENI, a NAT gateway's, or (kind "eni") any ENI by its id."""
         m = self.model
         if kind == "vpc_endpoint":  # an interface endpoint's ENI, by its owner (17.3)
             return next(e for e in m.enis() if (e.owner_kind, e.owner) == (kind, owner))
+        if kind == "eni":
+            return next(e for e in m.enis() if e.id == owner)
         return m.instances[owner].eni if kind == "instance" else m.nat_gateways[owner].eni
+
+    def port(self, eni: Eni) -> Place:
+        """Where a packet an ENI sends first arrives: its subnet, by its port."""
+        if eni.owner_kind in ("nat_gateway", "vpc_endpoint"):
+            return ("subnet", eni.subnet, f"port:{eni.owner_kind}:{eni.owner}")
+        if eni.device_index == 0:
+            return ("subnet", eni.subnet, f"port:instance:{eni.owner}")
+        return ("subnet", eni.subnet, f"port:eni:{eni.id}")
+
+    def sender(self, instance: str, src: IPv4Address) -> Eni:
+        """The ENI an instance's packet from `src` leaves by: the one holding `src`, by the
+        source rules netemu sets up like Amazon Linux 2023 (9.23); else the primary."""
+        enis = self.model.enis_of(instance)
+        return next((e for e in enis if src in e.private_ips), enis[0])
 
     def igw_of(self, vpc: str) -> InternetGateway | None:
         return self.model.igw_of(vpc)

@@ -118,7 +118,14 @@ def matrix(
 
     def klass(name: str) -> int:
         inst = model.instances.get(name)
-        key = ("endpoint", name) if inst is None else _signature(inst, nets, ix.targets)
+        key: tuple[object, ...] = ("endpoint", name)
+        if (
+            inst is not None
+            and len(model.enis_of(name)) == 1
+            and not inst.eni.secondary_private_ips
+        ):
+            key = _signature(inst, nets, ix.targets)  # a multi-homed instance is its own class
+
         c = keys.setdefault(key, len(keys))
         if name not in members.setdefault(c, []):
             members[c].append(name)

@@ -102,9 +102,9 @@ class Classifier:
         return self._drop(code, v.direction, v.component, ids, leg, p, v.kernel_name())
 
     def source_dest_check(self, eni: Eni, direction: str, leg: Leg, p: Packet) -> Drop:
-        name = f"eni:{eni.owner} {direction} source/destination check"
+        name = f"eni:{eni.label} {direction} source/destination check"
         code = codes.ENI_SOURCE_DEST_CHECK_RESTRICTION
-        return self._drop(code, direction, f"eni:{eni.owner}", None, leg, p, name)
+        return self._drop(code, direction, f"eni:{eni.label}", None, leg, p, name)
 
     def stopped(self, inst: Instance, direction: str, leg: Leg, p: Packet) -> Drop:
         name = f"instance:{inst.name} stopped"

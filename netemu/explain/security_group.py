@@ -65,11 +65,12 @@ class SgVerdict:
 
 
 def members(model: Model) -> dict[str, frozenset[IPv4Address]]:
-    """Private addresses of every ENI in each group: what a reference to it matches (7.6)."""
+    """Private addresses of every ENI in each group, secondary ones too: what a reference to
+    it matches (7.6, 9.21)."""
     out: dict[str, set[IPv4Address]] = {g: set() for g in model.security_groups}
     for e in model.enis():
         for g in e.security_groups:
-            out[g].add(e.private_ip)
+            out[g].update(e.private_ips)
     return {g: frozenset(ips) for g, ips in out.items()}
 
 

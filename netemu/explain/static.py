@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from ipaddress import IPv4Address
 
 from netemu.explain import codes, ipv6
 from netemu.explain.hop import Hop, LegResult
@@ -115,7 +116,7 @@ def _walk(
         assert forward.arrived is not None and forward.at is not None
         why.reply_ports.add(forward.arrived.sport)
         answer = forward.arrived.reply(_listening(ix, forward.at, spec))
-        back = w.leg(_reply_start(ix, forward.at), answer, "reply")
+        back = w.leg(_reply_start(ix, forward.at, answer.src), answer, "reply")
         back.hops.insert(0, Hop(forward.at, _id_of(ix, forward.at)))
         drop = back.drop
         if drop is None:
@@ -202,10 +203,11 @@ def _listening(ix: ModelIndex, at: str, spec: ProbeSpec) -> bool:
     return any(s.kind != "udp" and s.port == spec.port for s in services)
 
 
-def _reply_start(ix: ModelIndex, at: str) -> tuple[str, str, str]:
+def _reply_start(ix: ModelIndex, at: str, src: IPv4Address) -> tuple[str, str, str]:
+    """The reply leaves an instance by the ENI that holds its source address (9.23)."""
     kind, _, name = at.partition(":")
     if kind == "instance":
-        return ("subnet", ix.model.instances[name].subnet, f"port:instance:{name}")
+        return ix.port(ix.sender(name, src))
     if kind == "vpc_endpoint":
         return ("subnet", ix.eni(kind, name).subnet, f"port:vpc_endpoint:{name}")
     return ("internet", "", name)

@@ -137,7 +137,7 @@ class Walker:
     def _at_instance(self, name: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
         inst = self.m.instances[name]
         hops.append(Hop(f"instance:{name}", inst.id))
-        if p.dst == inst.private_ip:
+        if any(p.dst in e.private_ips for e in self.m.enis_of(name)):  # every ENI's (9.20)
             return f"instance:{name}"
         if inst.eni.source_dest_check:
             return self.why.silent(codes.NOT_FORWARDED, leg, p, f"instance {name} does not forward")
@@ -196,9 +196,10 @@ class Walker:
             oif = held.get(p.dst)
         in_eni = self.ix.eni(*iif.split(":")[1:]) if iif.startswith("port:") else None
         for inst in self.ix.stopped[name]:  # its port as input, then as output (render.subnet)
-            if inst.eni == in_eni:
+            enis = self.m.enis_of(inst.name)
+            if in_eni in enis:
                 return self.why.stopped(inst, "egress", leg, p)
-            if inst.eni == oif:
+            if oif in enis:
                 return self.why.stopped(inst, "ingress", leg, p)
         dns_query = (
             p.dst == vpc.dns_ip and p.protocol in (PROTO_TCP, PROTO_UDP) and (p.dport == DNS_PORT)
@@ -266,7 +267,7 @@ class Walker:
         subnet: str,
     ) -> Drop | None:
         own = p.src if direction == "egress" else p.dst
-        if eni.source_dest_check and own != eni.private_ip:
+        if eni.source_dest_check and own not in eni.private_ips:
             return self.why.source_dest_check(eni, direction, leg, p)
         entry = self._original(subnet, p)
         if entry is not None and security_group.untracked(self.m, eni, direction, p):

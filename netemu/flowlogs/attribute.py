@@ -48,7 +48,11 @@ class Attributor:
     def __init__(self, model: Model, subnet: str) -> None:
         self.model = model
         self.subnet = subnet
-        self.local: dict[Address, Eni] = {e.private_ip: e for e in model.enis_in(subnet)}
+        self.local: dict[Address, Eni] = {
+            ip: e
+            for e in model.enis_in(subnet)
+            for ip in e.private_ips  # 9.21
+        }
         self.local |= {e.ipv6_address: e for e in model.enis_in(subnet) if e.ipv6_address}
         self.forwarders = [
             e

@@ -53,10 +53,13 @@ def read(
     owners: Mapping[str, str],
     instances: Mapping[str, Any],
     usable: Callable[[str, Any], str | None],
+    secondary: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The `elastic_ips:` section. `owners` maps ENI and instance ids to instance names; an
     associated object is named on its instance (`elastic_ip: NAME`), replacing the address
-    the instance had there. `usable` keeps a public address or says why not (None)."""
+    the instance had there. `usable` keeps a public address or says why not (None).
+    `secondary` maps secondary ENI ids to their `network_interfaces` names: an address on
+    one becomes an object with `network_interface: NAME`, tagged or not (9.20)."""
     names = Namer()
     out: dict[str, Any] = {}
     for a in items:
@@ -65,8 +68,9 @@ def read(
         owner = owners.get(str(a.get("NetworkInterfaceId") or "")) or owners.get(
             str(a.get("InstanceId") or "")
         )
+        nic = (secondary or {}).get(str(a.get("NetworkInterfaceId") or ""))
         associated = bool(a.get("AssociationId") or a.get("NetworkInterfaceId"))
-        if associated and (tag(a) is None or owner not in instances):
+        if nic is None and associated and (tag(a) is None or owner not in instances):
             continue  # the instance's or NAT gateway's own `elastic_ip: ADDRESS`
         aid = str(a.get("AllocationId") or a["PublicIp"])
         name = names.name(tag(a), aid, "eipalloc-")
@@ -77,6 +81,8 @@ def read(
         if address:
             spec["address"] = address
         out[name] = spec
-        if owner is not None and owner in instances:
+        if nic is not None:
+            spec["network_interface"] = nic
+        elif owner is not None and owner in instances:
             instances[owner]["elastic_ip"] = name
     return out

@@ -80,11 +80,17 @@ def _eni_brief(model: Model, e: Eni) -> Json:
     if assoc:
         out["Association"] = assoc
         ip = {"Association": assoc, **ip}
+    secondary = [  # ref 9.21: the others, Primary false
+        {"Primary": False, "PrivateDnsName": private_dns(a, model.region),
+         "PrivateIpAddress": str(a)}
+        for a in e.secondary_private_ips
+    ]  # fmt: skip
     out["Attachment"] = {
         "AttachTime": CREATED,
         "AttachmentId": derived("eni-attach", e.id),
-        "DeleteOnTermination": True,
-        "DeviceIndex": 0,
+        # An ENI created on its own outlives its instance (ref 9.20); the primary does not.
+        "DeleteOnTermination": e.device_index == 0,
+        "DeviceIndex": e.device_index,
         "Status": "attached",
         "NetworkCardIndex": 0,
     }
@@ -97,7 +103,7 @@ def _eni_brief(model: Model, e: Eni) -> Json:
         OwnerId=ACCOUNT,
         PrivateDnsName=dns,
         PrivateIpAddress=str(e.private_ip),
-        PrivateIpAddresses=[ip],
+        PrivateIpAddresses=[ip, *secondary],
         SourceDestCheck=e.source_dest_check,
         Status="in-use",
         **_conntrack(e),
@@ -117,6 +123,13 @@ def _instance_tags(i: Instance) -> dict[str, str] | None:
     return tags or None
 
 
+def _instance_type(enis: list[Eni]) -> str:
+    """t3.micro (2 ENIs, 2 IPv4 addresses each), or the m5.large whose limits netemu
+    applies (3 and 10, ref 9.22) when the instance needs more."""
+    small = len(enis) <= 2 and all(len(e.private_ips) <= 2 for e in enis)
+    return "t3.micro" if small else "m5.large"
+
+
 def instance_json(model: Model, i: Instance) -> Json:
     subnet = model.subnets[i.subnet]
     running = i.state == "running"
@@ -124,7 +137,7 @@ def instance_json(model: Model, i: Instance) -> Json:
         "AmiLaunchIndex": 0,
         "ImageId": "ami-0abcdef1234567890",
         "InstanceId": i.id,
-        "InstanceType": "t3.micro",
+        "InstanceType": _instance_type(model.enis_of(i.name)),
         "LaunchTime": CREATED,
         "Monitoring": {"State": "disabled"},
         "Placement": {"AvailabilityZone": subnet.az, "GroupName": "", "Tenancy": "default"},
@@ -140,7 +153,7 @@ def instance_json(model: Model, i: Instance) -> Json:
         SubnetId=subnet.id,
         VpcId=model.vpcs[subnet.vpc].id,
         Architecture="x86_64",
-        NetworkInterfaces=[_eni_brief(model, i.eni)],
+        NetworkInterfaces=[_eni_brief(model, e) for e in model.enis_of(i.name)],
         SecurityGroups=_groups(model, i.eni),
         SourceDestCheck=i.eni.source_dest_check,
         Tags=tags_json(
@@ -197,7 +210,7 @@ def eni_json(model: Model, e: Eni) -> Json:
         "VpcId",
     ):
         out[key] = brief[key]
-    out["TagSet"] = []
+    out["TagSet"] = tags_json(e.name) if e.name else []  # a secondary ENI's name (9.20)
     return out
 
 

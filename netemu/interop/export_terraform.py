@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from ipaddress import IPv4Address
 
 from netemu.interop import terraform_prefix_dhcp, terraform_tgw, terraform_vpc_extras
 from netemu.interop.names import SERVICES_TAG, service_text
@@ -117,6 +118,7 @@ def model_to_terraform(model: Model) -> str:
         _group(h, model, group)
     _nat_gateways(h, model)
     _instances(h, model)
+    _network_interfaces(h, model)
     _flow_logs(h, model)
     return "\n".join(h.lines).rstrip() + "\n"
 
@@ -310,6 +312,7 @@ def _instances(h: _Hcl, model: Model) -> None:
             f"vpc_security_group_ids      = [{groups}]",
             f"associate_public_ip_address = {str(auto).lower()}",
             f"source_dest_check           = {str(i.eni.source_dest_check).lower()}",
+            *_secondary_ips(i.eni.secondary_private_ips),
             _tags(i.name, extra),
         ]
         h.block(f'resource "aws_instance" "{label(i.name)}"', body)
@@ -324,6 +327,32 @@ def _instances(h: _Hcl, model: Model) -> None:
                 f'resource "aws_ec2_instance_state" "{label(i.name)}"',
                 [f"instance_id = aws_instance.{label(i.name)}.id", 'state       = "stopped"'],
             )
+
+
+def _secondary_ips(ips: tuple[IPv4Address, ...]) -> list[str]:
+    """aws_instance's secondary_private_ips line, if it has any (ref 9.21)."""
+    if not ips:
+        return []
+    return [f"secondary_private_ips       = [{', '.join(_s(str(a)) for a in ips)}]"]
+
+
+def _network_interfaces(h: _Hcl, model: Model) -> None:
+    """Secondary ENIs: aws_network_interface attached at their device index (ref 9.20)."""
+    for e in model.network_interfaces.values():
+        groups = ", ".join(_group_ref(model, g) for g in e.security_groups)
+        ips = ", ".join(_s(str(a)) for a in e.private_ips)
+        body = [
+            f"subnet_id         = aws_subnet.{label(e.subnet)}.id",
+            f"private_ips       = [{ips}]",
+            f"security_groups   = [{groups}]",
+            f"source_dest_check = {str(e.source_dest_check).lower()}",
+            "attachment {",
+            f"  instance     = aws_instance.{label(e.owner)}.id",
+            f"  device_index = {e.device_index}",
+            "}",
+            _tags(e.name),
+        ]
+        h.block(f'resource "aws_network_interface" "{label(e.name)}"', body)
 
 
 def _flow_logs(h: _Hcl, model: Model) -> None:

@@ -124,6 +124,7 @@ class _Reader(RuleResources, PrefixDhcpResources):
         for r in later:
             getattr(self, "_" + str(r["type"]).removeprefix("aws_"))(r, self.ref.values(r))
         self._eips_to_instances()
+        self._enis_to_instances()
         return self.data, self.notes
 
     # -- VPCs and subnets ------------------------------------------------------------------
@@ -327,6 +328,8 @@ class _Reader(RuleResources, PrefixDhcpResources):
             eni["Ipv6Addresses"] = [{"Ipv6Address": a} for a in v["ipv6_addresses"]]
         if v.get("private_ip"):
             item["PrivateIpAddress"] = v["private_ip"]
+            more = v.get("secondary_private_ips") or []
+            eni["PrivateIpAddresses"] = _private_ips([v["private_ip"], *more])
         if v.get("public_ip"):
             item["PublicIpAddress"] = v["public_ip"]
         elif "public_ip" not in v and v.get("associate_public_ip_address") is not False:
@@ -346,7 +349,25 @@ class _Reader(RuleResources, PrefixDhcpResources):
                 "InstanceId": attachment["instance"],
                 "DeviceIndex": attachment.get("device_index"),
             }
+        ips = list(v.get("private_ips") or ([v["private_ip"]] if v.get("private_ip") else []))
+        if ips:  # the first is the primary, as the provider lists them (ref 9.21)
+            item["PrivateIpAddress"], item["PrivateIpAddresses"] = ips[0], _private_ips(ips)
+        item["Groups"] = [{"GroupId": g} for g in v.get("security_groups") or []]
+        item["SourceDestCheck"] = v.get("source_dest_check", True)
+        item["TagSet"] = tf_tags(v)
         self.add("NetworkInterfaces", item)
+
+    def _enis_to_instances(self) -> None:
+        """A secondary ENI attached to an instance is one of its NetworkInterfaces, as
+        describe-instances lists them (ref 9.20)."""
+        instances = {
+            i["InstanceId"]: i for r in self.data.get("Reservations", []) for i in r["Instances"]
+        }
+        for e in self.data.get("NetworkInterfaces", []):
+            attached = e.get("Attachment") or {}
+            owner = instances.get(attached.get("InstanceId"))
+            if owner is not None and attached.get("DeviceIndex"):
+                owner["NetworkInterfaces"].append({k: v for k, v in e.items() if k != "TagSet"})
 
     def _vpc_peering_connection(self, r: Mapping[str, Any], v: Json) -> None:
         self.add(
@@ -402,3 +423,8 @@ def _ipv6_block(v: Mapping[str, Any], generated: Any) -> Json:
         state = {"Ipv6CidrBlockState": {"State": "associating"}}
         return {"Ipv6CidrBlockAssociationSet": [{"Ipv6Pool": "Amazon", **state}]}
     return {}
+
+
+def _private_ips(ips: list[str]) -> list[Json]:
+    """PrivateIpAddresses of an ENI: the first address primary, the others not (ref 9.21)."""
+    return [{"Primary": n == 0, "PrivateIpAddress": ip} for n, ip in enumerate(ips)]

@@ -43,6 +43,7 @@ class Endpoints:
     nat: dict[str, str]
     instance: dict[str, str]
     eni_owner: dict[str, str]
+    secondary_enis: dict[str, str]  # secondary ENI id -> its network_interfaces name
 
     def items(self, key: str) -> Sequence[Mapping[str, Any]]:
         raise NotImplementedError
@@ -95,7 +96,51 @@ class Endpoints:
                     if spec.get("network_interface_id"):
                         self.eni_owner[spec["network_interface_id"]] = name
                     instances[name] = spec
+                    self._secondary_enis(i, name, spec["subnet"])
         self.out["instances"] = instances
+
+    def _secondary_enis(self, i: Mapping[str, Any], owner: str, home: str) -> None:
+        """The instance's ENIs at device index 1 and up, as `network_interfaces` (9.20);
+        named by the Name tag describe-network-interfaces shows (TagSet), else by id."""
+        tags = {str(e["NetworkInterfaceId"]): e for e in self.items("NetworkInterfaces")}
+        nics = self.out.setdefault("network_interfaces", {})
+        for eni in i.get("NetworkInterfaces") or []:
+            index = int((eni.get("Attachment") or {}).get("DeviceIndex", 0))
+            eid = str(eni.get("NetworkInterfaceId", ""))
+            if index == 0 or not eid:
+                continue
+            if eni.get("SubnetId") not in self.subnet:
+                self.notes.append(Note(eid, "its subnet is not in the import; left out"))
+                continue
+            subnet = self.subnet[eni["SubnetId"]]
+            if self.out["subnets"][subnet].get("vpc") != self.out["subnets"][home].get("vpc"):
+                msg = "an ENI of another VPC than its instance's is not emulated; left out"
+                self.notes.append(Note(eid, msg))
+                continue
+            name = self.endpoints.name(tag(tags.get(eid, {})), eid)
+            spec: dict[str, Any] = {"id": eid, "subnet": subnet, "instance": owner,
+                                    "device_index": index}  # fmt: skip
+            private = self._private(eid, subnet, eni.get("PrivateIpAddress"))
+            if private:
+                spec["private_ip"] = private
+            secondary = self._secondary_ips(eid, subnet, eni)
+            if secondary:
+                spec["secondary_private_ips"] = secondary
+            spec["security_groups"] = [str(g["GroupId"]) for g in eni.get("Groups") or []]
+            if eni.get("SourceDestCheck") is False:
+                spec["source_dest_check"] = False
+            self.secondary_enis[eid] = name
+            nics[name] = spec
+
+    def _secondary_ips(self, oid: str, subnet: str, eni: Mapping[str, Any]) -> list[str]:
+        """An ENI's secondary private IPs (PrivateIpAddresses with Primary false, 9.21)."""
+        out = []
+        for ip in eni.get("PrivateIpAddresses") or []:
+            if not ip.get("Primary", True):
+                usable = self._private(oid, subnet, ip.get("PrivateIpAddress"))
+                if usable:
+                    out.append(usable)
+        return out
 
     def _instance(
         self, i: Mapping[str, Any], elastic: set[str], have_addresses: bool
@@ -155,13 +200,9 @@ class Endpoints:
         }
         if any(v is not None for v in timeouts.values()):
             spec["connection_tracking"] = {k: v for k, v in timeouts.items() if v is not None}
-        for extra in enis[1:]:
-            msg = f"second network interface {extra.get('NetworkInterfaceId')}"
-            self.notes.append(Note(iid, msg + " is not emulated yet"))
-        for ip in eni.get("PrivateIpAddresses") or []:
-            if not ip.get("Primary", True):
-                msg = f"secondary private IP {ip.get('PrivateIpAddress')} is not emulated yet"
-                self.notes.append(Note(iid, msg))
+        secondary = self._secondary_ips(iid, spec["subnet"], eni)
+        if secondary:
+            spec["secondary_private_ips"] = secondary
         if ipv6.address(eni) and "ipv6_cidr" in self.out["subnets"][spec["subnet"]]:
             spec["ipv6_address"] = ipv6.address(eni)
         elif ipv6.address(eni):

@@ -95,6 +95,7 @@ class _Converter(Endpoints):
         self.group: dict[str, str] = {}  # sg id -> name ("default" for a default group)
         self.instance: dict[str, str] = {}
         self.eni_owner: dict[str, str] = {}  # primary ENI id -> instance name
+        self.secondary_enis: dict[str, str] = {}  # secondary ENI id -> its name (9.20)
         self.pcx: dict[str, str] = {}  # pcx id -> name
         self.pl: dict[str, str] = {}  # customer-managed prefix list id -> name
         self.tgw: dict[str, str] = {}  # tgw id -> name
@@ -130,6 +131,7 @@ class _Converter(Endpoints):
             {**self.eni_owner, **self.instance},
             out["instances"],
             self._public,
+            self.secondary_enis,
         )
         self._route_tables()
         self._security_groups()
@@ -165,6 +167,7 @@ class _Converter(Endpoints):
             "security_groups",
             "network_acls",
             "instances",
+            "network_interfaces",
             "elastic_ips",
             "egress_only_internet_gateways",
             "transit_gateways",
@@ -183,7 +186,7 @@ class _Converter(Endpoints):
             for a in n.get("NatGatewayAddresses") or []
             if a.get("NetworkInterfaceId")
         }
-        return set(self.eni_owner) | nat_enis
+        return set(self.eni_owner) | nat_enis | set(self.secondary_enis)
 
     def _flow_log_targets(self) -> dict[str, str]:
         """VPC, subnet and ENI ids -> the name of what a flow log on them covers."""
@@ -420,7 +423,8 @@ class _Converter(Endpoints):
                 spec["egress"] = egress
             out[self.group[gid]] = spec
         self.out["security_groups"] = out
-        for inst in self.out["instances"].values():
+        enis = (self.out.get("network_interfaces") or {}).values()  # their own groups (9.6)
+        for inst in [*self.out["instances"].values(), *enis]:
             for g in inst["security_groups"]:
                 if g not in self.group:
                     msg = f"security group {g} is not in the import (describe-security-groups)"

@@ -85,10 +85,7 @@ def notes(
         if kind in ("vpc_endpoint", "nat_gateway", "natGateway"):
             continue  # reported with their endpoint or NAT gateway
         attached = e.get("Attachment") or {}
-        if attached.get("InstanceId") in instances:  # the same words as the instance's note
-            if attached.get("DeviceIndex", 0) != 0:
-                msg = f"second network interface {eid} is not emulated yet"
-                out.append(Note(str(attached["InstanceId"]), msg))
+        if attached.get("InstanceId") in instances:  # imported with it, or noted there (9.20)
             continue
         desc = f" ({e['Description']})" if e.get("Description") else ""
         if kind == "interface" and not e.get("Attachment"):

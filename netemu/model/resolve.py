@@ -23,6 +23,7 @@ from netemu.model.validate_context import (
     IGW,
     INSTANCE,
     NAT,
+    NIC,
     SUBNET,
     TABLE,
     VPC,
@@ -76,6 +77,7 @@ TOP_KEYS = (
     "transit_gateway_vpc_attachments",
     "transit_gateway_route_tables",
     "vpc_endpoints",
+    "network_interfaces",
 )
 SECTIONS = {
     "vpcs": VPC,
@@ -87,6 +89,7 @@ SECTIONS = {
     "network_acls": ACL,
     "instances": INSTANCE,
     "egress_only_internet_gateways": EIGW,
+    "network_interfaces": NIC,
 }
 SCENARIO_NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,11}")
 REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
@@ -220,4 +223,5 @@ def _model(ctx: Ctx) -> Model:
         transit_gateways=ctx.transit_gateways,
         transit_gateway_attachments=ctx.transit_gateway_attachments,
         transit_gateway_route_tables=ctx.transit_gateway_route_tables,
+        network_interfaces=ctx.network_interfaces,
     )

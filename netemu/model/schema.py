@@ -27,6 +27,7 @@ from netemu.model.validate_internet import HOST_KEYS, INTERNET_KEYS
 from netemu.model.validate_ipv6 import EIGW_KEYS
 from netemu.model.validate_key_pairs import KEY_PAIR_KEYS
 from netemu.model.validate_network import IGW_KEYS, SUBNET_KEYS, TABLE_KEYS, VPC_KEYS
+from netemu.model.validate_network_interfaces import ENI_KEYS, MAX_ENIS
 from netemu.model.validate_peering import PEERING_KEYS, STATUSES
 from netemu.model.validate_prefix_lists import ENTRY_KEYS as PL_ENTRY_KEYS
 from netemu.model.validate_prefix_lists import PL_KEYS
@@ -132,6 +133,11 @@ _VALUES: dict[str, Schema] = {
     "security_group": _NAME,
     "security_groups": {"type": "array", "items": _NAME},
     "private_ip": _IP,
+    "secondary_private_ips": {
+        "type": "array",
+        "items": _IP,
+        "description": "more private IPv4 addresses of the ENI, from its subnet (ref 9.21)",
+    },
     "ip": _IP,
     "elastic_ip": {"type": "string", "description": "an address, auto, or an elastic_ips name"},
     "idle_timeout": _INT,
@@ -292,7 +298,14 @@ def schema() -> Schema:
                 nested={
                     "address": {"type": "string", "description": "default: from public_pool"},
                     "instance": _NAME,
-                    "network_interface": {"type": "string", "pattern": "^eni-"},
+                    "network_interface": {
+                        "type": "string",
+                        "description": "an ENI id, or a network_interfaces name (ref 9.20)",
+                    },
+                    "private_ip_address": {
+                        "type": "string",
+                        "description": "the ENI's primary private IP (netemu maps no other)",
+                    },
                 },
             ),
             "elastic IPs allocated, and associated with an instance or its ENI (ref 9.13)",
@@ -337,6 +350,22 @@ def schema() -> Schema:
                 },
             ),
             "VPC endpoints, Gateway or Interface (ref 17.1-17.5)",
+        ),
+        "network_interfaces": _named(
+            _object(
+                ENI_KEYS,
+                ("subnet", "instance", "device_index"),
+                {
+                    "device_index": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_ENIS - 1,
+                        "description": "1 and up: 0 is the instance's own ENI (ref 9.7, 9.20)",
+                    },
+                    "description": {"type": "string"},
+                },
+            ),
+            "secondary ENIs attached to instances (ref 9.20)",
         ),
     }
     top = _object(TOP_KEYS, nested=sections)

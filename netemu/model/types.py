@@ -299,6 +299,22 @@ class Eni:
     port: int  # 0-based index of this ENI inside its subnet (its port there)
     connection_tracking: ConnectionTracking = ConnectionTracking()
     ipv6_address: IPv6Address | None = None  # a global unicast address of the subnet's /64
+    # A secondary ENI (`network_interfaces:`, model.validate_network_interfaces) is attached
+    # at device index 1 and up; the instance's own ENI is index 0 (ref 9.7, 9.20).
+    device_index: int = 0
+    secondary_private_ips: tuple[IPv4Address, ...] = ()  # from its subnet (ref 9.8, 9.21)
+    name: str = ""  # the `network_interfaces:` name of a secondary ENI; "" for a primary
+
+    @property
+    def label(self) -> str:
+        """What a drop names it by: `eni:web` for an instance's own ENI, `eni:web-back` for
+        a secondary one (its `network_interfaces:` name)."""
+        return self.name or self.owner
+
+    @property
+    def private_ips(self) -> tuple[IPv4Address, ...]:
+        """Every private IPv4 address of the ENI, the primary first (ref 9.6)."""
+        return (self.private_ip, *self.secondary_private_ips)
 
 
 @dataclass(frozen=True)
@@ -318,6 +334,7 @@ class ElasticIp:
     allocation_id: str  # eipalloc-…
     address: IPv4Address
     instance: str | None  # Instance.name it is associated with; None: allocated only
+    network_interface: str | None = None  # the secondary ENI's name, when it is on one (9.20)
 
 
 @dataclass(frozen=True)
@@ -493,13 +510,24 @@ class Model:
     )
     transit_gateway_route_tables: dict[str, TransitGatewayRouteTable] = field(default_factory=dict)
     vpc_endpoints: dict[str, VpcEndpoint] = field(default_factory=dict)
+    # Secondary ENIs attached to instances, by their `network_interfaces:` name (ref 9.20).
+    network_interfaces: dict[str, Eni] = field(default_factory=dict)
 
     def enis(self) -> list[Eni]:
-        """Every ENI, instances first, in scenario order, then interface endpoints' ENIs."""
+        """Every ENI: instances' primary ones, NAT gateways', secondary ENIs, then interface
+        endpoints' ENIs, each in scenario order."""
         return (
             [i.eni for i in self.instances.values()]
             + [n.eni for n in self.nat_gateways.values()]
+            + list(self.network_interfaces.values())
             + [e for ep in self.vpc_endpoints.values() for e in ep.network_interfaces]
+        )
+
+    def enis_of(self, instance: str) -> list[Eni]:
+        """An instance's ENIs by device index, its primary (0) first (ref 9.20)."""
+        return sorted(
+            (e for e in self.enis() if e.owner_kind == "instance" and e.owner == instance),
+            key=lambda e: e.device_index,
         )
 
     def enis_in(self, subnet: str) -> list[Eni]:

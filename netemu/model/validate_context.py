@@ -19,6 +19,7 @@ from netemu.model.types import (
     DhcpOptions,
     EgressOnlyInternetGateway,
     ElasticIp,
+    Eni,
     Expectation,
     Instance,
     InternetGateway,
@@ -56,6 +57,7 @@ EIP = "elastic IP"
 EIGW = "egress-only internet gateway"
 PL = "prefix list"
 DOPT = "DHCP options set"
+NIC = "network interface"
 
 
 def q(text: str) -> str:
@@ -140,6 +142,7 @@ class Ctx:
         default_factory=dict
     )
     transit_gateway_route_tables: dict[str, TransitGatewayRouteTable] = field(default_factory=dict)
+    network_interfaces: dict[str, Eni] = field(default_factory=dict)  # secondary ENIs (9.20)
 
     def error(self, at: Node | Pos | None, message: str) -> None:
         self.problems.append(Problem(_where(at), message, "error", self.path))

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from ipaddress import IPv4Address
 from typing import Protocol
 
-from netemu.model.types import ElasticIp
+from netemu.model.types import ElasticIp, Eni
 from netemu.model.validate_context import EIP, INSTANCE, Ctx, aws, in_vpc, q
 from netemu.model.validate_fields import (
     address,
@@ -28,7 +28,7 @@ from netemu.model.validate_fields import (
 from netemu.model.validate_internet import PUBLIC_RULE, is_public
 from netemu.scenario import Node
 
-EIP_KEYS = ("id", "address", "instance", "network_interface")
+EIP_KEYS = ("id", "address", "instance", "network_interface", "private_ip_address")
 ONE_EIP = aws("an instance's primary private address has at most one elastic IP", "9.4")
 
 
@@ -41,6 +41,8 @@ class Draft(Protocol):
     def name(self) -> str: ...
     @property
     def eni_id(self) -> str: ...
+    @property
+    def who(self) -> str: ...
 
     eip_node: Node | None
     eip: IPv4Address | None
@@ -54,6 +56,8 @@ class _Eip:
     def __init__(self, name: str, node: Node, alloc: str, addr: IPv4Address | None) -> None:
         self.name, self.node, self.alloc, self.address = name, node, alloc, addr
         self.owner: str | None = None
+        self.eni_id = ""  # the ENI it is associated with
+        self.private_ip: tuple[Node, IPv4Address] | None = None  # `private_ip_address`
 
 
 def declare(ctx: Ctx, top: dict[str, Node]) -> None:
@@ -74,12 +78,18 @@ def associate(ctx: Ctx, top: dict[str, Node], drafts: Sequence[Draft]) -> list[_
     by_name: dict[str, _Eip] = {}
     instances = {d.name: d for d in drafts if d.kind == "instance"}
     by_eni = {d.eni_id: d for d in instances.values()}
+    for d in drafts:  # a secondary ENI, by its id or its name (9.20)
+        if d.kind == "network_interface":
+            by_eni[d.eni_id] = by_eni[d.name] = d
     for name, node in section(ctx, top, "elastic_ips").items():
         what = f"elastic IP {q(name)}"
         m = as_map(ctx, node, what) or {}
         check_keys(ctx, m, node, what, EIP_KEYS)
         addr = address(ctx, m["address"], f"{what} address") if "address" in m else None
         new = _Eip(name, node, object_id(ctx, m, "eipalloc", name, what), addr)
+        if "private_ip_address" in m:
+            chosen = address(ctx, m["private_ip_address"], f"{what} private_ip_address")
+            new.private_ip = (m["private_ip_address"], chosen) if chosen else None
         eips.append(new)
         by_name[name] = new
         target = _target(ctx, m, what, instances, by_eni)
@@ -133,7 +143,7 @@ def _attach(ctx: Ctx, eip: _Eip, d: Draft, at: Node, instances: dict[str, Draft]
         what = "another elastic IP" if is_name(ctx, own) else "its own elastic_ip"
         ctx.error(at, f"elastic IP {q(eip.name)}: instance {q(d.name)} has {what}" + ONE_EIP)
         return
-    eip.owner = d.name
+    eip.owner, eip.eni_id = d.name, d.eni_id
     # Associating releases the auto-assigned public IP (9.3): the elastic IP replaces it.
     d.eip_node, d.eip, d.eip_auto = at, eip.address, eip.address is None
     d.wants_public, d.fixed_public = False, None
@@ -145,14 +155,16 @@ def resolve(ctx: Ctx, eips: list[_Eip], pool: Iterator[IPv4Address]) -> None:
     address."""
     used = {i.public_ip: i.name for i in ctx.instances.values() if i.public_ip}
     used.update({n.eni.public_ip: n.name for n in ctx.nat_gateways.values() if n.eni.public_ip})
+    used.update({e.public_ip: e.name for e in ctx.network_interfaces.values() if e.public_ip})
     hosts = {h.ip: h.name for h in ctx.internet_hosts.values()}
     free = (ip for ip in pool if ip not in used)
+    enis = [i.eni for i in ctx.instances.values()] + list(ctx.network_interfaces.values())
     for eip in eips:
         if eip.owner is not None:
-            inst = ctx.instances.get(eip.owner)
-            if inst is not None and inst.public_ip is not None:
+            eni = next((e for e in enis if e.id == eip.eni_id), None)
+            if eni is not None and eni.public_ip is not None and _on_primary_ip(ctx, eip, eni):
                 ctx.elastic_ips[eip.name] = ElasticIp(
-                    eip.name, eip.alloc, inst.public_ip, eip.owner
+                    eip.name, eip.alloc, eni.public_ip, eni.owner, eni.name or None
                 )
             continue
         addr = eip.address
@@ -166,6 +178,22 @@ def resolve(ctx: Ctx, eips: list[_Eip], pool: Iterator[IPv4Address]) -> None:
             continue
         used[addr] = eip.name
         ctx.elastic_ips[eip.name] = ElasticIp(eip.name, eip.alloc, addr, None)
+
+
+def _on_primary_ip(ctx: Ctx, eip: _Eip, eni: Eni) -> bool:
+    """`private_ip_address`: one of the ENI's addresses; netemu maps an elastic IP to the
+    ENI's primary private IP only (docs/aws-decisions.md)."""
+    if eip.private_ip is None or eip.private_ip[1] == eni.private_ip:
+        return True
+    node, ip = eip.private_ip
+    what = f"elastic IP {q(eip.name)} private_ip_address {ip}"
+    if ip not in eni.private_ips:
+        rule = aws("an elastic IP maps to one of the interface's own private IPs", "9.21")
+        ctx.error(node, f"{what} is not an address of {eni.id}" + rule)
+    else:
+        msg = f"{what} is a secondary private IP; netemu maps an elastic IP to the ENI's "
+        ctx.error(node, msg + "primary private IP only (docs/aws-decisions.md)")
+    return False
 
 
 def _usable(

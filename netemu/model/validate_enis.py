@@ -1,22 +1,25 @@
 """Instances and NAT gateways: their ENIs, private addresses (2.3, 9.1) and public IPs (9.3, 9.4).
 
-Order matters for determinism: explicit private IPs are reserved first, then the rest get the
-lowest free address, instances before NAT gateways, each in file order. Public IPs: explicit
-elastic IPs first, then pool addresses for instances, then for `elastic_ip: auto` NAT gateways.
+Order matters for determinism: explicit private IPs are reserved first, then secondary private
+IPs (always given), then the rest get the lowest free address, instances before NAT gateways
+before secondary ENIs (model.validate_network_interfaces), each in file order. Public IPs:
+explicit elastic IPs first, then pool addresses for instances, then for `elastic_ip: auto` NAT
+gateways.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Literal
 
-from netemu.model import validate_elastic_ips, validate_servers
+from netemu.model import validate_elastic_ips, validate_network_interfaces, validate_servers
 from netemu.model.ids import IdKind, eni_mac
 from netemu.model.types import ConnectionTracking, Eni, Instance, NatGateway, Service, Subnet
 from netemu.model.validate_conntrack import connection_tracking
-from netemu.model.validate_context import HOST, INSTANCE, NAT, SUBNET, Ctx, aws, in_vpc, q
+from netemu.model.validate_context import HOST, INSTANCE, NAT, NIC, SUBNET, Ctx, aws, in_vpc, q
 from netemu.model.validate_fields import (
     address,
     as_map,
@@ -49,6 +52,7 @@ INSTANCE_KEYS = (
     "connection_tracking",
     "key_name",
     "ipv6_address",
+    "secondary_private_ips",
 )
 NAT_IDLE_TIMEOUT_S = 350  # ref 6.12
 NAT_KEYS = ("id", "network_interface_id", "subnet", "elastic_ip", "private_ip", "idle_timeout")
@@ -57,7 +61,7 @@ MAX_EIPS = 5  # default quota per Region, ref 1.8
 
 @dataclass
 class _Draft:
-    kind: Literal["instance", "nat_gateway"]
+    kind: Literal["instance", "nat_gateway", "network_interface"]
     name: str
     node: Node
     subnet: Subnet
@@ -80,14 +84,20 @@ class _Draft:
     public_node: Node | None = None
     id: str = ""
     eni_id: str = ""
+    secondary_nodes: tuple[Node, ...] = ()  # `secondary_private_ips` (ref 9.8, 9.21)
+    secondary_ips: list[IPv4Address] = field(default_factory=list)
+    device_index: int = 0  # a secondary ENI's attachment (network_interface drafts)
+    instance: str = ""  # the instance a secondary ENI is attached to
 
     @property
     def who(self) -> str:
-        return f"{INSTANCE if self.kind == 'instance' else NAT} {q(self.name)}"
+        kind = {"instance": INSTANCE, "nat_gateway": NAT}.get(self.kind, NIC)
+        return f"{kind} {q(self.name)}"
 
 
 def read_enis(ctx: Ctx, top: dict[str, Node]) -> None:
     drafts = _instances(ctx, top) + _nat_gateways(ctx, top)
+    drafts += _network_interfaces(ctx, top, drafts)  # secondary ENIs (9.20)
     eips = validate_elastic_ips.associate(ctx, top, drafts)  # `elastic_ips:` (9.13)
     _private_ips(ctx, drafts)
     _public_ips(ctx, drafts, {e.address for e in eips if e.owner is None and e.address})
@@ -102,11 +112,20 @@ def read_enis(ctx: Ctx, top: dict[str, Node]) -> None:
         port = ports.get(d.subnet.name, 0)
         ports[d.subnet.name] = port + 1
         elastic = (d.eip is not None and d.fixed_public is None) or d.eip_auto
+        kind: Literal["instance", "nat_gateway"] = "nat_gateway"
+        if d.kind != "nat_gateway":
+            kind = "instance"
         eni = Eni(
             eni_id, d.subnet.name, d.ip, mac, d.groups, d.source_dest_check, d.public_ip,
-            elastic, d.kind, d.name, port, d.connection_tracking,
+            elastic, kind, d.name, port, d.connection_tracking,
         )  # fmt: skip
-        if d.kind == "instance":
+        if d.kind == "network_interface":
+            ctx.network_interfaces[d.name] = dataclasses.replace(
+                eni, owner_kind="instance", owner=d.instance, device_index=d.device_index,
+                secondary_private_ips=tuple(d.secondary_ips), name=d.name,
+            )  # fmt: skip
+        elif d.kind == "instance":
+            eni = dataclasses.replace(eni, secondary_private_ips=tuple(d.secondary_ips))
             ctx.instances[d.name] = Instance(
                 d.name, d.id, eni, d.services, d.state, d.user_data, d.key_name
             )
@@ -184,8 +203,22 @@ def _instances(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
         )
         draft.user_data = script
         draft.key_name = key
+        draft.secondary_nodes = validate_network_interfaces.secondary_nodes(ctx, m, what)
         drafts.append(draft)
     return drafts
+
+
+def _network_interfaces(ctx: Ctx, top: dict[str, Node], drafts: list[_Draft]) -> list[_Draft]:
+    """Drafts of the secondary ENIs: their addresses are claimed with everyone's."""
+    homes = {d.name: d.subnet for d in drafts if d.kind == "instance"}
+    out = []
+    for spec in validate_network_interfaces.read(ctx, top, homes):
+        draft = _Draft("network_interface", spec.name, spec.node, spec.subnet, spec.ip_node)
+        draft.eni_id, draft.instance, draft.device_index = spec.id, spec.instance, spec.device_index
+        draft.groups, draft.source_dest_check = spec.groups, spec.source_dest_check
+        draft.secondary_nodes = spec.secondary
+        out.append(draft)
+    return out
 
 
 def _ids(
@@ -265,32 +298,43 @@ def _reserved(subnet: Subnet, ip: IPv4Address) -> bool:
     return offset <= 3 or ip == subnet.cidr.broadcast_address
 
 
+def _claim(
+    ctx: Ctx, d: _Draft, node: Node, key: str, used: dict[str, dict[IPv4Address, str]]
+) -> IPv4Address | None:
+    """An address given for `d` (its `private_ip` or one of its `secondary_private_ips`),
+    once checked: inside the subnet, not reserved, nobody else's (9.1, 9.21)."""
+    ip = address(ctx, node, f"{d.who} {key}")
+    if ip is None:
+        return None
+    taken = used.setdefault(d.subnet.name, {})
+    where = f"subnet {q(d.subnet.name)} {d.subnet.cidr}"
+    if ip not in d.subnet.cidr:
+        rule = aws("a private IP must come from its subnet's range", "9.1")
+        ctx.error(node, f"{d.who} {key} {ip} is not inside {where}" + rule)
+    elif _reserved(d.subnet, ip):
+        rule = aws(
+            "the first four addresses and the last address of every subnet are reserved", "2.3"
+        )
+        ctx.error(node, f"{d.who} {key} {ip} is reserved in {where}" + rule)
+    elif ip in taken:
+        rule = aws("an address belongs to one network interface (InvalidIPAddress.InUse)", "9.1")
+        ctx.error(node, f"{d.who} {key} {ip} is already used by {taken[ip]}" + rule)
+    else:
+        taken[ip] = d.who
+        return ip
+    return None
+
+
 def _private_ips(ctx: Ctx, drafts: list[_Draft]) -> None:
     used: dict[str, dict[IPv4Address, str]] = {}  # per subnet: one subnet, one owner per IP
     for d in drafts:
-        if d.ip_node is None:
-            continue
-        ip = address(ctx, d.ip_node, f"{d.who} private_ip")
-        if ip is None:
-            continue
-        taken = used.setdefault(d.subnet.name, {})
-        where = f"subnet {q(d.subnet.name)} {d.subnet.cidr}"
-        if ip not in d.subnet.cidr:
-            rule = aws("a private IP must come from its subnet's range", "9.1")
-            ctx.error(d.ip_node, f"{d.who} private_ip {ip} is not inside {where}" + rule)
-        elif _reserved(d.subnet, ip):
-            rule = aws(
-                "the first four addresses and the last address of every subnet are reserved", "2.3"
-            )
-            ctx.error(d.ip_node, f"{d.who} private_ip {ip} is reserved in {where}" + rule)
-        elif ip in taken:
-            rule = aws(
-                "an address belongs to one network interface (InvalidIPAddress.InUse)", "9.1"
-            )
-            ctx.error(d.ip_node, f"{d.who} private_ip {ip} is already used by {taken[ip]}" + rule)
-        else:
-            taken[ip] = d.who
-            d.ip = ip
+        if d.ip_node is not None:
+            d.ip = _claim(ctx, d, d.ip_node, "private_ip", used)
+    for d in drafts:  # secondary addresses are given, never picked (netemu; ref 9.21)
+        for node in d.secondary_nodes:
+            ip = _claim(ctx, d, node, "secondary_private_ips", used)
+            if ip is not None:
+                d.secondary_ips.append(ip)
     cursors: dict[str, Iterator[IPv4Address]] = {}
     for d in drafts:
         if d.ip_node is not None:
@@ -351,6 +395,7 @@ def _public_ips(ctx: Ctx, drafts: list[_Draft], reserved: set[IPv4Address]) -> N
     pool = pool_addresses(ctx.public_pool, set(eips) | set(host_ips) | reserved)
     wanting = [d for d in drafts if d.kind == "instance" and (d.wants_public or d.eip_auto)]
     wanting += [d for d in drafts if d.kind == "nat_gateway" and d.eip_auto]
+    wanting += [d for d in drafts if d.kind == "network_interface" and d.eip_auto]
     for d in wanting:
         d.public_ip = next(pool, None)
         if d.public_ip is None:

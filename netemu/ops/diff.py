@@ -24,6 +24,7 @@ from netemu.ops import (
     dhcp_options,
     elastic_ips,
     ipv6,
+    network_interfaces,
     prefix_lists,
     transit_gateway,
     vpc_cidrs,
@@ -70,6 +71,7 @@ def changes(old: Model, new: Model) -> list[Change]:
     out += _instances(old, new)
     out += ipv6.addresses(old, new)  # instances' IPv6 addresses (16.3)
     out += vpc_endpoints.changes(old, new)  # endpoints, before their routes (17.2)
+    out += network_interfaces.changes(old, new)  # secondary ENIs and IPs (9.20, 9.21)
     out += _route_changes(old, new)
     out += _subnets_deleted(old, new)
     out += _internet(old, new)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from netemu.errors import Problem, ScenarioInvalid
 from netemu.model.types import Model
-from netemu.ops import prefix_lists
+from netemu.ops import network_interfaces, prefix_lists
 from netemu.scenario import Node, load
 
 
@@ -56,6 +56,8 @@ def refuse_forbidden(old: Model, new: Model, path: str) -> None:
             refused += f"subnet {s} cannot move from {prev.az} to {sub.az}"
             fail(("subnets", s, "az"), refused + "; a subnet lives in one Availability Zone (2.2)")
     for keys, message in prefix_lists.refusals(old, new):  # 19.1
+        fail(keys, message)
+    for keys, message in network_interfaces.refused(old, new):  # a live ENI (9.7)
         fail(keys, message)
     if problems:
         raise ScenarioInvalid(problems)

@@ -77,7 +77,7 @@ def owner_of(model: Model, ip: IPv4Address, src: Endpoint) -> Endpoint | None:
         if ip == eni.private_ip and near and eni.owner_kind == "vpc_endpoint":
             ns = n.endpoint_eni_ns(model.name, eni.owner)  # an interface endpoint (17.3)
             return Endpoint(eni.owner, ns, ip, vpc, eni)
-        if ip == eni.public_ip or (ip == eni.private_ip and near):
+        if ip == eni.public_ip or (ip in eni.private_ips and near):
             owner = _eni_of(model, eni.owner)
             assert owner
             return Endpoint(eni.owner, owner[1], ip, vpc, eni)

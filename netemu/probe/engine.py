@@ -207,12 +207,7 @@ class Prober:
 
     def _capture_of(self, ns: str) -> socket.socket:
         if ns not in self.captures:
-            services = {
-                n.host_ns(self.model.name, h.name)
-                for h in self.model.internet_hosts.values()
-                if h.aws_service
-            }
-            self.captures[ns] = wire.capture(ns, every_interface=ns in services)
+            self.captures[ns] = wire.capture(ns)
         return self.captures[ns]
 
     def _raw_of(self, ns: str) -> socket.socket:

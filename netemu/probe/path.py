@@ -29,7 +29,8 @@ def _lookup(model: Model, subnet: str, dst: IPv4Address) -> Route | None:
 
 def _holder(model: Model, vpc: str, ip: IPv4Address) -> Eni | None:
     return next(
-        (e for e in model.enis() if e.private_ip == ip and model.subnets[e.subnet].vpc == vpc), None
+        (e for e in model.enis() if ip in e.private_ips and model.subnets[e.subnet].vpc == vpc),
+        None,
     )
 
 

@@ -11,7 +11,6 @@ from ipaddress import IPv4Address
 from netemu.driver import netns
 from netemu.probe import path
 from netemu.probe.nflog import Packet, parse_ipv4
-from netemu.render import names as n
 from netemu.render import nft
 
 ETH_P_IP = 0x0800
@@ -26,13 +25,10 @@ def in_ns(ns: str, family: int, kind: int, proto: int) -> socket.socket:
         return socket.socket(family, kind, proto)
 
 
-def capture(ns: str, every_interface: bool = False) -> socket.socket:
-    """A non-blocking capture of IPv4 packets arriving on the ENI of namespace `ns` (on
-    every interface for an AWS service, which gateway endpoints reach on cables of their
-    own, render.vpc_endpoints)."""
+def capture(ns: str) -> socket.socket:
+    """A non-blocking capture of IPv4 packets arriving on any ENI of namespace `ns` (an
+    instance may have several, 9.20)."""
     s = in_ns(ns, socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
-    if not every_interface:  # an unbound packet socket hears every interface
-        s.bind((n.ENI_IF, ETH_P_IP))
     s.setblocking(False)
     return s
 

@@ -11,6 +11,7 @@ from netemu.render import (
     internet_gateway,
     ipv6,
     nat_gateway,
+    network_interfaces,
     nft,
     route_table,
     servers,
@@ -36,9 +37,12 @@ def render(model: Model) -> Plan:
     links, addresses, routes = links + vpce_links, addresses + vpce_addresses, routes + vpce_routes
     links6, addresses6, routes6 = ipv6.wiring(model)  # dual stack only (render.ipv6)
     links, addresses, routes = links + links6, addresses + addresses6, routes + routes6
+    nic_addresses, nic_routes, nic_rules = network_interfaces.wiring(model)  # multi-homed (9.20)
+    addresses, routes = addresses + nic_addresses, routes + nic_routes
     table_routes, rules, router_rulesets = route_table.render(model)
     tgw_routes, tgw_rules = transit_gateway.routes_and_rules(model)  # its route tables (18.3)
     table_routes, rules = table_routes + tgw_routes, rules + tgw_rules
+    rules += nic_rules
     dhcp_files, dhcp_processes = dhcp.render(model)  # a server per subnet, a client per instance
     dns_files, dns_processes, dns_addresses = dns.render(model)  # resolvers at VPC base+2
     rulesets = (

@@ -41,7 +41,7 @@ def render(model: Model, subnet: str) -> list[Json]:
     enis = model.enis_in(subnet)
     if not enis:
         return []
-    macs = [[str(e.private_ip), e.mac] for e in enis]
+    macs = [[str(ip), e.mac] for e in enis for ip in e.private_ips]
     sender_ip = {"payload": {"protocol": "arp", "field": "saddr ip"}}
     return [
         _table("arp"),

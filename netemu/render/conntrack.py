@@ -48,7 +48,7 @@ def _attach(eni: Eni, sender: bool) -> list[Json]:
     who = (
         nft.match(nft.meta("iifname"), n.eni_port_if(eni.port))
         if sender
-        else nft.match(nft.payload("ip", "daddr"), str(eni.private_ip))
+        else nft.match(nft.payload("ip", "daddr"), nft.one_or_set(eni.private_ips))
     )
     return [
         nft.add_rule(

@@ -86,9 +86,10 @@ def leases(subnet: str) -> str:
 
 
 def served_enis(model: Model, subnet: str) -> list[Eni]:
-    """ENIs that ask for their address: instances'. A NAT gateway's ENI is managed by AWS
-    and configured statically (render.topology)."""
-    return [e for e in model.enis_in(subnet) if e.owner_kind == "instance"]
+    """ENIs that ask for their address: instances' primary ones. A NAT gateway's ENI is
+    managed by AWS and a secondary ENI configured by the instance (render.topology,
+    render.network_interfaces), both statically."""
+    return [e for e in model.enis_in(subnet) if e.owner_kind == "instance" and e.device_index == 0]
 
 
 def server_config(model: Model, sub: Subnet) -> str:

@@ -186,7 +186,9 @@ def vpc_resolver_hosts(model: Model, vpc: Vpc) -> str:
     # The VPC's own instances by their scenario name (`db`), as a Route 53 private hosted
     # zone for the VPC would answer (aws-decisions.md): last, so PTR stays the AWS name.
     records += [
-        ([e.owner], e.private_ip) for e in _named(model, vpc.name) if e.owner_kind == "instance"
+        ([e.owner], e.private_ip)
+        for e in _named(model, vpc.name)
+        if e.owner_kind == "instance" and e.device_index == 0  # its eth0 (ref 9.20)
     ]
     return _records(records)
 

@@ -27,6 +27,10 @@ ROUTER_IGW_IF = "igw"  # VPC router -> internet gateway
 IGW_VPC_IF = "vpc"  # internet gateway -> VPC router
 IGW_INET_IF = "inet"  # internet gateway -> internet
 
+# An instance's policy routing for a secondary ENI: table and rule priority 10000 + its
+# device index, as Amazon Linux 2023's amazon-ec2-net-utils sets them (ref 9.23).
+ENI_TABLE_BASE = 10000
+
 # Kernel routing table of a route table: 1000 + its index in the scenario.
 ROUTE_TABLE_BASE = 1000
 RULE_PRIORITY_BASE = 1000
@@ -67,6 +71,11 @@ def endpoint_eni_ns(scenario: str, owner: str) -> str:
 
 def host_ns(scenario: str, name: str) -> str:
     return f"{PREFIX}{scenario}-h-{name}"
+
+
+def eni_if(device_index: int) -> str:
+    """An ENI inside its instance: eth0 for the primary, eth1... by device index (9.20)."""
+    return f"eth{device_index}"
 
 
 def eni_port_if(port: int) -> str:

@@ -7,8 +7,9 @@ API avoids both (architecture.md 4 and 6).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Network
 from typing import Any
 
 from netemu.render.names import NFT_TABLE
@@ -151,6 +152,13 @@ def payload(protocol: str, field: str) -> Json:
 
 def anon_set(elements: list[Expr]) -> Json:
     return {"set": elements}
+
+
+def one_or_set(addresses: Sequence[IPv4Address]) -> Expr:
+    """One address as itself, several as an anonymous set (an ENI's private IPs, 9.21)."""
+    if len(addresses) == 1:
+        return str(addresses[0])
+    return anon_set([str(a) for a in addresses])
 
 
 def ref(set_name: str) -> str:

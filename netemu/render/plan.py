@@ -53,8 +53,8 @@ class Route:
 
 @dataclass(frozen=True)
 class Rule:
-    """A policy-routing rule: packets entering on `iif`, or carrying `fwmark`, look up
-    `table`."""
+    """A policy-routing rule: packets entering on `iif`, carrying `fwmark`, or sent from
+    `src`, look up `table`."""
 
     ns: str
     table: int
@@ -62,6 +62,7 @@ class Rule:
     iif: str | None = None
     fwmark: int | None = None
     family: Literal[4, 6] = 4  # an IPv6 rule is a rule of its own (ip -6 rule)
+    src: str | None = None  # "10.0.2.10/32": packets from this source (`ip rule add from`)
 
 
 @dataclass(frozen=True)

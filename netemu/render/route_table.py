@@ -53,7 +53,8 @@ def _table_routes(model: Model, table: RouteTable, index: int) -> list[Route]:
     # The rest of each VPC CIDR holds no subnet: the local route leads nowhere there.
     for block in vpc.cidrs:
         out.append(Route(rns, str(block), kind="unreachable", table=kt, metric=LOCAL_METRIC))
-    enis = {(e.owner_kind, e.owner): e for e in model.enis()}
+    # A route to an instance goes to its primary ENI (ref 9.20).
+    enis = {(e.owner_kind, e.owner): e for e in model.enis() if e.device_index == 0}
     for route in table.routes:
         dst = str(route.destination)
         if route.target_kind == "local":

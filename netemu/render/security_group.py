@@ -40,8 +40,11 @@ def members_set(group_id: str) -> str:
 
 
 def members(model: Model, group_id: str) -> list[str]:
-    """Private addresses of every ENI in the group: what a reference to it matches (7.6)."""
-    return sorted(str(e.private_ip) for e in model.enis() if group_id in e.security_groups)
+    """Private addresses of every ENI in the group, secondary ones too: what a reference to
+    it matches (7.6, 9.21)."""
+    return sorted(
+        str(ip) for e in model.enis() if group_id in e.security_groups for ip in e.private_ips
+    )
 
 
 def _protocol_matches(rule: SecurityGroupRule) -> list[Json]:
@@ -103,14 +106,14 @@ def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
     groups = [model.security_groups[g] for g in eni.security_groups]
     cmds: list[Json] = [nft.add_chain(chain), *ipv6_rules.eni_jump(model, eni, direction)]
     if eni.source_dest_check and eni.owner_kind == "instance":
-        # The ENI only sends from and receives for its own address (9.9).
+        # The ENI only sends from and receives for its own addresses (9.9, 9.21).
         field = "saddr" if direction == "egress" else "daddr"
         cmds.append(
             nft.add_drop(
                 chain,
-                nft.match(nft.payload("ip", field), str(eni.private_ip), "!="),
-                why=f"eni:{eni.owner} {direction} source/destination check",
-                drop=nft.Drop("ENI_SOURCE_DEST_CHECK_RESTRICTION", f"eni:{eni.owner}", direction),
+                nft.match(nft.payload("ip", field), nft.one_or_set(eni.private_ips), "!="),
+                why=f"eni:{eni.label} {direction} source/destination check",
+                drop=nft.Drop("ENI_SOURCE_DEST_CHECK_RESTRICTION", f"eni:{eni.label}", direction),
             )
         )
     names = ",".join(g.name for g in groups) or "(none)"

@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from netemu.model.aws_services import SERVICE_PORTS
-from netemu.model.types import Instance, InternetHost, Model
+from netemu.model.types import Eni, Instance, InternetHost, Model
 from netemu.render import ipv6
 from netemu.render import names as n
 from netemu.render.hostnames import private_dns_name, public_dns_name
@@ -97,18 +97,17 @@ def listeners(model: Model) -> list[cfg.Listener]:
     return out
 
 
-def metadata_tree(model: Model, inst: Instance) -> dict[str, Any]:
-    """What /latest/ holds for one instance; absent keys answer 404 (no public IP: no
-    public-ipv4, as on AWS)."""
-    eni, sub = inst.eni, model.subnets[inst.subnet]
+def _interface(model: Model, eni: Eni) -> dict[str, Any]:
+    """network/interfaces/macs/MAC/ of one ENI: its device number, all its private IPv4
+    addresses, one a line (local-ipv4s, 9.21), its groups and subnet."""
+    sub = model.subnets[eni.subnet]
     vpc = model.vpcs[sub.vpc]
     groups = [model.security_groups[g] for g in eni.security_groups]
-    local_name = private_dns_name(model.region, eni.private_ip)
     iface: dict[str, Any] = {
-        "device-number": "0",
+        "device-number": str(eni.device_index),
         "interface-id": eni.id,
-        "local-hostname": local_name,
-        "local-ipv4s": str(eni.private_ip),
+        "local-hostname": private_dns_name(model.region, eni.private_ip),
+        "local-ipv4s": "\n".join(str(ip) for ip in eni.private_ips),
         "mac": eni.mac,
         "security-group-ids": "\n".join(g.id for g in groups),
         "security-groups": "\n".join(g.name for g in groups),
@@ -117,22 +116,36 @@ def metadata_tree(model: Model, inst: Instance) -> dict[str, Any]:
         "vpc-id": vpc.id,
         "vpc-ipv4-cidr-block": str(vpc.cidr),
     }
+    if eni.public_ip is not None:
+        iface["public-ipv4s"] = str(eni.public_ip)
+        if vpc.dns_hostnames:  # public DNS names exist only with DNS hostnames on (10.3)
+            iface["public-hostname"] = public_dns_name(model.region, eni.public_ip)
+    return iface
+
+
+def metadata_tree(model: Model, inst: Instance) -> dict[str, Any]:
+    """What /latest/ holds for one instance; absent keys answer 404 (no public IP: no
+    public-ipv4, as on AWS)."""
+    eni, sub = inst.eni, model.subnets[inst.subnet]
+    vpc = model.vpcs[sub.vpc]
+    groups = [model.security_groups[g] for g in eni.security_groups]
+    local_name = private_dns_name(model.region, eni.private_ip)
+    macs = {e.mac: _interface(model, e) for e in model.enis_of(inst.name)}  # every ENI (9.20)
+    iface = macs[eni.mac]
     meta: dict[str, Any] = {
         "hostname": local_name,
         "instance-id": inst.id,
         "local-hostname": local_name,
         "local-ipv4": str(eni.private_ip),
         "mac": eni.mac,
-        "network": {"interfaces": {"macs": {eni.mac: iface}}},
+        "network": {"interfaces": {"macs": macs}},
         "placement": {"availability-zone": sub.az, "region": model.region},
         "security-groups": "\n".join(g.name for g in groups),
     }
     if eni.public_ip is not None:
-        meta["public-ipv4"] = iface["public-ipv4s"] = str(eni.public_ip)
+        meta["public-ipv4"] = iface["public-ipv4s"]
         if vpc.dns_hostnames:  # public DNS names exist only with DNS hostnames on (10.3)
-            meta["public-hostname"] = iface["public-hostname"] = public_dns_name(
-                model.region, eni.public_ip
-            )
+            meta["public-hostname"] = iface["public-hostname"]
     document = {
         "availabilityZone": sub.az,
         "instanceId": inst.id,

@@ -18,7 +18,7 @@ def _unheld_addresses(model: Model, subnet: str) -> list[dict[str, Any]]:
     """A packet for an address of the subnet that no ENI holds goes nowhere (the kernel
     would answer with an ICMP error instead; AWS just drops it)."""
     sub = model.subnets[subnet]
-    held = [str(e.private_ip) for e in model.enis_in(subnet)]
+    held = [str(ip) for e in model.enis_in(subnet) for ip in e.private_ips]
     # The Amazon DNS (VPC base+2) may lie in this subnet; the VPC router answers it (10.2).
     dns = model.vpcs[sub.vpc].dns_ip
     if dns in sub.cidr:
@@ -54,12 +54,18 @@ def _router_icmp_source(model: Model, subnet: str) -> list[dict[str, Any]]:
 
 def _stopped_instances(model: Model, subnet: str) -> list[dict[str, Any]]:
     """A stopped instance keeps its ENI and private address (9.2) but answers nothing."""
-    stopped = [i for i in model.instances.values() if i.subnet == subnet and i.state == "stopped"]
+    stopped = [
+        (inst, eni)
+        for inst in model.instances.values()
+        if inst.state == "stopped"
+        for eni in model.enis_of(inst.name)  # every ENI of it (9.20)
+        if eni.subnet == subnet
+    ]
     if not stopped:
         return []  # a base chain costs every packet something, even when empty
     cmds = [nft.add_chain("instance_state", "forward", -10)]
-    for inst in stopped:
-        port = n.eni_port_if(inst.eni.port)
+    for inst, eni in stopped:
+        port = n.eni_port_if(eni.port)
         for key, direction in (("iifname", "egress"), ("oifname", "ingress")):
             cmds.append(
                 nft.add_drop(

@@ -52,7 +52,8 @@ def target_enis(model: Model) -> list[Eni]:
         for route in table.routes:
             if route.target_kind in ("nat_gateway", "instance") and route.target:
                 wanted.add((route.target_kind, route.target))
-    return [e for e in model.enis() if (e.owner_kind, e.owner) in wanted]
+    # A route to an instance means its primary ENI (device index 0, ref 9.20).
+    return [e for e in model.enis() if (e.owner_kind, e.owner) in wanted and e.device_index == 0]
 
 
 def target_link_if(eni: Eni) -> str:
@@ -148,12 +149,14 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
     for eni in model.enis():
         sub = model.subnets[eni.subnet]
         ins, sns, port = eni_ns(model, eni), n.subnet_ns(s, sub.name), n.eni_port_if(eni.port)
-        # A NAT gateway's ENI is configured statically, an instance's MTU comes by DHCP.
-        eni_mtu = None if eni.owner_kind == "instance" else VPC_MTU
+        # A NAT gateway's ENI, an interface endpoint's and a secondary ENI are configured
+        # statically; an instance's primary ENI learns its MTU by DHCP.
+        static = eni.owner_kind != "instance" or eni.device_index > 0
+        eni_mtu = VPC_MTU if static else None
         links.append(
             Link(
                 ins,
-                n.ENI_IF,
+                n.eni_if(eni.device_index),
                 sns,
                 port,
                 mac_a=eni.mac,
@@ -171,7 +174,8 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
         addrs.append(
             Address(sns, port, f"{sub.router_ip}/{sub.cidr.prefixlen}", noprefixroute=True)
         )
-        routes.append(Route(sns, f"{eni.private_ip}/32", dev=port))
+        for ip in eni.private_ips:  # secondary private IPs too (9.21)
+            routes.append(Route(sns, f"{ip}/32", dev=port))
 
     for sub in model.subnets.values():
         sns, rns = n.subnet_ns(s, sub.name), n.router_ns(s, sub.vpc)

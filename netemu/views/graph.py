@@ -208,12 +208,16 @@ def _subnet(model: Model, s: Subnet) -> list[str]:
     for inst in model.instances.values():
         if inst.subnet != s.name:
             continue
-        lines = [inst.id, f"private {inst.private_ip}"]
+        lines = [inst.id, f"private {', '.join(str(ip) for ip in inst.eni.private_ips)}"]
         if inst.public_ip:
             lines.append(f"{'elastic' if inst.eni.elastic_ip else 'public'} {inst.public_ip}")
         if inst.ipv6_address:
             lines.append(f"ipv6 {inst.ipv6_address}")
         lines.append(f"SG: {_groups(model, inst.eni.security_groups)}")
+        for e in model.enis_of(inst.name)[1:]:  # its secondary ENIs (ref 9.20)
+            ips = ", ".join(str(ip) for ip in e.private_ips)
+            lines.append(f"eth{e.device_index} ({e.subnet}) {ips}, SG: "
+                         f"{_groups(model, e.security_groups)}")  # fmt: skip
         if inst.services:
             lines.append("services: " + ", ".join(f"{x.kind}/{x.port}" for x in inst.services))
         if inst.state != "running":

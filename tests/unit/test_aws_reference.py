@@ -1,4 +1,4 @@
-"""Every `ref N.M` that netemu's messages, code and docs cite resolves in
+"""Every `ref N.M` that netemu's messages, code, docs and tests cite resolves in
 docs/aws-reference.md, and every fact there names the AWS page it comes from (issue 11)."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def _cited() -> dict[str, set[str]]:
     argument of every `aws(rule, ref)` message in the code."""
     out: dict[str, set[str]] = {}
     files = [*ROOT.joinpath("netemu").rglob("*.py"), *ROOT.joinpath("docs").glob("*.md")]
+    files += ROOT.joinpath("tests").rglob("test_*.py")  # tests cite facts as `ref N.M` too
     for path in [*files, ROOT / "README.md"]:
         if path == REFERENCE:
             continue

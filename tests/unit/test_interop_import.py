@@ -52,7 +52,6 @@ def test_files_are_recognised_by_their_top_level_key_and_every_gap_is_listed(
         "vpce-0f89a33420c1931d7: interface endpoints to com.amazonaws.us-east-1.elasticloadbalancing are not emulated",
         "rtb-3d560345: route 192.168.0.0/16 -> pcx-11223344556677889: its VPC peering connection is not part of the import",
         "subnet-d6fcaa8d: IPv6 CIDR 2001:db8:1234:1a00::/64: its VPC has no IPv6 block here",
-        "i-1234567890abcdef0: secondary private IP 10.0.2.158 is not emulated yet",
     ):
         assert f"netemu import: unsupported: {line}" in r.stderr
         assert f"#   {line}" in out.read_text()  # the file says what it lacks, too
@@ -64,6 +63,10 @@ def test_files_are_recognised_by_their_top_level_key_and_every_gap_is_listed(
     first = acl.ingress[0]
     assert (first.number, first.action, str(first.cidr)) == (100, "deny", "162.243.144.192/32")
     assert model.instances["my-instance"].id == "i-1234567890abcdef0"
+    # its secondary private IP is imported (ref 9.21)
+    assert [str(a) for a in model.instances["my-instance"].eni.secondary_private_ips] == [
+        "10.0.2.158"
+    ]
     # IPv6 rules are imported (ref 16.6): the ACL's IPv6 entry and the group's CidrIpv6
     assert [(r.number, str(r.cidr)) for r in acl.ingress_ipv6][:1] == [(120, "::/0")]
     assert any(
@@ -280,6 +283,7 @@ def test_a_copied_snapshot_imports_the_same_whatever_the_file_names(tmp_path: Pa
 
 
 def test_groups_and_interfaces_the_import_lacks_are_said_once() -> None:
+    """A second ENI outside the import's subnets is left out with one note (9.20)."""
     subnet = {"SubnetId": "subnet-1", "VpcId": "vpc-0a1b", "CidrBlock": "10.0.0.0/24"}
     eth1 = {"NetworkInterfaceId": "eni-2", "Attachment": {"DeviceIndex": 1}}
     instance = {
@@ -313,9 +317,16 @@ def test_groups_and_interfaces_the_import_lacks_are_said_once() -> None:
     _, notes = describe_to_scenario(data)
     said = [str(n) for n in notes if n.severity == "unsupported"]
     assert said == [
-        "i-1: second network interface eni-2 is not emulated yet",
+        "eni-2: its subnet is not in the import; left out",
         "i-1: security group sg-elsewhere is not in the import (describe-security-groups); left out",
     ]
+    eth1["SubnetId"], eth1["PrivateIpAddress"] = "subnet-1", "10.0.0.20"  # type: ignore[assignment]
+    scenario, notes = describe_to_scenario(data)
+    assert scenario["network_interfaces"]["eni-2"] == {
+        "id": "eni-2", "subnet": "subnet-1", "instance": "i-1", "device_index": 1,
+        "private_ip": "10.0.0.20",
+    }  # fmt: skip
+    assert not [n for n in notes if "eni-2" in str(n)]
 
 
 def test_a_second_group_named_default_is_imported_not_lost() -> None:

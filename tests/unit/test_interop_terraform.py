@@ -205,3 +205,39 @@ def test_rule_resources_get_unique_names() -> None:
     kinds = _resources(hcl2.loads(model_to_terraform(model)))
     names = kinds["aws_vpc_security_group_ingress_rule"]
     assert len(names) == len(set(names)) == 2
+
+
+def test_a_state_with_a_second_eni_and_secondary_ips_imports_them() -> None:
+    """9.20, 9.21: aws_network_interface with its attachment, and an instance's
+    secondary_private_ips, become network_interfaces and secondary_private_ips."""
+
+    def res(address: str, values: dict[str, Any]) -> dict[str, Any]:
+        kind, name = address.split(".")
+        return {"address": address, "mode": "managed", "type": kind, "name": name,
+                "values": values}  # fmt: skip
+
+    az = "eu-west-1a"
+    resources = [
+        res("aws_vpc.main", {"id": "vpc-1", "cidr_block": "10.0.0.0/16"}),
+        res("aws_subnet.front", {"id": "subnet-1", "vpc_id": "vpc-1",
+                                 "cidr_block": "10.0.1.0/24", "availability_zone": az}),
+        res("aws_subnet.back", {"id": "subnet-2", "vpc_id": "vpc-1",
+                                "cidr_block": "10.0.2.0/24", "availability_zone": az}),
+        res("aws_instance.app", {"id": "i-1", "subnet_id": "subnet-1", "private_ip": "10.0.1.10",
+                                 "secondary_private_ips": ["10.0.1.20"], "tags": {"Name": "app"},
+                                 "associate_public_ip_address": False}),
+        res("aws_network_interface.nic", {
+            "id": "eni-2", "subnet_id": "subnet-2", "private_ips": ["10.0.2.10", "10.0.2.20"],
+            "source_dest_check": False, "tags": {"Name": "nic"},
+            "attachment": [{"instance": "i-1", "device_index": 1}]}),
+    ]  # fmt: skip
+    state = {"format_version": "1.0", "values": {"root_module": {"resources": resources}}}
+    data, _ = terraform_to_data(state, "state.json")
+    scenario, notes = describe_to_scenario(data, "tfenis")
+    assert scenario["instances"]["app"]["secondary_private_ips"] == ["10.0.1.20"]
+    assert scenario["network_interfaces"]["nic"] == {
+        "id": "eni-2", "subnet": "subnet-2", "instance": "app", "device_index": 1,
+        "private_ip": "10.0.2.10", "secondary_private_ips": ["10.0.2.20"],
+        "source_dest_check": False,
+    }  # fmt: skip
+    assert not [n for n in notes if "eni-2" in str(n)], notes
