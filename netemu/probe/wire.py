@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import socket
 import struct
+import threading
 from ipaddress import IPv4Address
 
 from netemu.driver import netns
@@ -27,11 +28,28 @@ def in_ns(ns: str, family: int, kind: int, proto: int) -> socket.socket:
 
 
 def capture(ns: str) -> socket.socket:
-    """A non-blocking capture of IPv4 packets arriving on the ENI of namespace `ns`."""
-    s = in_ns(ns, socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
+    """A non-blocking capture of IPv4 packets arriving on the ENI of namespace `ns`.
+    Opened with no protocol and given one by bind: a socket opened with a protocol hooks
+    every device at once, and bind then unhooks it, which waits for an RCU grace period
+    (several ms per capture, tens of captures per batch)."""
+    s = in_ns(ns, socket.AF_PACKET, socket.SOCK_DGRAM, 0)
     s.bind((n.ENI_IF, ETH_P_IP))
     s.setblocking(False)
     return s
+
+
+def close_all(sockets: list[socket.socket]) -> None:
+    """Close sockets side by side: closing a capture waits for an RCU grace period, and
+    waits that overlap share one."""
+    if len(sockets) < 4:
+        for s in sockets:
+            s.close()
+        return
+    closers = [threading.Thread(target=s.close) for s in sockets]
+    for t in closers:
+        t.start()
+    for t in closers:
+        t.join()
 
 
 def read_capture(s: socket.socket) -> list[Packet]:
