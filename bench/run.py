@@ -178,15 +178,15 @@ def main() -> None:
                     "",
                 )
             )
-        count = 20 if args.quick else 200
+        count = 20 if args.quick else 2000
         e = expectations(workdir, count)
         results["expectations"] = e
         rows.append(
             (
                 f"test {count} expectations",
-                f"{e['seconds']:.2f} s",
+                f"{e['seconds']:.2f} s ({count / e['seconds']:.0f}/s)",
                 f"{e['passed']} passed {e['failed']} failed",
-                "target < 2 s",
+                "target <= 2 s (>= 1000/s)",
             )
         )
         n_apply = sizes[-1]

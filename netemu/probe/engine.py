@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import random
 import select
 import socket
 import time
@@ -140,10 +139,10 @@ class Prober:
         except BaseException:
             self.close()
             raise
-        self.tokens = itertools.count(random.randrange(1, 30000))
-        self.ports = itertools.cycle(range(*CLIENT_PORTS))
-        for _ in range(random.randrange(0, 20000)):
-            next(self.ports)
+        self.tokens = itertools.count(wire.random16() % 30000 + 1)
+        low, high = CLIENT_PORTS
+        first = low + wire.random16() % 20000
+        self.ports = itertools.cycle([*range(first, high), *range(low, first)])
 
     def close(self) -> None:
         wire.close_all([*self.listeners, *self.captures.values(), *self.raw.values()])
@@ -378,8 +377,6 @@ def probe(model: Model, specs: list[ProbeSpec], timeout: float = 1.0) -> list[Pr
     """Probe `specs` on the running scenario `model`: packets through the Prober, downloads
     (`size`) one at a time as real connections. A socket or namespace the host refuses is
     one line and exit 3 (a namespace that vanished: the scenario went down, exit 2)."""
-    from netemu.probe.transfer import TIMEOUT_S, transfer
-
     six = [s for s in specs if s.family == 6 or ":" in s.destination]
     packets = [s for s in specs if s.size is None and s not in six]
     found: dict[int, ProbeResult] = {}
@@ -392,6 +389,8 @@ def probe(model: Model, specs: list[ProbeSpec], timeout: float = 1.0) -> list[Pr
                 found.update(zip(map(id, packets), p.run(packets), strict=True))
         for s in specs:  # downloads one at a time: each is a real connection with its timeout
             if s.size is not None and id(s) not in found:
+                from netemu.probe.transfer import TIMEOUT_S, transfer
+
                 found[id(s)] = transfer(model, s, max(timeout, TIMEOUT_S))
     except FileNotFoundError as e:
         raise UsageError(

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import random
+import os
 import socket
 import struct
 import threading
@@ -67,6 +67,11 @@ def read_capture(s: socket.socket) -> list[Packet]:
             out.append(p)
 
 
+def random16() -> int:
+    """A random 16-bit number (the `random` module would add a few ms to every start)."""
+    return int.from_bytes(os.urandom(2), "big")
+
+
 def checksum(data: bytes) -> int:
     """The Internet checksum (RFC 1071) of `data`."""
     if len(data) % 2:
@@ -87,7 +92,7 @@ def craft(
     pseudo = src.packed + dst.packed
     if protocol == "tcp":
         # The reply acknowledges seq + 1: the low half never wraps into the mark.
-        seq = nft.PROBE_SEQ_MARK | random.randrange(0, 0xFFFF)
+        seq = nft.PROBE_SEQ_MARK | (random16() % 0xFFFF)
         head = struct.pack("!HHIIBBHHH", sport, port or 0, seq, 0, 5 << 4, TCP_SYN, 8192, 0, 0)
         csum = checksum(pseudo + struct.pack("!BBH", 0, PROTO_TCP, len(head)) + head)
         l4, proto = head[:16] + struct.pack("!H", csum) + head[18:], PROTO_TCP
