@@ -20,7 +20,7 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench import apply_bench, datapath  # noqa: E402
+from bench import apply_bench, datapath, probe_cli  # noqa: E402
 from bench import explain as static_reach  # noqa: E402
 from bench.scenario_gen import scenario  # noqa: E402
 
@@ -187,6 +187,16 @@ def main() -> None:
                 f"{e['seconds']:.2f} s ({count / e['seconds']:.0f}/s)",
                 f"{e['passed']} passed {e['failed']} failed",
                 "target <= 2 s (>= 1000/s)",
+            )
+        )
+        pc = probe_cli.measure(3 if args.quick else 10)
+        results["probe_cli"] = pc
+        rows.append(
+            (
+                "netemu probe CLI, 1 reachable TCP probe",
+                f"{pc['probe_s']:.2f} s (cpu {pc['probe_cpu_s']:.2f} s)",
+                f"python start {pc['python_s']:.2f} s",
+                "target <= 0.25 s",
             )
         )
         n_apply = sizes[-1]

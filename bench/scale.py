@@ -24,7 +24,7 @@ from netemu.errors import HostUnsupported  # noqa: E402
 from netemu.model import load_model_text  # noqa: E402
 from netemu.render import render  # noqa: E402
 
-EXPECTATIONS = 200
+EXPECTATIONS = 1000
 
 
 def probe_rate(n: int, workdir: str) -> float:
