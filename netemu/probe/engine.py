@@ -235,15 +235,18 @@ class Prober:
         deadline, limit = start + self.timeout, start + self.timeout * PATIENCE
         cap_ns = {s: ns for ns, s in self.captures.items()}
         extra = {s for f in flights.all for s in f.extra}
-        watch = [*self.listeners, *cap_ns, *self._echoers, *extra]
+        # poll, not select: a batch over many instances watches more than select's 1024.
+        watch = {s.fileno(): s for s in [*self.listeners, *cap_ns, *self._echoers, *extra]}
+        poller = select.poll()
+        for fd in watch:
+            poller.register(fd, select.POLLIN)
         while flights.undecided:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
             progress = flights.progress
-            ready, _, _ = select.select(watch, [], [], left)
-            for s in ready:
-                self._handle(s, flights, cap_ns)
+            for fd, _ in poller.poll(left * 1000):
+                self._handle(watch[fd], flights, cap_ns)
             if flights.progress > progress:
                 # Still moving (seen at a further hop, or arrived): a busy host delays
                 # packets, it does not drop them. Wait on, up to `limit`.

@@ -38,14 +38,24 @@ def capture(ns: str) -> socket.socket:
     return s
 
 
+CLOSERS = 128  # threads closing sockets side by side (close_all)
+
+
 def close_all(sockets: list[socket.socket]) -> None:
     """Close sockets side by side: closing a capture waits for an RCU grace period, and
-    waits that overlap share one."""
+    waits that overlap share one. A bounded number of threads, each closing its share:
+    a batch over a thousand instances holds thousands of sockets."""
     if len(sockets) < 4:
         for s in sockets:
             s.close()
         return
-    closers = [threading.Thread(target=s.close) for s in sockets]
+
+    def close(share: list[socket.socket]) -> None:
+        for s in share:
+            s.close()
+
+    count = min(CLOSERS, len(sockets))
+    closers = [threading.Thread(target=close, args=(sockets[i::count],)) for i in range(count)]
     for t in closers:
         t.start()
     for t in closers:
