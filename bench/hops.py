@@ -24,8 +24,8 @@ from netemu.driver import netns
 PREFIX = "ne-bench-chain-"
 # The namespaces of netemu's path that track connections: subnet (1) and internet gateway (3).
 TRACKING = (1, 3)
-STATEFUL = """table inet t {
-  chain fwd { type filter hook forward priority 0; policy accept;
+STATEFUL = """table inet ne_bench {
+  chain transit { type filter hook forward priority 0; policy accept;
     ct state established,related accept
     ct state new accept
   }
