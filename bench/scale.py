@@ -2,7 +2,8 @@
 1,000 and 3,000 instances, and the largest generated scenario this host's capacity check
 admits.
 
-Usage: python bench/scale.py [SIZES...]   (default 10 100 1000 3000; root)
+Usage: python bench/scale.py [SIZES...] [--no-capacity]   (default 10 100 1000 3000; root;
+`python bench/scale.py 0` gives only the largest scenario)
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def largest() -> tuple[int, str]:
     return lo, why
 
 
-def main(sizes: list[int]) -> None:
+def main(sizes: list[int], capacity_check: bool = True) -> None:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="netemu-scale-") as workdir:
         os.chmod(workdir, 0o755)
@@ -92,6 +93,8 @@ def main(sizes: list[int]) -> None:
             )
             with open(os.path.join(ROOT, "bench", "scale.json"), "w") as f:
                 json.dump({"rows": rows}, f, indent=1)
+    if not capacity_check:
+        return
     cap, why = largest()
     print(f"largest generated scenario admitted here: about {cap} instances; bound by {why}")
     with open(os.path.join(ROOT, "bench", "scale.json"), "w") as f:
@@ -99,5 +102,9 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    # python bench/scale.py 0: only the capacity result
-    main([int(a) for a in sys.argv[1:] if int(a) > 0] if sys.argv[1:] else [10, 100, 1000, 3000])
+    # python bench/scale.py 0: only the capacity result; --no-capacity: only the curve
+    args = [a for a in sys.argv[1:] if a != "--no-capacity"]
+    main(
+        [int(a) for a in args if int(a) > 0] if args else [10, 100, 1000, 3000],
+        "--no-capacity" not in sys.argv,
+    )
