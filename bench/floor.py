@@ -4,7 +4,10 @@ peers created directly in their namespace, and every veth in batched rtnetlink r
 (driver/rtnl_batch.py), so that a ratio against the floor measures netemu's extra work and
 not a slower way of making the same objects.
 
-Run as a child process by bench/run.py: `python -m bench.floor N` prints up and down seconds.
+Run as child processes by bench/run.py, like `netemu up` and `netemu down`, so both sides pay
+an interpreter's start: `python -m bench.floor N --keep` builds and prints the seconds it
+took inside, `python -m bench.floor N --down` removes them and prints its own
+(`python -m bench.floor N` does both in one process).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from netemu.driver.rtnl_batch import Batch, LinkEnd, open_socket
 FIRST_INDEX = 100_000
 
 
-def build(n: int, prefix: str = "ne-floor-") -> tuple[float, float]:
+def build(n: int, prefix: str = "ne-floor-", keep: bool = False) -> tuple[float, float]:
+    """Seconds to build N namespaces and their veths, and to remove them (0 with `keep`)."""
     names = [f"{prefix}{i}" for i in range(n)]
     hub = f"{prefix}hub"
     t0 = time.perf_counter()
@@ -42,13 +46,26 @@ def build(n: int, prefix: str = "ne-floor-") -> tuple[float, float]:
         for fd in fds:
             os.close(fd)
     up = time.perf_counter() - t0
+    return up, 0.0 if keep else delete(n, prefix)
+
+
+def delete(n: int, prefix: str = "ne-floor-") -> float:
     t1 = time.perf_counter()
-    for name in [*names, hub]:
+    for name in [*(f"{prefix}{i}" for i in range(n)), f"{prefix}hub"]:
         netns.delete(name)
-    down = time.perf_counter() - t1
-    return up, down
+    return time.perf_counter() - t1
+
+
+def build_only(n: int, prefix: str = "ne-floor-") -> float:
+    return build(n, prefix, keep=True)[0]
 
 
 if __name__ == "__main__":
-    up, down = build(int(sys.argv[1]))
-    print(json.dumps({"up": up, "down": down}))
+    count = int(sys.argv[1])
+    if "--down" in sys.argv:
+        print(json.dumps({"down": delete(count)}))
+    elif "--keep" in sys.argv:
+        print(json.dumps({"up": build_only(count)}))
+    else:
+        up, down = build(count)
+        print(json.dumps({"up": up, "down": down}))

@@ -2,7 +2,8 @@
 1,000 and 3,000 instances, and the largest generated scenario this host's capacity check
 admits.
 
-Usage: python bench/scale.py [SIZES...]   (default 10 100 1000 3000; root)
+Usage: python bench/scale.py [SIZES...] [--no-capacity]   (default 10 100 1000 3000; root;
+`python bench/scale.py 0` gives only the largest scenario)
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ sys.path.insert(0, ROOT)
 from bench.run import _netemu, up_down  # noqa: E402
 from bench.scenario_gen import scenario  # noqa: E402
 from netemu import capacity  # noqa: E402
-from netemu.errors import HostUnsupported  # noqa: E402
+from netemu.errors import HostUnsupported, ScenarioInvalid  # noqa: E402
 from netemu.model import load_model_text  # noqa: E402
 from netemu.render import render  # noqa: E402
 
-EXPECTATIONS = 200
+EXPECTATIONS = 1000
 
 
 def probe_rate(n: int, workdir: str) -> float:
@@ -45,27 +46,38 @@ def probe_rate(n: int, workdir: str) -> float:
     return EXPECTATIONS / took
 
 
-def largest() -> int:
-    """The largest generated scenario the capacity check lets `up` build on this host."""
+def largest() -> tuple[int, str]:
+    """The largest generated scenario this host admits: by `up`'s capacity check
+    (netemu.capacity: memory, namespaces, mounts, process ids, files), or by the scenario
+    loader's bound on a file's size (netemu.scenario.MAX_NODES, a guard against hostile
+    input), whichever comes first. Returns the size and which of the two bound it."""
 
-    def fits(n: int) -> bool:
-        model, _ = load_model_text(scenario(n, "cap", subnets=max(10, n // 250)))
+    def fits(n: int) -> str | None:
+        """None if n instances fit, else what refuses them."""
+        try:
+            model, _ = load_model_text(scenario(n, "cap", subnets=max(10, n // 250)))
+        except ScenarioInvalid:
+            return "scenario loader (MAX_NODES)"
         try:
             capacity.check(model, render(model))
-        except HostUnsupported:
-            return False
-        return True
+        except HostUnsupported as e:
+            return f"capacity check: {e}"
+        return None
 
     lo, hi = 1000, 2000
-    while fits(hi):
+    while (why := fits(hi)) is None:
         lo, hi = hi, hi * 2
     while hi - lo > 250:
         mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
-    return lo
+        refused = fits(mid)
+        if refused is None:
+            lo = mid
+        else:
+            hi, why = mid, refused
+    return lo, why
 
 
-def main(sizes: list[int]) -> None:
+def main(sizes: list[int], capacity_check: bool = True) -> None:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="netemu-scale-") as workdir:
         os.chmod(workdir, 0o755)
@@ -79,11 +91,20 @@ def main(sizes: list[int]) -> None:
                 f"kB/instance  probes {rate:6.0f}/s",
                 flush=True,
             )
-    cap = largest()
-    print(f"largest generated scenario the capacity check admits here: about {cap} instances")
+            with open(os.path.join(ROOT, "bench", "scale.json"), "w") as f:
+                json.dump({"rows": rows}, f, indent=1)
+    if not capacity_check:
+        return
+    cap, why = largest()
+    print(f"largest generated scenario admitted here: about {cap} instances; bound by {why}")
     with open(os.path.join(ROOT, "bench", "scale.json"), "w") as f:
-        json.dump({"rows": rows, "largest": cap}, f, indent=1)
+        json.dump({"rows": rows, "largest": cap, "bound_by": why}, f, indent=1)
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [10, 100, 1000, 3000])
+    # python bench/scale.py 0: only the capacity result; --no-capacity: only the curve
+    args = [a for a in sys.argv[1:] if a != "--no-capacity"]
+    main(
+        [int(a) for a in args if int(a) > 0] if args else [10, 100, 1000, 3000],
+        "--no-capacity" not in sys.argv,
+    )

@@ -8,21 +8,20 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from netemu import i18n, lab, lifecycle
+from netemu import i18n, lifecycle
 from netemu.driver import state as st
 from netemu.errors import ExitStatus, NetemuError, Problem, ScenarioInvalid, UsageError
-from netemu.explain import commands as explain_commands
-from netemu.interop import commands as interop_commands
 from netemu.model import Model, load_model
 from netemu.model.lookup import by_id
 from netemu.probe import report
-from netemu.probe.command import CommandOutcome
 from netemu.probe.engine import ProbeSpec
 from netemu.probe.expect import Outcome
 from netemu.render import topology
-from netemu.views import commands as views
+
+if TYPE_CHECKING:
+    from netemu.probe.command import CommandOutcome
 
 
 def _print_problems(problems: Sequence[Problem]) -> None:
@@ -249,6 +248,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
+    from netemu.explain import commands as explain_commands
     from netemu.probe import command, expect, junit
 
     model, warnings = load_model(args.file)
@@ -290,6 +290,7 @@ def _report_outcomes(
     commands: list[CommandOutcome],
     modelled: bool = False,
 ) -> int:
+    from netemu.explain import commands as explain_commands
     from netemu.probe import junit
 
     failed = sum(not o.ok for o in outcomes) + sum(not c.ok for c in commands)
@@ -397,7 +398,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
+Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """Every command: the ones defined here and the other modules' own."""
+    p, sub, add = _core_parser()
+    _register_others(sub, add)
+    return p
+
+
+def _register_others(sub: argparse._SubParsersAction[argparse.ArgumentParser], add: Add) -> None:
+    from netemu import lab
+    from netemu.explain import commands as explain_commands
+    from netemu.interop import commands as interop_commands
+    from netemu.views import commands as views
+
+    lab.register(sub, add)  # netemu lab list|start|hint|check|solution|stop
+    views.register(sub, add)  # netemu schema|graph|ui|flowlogs
+    interop_commands.register(sub, add)  # netemu import, netemu export
+    explain_commands.register(add, _port)  # netemu explain, netemu reach
+
+
+def _core_parser() -> tuple[
+    argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser], Add
+]:
+    """The commands defined in this module."""
     p = argparse.ArgumentParser(
         prog="netemu", description="AWS VPC networking, built for real in one Linux kernel."
     )
@@ -497,11 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--name", default="api", help="the scenario name of the account")
     se.add_argument("--from", dest="source", metavar="FILE", help="internet hosts from FILE")
     se.add_argument("--state", metavar="DIR", help="where acknowledged calls are kept")
-    lab.register(sub, add)  # netemu lab list|start|hint|check|solution|stop
-    views.register(sub, add)  # netemu schema|graph|ui|flowlogs
-    interop_commands.register(sub, add)  # netemu import, netemu export
-    explain_commands.register(add, _port)  # netemu explain, netemu reach
-    return p
+    return p, sub, add
 
 
 def _port(text: str) -> int:
@@ -519,7 +541,13 @@ def _size(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser, sub, add = _core_parser()
+    if not argv or argv[0] not in sub.choices:
+        # Only then: the other modules' commands cost a tenth of a second of imports, most
+        # of `netemu probe`'s start (issue 21).
+        _register_others(sub, add)
+    args = parser.parse_args(argv)
     try:
         return int(args.func(args))
     except ScenarioInvalid as e:

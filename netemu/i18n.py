@@ -11,8 +11,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 LANGS = ("en", "ja")
 DEFAULT = "en"
 _MESSAGES = Path(__file__).resolve().parent / "messages"
@@ -45,6 +43,8 @@ def lang_of(args: argparse.Namespace) -> str:
 
 @cache
 def _catalogue(name: str) -> dict[str, Any]:
+    import yaml  # here: English probe output needs no catalogue (and so no YAML parser)
+
     with open(_MESSAGES / f"{name}.yaml", encoding="utf-8") as f:
         data: dict[str, Any] = yaml.safe_load(f)
     return data

@@ -15,7 +15,6 @@ from typing import Any, Literal
 from netemu.driver import state as st
 from netemu.errors import UsageError
 from netemu.model.types import Instance, Model
-from netemu.model.validate_enis import pool_addresses
 
 
 def apply_overrides(model: Model, overrides: dict[str, dict[str, Any]]) -> Model:
@@ -40,6 +39,10 @@ def _next_public_ip(model: Model, released: IPv4Address | None) -> IPv4Address:
     used |= {h.ip for h in model.internet_hosts.values()}
     if released:
         used.add(released)
+    # Imported here: the validators (and the YAML parser behind them) are not needed by
+    # the commands that only read a running scenario (`netemu probe`, issue 21).
+    from netemu.model.validate_enis import pool_addresses
+
     for ip in pool_addresses(model.public_pool, used):
         return ip
     raise UsageError(f"public_pool {model.public_pool} has no free address left")

@@ -6,7 +6,6 @@ The driver is passed in so that unit tests can check the orchestration with a fa
 from __future__ import annotations
 
 import contextlib
-import ctypes.util
 import os
 import shutil
 import signal
@@ -15,7 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from netemu import capacity, instance_state
-from netemu.driver import process
+from netemu.driver import model_cache, process
 from netemu.driver import state as st
 from netemu.errors import HostUnsupported, KernelError, Problem, UsageError
 from netemu.model import load_model
@@ -58,6 +57,8 @@ def has_root() -> bool:
 
 
 def has_libnftables() -> bool:
+    import ctypes.util  # a sixth of `netemu probe`'s imports; only `up` asks
+
     return bool(ctypes.util.find_library("nftables"))
 
 
@@ -528,8 +529,13 @@ def running_model(name: str) -> Model:
     state = st.load(name)
     if state is None or not state.complete:
         raise UsageError(f"scenario '{name}' is not completely up; run `netemu down {name}`")
-    model, _ = load_model(st.scenario_copy(name, state.source))
-    return instance_state.apply_overrides(model, state.overrides)
+    copy = st.scenario_copy(name, state.source)
+
+    def load() -> Model:
+        model, _ = load_model(copy)
+        return instance_state.apply_overrides(model, state.overrides)
+
+    return model_cache.cached(name, copy, state.overrides, load)
 
 
 def set_instance_state(

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import random
 import select
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any, Literal
 
@@ -34,14 +33,13 @@ from netemu.model.types import Model
 from netemu.probe import hops, lock, nflog, path, wire
 from netemu.probe import ipv6 as ipv6_probe
 from netemu.probe.endpoints import Endpoint, destination, source
+from netemu.probe.flight import Flight, Flights, ReplyKey, key_of_reply
 from netemu.probe.nflog import Packet
 from netemu.probe.reason import Reason, from_drop, parse_prefix
 from netemu.render import ipv6, nft, topology
 from netemu.render import names as n
 
-PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1}
 CLIENT_PORTS = (32768, 60999)  # Linux's ip_local_port_range, the contract's default
-TCP_SYN, TCP_RST, TCP_ACK = 0x02, 0x04, 0x10
 # A probe still making progress (seen at one more hop) may take this many timeouts in all.
 PATIENCE = 3
 
@@ -86,53 +84,6 @@ class ProbeResult:
             "hops_observed": self.hops_observed,
             "elapsed_ms": self.elapsed_ms,
         }
-
-
-@dataclass
-class _Flight:
-    spec: ProbeSpec
-    src: Endpoint
-    dst: Endpoint
-    token: int  # IP ID of the request, and ICMP echo id
-    sport: int
-    sent_at: float = 0.0
-    arrived: Packet | None = None
-    reply: Packet | None = None
-    drop: tuple[nft.Drop, Literal["request", "reply"], str, Packet] | None = None  # leg, ns
-    seen: list[hops.Sighting] = field(default_factory=list)
-    done_at: float = 0.0
-    extra: list[socket.socket] = field(default_factory=list)
-
-    @property
-    def proto(self) -> int:
-        return PROTOCOLS[self.spec.protocol]
-
-    def is_request(self, p: Packet) -> bool:
-        if p.protocol != self.proto or p.ip_id != self.token:
-            return False
-        if self.proto == 1:
-            return p.icmp_type == 8
-        return p.dport == self.spec.port
-
-    def is_reply(self, p: Packet) -> bool:
-        if p.protocol != self.proto:
-            return False
-        if self.proto == 1:
-            ids = {self.token, self.arrived.icmp_id if self.arrived else None}
-            return p.icmp_type == 0 and p.icmp_id in ids
-        ports = {self.sport, self.arrived.sport if self.arrived else None}
-        if p.sport != self.spec.port or p.dport not in ports:
-            return False
-        return self.proto == 17 or bool((p.tcp_flags or 0) & (TCP_RST | TCP_ACK))
-
-    @property
-    def decided(self) -> bool:
-        return self.reply is not None or self.drop is not None
-
-
-def _progress(flights: list[_Flight]) -> int:
-    """How much undecided flights have been seen so far (hops and arrivals)."""
-    return sum(len(f.seen) + (f.arrived is not None) for f in flights if not f.decided)
 
 
 def infrastructure_namespaces(model: Model) -> list[str]:
@@ -189,14 +140,13 @@ class Prober:
         except BaseException:
             self.close()
             raise
-        self.tokens = itertools.count(random.randrange(1, 30000))
-        self.ports = itertools.cycle(range(*CLIENT_PORTS))
-        for _ in range(random.randrange(0, 20000)):
-            next(self.ports)
+        self.tokens = itertools.count(wire.random16() % 30000 + 1)
+        low, high = CLIENT_PORTS
+        first = low + wire.random16() % 20000
+        self.ports = itertools.cycle([*range(first, high), *range(low, first)])
 
     def close(self) -> None:
-        for s in [*self.listeners, *self.captures.values(), *self.raw.values()]:
-            s.close()
+        wire.close_all([*self.listeners, *self.captures.values(), *self.raw.values()])
         self.held.close()  # the next prober of this scenario may start
 
     def __enter__(self) -> Prober:
@@ -215,11 +165,11 @@ class Prober:
             self.raw[ns] = wire.in_ns(ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         return self.raw[ns]
 
-    def _prepare(self, spec: ProbeSpec) -> _Flight:
+    def _prepare(self, spec: ProbeSpec) -> Flight:
         src = source(self.model, spec.source)
         dst = destination(self.model, spec.destination, src)
         token = next(self.tokens) % 65535 + 1
-        f = _Flight(spec, src, dst, token, spec.source_port or next(self.ports))
+        f = Flight(spec, src, dst, token, spec.source_port or next(self.ports))
         assert src.ns
         self._capture_of(src.ns)
         if dst.ns:
@@ -267,48 +217,51 @@ class Prober:
 
     def _run_batch(self, specs: list[ProbeSpec]) -> list[ProbeResult]:
         self._echoers: set[socket.socket] = set()
-        # Logs no flight recognised yet: a reply to the port a NAT gateway chose is only
-        # recognised once the destination's capture has shown that port (f.arrived).
-        self._unclaimed: list[_Unclaimed] = []
-        flights = [self._prepare(s) for s in specs]
+        # Logs no flight recognised yet, by the reply key they carry: a reply to the port a
+        # NAT gateway chose is only recognised once the destination's capture has shown
+        # that port (Flights.arrive).
+        self._unclaimed: dict[ReplyKey, list[_Unclaimed]] = {}
+        flights = Flights([self._prepare(s) for s in specs])
         for sock in self.listeners:  # forget logs from before this batch
             nflog.read_logged(sock)
         packets = [
             wire.craft(f.spec.protocol, f.src.ip, f.dst.ip, f.token, f.sport, f.spec.port)
-            for f in flights
+            for f in flights.all
         ]
-        for f, packet in zip(flights, packets, strict=True):
+        for f, packet in zip(flights.all, packets, strict=True):
             f.sent_at = time.monotonic()
             assert f.src.ns
             self._raw_of(f.src.ns).sendto(packet, (str(f.dst.ip), 0))
         start = time.monotonic()
         deadline, limit = start + self.timeout, start + self.timeout * PATIENCE
         cap_ns = {s: ns for ns, s in self.captures.items()}
-        watch = [*self.listeners, *cap_ns, *self._echoers, *(s for f in flights for s in f.extra)]
-        while any(not f.decided for f in flights):
+        extra = {s for f in flights.all for s in f.extra}
+        # poll, not select: a batch over many instances watches more than select's 1024.
+        watch = {s.fileno(): s for s in [*self.listeners, *cap_ns, *self._echoers, *extra]}
+        poller = select.poll()
+        for fd in watch:
+            poller.register(fd, select.POLLIN)
+        while flights.undecided:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            progress = _progress(flights)
-            ready, _, _ = select.select(watch, [], [], left)
-            for s in ready:
-                self._handle(s, flights, cap_ns)
-            if _progress(flights) > progress:
+            progress = flights.progress
+            for fd, _ in poller.poll(left * 1000):
+                self._handle(watch[fd], flights, cap_ns)
+            if flights.progress > progress:
                 # Still moving (seen at a further hop, or arrived): a busy host delays
                 # packets, it does not drop them. Wait on, up to `limit`.
                 deadline = min(limit, max(deadline, time.monotonic() + self.timeout))
-        for f in flights:  # the destination saw the request before the source saw a reply
-            if f.reply and f.dst.ns and not f.arrived:
-                self._handle(self.captures[f.dst.ns], flights, cap_ns)
+        late = {f.dst.ns for f in flights.all if f.reply and f.dst.ns and not f.arrived}
+        for ns in late:  # the destination saw the request before the source saw a reply
+            self._handle(self.captures[ns], flights, cap_ns)
         for sock in self.listeners:  # hops logged before the verdict, not read yet
             self._handle(sock, flights, cap_ns)
-        for s in {s for f in flights for s in f.extra}:
+        for s in extra:
             s.close()
-        return [self._result(f) for f in flights]
+        return [self._result(f) for f in flights.all]
 
-    def _handle(
-        self, s: socket.socket, flights: list[_Flight], cap_ns: dict[socket.socket, str]
-    ) -> None:
+    def _handle(self, s: socket.socket, flights: Flights, cap_ns: dict[socket.socket, str]) -> None:
         now = time.monotonic()
         if s in self.listeners:
             ns = self.listeners[s]
@@ -319,14 +272,16 @@ class Prober:
             for p in wire.read_capture(s):
                 if ns in self.routers:
                     self._logged(ns, "hop", p, flights, now)
-                for f in flights:
-                    if f.dst.ns == ns and f.arrived is None and f.is_request(p):
-                        f.arrived = p
-                        for u in self._unclaimed:
-                            if f.is_reply(u.packet):
-                                self._claim(f, u, now)
-                    elif f.src.ns == ns and not f.decided and p.dst == f.src.ip and f.is_reply(p):
+                f = flights.requested(p)
+                if f and f.dst.ns == ns and f.arrived is None:
+                    key = flights.arrive(f, p)
+                    for u in self._unclaimed.get(key, ()):
+                        if f.is_reply(u.packet):
+                            self._claim(f, u, now, flights)
+                for f in flights.replied(p):
+                    if f.src.ns == ns and not f.decided and p.dst == f.src.ip:
                         f.reply, f.done_at = p, now
+                        flights.decide(f)
         elif s in self._echoers:
             try:
                 while True:
@@ -346,38 +301,37 @@ class Prober:
         ns: str,
         what: nft.Drop | Literal["hop"] | None,
         p: Packet,
-        flights: list[_Flight],
+        flights: Flights,
         now: float,
     ) -> None:
         if what is None:
             return  # not one of netemu's logs
-        order = next(self.read)
-        for f in flights:
-            leg: Literal["request", "reply"]
-            if f.is_request(p):
-                leg = "request"
-            elif f.is_reply(p):
-                leg = "reply"
-            else:
-                continue
-            self._claim(f, _Unclaimed(ns, what, p, order), now, leg)
+        u = _Unclaimed(ns, what, p, next(self.read))
+        f = flights.requested(p)
+        if f:
+            self._claim(f, u, now, flights, "request")
             return
-        self._unclaimed.append(_Unclaimed(ns, what, p, order))
+        for f in flights.replied(p):
+            self._claim(f, u, now, flights, "reply")
+            return
+        self._unclaimed.setdefault(key_of_reply(p), []).append(u)
 
     def _claim(
         self,
-        f: _Flight,
+        f: Flight,
         u: _Unclaimed,
         now: float,
+        flights: Flights,
         leg: Literal["request", "reply"] = "reply",
     ) -> None:
         if u.what == "hop":
             component = self.components.get(u.ns, u.ns)
-            f.seen.append(hops.Sighting(leg, component, u.packet.ttl, u.order))
+            flights.saw(f, hops.Sighting(leg, component, u.packet.ttl, u.order))
         elif not f.decided:
             f.drop, f.done_at = (u.what, leg, u.ns, u.packet), now
+            flights.decide(f)
 
-    def _result(self, f: _Flight) -> ProbeResult:
+    def _result(self, f: Flight) -> ProbeResult:
         end = f.done_at or time.monotonic()
         elapsed = int((end - f.sent_at) * 1000)
         seen = str(f.arrived.src) if f.arrived else None
@@ -410,7 +364,7 @@ class Prober:
     def _component(self, e: Endpoint) -> str:
         return self.components.get(e.ns, e.name) if e.ns else e.name
 
-    def _modelled(self, f: _Flight) -> hops.Hops:
+    def _modelled(self, f: Flight) -> hops.Hops:
         forward = path.walk(self.model, f.src, f.dst.ip)
         if not f.drop:
             return hops.Hops(forward, False)
@@ -427,8 +381,6 @@ def probe(model: Model, specs: list[ProbeSpec], timeout: float = 1.0) -> list[Pr
     """Probe `specs` on the running scenario `model`: packets through the Prober, downloads
     (`size`) one at a time as real connections. A socket or namespace the host refuses is
     one line and exit 3 (a namespace that vanished: the scenario went down, exit 2)."""
-    from netemu.probe.transfer import TIMEOUT_S, transfer
-
     six = [s for s in specs if s.family == 6 or ":" in s.destination]
     packets = [s for s in specs if s.size is None and s not in six]
     found: dict[int, ProbeResult] = {}
@@ -441,6 +393,8 @@ def probe(model: Model, specs: list[ProbeSpec], timeout: float = 1.0) -> list[Pr
                 found.update(zip(map(id, packets), p.run(packets), strict=True))
         for s in specs:  # downloads one at a time: each is a real connection with its timeout
             if s.size is not None and id(s) not in found:
+                from netemu.probe.transfer import TIMEOUT_S, transfer
+
                 found[id(s)] = transfer(model, s, max(timeout, TIMEOUT_S))
     except FileNotFoundError as e:
         raise UsageError(

@@ -27,11 +27,36 @@ def _lookup(model: Model, subnet: str, dst: IPv4Address) -> Route | None:
     return max(matching, key=lambda r: r.destination.prefixlen, default=None)
 
 
+class _Index:
+    """The model's ENIs by private address (per VPC), public address and owner: a batch of
+    thousands of probes walks thousands of paths, and scanning every ENI per step made
+    that quadratic in the scenario's size (issue 21)."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.private: dict[tuple[str, IPv4Address], Eni] = {}
+        self.public: dict[IPv4Address, Eni] = {}
+        self.owner: dict[tuple[str, str], Eni] = {}
+        for e in model.enis():  # the first in scenario order wins, as a scan would find
+            for ip in e.private_ips:  # secondary addresses too (9.21)
+                self.private.setdefault((model.subnets[e.subnet].vpc, ip), e)
+            if e.public_ip:
+                self.public.setdefault(e.public_ip, e)
+            self.owner.setdefault((e.owner_kind, e.owner), e)
+
+
+_last: list[_Index] = []
+
+
+def _index(model: Model) -> _Index:
+    """The index of `model`, built once for the model last asked about."""
+    if not _last or _last[0].model is not model:
+        _last[:] = [_Index(model)]
+    return _last[0]
+
+
 def _holder(model: Model, vpc: str, ip: IPv4Address) -> Eni | None:
-    return next(
-        (e for e in model.enis() if ip in e.private_ips and model.subnets[e.subnet].vpc == vpc),
-        None,
-    )
+    return _index(model).private.get((vpc, ip))
 
 
 def _from_internet(model: Model, dst: IPv4Address, hops: list[str]) -> None:
@@ -39,7 +64,7 @@ def _from_internet(model: Model, dst: IPv4Address, hops: list[str]) -> None:
         if host.ip == dst:
             hops.append(f"internet_host:{host.name}")
             return
-    eni = next((e for e in model.enis() if e.public_ip == dst), None)
+    eni = _index(model).public.get(dst)
     if eni is None:
         return
     vpc = model.subnets[eni.subnet].vpc
@@ -98,14 +123,7 @@ def _from_subnet(model: Model, subnet: str, dst: IPv4Address, hops: list[str]) -
                 hops += [f"vpc_router:{vpc}", f"subnet:{held.subnet}", _component(held)]
                 return
             continue  # routed on by the attachment subnet's route table
-        target = next(
-            (
-                e
-                for e in model.enis()
-                if (e.owner_kind, e.owner) == (route.target_kind, route.target)
-            ),
-            None,
-        )
+        target = _index(model).owner.get((route.target_kind, route.target or ""))
         if target is None:  # a target the model's path does not follow: stop here
             return
         hops += [f"subnet:{target.subnet}", _component(target), f"subnet:{target.subnet}"]

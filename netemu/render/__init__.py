@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
-from netemu.flowlogs import render as flowlogs
 from netemu.model.types import Model
-from netemu.render import (
-    dhcp,
-    dns,
-    internet,
-    internet_gateway,
-    ipv6,
-    nat_gateway,
-    network_interfaces,
-    nft,
-    route_table,
-    servers,
-    services,
-    subnet,
-    topology,
-    transit_gateway,
-    vpc_endpoints,
-    vpc_peering,
-)
 from netemu.render.plan import Plan, Ruleset
 
 
 def render(model: Model) -> Plan:
+    # Imported here, not at the top: `from netemu.render import names` (every probe) would
+    # otherwise import every renderer, a tenth of `netemu probe`'s start (issue 21).
+    from netemu.flowlogs import render as flowlogs
+    from netemu.render import (
+        dhcp,
+        dns,
+        internet,
+        internet_gateway,
+        ipv6,
+        nat_gateway,
+        network_interfaces,
+        route_table,
+        servers,
+        services,
+        topology,
+        transit_gateway,
+        vpc_endpoints,
+        vpc_peering,
+    )
+
     links, addresses, routes = topology.wiring(model)
     peering_links, peering_addresses = vpc_peering.wiring(model)  # router to router (1.10)
     links += peering_links
@@ -77,9 +78,13 @@ def render(model: Model) -> Plan:
 def subnet_rulesets(model: Model) -> list[Ruleset]:
     """The subnets' rulesets (security groups, network ACLs) exactly as `render` places them,
     first in the plan: `apply` of a rule change renders only these."""
+    from netemu.render import subnet
+
     return [_observed(rs) for rs in subnet.render(model)]
 
 
 def _observed(rs: Ruleset) -> Ruleset:
     """Every namespace with AWS rules also logs the probe packets it sees (probe.engine)."""
+    from netemu.render import nft
+
     return Ruleset(rs.ns, (*rs.commands, *nft.probe_hops()))

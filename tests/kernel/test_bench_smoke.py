@@ -26,6 +26,7 @@ def test_bench_quick_run_prints_every_ratio(tmp_path: Path) -> None:
         "up 10",
         "down 10",
         "test 20 expectations",
+        "netemu probe CLI",
         "reach 100 x 3 ports (static)",
         "TCP through",
         "UDP 64 B",
@@ -38,5 +39,6 @@ def test_bench_quick_run_prints_every_ratio(tmp_path: Path) -> None:
         assert row in run.stdout
     doc = json.loads(out_json.read_text())
     assert doc["expectations"]["failed"] == 0
+    assert doc["probe_cli"]["probe_s"] > 0
     assert doc["datapath"]["sg1000_udp_pps"] > 0
     assert doc["datapath"]["flowlog"]["udp_ratio"] > 0
