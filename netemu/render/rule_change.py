@@ -1,0 +1,91 @@
+"""A change of security-group rules alone, rendered chain by chain: the subnets' rulesets
+as they were, with only the chains those rules fill rendered again (`apply`, ops.plans).
+
+A subnet holding a thousand ENIs has thousands of chains, and a rule of one group fills
+two or three of them; rendering the namespace again would redo them all. The result is
+exactly what `render.subnet_rulesets` gives for the new model (tests/unit/test_rule_change.py
+holds the two equal), or None where that cannot be promised cheaply, and the caller then
+renders the subnets in full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from netemu.model.types import Model
+from netemu.render import names as n
+from netemu.render import nft, security_group
+from netemu.render.plan import Ruleset
+
+Json = dict[str, Any]
+
+
+def security_group_rules(
+    old: Model, new: Model, groups: set[str], before: Sequence[Ruleset]
+) -> list[Ruleset] | None:
+    """The subnets' rulesets for `new`, from `before` (those of `old`, in the order
+    `subnet_rulesets` gives them), where the two models differ in nothing but the rules of
+    `groups`. A subnet the change does not reach keeps its Ruleset object itself. None
+    when a subnet's sets of group members would change (a rule that starts or stops
+    referring to a group): the table's shape changes, and a full render is simpler."""
+    subnets = list(new.subnets.values())
+    if len(before) != len(subnets):
+        return None
+    out: list[Ruleset] = []
+    for sub, rs in zip(subnets, before, strict=True):
+        if rs.ns != n.subnet_ns(new.name, sub.name):
+            return None
+        enis = [e for e in new.enis_in(sub.name) if e.owner_kind == "instance"]
+        if security_group.referenced(old, enis) != security_group.referenced(new, enis):
+            return None
+        fresh = security_group.rule_chains(new, sub.name, groups)
+        if not fresh:
+            out.append(rs)
+            continue
+        commands = _splice(rs.commands, fresh)
+        if commands is None:
+            return None
+        out.append(rs if commands == rs.commands else Ruleset(rs.ns, commands))
+    return out
+
+
+def _splice(commands: Sequence[Json], fresh: dict[str, list[Json]]) -> tuple[Json, ...] | None:
+    """`commands` with each chain named in `fresh` (its `add chain` and the rules right
+    after it) replaced by fresh's block; None if such a chain is missing or has a rule
+    anywhere else (the block would not be the whole chain)."""
+    out: list[Json] = []
+    placed: set[str] = set()
+    current = None  # the replaced chain whose old rules are being skipped
+    for cmd in commands:
+        verb, body = next(iter(cmd.items()))
+        chain = _chain_added(body) if verb == "add" else None
+        if chain is not None and chain in fresh:
+            if chain in placed:
+                return None
+            placed.add(chain)
+            out += fresh[chain]
+            current = chain
+            continue
+        rule = _rule_chain(body)
+        if rule is not None and rule in fresh:
+            if verb != "add" or rule != current:
+                return None
+            continue
+        current = None
+        out.append(cmd)
+    return tuple(out) if placed == set(fresh) else None
+
+
+def _chain_added(body: Any) -> str | None:
+    chain = body.get("chain") if isinstance(body, dict) else None
+    if isinstance(chain, dict) and chain.get("family") == nft.FAMILY:
+        return str(chain["name"])
+    return None
+
+
+def _rule_chain(body: Any) -> str | None:
+    rule = body.get("rule") if isinstance(body, dict) else None
+    if isinstance(rule, dict) and rule.get("family") == nft.FAMILY:
+        return str(rule["chain"])
+    return None
