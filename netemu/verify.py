@@ -581,6 +581,8 @@ def verify_rulesets(
         if rs.ns not in names:
             continue
         w = Wanted()
+        if chains is not None and rs.ns in chains:
+            rs = _only_chains(rs, set(chains[rs.ns]))
         _ruleset_wanted(rs, w, conntrack=False)
         assert w.chains is not None
         with netns.entered(rs.ns):
@@ -597,6 +599,20 @@ def verify_rulesets(
             seen = ob.NamespaceSeen(rs.ns, 0, nft=ob.read_nft())
         out += _nftables(rs.ns, w, seen)
     return out
+
+
+def _only_chains(rs: Ruleset, chains: set[str]) -> Ruleset:
+    """The commands of `rs` that add `chains` or rules to them: all a read-back of those
+    chains is compared with (a ruleset of thousands of chains is not parsed for two)."""
+
+    def named(cmd: dict[str, Any]) -> bool:
+        body = next(iter(cmd.values()))
+        obj = body.get("chain") or body.get("rule") if isinstance(body, dict) else None
+        if not isinstance(obj, dict) or obj.get("family", "inet") != "inet":
+            return False
+        return (obj.get("name") if "chain" in body else obj.get("chain")) in chains
+
+    return Ruleset(rs.ns, tuple(c for c in rs.commands if named(c)))
 
 
 def _has_input_hook(w: Wanted) -> bool:

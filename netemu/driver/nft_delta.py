@@ -43,31 +43,46 @@ def _common_ends(old: Sequence[Json], new: Sequence[Json]) -> tuple[int, int]:
 
 def delta(old: Ruleset, new: Ruleset) -> tuple[list[Json], list[str]] | None:
     """(commands, names of the chains they refill), or None when only a replacement of the
-    whole table will do. Only the commands between the two rulesets' common head and
-    tail can differ, so only the chains they name are compared in full."""
+    whole table will do.
+
+    Only the commands between the two rulesets' common head and tail can differ. A chain's
+    rules are its rules in the head, then in the middle, then in the tail, and head and
+    tail are the same on both sides: its rules differ exactly when its rules in the middle
+    do. So only the middle is compared, and only the chains to refill are looked up in
+    the whole ruleset. The answer for the last pairs of rulesets is kept: `apply` asks
+    again for its read-back (verify_rulesets)."""
+    key = (id(old), id(new))
+    kept = _recent.get(key)
+    if kept is not None and kept[0] is old and kept[1] is new:
+        return kept[2]
+    found = _delta(old, new)
+    if len(_recent) >= _RECENT:
+        _recent.pop(next(iter(_recent)))
+    _recent[key] = (old, new, found)  # holding both keeps their ids from being reused
+    return found
+
+
+_RECENT = 64
+_recent: dict[tuple[int, int], tuple[Ruleset, Ruleset, tuple[list[Json], list[str]] | None]] = {}
+
+
+def _delta(old: Ruleset, new: Ruleset) -> tuple[list[Json], list[str]] | None:
     head, tail = _common_ends(old.commands, new.commands)
-    old_mid = old.commands[head : len(old.commands) - tail]
-    new_mid = new.commands[head : len(new.commands) - tail]
-    old_shape, old_rules = _parts(old_mid)
-    new_shape, new_rules = _parts(new_mid)
+    old_shape, old_rules = _parts(old.commands[head : len(old.commands) - tail])
+    new_shape, new_rules = _parts(new.commands[head : len(new.commands) - tail])
     if old_shape != new_shape:
         return None
     named = new_rules.keys() | old_rules.keys()
-    if not named:
+    differ = {c for c in named if old_rules.get(c) != new_rules.get(c)}
+    if not differ:
         return [], []
-    # The chains' rules outside the middle too, in the order the new ruleset names them.
-    whole_old, _, _ = _chains_of(old.commands, named)
-    whole_new, refs, order = _chains_of(new.commands, named)
+    rules, refs, order = _chains_of(new.commands, differ)
     cmds: list[Json] = []
-    chains: list[str] = []
     for chain in order:
-        rules = whole_new.get(chain, [])
-        if whole_old.get(chain, []) != rules:
-            ref = refs[chain]
-            cmds.append({"flush": {"chain": {k: ref[k] for k in ("family", "table", "name")}}})
-            cmds += rules
-            chains.append(chain)
-    return cmds, chains
+        ref = refs[chain]
+        cmds.append({"flush": {"chain": {k: ref[k] for k in ("family", "table", "name")}}})
+        cmds += rules.get(chain, [])
+    return cmds, order
 
 
 def _chains_of(
@@ -79,15 +94,15 @@ def _chains_of(
     refs: dict[str, Json] = {}
     order: dict[str, None] = {}
     for cmd in commands:
-        body = cmd.get("add", {})
-        if "rule" in body:
-            name = body["rule"]["chain"]
-            if name in names:
-                rules.setdefault(name, []).append(cmd)
-                order.setdefault(name)
-        elif "chain" in body:
-            name = body["chain"]["name"]
-            if name in names:
-                refs.setdefault(name, body["chain"])
-                order.setdefault(name)
+        body = cmd.get("add")
+        if body is None:
+            continue
+        rule = body.get("rule")
+        if rule is not None:
+            if rule["chain"] in names:
+                rules.setdefault(rule["chain"], []).append(cmd)
+                order.setdefault(rule["chain"])
+        elif "chain" in body and body["chain"]["name"] in names:
+            refs.setdefault(body["chain"]["name"], body["chain"])
+            order.setdefault(body["chain"]["name"])
     return rules, refs, list(order)

@@ -68,9 +68,7 @@ def _group_rules_only(
         return None
     whole = None
     if running:
-        whole = dataclasses.replace(
-            running.plan, rulesets=(*fresh, *running.plan.rulesets[count:])
-        )
+        whole = dataclasses.replace(running.plan, rulesets=(*fresh, *running.plan.rulesets[count:]))
     pairs = [(a, b) for a, b in zip(was, fresh, strict=True) if a is not b]
     before = Plan(new.name, (), rulesets=tuple(a for a, _ in pairs))
     return before, Plan(new.name, (), rulesets=tuple(b for _, b in pairs)), whole

@@ -53,39 +53,44 @@ def security_group_rules(
 def _splice(commands: Sequence[Json], fresh: dict[str, list[Json]]) -> tuple[Json, ...] | None:
     """`commands` with each chain named in `fresh` (its `add chain` and the rules right
     after it) replaced by fresh's block; None if such a chain is missing or has a rule
-    anywhere else (the block would not be the whole chain)."""
+    anywhere else (the block would not be the whole chain). One pass, kept tight: a
+    subnet of a thousand ENIs has tens of thousands of commands."""
     out: list[Json] = []
     placed: set[str] = set()
     current = None  # the replaced chain whose old rules are being skipped
     for cmd in commands:
-        verb, body = next(iter(cmd.items()))
-        chain = _chain_added(body) if verb == "add" else None
-        if chain is not None and chain in fresh:
-            if chain in placed:
-                return None
-            placed.add(chain)
-            out += fresh[chain]
-            current = chain
+        body = cmd.get("add")
+        if body is None:
+            if any(_names(b, fresh) for b in cmd.values()):
+                return None  # another verb on a replaced chain: not a plain block
+            current = None
+            out.append(cmd)
             continue
-        rule = _rule_chain(body)
-        if rule is not None and rule in fresh:
-            if verb != "add" or rule != current:
-                return None
-            continue
+        rule = body.get("rule")
+        if rule is not None:
+            if rule["chain"] in fresh and rule.get("family") == nft.FAMILY:
+                if rule["chain"] != current:
+                    return None
+                continue
+        else:
+            chain = body.get("chain")
+            if chain is not None and chain["name"] in fresh and chain.get("family") == nft.FAMILY:
+                if chain["name"] in placed:
+                    return None
+                placed.add(chain["name"])
+                out += fresh[chain["name"]]
+                current = chain["name"]
+                continue
         current = None
         out.append(cmd)
-    return tuple(out) if placed == set(fresh) else None
+    return tuple(out) if len(placed) == len(fresh) else None
 
 
-def _chain_added(body: Any) -> str | None:
-    chain = body.get("chain") if isinstance(body, dict) else None
-    if isinstance(chain, dict) and chain.get("family") == nft.FAMILY:
-        return str(chain["name"])
-    return None
-
-
-def _rule_chain(body: Any) -> str | None:
-    rule = body.get("rule") if isinstance(body, dict) else None
-    if isinstance(rule, dict) and rule.get("family") == nft.FAMILY:
-        return str(rule["chain"])
-    return None
+def _names(body: Any, chains: dict[str, list[Json]]) -> bool:
+    """The body of a command other than `add` names one of `chains`."""
+    if not isinstance(body, dict):
+        return False
+    obj = body.get("rule") or body.get("chain")
+    if not isinstance(obj, dict):
+        return False
+    return obj.get("chain", obj.get("name")) in chains
