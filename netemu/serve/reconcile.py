@@ -3,7 +3,8 @@ into a scenario by the importer, then applied in place like `netemu apply` (one 
 API call to kernel, architecture 1).
 
 Three things keep a call cheap and the kernel calm:
-- only the describe-* calls an action can change are read again (`REFRESH`);
+- only the describe-* calls an action can change are read again (`REFRESH`), the
+  commonest straight from moto's backend (serve.backend_read) rather than through boto3;
 - the scenario is resolved from the importer's data directly, not written and parsed;
 - every object keeps the name it was first given: a later `CreateTags` that renames it
   changes nothing in the kernel, as tagging changes nothing on AWS (names become
@@ -13,6 +14,7 @@ Three things keep a call cheap and the kernel calm:
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 from typing import Any
@@ -31,6 +33,7 @@ from netemu.model.types import Model
 from netemu.ops.apply import apply_model
 from netemu.ops.plans import Running
 from netemu.scenario import from_data
+from netemu.serve import backend_read
 from netemu.serve.account import Account
 from netemu.serve.aws import AwsError
 from netemu.services import user_data
@@ -118,6 +121,11 @@ class Reconciler:
                 aws_access_key_id="netemu",
                 aws_secret_access_key="netemu",
             )
+            # moto's and botocore's service models, loaded by now, live as long as the
+            # endpoint: the collector need not walk their millions of objects again on each
+            # call (a full collection of them cost tens of milliseconds, several per call).
+            gc.collect()
+            gc.freeze()
         return self._client
 
     def read(self, action: str | None = None) -> dict[str, Any]:
@@ -128,7 +136,9 @@ class Reconciler:
         else:
             data = dict(self._data)
             for operation, key, _ in CALLS:
-                if key in keys:
+                if key in keys and key in backend_read.READERS:
+                    data[key] = backend_read.READERS[key](self.account.backend())
+                elif key in keys:
                     data[key] = list(self.client().get_paginator(operation).paginate())
                     data[key] = [x for page in data[key] for x in page.get(key, [])]
         self._pin_names(data)
