@@ -17,6 +17,7 @@ Json = dict[str, Any]
 # The members of the output shapes (botocore's ec2 model) each reader fills.
 _RANGE = ("CidrIp", "Description")
 _RANGE6 = ("CidrIpv6", "Description")
+_PREFIX_LIST = ("Description", "PrefixListId")
 _PAIR = ("Description", "UserId", "GroupName", "GroupId", "VpcId", "VpcPeeringConnectionId",
          "PeeringStatus")  # fmt: skip
 
@@ -51,7 +52,7 @@ def _permissions(views: Iterable[Any]) -> list[Json]:
             perm["ToPort"] = int(v.to_port)
         perm["IpRanges"] = [_only(r, _RANGE) for r in v.ip_ranges]
         perm["Ipv6Ranges"] = [_only(r, _RANGE6) for r in v.ipv6_ranges]
-        perm["PrefixListIds"] = [_only(p, ("Description", "PrefixListId")) for p in v.prefix_list_ids]
+        perm["PrefixListIds"] = [_only(p, _PREFIX_LIST) for p in v.prefix_list_ids]
         perm["UserIdGroupPairs"] = [_only(p, _PAIR) for p in v.user_id_group_pairs]
         out.append(perm)
     return out

@@ -48,7 +48,7 @@ def test_a_rule_change_rendered_chain_by_chain_equals_a_full_render(
     # Through apply's plans too, with and without the running plan held in memory.
     whole = render(b)
     for running in (None, Running(a, render(a))):
-        before, after, kept = plans(a, b, running)
+        _, after, kept = plans(a, b, running)
         assert after.rulesets and all(rs in whole.rulesets for rs in after.rulesets)
         assert kept is None if running is None else kept == whole
 
@@ -60,6 +60,6 @@ def test_a_rule_that_starts_referring_to_a_group_needs_a_full_render() -> None:
     groups = changed_groups(a, b)
     assert groups
     assert rule_change.security_group_rules(a, b, groups, subnet_rulesets(a)) is None
-    before, after, kept = plans(a, b, Running(a, render(a)))
+    _, after, kept = plans(a, b, Running(a, render(a)))
     assert kept == render(b)
     assert after.rulesets == tuple(subnet_rulesets(b))

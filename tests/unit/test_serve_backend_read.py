@@ -65,4 +65,3 @@ def test_security_groups_read_from_the_backend_equal_boto3s_describe(account: Ac
     described = ec2.describe_security_groups()["SecurityGroups"]
     assert len(described) >= 4
     assert READERS["SecurityGroups"](account.backend()) == described
-
