@@ -40,7 +40,11 @@ def load_ruleset(rs: Ruleset, replace: bool = False) -> None:
     default timeouts; every filtering rule is in place from the first transaction."""
     commands = list(rs.commands)
     policies = [c for c in commands if "ct timeout" in c.get("add", {})]
-    users = [c for c in commands if "rule" in c.get("add", {}) and _names_policy(c)]
+    # Rules naming a policy wait for it only when it is made here (a change of chains,
+    # driver.nft_delta, names policies the table already holds).
+    users = (
+        [c for c in commands if "rule" in c.get("add", {}) and _names_policy(c)] if policies else []
+    )
     first = [c for c in commands if c not in policies and c not in users]
     if replace:
         for family in arp.ALL_FAMILIES:  # arp, netdev: render.arp
