@@ -122,14 +122,22 @@ def apply_model(
     changes = diff.changes(old_model, new_model)
     before, after, whole = plans.plans(old_model, new_model, running)
     result = ChangeSet(scenario, changes, kernel_counts(before, after), dry_run)
+    contexts = None
+    if running is not None and not dry_run:
+        from netemu.driver.kernel import NftContexts
+
+        contexts = running.nft or NftContexts()  # kept for the caller's next apply
     if not dry_run and whole is not None:
-        result.running = Running(new_model, whole)
+        result.running = Running(new_model, whole, contexts)
     if not dry_run:
         driver.check_host()
         if before != after:
             lifecycle.check_programs(after)
             driver.check_capacity(new_model, after)
-            _change(driver, state, old_model, new_model, before, after)
+            from netemu.driver.kernel import keeping_contexts
+
+            with keeping_contexts(contexts):
+                _change(driver, state, old_model, new_model, before, after)
         _save(state, new_model, dirty=before != after and bool(after.namespaces))
     result.elapsed_ms = (time.monotonic() - start) * 1000
     return result

@@ -5,12 +5,16 @@ groups and network ACLs (the common live change), whole plans otherwise."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from netemu.driver import state as st
 from netemu.model.types import Model
 from netemu.render import render
 from netemu.render.plan import Plan
+
+if TYPE_CHECKING:
+    from netemu.driver.kernel import NftContexts
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,9 @@ class Running:
 
     model: Model
     plan: Plan
+    # libnftables contexts with the namespaces' tables cached (driver.kernel.NftContexts):
+    # a chain refilled through one costs a tenth of one made afresh.
+    nft: NftContexts | None = field(default=None, compare=False)
 
 
 def plans(old: Model, new: Model, running: Running | None) -> tuple[Plan, Plan, Plan | None]:
