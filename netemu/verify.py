@@ -590,7 +590,7 @@ def verify_rulesets(
                 read = ob.read_chain_comments(chains[rs.ns])
                 for chain in chains[rs.ns]:
                     got = read.get(chain)
-                    want = w.chains[chain].comments
+                    want = w.chains[chain].comments if chain in w.chains else []
                     if got is None or list(got) != want:
                         held = "missing" if got is None else f"holds {len(got)} rule(s)"
                         out.append(Difference(rs.ns, "nftables", f"chain {chain} {held}, "
@@ -602,17 +602,15 @@ def verify_rulesets(
 
 
 def _only_chains(rs: Ruleset, chains: set[str]) -> Ruleset:
-    """The commands of `rs` that add `chains` or rules to them: all a read-back of those
-    chains is compared with (a ruleset of thousands of chains is not parsed for two)."""
-
-    def named(cmd: dict[str, Any]) -> bool:
-        body = next(iter(cmd.values()))
-        obj = body.get("chain") or body.get("rule") if isinstance(body, dict) else None
-        if not isinstance(obj, dict) or obj.get("family", "inet") != "inet":
-            return False
-        return (obj.get("name") if "chain" in body else obj.get("chain")) in chains
-
-    return Ruleset(rs.ns, tuple(c for c in rs.commands if named(c)))
+    """The commands of `rs` that add rules to `chains`: all a read-back of those chains is
+    compared with (a ruleset of thousands of chains is not parsed for two). One tight pass."""
+    out = []
+    for cmd in rs.commands:
+        body = cmd.get("add") or cmd.get("insert")
+        rule = body.get("rule") if body is not None else None
+        if rule is not None and rule["chain"] in chains and rule.get("family", "inet") == "inet":
+            out.append(cmd)
+    return Ruleset(rs.ns, tuple(out))
 
 
 def _has_input_hook(w: Wanted) -> bool:
