@@ -130,10 +130,12 @@ def apply_model(
     if not dry_run and whole is not None:
         result.running = Running(new_model, whole, contexts)
     if not dry_run:
-        driver.check_host()
+        if running is None or running.nft is None:
+            driver.check_host()  # else this caller's previous apply checked it
         if before != after:
             lifecycle.check_programs(after)
-            driver.check_capacity(new_model, after)
+            if after.namespaces or after.processes:  # rulesets alone need no capacity
+                driver.check_capacity(new_model, after)
             from netemu.driver.kernel import keeping_contexts
 
             with keeping_contexts(contexts):

@@ -111,6 +111,7 @@ class Reconciler:
                 self.names: dict[str, str | None] = json.load(f)
         except (FileNotFoundError, ValueError):
             self.names = {}
+        self._names_written: str | None = None
 
     def client(self) -> Any:
         # moto's mock is active in this process: the client reads the account in memory.
@@ -187,7 +188,10 @@ class Reconciler:
             self._running = None
         _write(self.path, text)
         self._model, self._data = model, data
-        _write(self.names_file, json.dumps(self.names))
+        names = json.dumps(self.names)
+        if names != self._names_written:  # most calls give no object a first name
+            _write(self.names_file, names)
+            self._names_written = names
 
     def _launch_details(self, scenario: dict[str, Any]) -> None:
         """What describe-* does not show of a launch but the instance runs with: sshd as an
