@@ -587,7 +587,7 @@ def verify_rulesets(
         assert w.chains is not None
         with netns.entered(rs.ns):
             if chains is not None and rs.ns in chains:
-                read = ob.read_chain_comments(chains[rs.ns])
+                read = ob.read_chain_comments(chains[rs.ns], rs.ns)
                 for chain in chains[rs.ns]:
                     got = read.get(chain)
                     want = w.chains[chain].comments if chain in w.chains else []

@@ -13,14 +13,11 @@ import json
 import os
 import re
 import subprocess
-import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-import nftables
-
-from netemu.driver import build, lease, netns, process, readiness, tasks
+from netemu.driver import build, lease, netns, nft_contexts, process, readiness, tasks
 from netemu.errors import KernelError
 from netemu.render import arp
 from netemu.render.names import NFT_TABLE
@@ -52,7 +49,7 @@ def load_ruleset(rs: Ruleset, replace: bool = False) -> None:
             table = {"family": family, "name": NFT_TABLE}
             first = [{"add": {"table": table}}, {"delete": {"table": table}}, *first]
     with netns.entered(rs.ns):
-        nft = _held.get(rs.ns) if _held is not None else nftables.Nftables()
+        nft = nft_contexts.context(rs.ns)
         nft.set_json_output(True)
         rc, _out, err = nft.json_cmd({"nftables": first})
         if rc == 0 and policies:
@@ -61,81 +58,13 @@ def load_ruleset(rs: Ruleset, replace: bool = False) -> None:
             )
         if rc == 0 and users:
             rc, _out, err = nft.json_cmd({"nftables": users})
-    if rc != 0 and _held is not None:
-        _held.drop(rs.ns)  # whatever its cache holds, the next load starts afresh
+    if rc != 0:
+        nft_contexts.forget(rs.ns)  # whatever its cache holds, the next load starts afresh
     if rc != 0:
         raise KernelError(
             f"nftables refused the ruleset for {rs.ns}: {err.strip()}\n"
             + json.dumps(rs.json())[:2000]
         )
-
-
-class NftContexts:
-    """libnftables contexts kept per namespace between loads, by a caller that changes the
-    same scenario again and again in one process (the EC2 API endpoint, `apply_model` with
-    the running plan held).
-
-    A context caches the namespace's table; a fresh one must read all of it (every chain
-    and rule: thousands in a subnet of a thousand ENIs) before a transaction that flushes
-    a chain and refills it, about ten times the transaction itself. libnftables checks the
-    kernel's generation id before each command, so a cache is never trusted after someone
-    else changed the table. A context's netlink socket keeps its namespace alive, so one
-    whose namespace was deleted or made again is dropped at the next `sweep` (after every
-    apply) or lookup, and `close` drops them all."""
-
-    def __init__(self) -> None:
-        self._by_ns: dict[str, tuple[tuple[int, int], nftables.Nftables]] = {}
-        self._lock = threading.Lock()  # the driver may load namespaces from threads
-
-    def get(self, ns: str) -> nftables.Nftables:
-        """The namespace's context; the caller is inside the namespace (it is made there)."""
-        ident = _netns_identity(ns)
-        with self._lock:
-            found = self._by_ns.get(ns)
-            if found is not None and found[0] == ident and ident is not None:
-                return found[1]
-            nft = nftables.Nftables()
-            if ident is not None:
-                self._by_ns[ns] = (ident, nft)
-            return nft
-
-    def drop(self, ns: str) -> None:
-        with self._lock:
-            self._by_ns.pop(ns, None)
-
-    def sweep(self) -> None:
-        with self._lock:
-            for ns, (ident, _nft) in list(self._by_ns.items()):
-                if _netns_identity(ns) != ident:
-                    del self._by_ns[ns]
-
-    def close(self) -> None:
-        with self._lock:
-            self._by_ns.clear()
-
-
-def _netns_identity(ns: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(netns.path(ns))
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
-
-
-_held: NftContexts | None = None  # set by `keeping_contexts`, for this process
-
-
-@contextlib.contextmanager
-def keeping_contexts(contexts: NftContexts | None) -> Iterator[None]:
-    """Within the block, `load_ruleset` uses (and keeps) the contexts of `contexts`."""
-    global _held
-    before, _held = _held, contexts
-    try:
-        yield
-    finally:
-        _held = before
-        if contexts is not None:
-            contexts.sweep()
 
 
 def _names_policy(value: object) -> bool:

@@ -124,7 +124,7 @@ def apply_model(
     result = ChangeSet(scenario, changes, kernel_counts(before, after), dry_run)
     contexts = None
     if running is not None and not dry_run:
-        from netemu.driver.kernel import NftContexts
+        from netemu.driver.nft_contexts import NftContexts
 
         contexts = running.nft or NftContexts()  # kept for the caller's next apply
     if not dry_run and whole is not None:
@@ -136,7 +136,7 @@ def apply_model(
             lifecycle.check_programs(after)
             if after.namespaces or after.processes:  # rulesets alone need no capacity
                 driver.check_capacity(new_model, after)
-            from netemu.driver.kernel import keeping_contexts
+            from netemu.driver.nft_contexts import keeping_contexts
 
             with keeping_contexts(contexts):
                 _change(driver, state, old_model, new_model, before, after)

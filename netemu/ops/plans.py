@@ -14,7 +14,7 @@ from netemu.render import render
 from netemu.render.plan import Plan
 
 if TYPE_CHECKING:
-    from netemu.driver.kernel import NftContexts
+    from netemu.driver.nft_contexts import NftContexts
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Running:
 
     model: Model
     plan: Plan
-    # libnftables contexts with the namespaces' tables cached (driver.kernel.NftContexts):
+    # libnftables contexts with the namespaces' tables cached (driver.nft_contexts):
     # a chain refilled through one costs a tenth of one made afresh.
     nft: NftContexts | None = field(default=None, compare=False)
 
