@@ -1,6 +1,7 @@
 """The smallest nftables transaction from one ruleset of a namespace to another: the chains
-whose rules differ are flushed and refilled, in one transaction, so a packet sees either
-the old or the new rules of every chain. A change of the table's shape (chains added or
+whose rules differ are flushed and refilled (or, when rules are only added at the end,
+appended to), in one transaction, so a packet sees either the old or the new rules of
+every chain. A change of the table's shape (chains added or
 removed, a hook or priority changed, a set or map changed) replaces the whole table."""
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ def _common_ends(old: Sequence[Json], new: Sequence[Json]) -> tuple[int, int]:
 
 
 def delta(old: Ruleset, new: Ruleset) -> tuple[list[Json], list[str]] | None:
-    """(commands, names of the chains they refill), or None when only a replacement of the
-    whole table will do.
+    """(commands, names of the chains they change), or None when only a replacement of the
+    whole table will do. A chain whose old rules all stay, in front, gets the new ones
+    appended; any other changed chain is flushed and refilled.
 
     Only the commands between the two rulesets' common head and tail can differ. A chain's
     rules are its rules in the head, then in the middle, then in the tail, and head and
@@ -77,11 +79,19 @@ def _delta(old: Ruleset, new: Ruleset) -> tuple[list[Json], list[str]] | None:
     if not differ:
         return [], []
     rules, refs, order = _chains_of(new.commands, differ)
+    was, _, _ = _chains_of(old.commands, differ)
     cmds: list[Json] = []
     for chain in order:
+        now, before = rules.get(chain, []), was.get(chain, [])
+        if now[: len(before)] == before:
+            # Rules added after the old ones (an authorized rule of a new port): appended,
+            # nothing deleted, so the kernel frees no rule and libnftables needs no
+            # reading of the table first.
+            cmds += now[len(before) :]
+            continue
         ref = refs[chain]
         cmds.append({"flush": {"chain": {k: ref[k] for k in ("family", "table", "name")}}})
-        cmds += rules.get(chain, [])
+        cmds += now
     return cmds, order
 
 

@@ -45,3 +45,10 @@ def test_a_new_chain_replaces_the_table() -> None:
     old = _ruleset([1], [2], [])
     new = Ruleset(old.ns, (*old.commands, nft.add_chain("c")))
     assert nft_delta.delta(old, new) is None
+
+
+def test_rules_only_added_after_the_old_ones_are_appended_without_a_flush() -> None:
+    """An authorized rule of a new port: nothing is deleted, so no packet ever meets the
+    chain without its old rules, and the kernel frees nothing."""
+    found = nft_delta.delta(_ruleset([1], [5], []), _ruleset([1], [5], [3, 4]))
+    assert found == ([_rule("a", 3), _rule("a", 4)], ["a"])
