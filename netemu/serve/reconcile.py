@@ -45,6 +45,7 @@ HEADER = (
 
 _SG, _ACL, _RT = {"SecurityGroups"}, {"NetworkAcls"}, {"RouteTables"}
 _FL = {"FlowLogs"}
+_INSTANCES = {"Reservations", "NetworkInterfaces", "Addresses"}
 # The describe-* results an action can change; any action not listed reads everything.
 REFRESH: dict[str, set[str]] = {
     **dict.fromkeys(
@@ -81,6 +82,12 @@ REFRESH: dict[str, set[str]] = {
     ),
     # The flow-log collector is part of the plan: apply starts or stops it (ref 12.1).
     **dict.fromkeys(("CreateFlowLogs", "DeleteFlowLogs"), _FL),
+    # An instance launched, stopped, started or terminated changes its own reservation and
+    # ENI, and (terminated) an Elastic IP association (ref 9.2, 9.4); reading
+    # the rest of a large account again would cost more than the call.
+    **dict.fromkeys(
+        ("RunInstances", "StartInstances", "StopInstances", "TerminateInstances"), _INSTANCES
+    ),
 }
 
 # Where each describe-* result keeps the objects that become named scenario objects.
