@@ -1,6 +1,7 @@
 """The running and the wanted scenario as models and plans, computed no more than a change
-needs: nothing for an equal model, the subnets' rulesets alone for a change of security
-groups and network ACLs (the common live change), whole plans otherwise."""
+needs: nothing for an equal model, only the chains the changed rules fill for a change of
+security-group rules alone (the common live change, render.rule_change), the subnets'
+rulesets for a change of security groups and network ACLs, whole plans otherwise."""
 
 from __future__ import annotations
 
