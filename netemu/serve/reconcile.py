@@ -25,7 +25,7 @@ from netemu import lifecycle
 from netemu.driver import state as st
 from netemu.errors import NetemuError, ScenarioInvalid
 from netemu.interop import write_yaml
-from netemu.interop.endpoint_read import CALLS, read_client
+from netemu.interop.endpoint_read import CALLS, read_call, read_client
 from netemu.interop.to_scenario import describe_to_scenario
 from netemu.model import load_model
 from netemu.model.resolve import resolve
@@ -147,8 +147,7 @@ class Reconciler:
                 if key in keys and key in backend_read.READERS:
                     data[key] = backend_read.READERS[key](self.account.backend())
                 elif key in keys:
-                    data[key] = list(self.client().get_paginator(operation).paginate())
-                    data[key] = [x for page in data[key] for x in page.get(key, [])]
+                    data[key] = read_call(self.client(), operation, key)
         self._pin_names(data)
         return data
 

@@ -65,3 +65,28 @@ def test_security_groups_read_from_the_backend_equal_boto3s_describe(account: Ac
     described = ec2.describe_security_groups()["SecurityGroups"]
     assert len(described) >= 4
     assert READERS["SecurityGroups"](account.backend()) == described
+
+
+def test_what_each_action_rereads_equals_a_full_read(account: Account, tmp_path: Any) -> None:
+    """After a call, `netemu serve` reads again only what the call can change (REFRESH),
+    the rest kept from before: what each action re-reads comes out as a full read gives it,
+    through the backend or through boto3 (every page, or the one answer of a call that
+    has no pages, such as describe-addresses)."""
+    from netemu.serve.reconcile import REFRESH, Reconciler
+
+    ec2 = _client()
+    ids = build_webdb(ec2)
+    r = Reconciler(account, "rb", str(tmp_path), None)
+    stale = r.read()
+    ec2.run_instances(
+        ImageId="ami-12c6146b", MinCount=2, MaxCount=2, SubnetId=ids["private"],
+        SecurityGroupIds=[ids["default"]],
+    )  # fmt: skip
+    ec2.authorize_security_group_ingress(
+        GroupId=ids["ssh"], IpProtocol="tcp", FromPort=80, ToPort=80, CidrIp="10.0.0.0/8"
+    )
+    full = r.read()
+    assert full != stale
+    for action, keys in REFRESH.items():
+        r._data = {k: (stale[k] if k in keys else v) for k, v in full.items()}
+        assert r.read(action) == full, action
