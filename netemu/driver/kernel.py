@@ -60,7 +60,6 @@ def load_ruleset(rs: Ruleset, replace: bool = False) -> None:
             rc, _out, err = nft.json_cmd({"nftables": users})
     if rc != 0:
         nft_contexts.forget(rs.ns)  # whatever its cache holds, the next load starts afresh
-    if rc != 0:
         raise KernelError(
             f"nftables refused the ruleset for {rs.ns}: {err.strip()}\n"
             + json.dumps(rs.json())[:2000]

@@ -25,7 +25,9 @@ from netemu.driver import netns
 class NftContexts:
     """The contexts of one caller, by namespace. A context's netlink socket keeps its
     namespace alive, so one whose namespace was deleted or made again is dropped at the
-    next lookup or `sweep` (after every apply), and `close` drops them all."""
+    next lookup or `sweep` (after every apply that changed the kernel), and all of them
+    when the caller lets go of this object (the endpoint does on `up` and after a
+    refused call)."""
 
     def __init__(self) -> None:
         self._by_ns: dict[str, tuple[tuple[int, int], nftables.Nftables]] = {}
@@ -52,10 +54,6 @@ class NftContexts:
             for ns, (ident, _nft) in list(self._by_ns.items()):
                 if _netns_identity(ns) != ident:
                     del self._by_ns[ns]
-
-    def close(self) -> None:
-        with self._lock:
-            self._by_ns.clear()
 
 
 def _netns_identity(ns: str) -> tuple[int, int] | None:
