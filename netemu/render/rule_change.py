@@ -5,7 +5,8 @@ A subnet holding a thousand ENIs has thousands of chains, and a rule of one grou
 two or three of them; rendering the namespace again would redo them all. The result is
 exactly what `render.subnet_rulesets` gives for the new model (tests/unit/test_rule_change.py
 holds the two equal), or None where that cannot be promised cheaply, and the caller then
-renders the subnets in full.
+renders the subnets in full. Whoever makes group rules render anything outside the chains
+`security_group.rule_chains` names must add it there.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def security_group_rules(
             out.append(rs)
             continue
         commands = _splice(rs.commands, fresh)
-        if commands is None:
+        if commands is None or not _sets_declared(fresh, rs.commands):
             return None
         out.append(rs if commands == rs.commands else Ruleset(rs.ns, commands))
     return out
@@ -94,3 +95,30 @@ def _names(body: Any, chains: dict[str, list[Json]]) -> bool:
     if not isinstance(obj, dict):
         return False
     return obj.get("chain", obj.get("name")) in chains
+
+
+def _sets_declared(fresh: dict[str, list[Json]], commands: Sequence[Json]) -> bool:
+    """Every named set the fresh chains refer to (`@name`) is declared in the ruleset: a
+    rule kind rendered with a set of its own elsewhere in the namespace (one not known
+    here) sends the change to a full render instead of to a table that lacks the set."""
+    wanted = {x[1:] for block in fresh.values() for x in _strings(block) if x.startswith("@")}
+    if not wanted:
+        return True
+    declared = {
+        body[kind]["name"]
+        for cmd in commands
+        if isinstance(body := cmd.get("add"), dict)
+        for kind in ("set", "map")
+        if kind in body
+    }
+    return wanted <= declared
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []

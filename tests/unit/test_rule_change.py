@@ -63,3 +63,14 @@ def test_a_rule_that_starts_referring_to_a_group_needs_a_full_render() -> None:
     _, after, kept = plans(a, b, Running(a, render(a)))
     assert kept == render(b)
     assert after.rulesets == tuple(subnet_rulesets(b))
+
+
+def test_a_chain_naming_a_set_the_namespace_lacks_is_not_spliced() -> None:
+    """A rule kind with a set of its own elsewhere in the namespace goes to a full render."""
+    from netemu.render import nft
+
+    rs = subnet_rulesets(_model(WEBDB))[0]
+    block = [nft.add_chain("x"), nft.add_rule("x", nft.match(nft.payload("ip", "saddr"), "@pl"))]
+    assert not rule_change._sets_declared({"x": block}, rs.commands)
+    declared = (*rs.commands, nft.add_set("pl", "ipv4_addr", [], interval=False))
+    assert rule_change._sets_declared({"x": block}, declared)
