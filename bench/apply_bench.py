@@ -50,7 +50,9 @@ def measure(n: int, workdir: str) -> dict[str, Any]:
         one_inside = _elapsed_ms(out)
         noop, out = _netemu("apply", path, "--json")
         noop_inside = _elapsed_ms(out)
-        in_process = _in_process(name, path, text.replace(RULE, RULE + EXTRA + EXTRA2))
+        in_process = _in_process(
+            name, path, text.replace(RULE, RULE + EXTRA), text.replace(RULE, RULE + EXTRA + EXTRA2)
+        )
         _, out = _netemu("verify", name)
         if out.returncode != 0:
             raise SystemExit(f"netemu verify failed after apply: {out.stdout}")
@@ -66,11 +68,14 @@ def measure(n: int, workdir: str) -> dict[str, Any]:
     }
 
 
-def _in_process(name: str, path: str, text: str) -> float:
-    """One more rule through `apply_model` with the running model and plan held in memory,
+def _in_process(name: str, path: str, was: str, text: str, repeats: int = 7) -> float:
+    """Rules changed through `apply_model` with the running model and plan held in memory,
     as the EC2 API endpoint does: no interpreter start, no re-reading of the running
-    scenario. The new model is built before the clock starts, as the API builds it from
+    scenario. One rule is added, then removed again, `repeats` times; the median of those
+    applies. Each new model is built before the clock starts, as the API builds it from
     the call."""
+    import statistics
+
     from netemu import lifecycle
     from netemu.model import load_model
     from netemu.ops import apply
@@ -78,14 +83,19 @@ def _in_process(name: str, path: str, text: str) -> float:
 
     current = lifecycle.running_model(name)
     running = apply.Running(current, render(current))
-    with open(path, "w") as f:
-        f.write(text)
-    wanted, _ = load_model(path)
-    t = time.perf_counter()
-    result = apply.apply_model(wanted, name, running=running)
-    took = time.perf_counter() - t
-    assert [c.action for c in result.changes] == ["authorize"], result.changes
-    return took
+    took = []
+    for i in range(repeats):
+        with open(path, "w") as f:
+            f.write(text if i % 2 == 0 else was)
+        wanted, _ = load_model(path)
+        t = time.perf_counter()
+        result = apply.apply_model(wanted, name, running=running)
+        took.append(time.perf_counter() - t)
+        running = result.running
+        assert [c.action for c in result.changes] == ["authorize" if i % 2 == 0 else "revoke"], (
+            result.changes
+        )
+    return statistics.median(took)
 
 
 def rows(n: int, r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -110,3 +120,16 @@ def rows(n: int, r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             f"{r['noop_s'] / up:.1%} of up (target <= 10 %)",
         ),
     ]
+
+
+if __name__ == "__main__":
+    import json
+    import tempfile
+
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    with tempfile.TemporaryDirectory(prefix="netemu-bench-apply-") as d:
+        os.chmod(d, 0o755)
+        result = measure(n, d)
+    for row in rows(n, result):
+        print("  ".join(row))
+    print(json.dumps(result))

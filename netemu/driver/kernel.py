@@ -17,9 +17,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-import nftables
-
-from netemu.driver import build, lease, netns, process, readiness, tasks
+from netemu.driver import build, lease, netns, nft_contexts, process, readiness, tasks
 from netemu.errors import KernelError
 from netemu.render import arp
 from netemu.render.names import NFT_TABLE
@@ -40,14 +38,18 @@ def load_ruleset(rs: Ruleset, replace: bool = False) -> None:
     default timeouts; every filtering rule is in place from the first transaction."""
     commands = list(rs.commands)
     policies = [c for c in commands if "ct timeout" in c.get("add", {})]
-    users = [c for c in commands if "rule" in c.get("add", {}) and _names_policy(c)]
+    # Rules naming a policy wait for it only when it is made here (a change of chains,
+    # driver.nft_delta, names policies the table already holds).
+    users = (
+        [c for c in commands if "rule" in c.get("add", {}) and _names_policy(c)] if policies else []
+    )
     first = [c for c in commands if c not in policies and c not in users]
     if replace:
         for family in arp.ALL_FAMILIES:  # arp, netdev: render.arp
             table = {"family": family, "name": NFT_TABLE}
             first = [{"add": {"table": table}}, {"delete": {"table": table}}, *first]
     with netns.entered(rs.ns):
-        nft = nftables.Nftables()
+        nft = nft_contexts.context(rs.ns)
         nft.set_json_output(True)
         rc, _out, err = nft.json_cmd({"nftables": first})
         if rc == 0 and policies:
@@ -57,6 +59,7 @@ def load_ruleset(rs: Ruleset, replace: bool = False) -> None:
         if rc == 0 and users:
             rc, _out, err = nft.json_cmd({"nftables": users})
     if rc != 0:
+        nft_contexts.forget(rs.ns)  # whatever its cache holds, the next load starts afresh
         raise KernelError(
             f"nftables refused the ruleset for {rs.ns}: {err.strip()}\n"
             + json.dumps(rs.json())[:2000]

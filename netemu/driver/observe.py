@@ -20,7 +20,7 @@ from typing import Any
 
 import nftables
 
-from netemu.driver import netns, rtnl
+from netemu.driver import netns, nft_contexts, rtnl
 from netemu.render.names import NFT_TABLE
 
 IFF_UP = 0x1
@@ -174,12 +174,14 @@ def read_nft() -> NftSeen:
     return _nft()
 
 
-def read_chain_comments(chains: Sequence[str]) -> dict[str, tuple[str | None, ...]]:
-    """The comments of the rules of `chains` in the calling thread's namespace, in one
-    request (a chain that does not exist is left out): a cheap read-back of the chains a
-    change refilled."""
+def read_chain_comments(
+    chains: Sequence[str], ns: str | None = None
+) -> dict[str, tuple[str | None, ...]]:
+    """The comments of the rules of `chains` in the calling thread's namespace (named `ns`,
+    to use the context a change held for it: driver.nft_contexts), in one request (a chain
+    that does not exist is left out): a cheap read-back of the chains a change refilled."""
     out: dict[str, tuple[str | None, ...]] = {}
-    nft = nftables.Nftables()
+    nft = nft_contexts.context(ns) if ns else nftables.Nftables()
     nft.set_json_output(True)
     for chain in chains:
         ref = {"family": "inet", "table": NFT_TABLE, "name": chain}

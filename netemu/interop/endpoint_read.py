@@ -132,3 +132,9 @@ def _all(ec2: Any, operation: str, key: str) -> list[dict[str, Any]]:
 
 def _message(e: Any) -> str:
     return str(e.response.get("Error", {}).get("Message", "")) or str(e)
+
+
+def read_call(ec2: Any, operation: str, key: str) -> list[dict[str, Any]]:
+    """One describe-* call of `CALLS`, every page of it (`netemu serve` re-reads single
+    results after a call)."""
+    return _all(ec2, operation, key)

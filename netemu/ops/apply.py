@@ -122,15 +122,25 @@ def apply_model(
     changes = diff.changes(old_model, new_model)
     before, after, whole = plans.plans(old_model, new_model, running)
     result = ChangeSet(scenario, changes, kernel_counts(before, after), dry_run)
+    contexts = None
+    if running is not None and not dry_run:
+        from netemu.driver.nft_contexts import NftContexts
+
+        contexts = running.nft or NftContexts()  # kept for the caller's next apply
     if not dry_run and whole is not None:
-        result.running = Running(new_model, whole)
+        result.running = Running(new_model, whole, contexts)
     if not dry_run:
-        driver.check_host()
+        if running is None or running.nft is None:
+            driver.check_host()  # else this caller's previous apply checked it
         if before != after:
             lifecycle.check_programs(after)
-            driver.check_capacity(new_model, after)
-            _change(driver, state, old_model, new_model, before, after)
-        _save(state, new_model, dirty=before != after and bool(after.namespaces))
+            if after.namespaces or after.processes:  # rulesets alone need no capacity
+                driver.check_capacity(new_model, after)
+            from netemu.driver.nft_contexts import keeping_contexts
+
+            with keeping_contexts(contexts):
+                _change(driver, state, old_model, new_model, before, after)
+        _save(state, new_model, before != after and bool(after.namespaces), before != after)
     result.elapsed_ms = (time.monotonic() - start) * 1000
     return result
 
@@ -255,16 +265,18 @@ def _daemons(plan: Plan) -> list[Any]:
     return daemons(plan)
 
 
-def _save(state: st.State, model: Model, dirty: bool) -> None:
+def _save(state: st.State, model: Model, dirty: bool, staged: bool) -> None:
     """The new scenario becomes the running one: its copy, summary and (no longer any)
     stop/start overrides, whose states the file now sets. `dirty`: the change gave the
-    state new pids or namespaces (else an unchanged state file is not written again)."""
+    state new pids or namespaces (else an unchanged state file is not written again).
+    `staged`: the kernel change put the copy in place already (`_stage_copy`)."""
     old_copy = st.scenario_copy(state.scenario, state.source)
     source = os.path.abspath(model.source)
     new_copy = st.scenario_copy(state.scenario, source)
-    tmp = new_copy + ".tmp"
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, new_copy)
+    if not staged:
+        tmp = new_copy + ".tmp"
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, new_copy)
     if old_copy != new_copy:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(old_copy)

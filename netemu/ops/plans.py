@@ -1,16 +1,21 @@
 """The running and the wanted scenario as models and plans, computed no more than a change
-needs: nothing for an equal model, the subnets' rulesets alone for a change of security
-groups and network ACLs (the common live change), whole plans otherwise."""
+needs: nothing for an equal model, only the chains the changed rules fill for a change of
+security-group rules alone (the common live change, render.rule_change), the subnets'
+rulesets for a change of security groups and network ACLs, whole plans otherwise."""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from netemu.driver import state as st
 from netemu.model.types import Model
 from netemu.render import render
 from netemu.render.plan import Plan
+
+if TYPE_CHECKING:
+    from netemu.driver.nft_contexts import NftContexts
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,9 @@ class Running:
 
     model: Model
     plan: Plan
+    # libnftables contexts with the namespaces' tables cached (driver.nft_contexts):
+    # a chain refilled through one costs a tenth of one made afresh.
+    nft: NftContexts | None = field(default=None, compare=False)
 
 
 def plans(old: Model, new: Model, running: Running | None) -> tuple[Plan, Plan, Plan | None]:
@@ -34,6 +42,9 @@ def plans(old: Model, new: Model, running: Running | None) -> tuple[Plan, Plan, 
         plan = running.plan if running else Plan(new.name, ())
         return plan, plan, running.plan if running else None
     if filters_only(old, new):
+        spliced = _group_rules_only(old, new, running)
+        if spliced is not None:
+            return spliced
         fresh = tuple(subnet_rulesets(new))
         was = running.plan.rulesets[: len(fresh)] if running else tuple(subnet_rulesets(old))
         whole = None
@@ -45,6 +56,49 @@ def plans(old: Model, new: Model, running: Running | None) -> tuple[Plan, Plan, 
     before = running.plan if running else render(old)
     after = render(new)
     return before, after, after
+
+
+def _group_rules_only(
+    old: Model, new: Model, running: Running | None
+) -> tuple[Plan, Plan, Plan | None] | None:
+    """`plans` for a change of security-group rules and nothing else: the subnets' rulesets
+    with only the chains those rules fill rendered again (render.rule_change), and the
+    plans holding only the subnets whose ruleset changed. None for any other change."""
+    from netemu.render import rule_change, subnet_rulesets
+
+    groups = changed_groups(old, new)
+    if groups is None:
+        return None
+    count = len(new.subnets)
+    was = running.plan.rulesets[:count] if running else tuple(subnet_rulesets(old))
+    fresh = rule_change.security_group_rules(old, new, groups, was)
+    if fresh is None:
+        return None
+    whole = None
+    if running:
+        whole = dataclasses.replace(running.plan, rulesets=(*fresh, *running.plan.rulesets[count:]))
+    pairs = [(a, b) for a, b in zip(was, fresh, strict=True) if a is not b]
+    before = Plan(new.name, (), rulesets=tuple(a for a, _ in pairs))
+    return before, Plan(new.name, (), rulesets=tuple(b for _, b in pairs)), whole
+
+
+def changed_groups(old: Model, new: Model) -> set[str] | None:
+    """The security groups whose rules differ (positions aside), when nothing else of any
+    group or network ACL does; else None."""
+    a, b = _positionless(old, new), _positionless(new, new)
+    if a.network_acls != b.network_acls or a.security_groups.keys() != b.security_groups.keys():
+        return None
+    out = set()
+    for key, was in a.security_groups.items():
+        now = b.security_groups[key]
+        if was == now:
+            continue
+        if dataclasses.replace(was, ingress=(), egress=()) != dataclasses.replace(
+            now, ingress=(), egress=()
+        ):
+            return None
+        out.add(key)
+    return out
 
 
 def filters_only(old: Model, new: Model) -> bool:

@@ -69,6 +69,18 @@ def sg_chains(model: Model, enis: list[Eni]) -> list[Json]:
     return cmds
 
 
+def group_chains(model: Model, enis: list[Eni], groups: set[str]) -> dict[str, list[Json]]:
+    """The IPv6 chains of those of `groups` that `enis` carry, by chain name."""
+    if not ipv6.enabled(model):
+        return {}
+    used = sorted({g for e in enis for g in e.security_groups} & groups)
+    return {
+        _group_chain(model.security_groups[g], d): _group_rules(model.security_groups[g], d)
+        for g in used
+        for d in ("ingress", "egress")
+    }
+
+
 def _group_rules(group: SecurityGroup, direction: str) -> list[Json]:
     chain = _group_chain(group, direction)
     peer = "saddr" if direction == "ingress" else "daddr"

@@ -136,14 +136,16 @@ def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
     return cmds
 
 
-def render(model: Model, subnet: str) -> list[Json]:
-    """Sets, group chains, per-ENI chains and the two base chains of one subnet namespace.
-    Base chain priorities keep AWS's order: SG egress (0) < NACL out (10) < NACL in (20) <
-    SG ingress (30); each is its own base chain, so an accept in one never skips another."""
-    # Instances and interface endpoints' ENIs have groups; a NAT gateway's has none (6.13).
-    enis = [e for e in model.enis_in(subnet) if e.owner_kind in ("instance", "vpc_endpoint")]
-    used = sorted({g for e in enis for g in e.security_groups})
-    referenced = sorted(
+def _guarded_enis(model: Model, subnet: str) -> list[Eni]:
+    """ENIs with security groups: instances' and interface endpoints'; a NAT gateway's has
+    none (6.13)."""
+    return [e for e in model.enis_in(subnet) if e.owner_kind in ("instance", "vpc_endpoint")]
+
+
+def referenced(model: Model, enis: list[Eni]) -> list[str]:
+    """Groups the rules of `enis`' groups refer to: each needs a set of its members."""
+    used = {g for e in enis for g in e.security_groups}
+    return sorted(
         {
             r.security_group
             for g in used
@@ -151,8 +153,33 @@ def render(model: Model, subnet: str) -> list[Json]:
             if r.security_group
         }
     )
+
+
+def rule_chains(model: Model, subnet: str, groups: set[str]) -> dict[str, list[Json]] | None:
+    """Every chain of the subnet's ruleset that the rules of `groups` fill, rendered afresh
+    (name -> its `add chain` and rules, as `render` gives them): the groups' own chains
+    in both families and the untracked chains of ENIs carrying one of them (7.13). A
+    change of those groups' rules changes nothing else in the namespace as long as the
+    sets of members it refers to stay the same, which the caller checks (`referenced`)."""
+    enis = _guarded_enis(model, subnet)
+    out: dict[str, list[Json]] = {}
+    for g in sorted({g for e in enis for g in e.security_groups} & groups):
+        group = model.security_groups[g]
+        for direction in ("ingress", "egress"):
+            out[group_chain(group, direction)] = _group_rules(model, group, direction)
+    out.update(ipv6_rules.group_chains(model, enis, groups))  # dual stack only
+    out.update(untracked.chains_of(model, [e for e in enis if groups & set(e.security_groups)]))
+    return out
+
+
+def render(model: Model, subnet: str) -> list[Json]:
+    """Sets, group chains, per-ENI chains and the two base chains of one subnet namespace.
+    Base chain priorities keep AWS's order: SG egress (0) < NACL out (10) < NACL in (20) <
+    SG ingress (30); each is its own base chain, so an accept in one never skips another."""
+    enis = _guarded_enis(model, subnet)
+    used = sorted({g for e in enis for g in e.security_groups})
     cmds: list[Json] = []
-    for ref in referenced:
+    for ref in referenced(model, enis):
         cmds.append(nft.add_set(members_set(ref), "ipv4_addr", members(model, ref), interval=False))
     cmds += prefix_lists.sets(model, (model.security_groups[g] for g in used), "ip")
     for g in used:

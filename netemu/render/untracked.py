@@ -125,15 +125,18 @@ def chains(model: Model, enis: list[Eni]) -> list[Json]:
     that marks the flow (and accepts it: the all-addresses rule admits it). Other
     original-direction packets return to the ENI chain and go on to the group rules, whose
     accepting rules clear the mark (`retrack`): a dropped packet leaves it as it was."""
-    cmds: list[Json] = []
-    done: set[str] = set()
+    return [cmd for block in chains_of(model, enis).values() for cmd in block]
+
+
+def chains_of(model: Model, enis: list[Eni]) -> dict[str, list[Json]]:
+    """`chains`, by chain name."""
+    out: dict[str, list[Json]] = {}
     for eni in enis:
         for direction in ("ingress", "egress"):
             name = chain_name(eni, direction)
-            if name not in done:
-                done.add(name)
-                cmds += _chain(model, eni, direction, name)
-    return cmds
+            if name not in out:
+                out[name] = _chain(model, eni, direction, name)
+    return out
 
 
 def _chain(model: Model, eni: Eni, direction: str, chain: str) -> list[Json]:

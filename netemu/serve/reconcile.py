@@ -3,7 +3,8 @@ into a scenario by the importer, then applied in place like `netemu apply` (one 
 API call to kernel, architecture 1).
 
 Three things keep a call cheap and the kernel calm:
-- only the describe-* calls an action can change are read again (`REFRESH`);
+- only the describe-* calls an action can change are read again (`REFRESH`), the
+  commonest straight from moto's backend (serve.backend_read) rather than through boto3;
 - the scenario is resolved from the importer's data directly, not written and parsed;
 - every object keeps the name it was first given: a later `CreateTags` that renames it
   changes nothing in the kernel, as tagging changes nothing on AWS (names become
@@ -13,6 +14,7 @@ Three things keep a call cheap and the kernel calm:
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 from typing import Any
@@ -23,7 +25,7 @@ from netemu import lifecycle
 from netemu.driver import state as st
 from netemu.errors import NetemuError, ScenarioInvalid
 from netemu.interop import write_yaml
-from netemu.interop.endpoint_read import CALLS, read_client
+from netemu.interop.endpoint_read import CALLS, read_call, read_client
 from netemu.interop.to_scenario import describe_to_scenario
 from netemu.model import load_model
 from netemu.model.resolve import resolve
@@ -31,6 +33,7 @@ from netemu.model.types import Model
 from netemu.ops.apply import apply_model
 from netemu.ops.plans import Running
 from netemu.scenario import from_data
+from netemu.serve import backend_read
 from netemu.serve.account import Account
 from netemu.serve.aws import AwsError
 from netemu.services import user_data
@@ -42,6 +45,7 @@ HEADER = (
 
 _SG, _ACL, _RT = {"SecurityGroups"}, {"NetworkAcls"}, {"RouteTables"}
 _FL = {"FlowLogs"}
+_INSTANCES = {"Reservations", "NetworkInterfaces", "Addresses"}
 # The describe-* results an action can change; any action not listed reads everything.
 REFRESH: dict[str, set[str]] = {
     **dict.fromkeys(
@@ -78,6 +82,12 @@ REFRESH: dict[str, set[str]] = {
     ),
     # The flow-log collector is part of the plan: apply starts or stops it (ref 12.1).
     **dict.fromkeys(("CreateFlowLogs", "DeleteFlowLogs"), _FL),
+    # An instance launched, stopped, started or terminated changes its own reservation and
+    # ENI, and (terminated) an Elastic IP association (ref 9.2, 9.4); reading
+    # the rest of a large account again would cost more than the call.
+    **dict.fromkeys(
+        ("RunInstances", "StartInstances", "StopInstances", "TerminateInstances"), _INSTANCES
+    ),
 }
 
 # Where each describe-* result keeps the objects that become named scenario objects.
@@ -108,6 +118,7 @@ class Reconciler:
                 self.names: dict[str, str | None] = json.load(f)
         except (FileNotFoundError, ValueError):
             self.names = {}
+        self._names_written: str | None = None
 
     def client(self) -> Any:
         # moto's mock is active in this process: the client reads the account in memory.
@@ -118,6 +129,11 @@ class Reconciler:
                 aws_access_key_id="netemu",
                 aws_secret_access_key="netemu",
             )
+            # moto's and botocore's service models, loaded by now, live as long as the
+            # endpoint: the collector need not walk their millions of objects again on each
+            # call (a full collection of them cost tens of milliseconds, several per call).
+            gc.collect()
+            gc.freeze()
         return self._client
 
     def read(self, action: str | None = None) -> dict[str, Any]:
@@ -128,9 +144,10 @@ class Reconciler:
         else:
             data = dict(self._data)
             for operation, key, _ in CALLS:
-                if key in keys:
-                    data[key] = list(self.client().get_paginator(operation).paginate())
-                    data[key] = [x for page in data[key] for x in page.get(key, [])]
+                if key in keys and key in backend_read.READERS:
+                    data[key] = backend_read.READERS[key](self.account.backend())
+                elif key in keys:
+                    data[key] = read_call(self.client(), operation, key)
         self._pin_names(data)
         return data
 
@@ -177,7 +194,10 @@ class Reconciler:
             self._running = None
         _write(self.path, text)
         self._model, self._data = model, data
-        _write(self.names_file, json.dumps(self.names))
+        names = json.dumps(self.names)
+        if names != self._names_written:  # most calls give no object a first name
+            _write(self.names_file, names)
+            self._names_written = names
 
     def _launch_details(self, scenario: dict[str, Any]) -> None:
         """What describe-* does not show of a launch but the instance runs with: sshd as an

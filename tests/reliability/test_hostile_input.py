@@ -388,11 +388,11 @@ def test_rulesets_of_valid_scenarios_are_json_with_only_validated_names(
     """The driver's nftables path (kernel.load_ruleset) with libnftables replaced: every
     ruleset goes as one JSON document, and each string in it is rule vocabulary, an
     address, or a name that passed validation."""
-    from netemu.driver import kernel
+    from netemu.driver import kernel, nft_contexts
 
     model, _ = load_model_text(text)
     plan = render(model)
-    monkeypatch.setattr(kernel.nftables, "Nftables", FakeNftables)
+    monkeypatch.setattr(nft_contexts.nftables, "Nftables", FakeNftables)
     monkeypatch.setattr(kernel.netns, "entered", lambda _ns: contextlib.nullcontext())
     FakeNftables.documents = []
     for rs in plan.rulesets:

@@ -1,0 +1,92 @@
+"""libnftables contexts kept per namespace between changes of one scenario in one process
+(the EC2 API endpoint, `apply_model` with the running plan held), and the lookup every
+load and read-back of a refilled chain goes through.
+
+A context caches the namespace's table. A fresh one must read all of it (every chain and
+rule: thousands in a subnet of a thousand ENIs) before a transaction that flushes a chain
+and refills it, and again, after waiting for the kernel to finish that transaction, before
+listing the chain back: each costs about ten times the transaction itself. libnftables
+checks the kernel's generation id before each command, so a cache is never trusted after
+someone else changed the table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+
+import nftables
+
+from netemu.driver import netns
+
+
+class NftContexts:
+    """The contexts of one caller, by namespace. A context's netlink socket keeps its
+    namespace alive, so one whose namespace was deleted or made again is dropped at the
+    next lookup or `sweep` (after every apply that changed the kernel), and all of them
+    when the caller lets go of this object (the endpoint does on `up` and after a
+    refused call)."""
+
+    def __init__(self) -> None:
+        self._by_ns: dict[str, tuple[tuple[int, int], nftables.Nftables]] = {}
+        self._lock = threading.Lock()  # the driver may load namespaces from threads
+
+    def get(self, ns: str) -> nftables.Nftables:
+        """The namespace's context; the caller is inside the namespace (it is made there)."""
+        ident = _netns_identity(ns)
+        with self._lock:
+            found = self._by_ns.get(ns)
+            if found is not None and found[0] == ident and ident is not None:
+                return found[1]
+            nft = nftables.Nftables()
+            if ident is not None:
+                self._by_ns[ns] = (ident, nft)
+            return nft
+
+    def drop(self, ns: str) -> None:
+        with self._lock:
+            self._by_ns.pop(ns, None)
+
+    def sweep(self) -> None:
+        with self._lock:
+            for ns, (ident, _nft) in list(self._by_ns.items()):
+                if _netns_identity(ns) != ident:
+                    del self._by_ns[ns]
+
+
+def _netns_identity(ns: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(netns.path(ns))
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+_held: NftContexts | None = None  # set by `keeping_contexts`, for this process
+
+
+def context(ns: str) -> nftables.Nftables:
+    """A context for namespace `ns` (the caller is inside it): the held one within
+    `keeping_contexts`, else a fresh one."""
+    return _held.get(ns) if _held is not None else nftables.Nftables()
+
+
+def forget(ns: str) -> None:
+    """After a refused command: the namespace's next context starts afresh."""
+    if _held is not None:
+        _held.drop(ns)
+
+
+@contextlib.contextmanager
+def keeping_contexts(contexts: NftContexts | None) -> Iterator[None]:
+    """Within the block, `load_ruleset` uses (and keeps) the contexts of `contexts`."""
+    global _held
+    before, _held = _held, contexts
+    try:
+        yield
+    finally:
+        _held = before
+        if contexts is not None:
+            contexts.sweep()
