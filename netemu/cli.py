@@ -47,7 +47,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     for inst in model.instances.values():
         public = f"  public {inst.public_ip}" if inst.public_ip else ""
         public += f"  ipv6 {inst.ipv6_address}" if inst.ipv6_address else ""
-        print(f"  {inst.name:<14} {inst.id}  private {inst.private_ip}{public}  [{inst.state}]")
+        print(
+            f"  {inst.name:<14} {inst.id}  private {inst.private_ip or '-'}{public}  [{inst.state}]"
+        )
     for nat in model.nat_gateways.values():
         print(
             f"  {nat.name:<14} {nat.id}  private {nat.eni.private_ip}  elastic {nat.eni.public_ip}"
@@ -326,7 +328,7 @@ def cmd_stop_start(args: argparse.Namespace) -> int:
     instance = by_id(lifecycle.running_model(name), args.instance)
     inst = lifecycle.set_instance_state(name, instance, target, lifecycle.KernelDriver())
     public = f", public {inst.public_ip}" if inst.public_ip else ", no public IP"
-    print(f"instance '{inst.name}' is {inst.state}: private {inst.private_ip}{public}")
+    print(f"instance '{inst.name}' is {inst.state}: private {inst.private_ip or '-'}{public}")
     return ExitStatus.OK
 
 

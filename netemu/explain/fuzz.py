@@ -217,7 +217,8 @@ def probes(model: Model, seed: int, count: int) -> list[ProbeSpec]:
     sources = [*model.instances, *model.internet_hosts]
     addresses: list[str] = [str(e.public_ip) for e in model.enis() if e.public_ip]
     for sub in model.subnets.values():
-        addresses.append(str(sub.cidr.network_address + 200))  # held by no ENI
+        if sub.cidr is not None:
+            addresses.append(str(sub.cidr.network_address + 200))  # held by no ENI
     for vpc in model.vpcs.values():
         addresses.append(str(IPv4Network(vpc.cidr).network_address + 250 * 256 + 9))
     addresses += ["192.0.2.77", "203.0.113.250"]

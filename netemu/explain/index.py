@@ -30,7 +30,8 @@ class ModelIndex:
         self.hosts = {h.ip: h.name for h in m.internet_hosts.values()}
         self.held = {s: {} for s in m.subnets}
         for e in m.enis():
-            self.held[e.subnet][e.private_ip] = e
+            if e.private_ip is not None:  # an IPv6-only ENI holds no IPv4 address (16.10)
+                self.held[e.subnet][e.private_ip] = e
         self.stopped = {s: [] for s in m.subnets}
         for inst in m.instances.values():
             if inst.state == "stopped":
@@ -38,7 +39,7 @@ class ModelIndex:
         # Private -> public addresses each VPC's internet gateway translates (5.3).
         self.public_of = {v: {} for v in m.vpcs}
         for e in m.enis():
-            if e.public_ip:
+            if e.public_ip and e.private_ip:
                 self.public_of[self.vpc_of_eni(e)][e.private_ip] = e.public_ip
 
     def vpc_of_eni(self, eni: Eni) -> str:

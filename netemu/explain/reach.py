@@ -34,7 +34,9 @@ DEFAULT_PORTS: tuple[tuple[Protocol, int | None], ...] = (
 
 def _cidrs(model: Model) -> list[IPv4Network]:
     nets: set[IPv4Network] = set(PRIVATE_RANGES)
-    nets |= {v.cidr for v in model.vpcs.values()} | {s.cidr for s in model.subnets.values()}
+    nets |= {v.cidr for v in model.vpcs.values()} | {
+        s.cidr for s in model.subnets.values() if s.cidr
+    }
     for g in model.security_groups.values():
         nets |= {r.cidr for r in (*g.ingress, *g.egress) if r.cidr is not None}
     for a in model.network_acls.values():

@@ -48,8 +48,9 @@ class Attributor:
     def __init__(self, model: Model, subnet: str) -> None:
         self.model = model
         self.subnet = subnet
-        self.local: dict[Address, Eni] = {e.private_ip: e for e in model.enis_in(subnet)}
-        self.local |= {e.ipv6_address: e for e in model.enis_in(subnet) if e.ipv6_address}
+        enis = model.enis_in(subnet)
+        self.local: dict[Address, Eni] = {e.private_ip: e for e in enis if e.private_ip}
+        self.local |= {e.ipv6_address: e for e in enis if e.ipv6_address}
         self.forwarders = [
             e
             for e in self.local.values()
@@ -58,7 +59,7 @@ class Attributor:
         vpc = model.vpcs[model.subnets[subnet].vpc]
         # Not logged (ref 12.7): the Amazon DNS server at base+2, each subnet's router at
         # base+1, and link-local services; DHCP is matched by port.
-        self.unlogged = {vpc.dns_ip} | {s.router_ip for s in model.subnets.values()}
+        self.unlogged = {vpc.dns_ip} | {s.router_ip for s in model.subnets.values() if s.router_ip}
 
     def logged(self, protocol: int, src: Address, dst: Address, sport: int, dport: int) -> bool:
         if src in LINK_LOCAL or dst in LINK_LOCAL or src in self.unlogged or dst in self.unlogged:
@@ -66,7 +67,7 @@ class Attributor:
         return not (protocol == 17 and sport in DHCP_PORTS and dport in DHCP_PORTS)
 
     def _subnet_of(self, ip: Address) -> str | None:
-        return next((s.name for s in self.model.subnets.values() if ip in s.cidr), None)
+        return next((s.name for s in self.model.subnets.values() if s.cidr and ip in s.cidr), None)
 
     def _routed_to(self, frm: Address, to: Address) -> Eni | None:
         """The forwarder of this subnet that `frm`'s route table sends traffic for `to` to."""
@@ -94,10 +95,10 @@ class Attributor:
         if src in self.local or dst in self.local:
             return out
         into = self._routed_to(src, dst)
-        if into is not None and only != "egress":
+        if into is not None and into.private_ip is not None and only != "egress":
             return [Side(into, "ingress", src, into.private_ip, src, dst)]
         out_of = self._routed_to(dst, src)
-        if out_of is not None and only != "ingress":
+        if out_of is not None and out_of.private_ip is not None and only != "ingress":
             return [Side(out_of, "egress", out_of.private_ip, dst, src, dst)]
         return []
 

@@ -219,7 +219,9 @@ def schema() -> Schema:
     sections: dict[str, Schema] = {
         "vpcs": _named(vpc, "VPCs (cidr is required unless default: true)"),
         "internet_gateways": _named(_object(IGW_KEYS, ("vpc",)), "internet gateways"),
-        "subnets": _named(_object(SUBNET_KEYS, ("vpc", "cidr")), "subnets"),
+        "subnets": _named(
+            _object(SUBNET_KEYS, ("vpc",)), "subnets (cidr is required unless ipv6_native: true)"
+        ),
         "route_tables": _named(
             _object(
                 TABLE_KEYS, ("vpc",), {"routes": _rules(_object(ROUTE_KEYS, ("destination",)))}

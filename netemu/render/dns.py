@@ -108,7 +108,10 @@ def _named(model: Model, vpc: str) -> list[Eni]:
     """ENIs of `vpc` that have DNS names: all of them, when the VPC has hostnames on."""
     if not model.vpcs[vpc].dns_hostnames:
         return []
-    return [e for e in model.enis() if model.subnets[e.subnet].vpc == vpc]
+    # AmazonProvidedDNS answers A records here; an IPv6-only ENI has none (16.10).
+    return [
+        e for e in model.enis() if model.subnets[e.subnet].vpc == vpc and e.private_ip is not None
+    ]
 
 
 def _public_instances(model: Model, vpc: str) -> list[Eni]:
@@ -134,15 +137,13 @@ def vpc_resolver_config(vpc: Vpc) -> str:
 
 def vpc_resolver_hosts(model: Model, vpc: Vpc) -> str:
     r = model.region
-    records = [
-        ([hostnames.private_dns_name(r, e.private_ip)], e.private_ip)
-        for e in _named(model, vpc.name)
-    ]
+    named = [(e, e.private_ip) for e in _named(model, vpc.name) if e.private_ip is not None]
+    records = [([hostnames.private_dns_name(r, ip)], ip) for e, ip in named]
     # Inside the VPC an instance's public name leads to its private address (9.5).
     records += [
-        ([hostnames.public_dns_name(r, e.public_ip)], e.private_ip)
-        for e in _public_instances(model, vpc.name)
-        if e.public_ip
+        ([hostnames.public_dns_name(r, e.public_ip)], ip)
+        for e, ip in named
+        if e.public_ip and e.owner_kind == "instance"
     ]
     records += [
         ([hostnames.public_dns_name(r, e.public_ip)], e.public_ip)
@@ -154,9 +155,7 @@ def vpc_resolver_hosts(model: Model, vpc: Vpc) -> str:
     records += _host_records(model)
     # The VPC's own instances by their scenario name (`db`), as a Route 53 private hosted
     # zone for the VPC would answer (aws-decisions.md): last, so PTR stays the AWS name.
-    records += [
-        ([e.owner], e.private_ip) for e in _named(model, vpc.name) if e.owner_kind == "instance"
-    ]
+    records += [([e.owner], ip) for e, ip in named if e.owner_kind == "instance"]
     return _records(records)
 
 

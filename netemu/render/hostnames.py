@@ -18,6 +18,12 @@ def short_private_name(ip: IPv4Address) -> str:
     return "ip-" + str(ip).replace(".", "-")
 
 
+def host_name(ip: IPv4Address | None, instance_id: str) -> str:
+    """The IP name `ip-a-b-c-d`, or the resource name (the instance id) of an instance
+    without IPv4: IPv6-only subnets name hosts by resource (16.10)."""
+    return short_private_name(ip) if ip is not None else instance_id
+
+
 def private_dns_name(region: str, ip: IPv4Address) -> str:
     """`ip-172-30-0-10.ap-northeast-1.compute.internal`, `ip-10-0-0-5.ec2.internal`."""
     return f"{short_private_name(ip)}.{domain_name(region)}"

@@ -41,7 +41,11 @@ def members_set(group_id: str) -> str:
 
 def members(model: Model, group_id: str) -> list[str]:
     """Private addresses of every ENI in the group: what a reference to it matches (7.6)."""
-    return sorted(str(e.private_ip) for e in model.enis() if group_id in e.security_groups)
+    return sorted(
+        str(e.private_ip)
+        for e in model.enis()
+        if group_id in e.security_groups and e.private_ip is not None
+    )
 
 
 def _protocol_matches(rule: SecurityGroupRule) -> list[Json]:
@@ -103,11 +107,13 @@ def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
     cmds: list[Json] = [nft.add_chain(chain), *ipv6_rules.eni_jump(model, eni, direction)]
     if eni.source_dest_check and eni.owner_kind == "instance":
         # The ENI only sends from and receives for its own address (9.9).
+        # An ENI without IPv4 (IPv6-only subnet, 16.10) owns no IPv4 address at all.
         field = "saddr" if direction == "egress" else "daddr"
+        own = [] if eni.private_ip is None else [str(eni.private_ip)]
         cmds.append(
             nft.add_drop(
                 chain,
-                nft.match(nft.payload("ip", field), str(eni.private_ip), "!="),
+                *([nft.match(nft.payload("ip", field), own[0], "!=")] if own else []),
                 why=f"eni:{eni.owner} {direction} source/destination check",
                 drop=nft.Drop("ENI_SOURCE_DEST_CHECK_RESTRICTION", f"eni:{eni.owner}", direction),
             )

@@ -89,6 +89,7 @@ def metadata_tree(model: Model, inst: Instance) -> dict[str, Any]:
     eni, sub = inst.eni, model.subnets[inst.subnet]
     vpc = model.vpcs[sub.vpc]
     groups = [model.security_groups[g] for g in eni.security_groups]
+    assert eni.private_ip is not None  # metadata_document serves IPv4 instances only
     local_name = private_dns_name(model.region, eni.private_ip)
     iface: dict[str, Any] = {
         "device-number": "0",
@@ -137,7 +138,8 @@ def metadata_document(model: Model) -> str:
     A stopped instance has none (it answers nothing either)."""
     subnets: dict[str, dict[str, Any]] = {}
     for inst in model.instances.values():
-        if inst.state != "running":
+        # IPv6-only instances: the IMDS IPv6 endpoint is not emulated (docs/ipv6.md).
+        if inst.state != "running" or inst.private_ip is None:
             continue
         ns = n.subnet_ns(model.name, inst.subnet)
         subnets.setdefault(ns, {})[str(inst.private_ip)] = metadata_tree(model, inst)
