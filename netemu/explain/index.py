@@ -30,7 +30,7 @@ class ModelIndex:
         self.hosts = {h.ip: h.name for h in m.internet_hosts.values()}
         self.held = {s: {} for s in m.subnets}
         for e in m.enis():
-            if e.private_ip is not None:  # an IPv6-only ENI holds no IPv4 address (16.10)
+            if e.private_ip is not None:  # an IPv6-only ENI holds no IPv4 address (16.11)
                 self.held[e.subnet][e.private_ip] = e
         self.stopped = {s: [] for s in m.subnets}
         for inst in m.instances.values():

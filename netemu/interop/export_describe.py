@@ -151,7 +151,7 @@ def _vpc(model: Model, name: str) -> Json:
 def _subnet(model: Model, name: str) -> Json:
     s = model.subnets[name]
     used = len(model.enis_in(name))
-    # An IPv6-only subnet has no IPv4 block: no CidrBlock, no IPv4 addresses (16.10).
+    # An IPv6-only subnet has no IPv4 block: no CidrBlock, no IPv4 addresses (16.11).
     v4: Json = {"AvailableIpAddressCount": 0}
     if s.cidr is not None:
         v4 = {"AvailableIpAddressCount": s.cidr.num_addresses - 5 - used}  # ref 2.3, 2.10

@@ -37,14 +37,14 @@ def private_dns(ip: IPv4Address, region: str) -> str:
 
 
 def _private_dns_of(model: Model, e: Eni) -> str:
-    """The IP name, or the resource name of an IPv6-only instance (16.10)."""
+    """The IP name, or the resource name of an IPv6-only instance (16.11)."""
     if e.private_ip is not None:
         return private_dns(e.private_ip, model.region)
     return f"{model.instances[e.owner].id}.{dns_domain(model.region)}"
 
 
 def _private_ips(e: Eni, assoc: Json | None, dns: str) -> Json:
-    """PrivateIpAddress(es): absent and empty for an ENI without IPv4 (16.10)."""
+    """PrivateIpAddress(es): absent and empty for an ENI without IPv4 (16.11)."""
     if e.private_ip is None:
         return {"PrivateIpAddresses": []}
     ip: Json = {"Association": assoc} if assoc else {}
@@ -202,7 +202,7 @@ def eni_json(model: Model, e: Eni) -> Json:
         "SubnetId",
         "VpcId",
     ):
-        if key in brief:  # an IPv6-only ENI has no PrivateIpAddress (16.10)
+        if key in brief:  # an IPv6-only ENI has no PrivateIpAddress (16.11)
             out[key] = brief[key]
     out["TagSet"] = []
     return out

@@ -101,7 +101,7 @@ def model_to_terraform(model: Model) -> str:
         h.block(f'resource "aws_internet_gateway" "{label(g.name)}"', body)
     for s in model.subnets.values():
         v4 = f"cidr_block              = {_s(str(s.cidr))}"
-        if s.cidr is None:  # IPv6-only (16.10): its /64 as a literal, since it has no IPv4
+        if s.cidr is None:  # IPv6-only (16.11): its /64 as a literal, since it has no IPv4
             v4 = "ipv6_native             = true\n"
             v4 += f"  ipv6_cidr_block         = {_s(str(s.ipv6_cidr))}"
             v4 += "\n  assign_ipv6_address_on_creation = true"

@@ -168,6 +168,7 @@ _VALUES: dict[str, Schema] = {
     "ipv6_address": {"type": "string", "description": "an IPv6 address, auto or none"},
     "assign_ipv6_address_on_creation": _BOOL,
     "ipv6_native": _BOOL,
+    "enable_dns64": {"type": "boolean", "description": "only false: DNS64 is not emulated"},
     "egress_only_internet_gateway": _NAME,
     "family": {"enum": [4, 6], "description": "6: to the destination's IPv6 address"},
     "log_format": {

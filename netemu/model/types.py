@@ -69,7 +69,7 @@ class Subnet:
     name: str
     id: str  # subnet-…
     vpc: str
-    cidr: IPv4Network | None  # None: an IPv6-only subnet (ipv6_native, ref 16.10)
+    cidr: IPv4Network | None  # None: an IPv6-only subnet (ipv6_native, ref 16.11)
     az: str  # full zone name, e.g. ap-northeast-1a
     public_ip_on_launch: bool
     route_table: str  # RouteTable.name (explicit or the VPC's main table)
@@ -246,7 +246,7 @@ class Eni:
 
     id: str  # eni-…
     subnet: str
-    private_ip: IPv4Address | None  # None: an ENI of an IPv6-only subnet (ref 16.10)
+    private_ip: IPv4Address | None  # None: an ENI of an IPv6-only subnet (ref 16.11)
     mac: str  # 02:xx:xx:xx:xx:xx, stable per ENI id
     security_groups: tuple[str, ...]  # SecurityGroup.id; empty for a NAT gateway (ref 6.13)
     source_dest_check: bool

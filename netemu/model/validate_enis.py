@@ -267,14 +267,14 @@ def _reserved(net: IPv4Network, ip: IPv4Address) -> bool:
 
 
 def _ipv6_only(ctx: Ctx, drafts: list[_Draft]) -> None:
-    """ENIs in IPv6-only subnets get no IPv4 address, private or public (16.10)."""
+    """ENIs in IPv6-only subnets get no IPv4 address, private or public (16.11)."""
     for d in drafts:
         if d.subnet.cidr is not None:
             continue
-        rule = aws("instances in an IPv6-only subnet get no IPv4 address", "16.10")
+        rule = aws("instances in an IPv6-only subnet get no IPv4 address", "16.11")
         where = f"IPv6-only subnet {q(d.subnet.name)}"
         if d.kind == "nat_gateway":
-            rule = aws("a NAT gateway needs an IPv4 address in a subnet with IPv4", "6.1, 16.10")
+            rule = aws("a NAT gateway needs an IPv4 address in a subnet with IPv4", "6.1, 16.11")
             ctx.error(d.node.where, f"{d.who} is in {where}" + rule)
         for key, node in (("private_ip", d.ip_node), ("public_ip", d.public_node)):
             if node is not None and (node.tag != "bool" or node.value):

@@ -126,13 +126,16 @@ def read_subnet_ipv6(ctx: Ctx, top: dict[str, Node]) -> None:
         what = f"subnet {q(name)}"
         vpc = ctx.vpcs[subnet.vpc]
         native = subnet.cidr is None  # ipv6_native (validate_network)
+        if opt_bool(ctx, m, "enable_dns64", what, False):
+            msg = f"{what} enable_dns64: DNS64 (and NAT64 by a NAT gateway's 64:ff9b::/96 route,"
+            ctx.error(m["enable_dns64"], msg + " ref 16.13) is not emulated by netemu yet")
         net = _subnet_block(ctx, m, subnet, vpc, what) if "ipv6_cidr" in m else None
         assign = opt_bool(ctx, m, "assign_ipv6_address_on_creation", what, native)
         if native and not assign:
-            rule = aws("an IPv6-only subnet assigns an IPv6 address to every ENI", "16.10")
+            rule = aws("an IPv6-only subnet assigns an IPv6 address to every ENI", "16.11")
             msg = f"{what} is ipv6_native: assign_ipv6_address_on_creation cannot be false"
             ctx.error(m["assign_ipv6_address_on_creation"], msg + rule)
-        if assign and net is None and "ipv6_cidr" not in m:
+        if assign and net is None and "ipv6_cidr" not in m and not native:
             rule = aws("only a subnet with an IPv6 CIDR can assign IPv6 addresses", "16.3")
             ctx.error(m["assign_ipv6_address_on_creation"], f"{what} has no ipv6_cidr" + rule)
         if net is not None:
@@ -286,7 +289,7 @@ def read_eni_ipv6(ctx: Ctx, top: dict[str, Node]) -> None:
         given = m.get("ipv6_address")
         raw = given.value if given is not None else None
         if raw == "none" and subnet.cidr is None:
-            rule = aws("an instance in an IPv6-only subnet has an IPv6 address", "16.10")
+            rule = aws("an instance in an IPv6-only subnet has an IPv6 address", "16.11")
             ctx.error(given, f"{what} is in IPv6-only subnet {q(subnet.name)}" + rule)
             continue
         if raw == "none" or (given is None and not subnet.assign_ipv6_address_on_creation):
@@ -378,7 +381,7 @@ def expect_family(
             inst = ctx.instances.get(name or "")
             if inst is not None and inst.private_ip is None:
                 msg = f"{what}: instance {q(inst.name)} has no IPv4 address (its subnet is"
-                ctx.error(m[key], msg + " IPv6-only, ref 16.10); add 'family: 6'")
+                ctx.error(m[key], msg + " IPv6-only, ref 16.11); add 'family: 6'")
                 return None
         return family
     for key, name in (("from", source), ("to", dest)):

@@ -50,7 +50,7 @@ VPC_KEYS = (
 SUBNET_KEYS = (
     *("id", "vpc", "cidr", "az", "public_ip_on_launch", "route_table", "network_acl"),
     "default_for_az",
-    *("ipv6_cidr", "assign_ipv6_address_on_creation", "ipv6_native"),
+    *("ipv6_cidr", "assign_ipv6_address_on_creation", "ipv6_native", "enable_dns64"),
 )
 TABLE_KEYS = ("id", "vpc", "main", "routes")
 IGW_KEYS = ("id", "vpc")
@@ -285,9 +285,9 @@ def read_subnets(ctx: Ctx, top: dict[str, Node]) -> None:
         m = as_map(ctx, node, what, null_ok=False)
         if m is None:
             continue
-        native = opt_bool(ctx, m, "ipv6_native", what, False)  # IPv6-only (16.10)
+        native = opt_bool(ctx, m, "ipv6_native", what, False)  # IPv6-only (16.11)
         check_keys(ctx, m, node, what, SUBNET_KEYS, ("vpc",))
-        if not native and "cidr" not in m:  # an IPv6-only subnet has none (16.10)
+        if not native and "cidr" not in m:  # an IPv6-only subnet has none (16.11)
             ctx.error(node.where, f"{what} needs the key 'cidr' (or ipv6_native: true)")
         vpc = vpc_ref(ctx, m, what)
         size_rule = aws("a subnet CIDR is /16 to /28", "2.1")
@@ -325,16 +325,16 @@ def read_subnets(ctx: Ctx, top: dict[str, Node]) -> None:
 
 
 def _native_conflicts(ctx: Ctx, m: dict[str, Node], what: str, public: bool) -> None:
-    """What an IPv6-only subnet cannot have: an IPv4 block or public IPv4 on launch (16.10)."""
+    """What an IPv6-only subnet cannot have: an IPv4 block or public IPv4 on launch (16.11)."""
     if "cidr" in m:
-        rule = aws("an IPv6-only subnet has no IPv4 CIDR block", "16.10")
+        rule = aws("an IPv6-only subnet has no IPv4 CIDR block", "16.11")
         ctx.error(m["cidr"], f"{what} is ipv6_native and cannot have an IPv4 cidr" + rule)
     if public:
-        rule = aws("instances in an IPv6-only subnet get no IPv4 address", "16.10")
+        rule = aws("instances in an IPv6-only subnet get no IPv4 address", "16.11")
         msg = f"{what} is ipv6_native: public_ip_on_launch (MapPublicIpOnLaunch) cannot be true"
         ctx.error(m["public_ip_on_launch"], msg + rule)
     if "ipv6_cidr" not in m:
-        rule = aws("an IPv6-only subnet is created with an IPv6 CIDR block", "16.10")
+        rule = aws("an IPv6-only subnet is created with an IPv6 CIDR block", "16.11")
         ctx.error(m["ipv6_native"], f"{what} is ipv6_native and needs an ipv6_cidr" + rule)
 
 

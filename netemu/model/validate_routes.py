@@ -149,7 +149,7 @@ def _target(ctx: Ctx, kind: RouteTargetKind, node: Node, what: str, vpc: Vpc) ->
         instance = ctx.lookup(INSTANCE, name, node, ctx.instances, what)
         owner = ctx.subnets[instance.subnet].vpc if instance else None
         if instance is not None and instance.private_ip is None:
-            rule = aws("an IPv4 route needs an interface with an IPv4 address", "4.8, 16.10")
+            rule = aws("an IPv4 route needs an interface with an IPv4 address", "4.8, 16.11")
             msg = f"{what}: instance {q(name)} has no IPv4 address (its subnet is IPv6-only)"
             ctx.error(node, msg + rule)
             return False

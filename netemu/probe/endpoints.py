@@ -33,7 +33,7 @@ def _eni_of(model: Model, name: str) -> tuple[Eni, str] | None:
 
 
 def ipv4_of(eni: Eni) -> IPv4Address:
-    """The ENI's private IPv4 address; an instance of an IPv6-only subnet has none (16.10),
+    """The ENI's private IPv4 address; an instance of an IPv6-only subnet has none (16.11),
     so an IPv4 probe from or to it is a usage mistake, not a blocked packet."""
     if eni.private_ip is None:
         raise UsageError(

@@ -100,7 +100,7 @@ def server_config(model: Model, sub: Subnet) -> str:
         f"# netemu: DHCP server of subnet {sub.name} ({sub.id} {block}); see netemu/render/dhcp.py",
         *(f"interface={n.eni_port_if(e.port)}" for e in enis),
     ]
-    if sub.cidr is not None:  # an IPv6-only subnet serves DHCPv6 alone (16.10)
+    if sub.cidr is not None:  # an IPv6-only subnet serves DHCPv6 alone (16.11)
         lines += [
             # `static`: only the reservations below are ever leased; no dynamic pool.
             f"dhcp-range={sub.cidr.network_address},static,{sub.cidr.netmask},{LEASE_TIME_S}",
@@ -183,7 +183,7 @@ def render(model: Model) -> tuple[list[File], list[Process]]:
     # lift that drop to find the instance configured as it was (9.2).
     if model.instances:
         files.append(File(CLIENT_SCRIPT, CLIENT_SCRIPT_TEXT, mode=0o755))
-    # An instance of an IPv6-only subnet has no IPv4 lease to ask for (16.10).
+    # An instance of an IPv6-only subnet has no IPv4 lease to ask for (16.11).
     procs += [client_process(model, i) for i in model.instances.values() if i.private_ip]
     files6, procs6 = dhcpv6.render(model, CLIENT_PHASE)  # and -6 where they have IPv6
     return files + files6, procs + procs6

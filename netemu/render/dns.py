@@ -108,7 +108,7 @@ def _named(model: Model, vpc: str) -> list[Eni]:
     """ENIs of `vpc` that have DNS names: all of them, when the VPC has hostnames on."""
     if not model.vpcs[vpc].dns_hostnames:
         return []
-    # AmazonProvidedDNS answers A records here; an IPv6-only ENI has none (16.10).
+    # AmazonProvidedDNS answers A records here; an IPv6-only ENI has none (16.11).
     return [
         e for e in model.enis() if model.subnets[e.subnet].vpc == vpc and e.private_ip is not None
     ]
@@ -133,6 +133,10 @@ def vpc_resolver_config(vpc: Vpc) -> str:
     return (
         "\n".join(_header(f"Amazon DNS of VPC {vpc.name} ({vpc.id} {vpc.cidr})", vpc.dns_ip)) + "\n"
     )
+
+
+# The Route 53 Resolver's IPv6 address (fd00:ec2::253, Nitro only) is not emulated.
+NO_RESOLVER = "# netemu: no DNS server for an instance of an IPv6-only subnet (docs/ipv6.md)\n"
 
 
 def vpc_resolver_hosts(model: Model, vpc: Vpc) -> str:
@@ -229,6 +233,10 @@ def render(model: Model) -> tuple[list[File], list[Process], list[Address]]:
     for nat in model.nat_gateways.values():
         vpc = model.vpcs[model.subnets[nat.subnet].vpc]
         files.append(File(etc.resolv_conf(nat.name), resolv_conf(vpc.dns_ip, domain)))
+    for inst in model.instances.values():
+        if inst.private_ip is None:  # IPv6-only: no DHCPv4 lease writes these (16.11)
+            files.append(File(etc.hostname(inst.name), f"{inst.id}\n"))  # its resource name
+            files.append(File(etc.resolv_conf(inst.name), NO_RESOLVER))
     ip = internet_resolver_ip(model)
     if ip is not None:
         inet = n.internet_ns(s)

@@ -20,7 +20,7 @@ def short_private_name(ip: IPv4Address) -> str:
 
 def host_name(ip: IPv4Address | None, instance_id: str) -> str:
     """The IP name `ip-a-b-c-d`, or the resource name (the instance id) of an instance
-    without IPv4: IPv6-only subnets name hosts by resource (16.10)."""
+    without IPv4: IPv6-only subnets name hosts by resource (16.11)."""
     return short_private_name(ip) if ip is not None else instance_id
 
 

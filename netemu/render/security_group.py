@@ -107,7 +107,7 @@ def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
     cmds: list[Json] = [nft.add_chain(chain), *ipv6_rules.eni_jump(model, eni, direction)]
     if eni.source_dest_check and eni.owner_kind == "instance":
         # The ENI only sends from and receives for its own address (9.9).
-        # An ENI without IPv4 (IPv6-only subnet, 16.10) owns no IPv4 address at all.
+        # An ENI without IPv4 (IPv6-only subnet, 16.11) owns no IPv4 address at all.
         field = "saddr" if direction == "egress" else "daddr"
         own = [] if eni.private_ip is None else [str(eni.private_ip)]
         cmds.append(

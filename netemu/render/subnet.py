@@ -19,7 +19,7 @@ def _unheld_addresses(model: Model, subnet: str) -> list[dict[str, Any]]:
     would answer with an ICMP error instead; AWS just drops it)."""
     sub = model.subnets[subnet]
     if sub.cidr is None:
-        return []  # an IPv6-only subnet (16.10): ipv6_rules drops unheld IPv6 addresses
+        return []  # an IPv6-only subnet (16.11): ipv6_rules drops unheld IPv6 addresses
     held = [str(e.private_ip) for e in model.enis_in(subnet)]
     # The Amazon DNS (VPC base+2) may lie in this subnet; the VPC router answers it (10.2).
     dns = model.vpcs[sub.vpc].dns_ip
@@ -43,7 +43,7 @@ def _router_icmp_source(model: Model, subnet: str) -> list[dict[str, Any]]:
     transit address. Stateless: the error belongs to a flow connection tracking knows."""
     router = model.subnets[subnet].router_ip
     if router is None:
-        return []  # an IPv6-only subnet has no IPv4 (16.10)
+        return []  # an IPv6-only subnet has no IPv4 (16.11)
     router_ip = str(router)
     return [
         nft.add_chain("router_icmp", "prerouting", ROUTER_ICMP_PRIORITY),

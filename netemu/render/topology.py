@@ -155,7 +155,7 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
             )
         )
         if sub.cidr is None or eni.private_ip is None:
-            continue  # an IPv6-only subnet: its IPv6 side is render.ipv6's (16.10)
+            continue  # an IPv6-only subnet: its IPv6 side is render.ipv6's (16.11)
         if eni.owner_kind == "nat_gateway":
             # A NAT gateway's ENI is requester-managed and configured statically; an
             # instance asks the subnet's DHCP server for the same address (render.dhcp).
