@@ -50,7 +50,7 @@ def test_an_ipv6_only_subnet_has_no_ipv4_block_and_its_instance_no_ipv4_address(
 
 def test_an_ipv4_cidr_on_an_ipv6_only_subnet_is_refused_at_its_key() -> None:
     """16.11: an IPv6-only subnet has no IPv4 CIDR block."""
-    p = one(BASE.replace('ipv6_native: true,', "ipv6_native: true, cidr: 10.0.9.0/24,"))
+    p = one(BASE.replace("ipv6_native: true,", "ipv6_native: true, cidr: 10.0.9.0/24,"))
     assert "ipv6_native and cannot have an IPv4 cidr" in p.message and "16.11" in p.message
     assert at(p) == "7:44"
 
@@ -97,7 +97,9 @@ def test_ipv4_on_an_instance_of_an_ipv6_only_subnet_is_refused(spec: str, wanted
 
 def test_a_nat_gateway_in_an_ipv6_only_subnet_is_refused() -> None:
     """6.1, 16.11: a NAT gateway needs an IPv4 address."""
-    found = errors(BASE + "internet_gateways:\n  igw: {vpc: main}\nnat_gateways:\n  n: {subnet: v6}\n")
+    found = errors(
+        BASE + "internet_gateways:\n  igw: {vpc: main}\nnat_gateways:\n  n: {subnet: v6}\n"
+    )
     assert any("NAT gateway 'n' is in IPv6-only subnet 'v6'" in p.message for p in found)
 
 
