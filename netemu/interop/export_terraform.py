@@ -77,6 +77,11 @@ def model_to_terraform(model: Model) -> str:
         h.lines[-1:-1] = [
             "# IPv6 is not written here yet, except security group rules: VPC and subnet",
             "# blocks, egress-only gateways, IPv6 routes and ACL entries are left out.",
+            *(
+                ["# An IPv6-only subnet is written with its /64: give its VPC that block."]
+                if any(s.cidr is None for s in model.subnets.values())
+                else []
+            ),
         ]
     h.block("terraform", ["required_providers {", '  aws = { source = "hashicorp/aws" }', "}"])
     h.block('provider "aws"', [f"region = {_s(model.region)}"])
