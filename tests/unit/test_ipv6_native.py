@@ -150,3 +150,39 @@ def test_describe_export_writes_the_subnet_as_ipv6_native_without_ipv4() -> None
     )
     assert "PrivateIpAddress" not in inst
     assert inst["PrivateDnsName"] == f"{inst['InstanceId']}.ec2.internal"  # us-east-1
+
+
+def test_terraform_import_of_an_ipv6_native_subnet_and_its_instance() -> None:
+    """16.11: `ipv6_native = true` with its /64 and no cidr_block imports as an IPv6-only
+    subnet; its instance, with no private_ip, gets no IPv4 address."""
+    from netemu.interop.terraform_read import terraform_to_data
+    from netemu.interop.to_scenario import describe_to_scenario
+    from netemu.interop.write_yaml import dump
+
+    vpc = "vpc-0a0000000000n6"
+
+    def res(kind: str, label: str, **values: object) -> dict[str, object]:
+        return {"address": f"{kind}.{label}", "mode": "managed", "type": kind, "name": label,
+                "values": values}  # fmt: skip
+
+    doc = {
+        "format_version": "1.0",
+        "values": {"root_module": {"resources": [
+            res("aws_vpc", "main", id=vpc, cidr_block="10.71.0.0/16",
+                ipv6_cidr_block="2001:db8:7::/56", tags={"Name": "main"}),
+            res("aws_subnet", "only6", id="subnet-0a00000000n6", vpc_id=vpc, ipv6_native=True,
+                ipv6_cidr_block="2001:db8:7:6::/64", assign_ipv6_address_on_creation=True,
+                tags={"Name": "only6"}),
+            res("aws_instance", "app", id="i-0a00000000000n6", subnet_id="subnet-0a00000000n6",
+                ipv6_addresses=["2001:db8:7:6::20"], tags={"Name": "app"}),
+        ]}},
+    }  # fmt: skip
+    data, notes = terraform_to_data(doc, "tf.json")
+    scenario, more = describe_to_scenario(data, "tfn6")
+    assert not [n for n in notes + more if "only6" in str(n) or "IPv6" in str(n)]
+    assert "cidr" not in scenario["subnets"]["only6"]
+    model, _ = load_model_text(dump(scenario), "tfn6.yaml")
+    assert model.subnets["only6"].cidr is None
+    assert str(model.subnets["only6"].ipv6_cidr) == "2001:db8:7:6::/64"
+    app = model.instances["app"]
+    assert (app.private_ip, str(app.ipv6_address)) == (None, "2001:db8:7:6::20")
