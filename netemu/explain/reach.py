@@ -128,12 +128,14 @@ def matrix(
     dst_class = [klass(d) for d in dsts]
     answers: dict[tuple[int, int, int], StaticResult | None] = {}
     walks = 0
+    # The matrix is IPv4: an instance of an IPv6-only subnet has no cell in it (16.11).
+    no_ipv4 = {i.name for i in model.instances.values() if i.private_ip is None}
     for cs in dict.fromkeys(src_class):
         for cd in dict.fromkeys(dst_class):
             a = members[cs][0]
             b = next((m for m in members[cd] if m != a), None)
             for k, (proto, port) in enumerate(traffic):
-                if b is None:
+                if b is None or a in no_ipv4 or b in no_ipv4:
                     answers[(cs, cd, k)] = None
                     continue
                 answers[(cs, cd, k)] = explain(model, ProbeSpec(a, b, proto, port), ix)
