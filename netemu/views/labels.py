@@ -24,7 +24,8 @@ def _traffic(protocol: int, ports: tuple[int, int] | None, icmp_type: int | None
 
 
 def _sg_rule(model: Model, r: SecurityGroupRule) -> str:
-    peer = str(r.cidr) if r.cidr else f"sg {model.security_groups[r.security_group or ''].name}"
+    net = r.cidr or r.cidr_ipv6  # an IPv6 rule has only cidr_ipv6 (16.6)
+    peer = str(net) if net else f"sg {model.security_groups[r.security_group or ''].name}"
     return f"{_traffic(r.protocol, r.ports, r.icmp_type)} {peer}"
 
 
