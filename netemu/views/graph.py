@@ -209,7 +209,7 @@ def _subnet(model: Model, s: Subnet) -> list[str]:
     for inst in model.instances.values():
         if inst.subnet != s.name:
             continue
-        lines = [inst.id, f"private {inst.private_ip or '-'}"]
+        lines = [inst.id, *([f"private {inst.private_ip}"] if inst.private_ip else [])]
         if inst.public_ip:
             lines.append(f"{'elastic' if inst.eni.elastic_ip else 'public'} {inst.public_ip}")
         if inst.ipv6_address:
