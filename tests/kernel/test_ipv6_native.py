@@ -115,6 +115,34 @@ def test_verify_finds_the_kernel_as_planned(native: Running) -> None:
     assert verify.verify(native.model, render(native.model)) == []
 
 
+def test_apply_adds_and_removes_an_ipv6_only_subnet_and_its_instance_live() -> None:
+    """16.9, 16.11: `apply` creates the IPv6-only subnet and launches its instance, which
+    leases its IPv6 address and is reachable at once; the reverse removes both; the kernel
+    verifies clean after each step."""
+    from live import live
+
+    from netemu import verify
+    from netemu.render import render
+
+    after = NATIVE.replace("name: v6n", "name: v6na")
+    only6 = '  only6: {vpc: main, ipv6_native: true, ipv6_cidr: "2001:db8:1:6::/64", '
+    only6 += "route_table: out}\n"
+    app = '  app: {subnet: only6, security_groups: [app], services: [ssh, "tcp:8080", '
+    app += '"tcp:9000"]}\n'
+    before = after.replace(only6, "").replace(app, "")
+    assert before != after and only6 not in before and app not in before
+    with live(before) as s:
+        lines = [c.text for c in s.apply(after).changes]
+        assert "create subnet only6 (2001:db8:1:6::/64) in vpc main" in lines, lines
+        assert "launch instance app in subnet only6 (2001:db8:1:6::10)" in lines, lines
+        r = Running(s.model).probe("web", "2001:db8:1:6::10", tcp=22)
+        assert r.result == "reachable"
+        assert verify.verify(s.model, render(s.model)) == []
+        back = [c.text for c in s.apply(before).changes]
+        assert "delete subnet only6" in back, back
+        assert verify.verify(s.model, render(s.model)) == []
+
+
 def test_book_ipv6_only_scenario_agrees_with_its_model() -> None:
     """16.5, 16.11: every expectation of scenarios/book/ipv6-only.yaml holds on the kernel
     (the egress-only gateway included), and the static walk gives the same verdicts."""
