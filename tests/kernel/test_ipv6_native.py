@@ -156,3 +156,33 @@ def test_book_ipv6_only_scenario_agrees_with_its_model() -> None:
         assert [o.why for o in outcomes if not o.ok] == []
         for o in outcomes:
             assert compare(o.result, explain(s.model, spec_of(o.expectation))) == [], o.title
+
+
+def test_flow_logs_record_the_ipv6_only_instances_flows() -> None:
+    """12.1, 12.2, 16.11: its ENI's records carry IPv6 addresses: ACCEPT both ways for a
+    connection its group admits, REJECT for one it refuses."""
+    import json
+    import time
+
+    from netemu.driver.state import state_dir
+    from netemu.flowlogs import records
+
+    text = NATIVE.replace("name: v6n", "name: v6nf") + (
+        "flow_logs:\n  all: {resource: main, traffic_type: ALL, max_aggregation_interval: 1}\n"
+    )
+    with running_text(text, "v6nf.yaml") as s:
+        web, app = s.model.instances["web"], s.model.instances["app"]
+        assert s.probe("web", str(app.ipv6_address), tcp=22).result == "reachable"
+        assert s.probe("web", str(app.ipv6_address), tcp=9000).result == "blocked"
+        time.sleep(2.2)
+        path = Path(state_dir(s.model.name)) / records.RECORDS
+        rows = [json.loads(x) for x in path.read_text().splitlines()]
+    mine = {
+        (r["action"], r["flow-direction"], r["srcaddr"], r["dstaddr"], r["dstport"] or r["srcport"])
+        for r in rows
+        if r["log-status"] == "OK" and r["interface-id"] == app.eni.id and r["protocol"] == 6
+    }
+    w, a = str(web.ipv6_address), str(app.ipv6_address)
+    assert ("ACCEPT", "ingress", w, a, 22) in mine, mine
+    assert ("REJECT", "ingress", w, a, 9000) in mine, mine
+    assert any(m[:4] == ("ACCEPT", "egress", a, w) for m in mine), mine
