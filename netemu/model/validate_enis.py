@@ -288,13 +288,8 @@ def _ipv6_only(ctx: Ctx, drafts: list[_Draft]) -> None:
         if d.connection_tracking != ConnectionTracking():
             msg = f"{d.who} connection_tracking: netemu applies it to IPv4 flows only"
             ctx.error(d.node.where, msg + f" and the instance is in {where} (docs/ipv6.md)")
-        d.eip_node, d.eip, d.eip_auto, d.wants_public, d.fixed_public = (
-            None,
-            None,
-            False,
-            False,
-            None,
-        )
+        d.eip_node = d.eip = d.fixed_public = None  # refused above: nothing to assign
+        d.eip_auto = d.wants_public = False
 
 
 def _private_ips(ctx: Ctx, drafts: list[_Draft]) -> None:
