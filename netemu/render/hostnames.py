@@ -1,4 +1,5 @@
-"""AWS's host and domain names: `ip-a-b-c-d` private names, `ec2-a-b-c-d` public ones (ref 10.4)."""
+"""AWS's host and domain names: `ip-a-b-c-d` private names, resource names (`i-…`) in
+IPv6-only subnets, `ec2-a-b-c-d` public ones (ref 10.4, 16.12)."""
 
 from __future__ import annotations
 
