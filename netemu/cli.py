@@ -46,7 +46,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     for inst in model.instances.values():
         public = f"  public {inst.public_ip}" if inst.public_ip else ""
         public += f"  ipv6 {inst.ipv6_address}" if inst.ipv6_address else ""
-        print(f"  {inst.name:<14} {inst.id}  private {inst.private_ip}{public}  [{inst.state}]")
+        print(
+            f"  {inst.name:<14} {inst.id}  private {inst.private_ip or '-'}{public}  [{inst.state}]"
+        )
         for e in model.enis_of(inst.name):  # a multi-homed instance's ENIs (ref 9.20)
             if e.device_index or e.secondary_private_ips:
                 addrs = " ".join(str(ip) for ip in e.private_ips)
@@ -335,7 +337,7 @@ def cmd_stop_start(args: argparse.Namespace) -> int:
     instance = by_id(lifecycle.running_model(name), args.instance)
     inst = lifecycle.set_instance_state(name, instance, target, lifecycle.KernelDriver())
     public = f", public {inst.public_ip}" if inst.public_ip else ", no public IP"
-    print(f"instance '{inst.name}' is {inst.state}: private {inst.private_ip}{public}")
+    print(f"instance '{inst.name}' is {inst.state}: private {inst.private_ip or '-'}{public}")
     return ExitStatus.OK
 
 

@@ -115,7 +115,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 def _print_addresses(model: Model, lang: str) -> None:
     for inst in model.instances.values():
         public = f"  public {inst.public_ip}" if inst.public_ip else ""
-        print(f"  {inst.name:<12} private {inst.private_ip}{public}")
+        print(f"  {inst.name:<12} private {inst.private_ip or '-'}{public}")
     for nat in model.nat_gateways.values():
         print(f"  {nat.name:<12} " + i18n.text("lab.nat", lang, ip=nat.eni.public_ip))
     for host in model.internet_hosts.values():

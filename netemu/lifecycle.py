@@ -147,7 +147,7 @@ def summary(model: Model) -> dict[str, Any]:
             i.name: {
                 "id": i.id,
                 "subnet": i.subnet,
-                "private_ip": str(i.private_ip),
+                "private_ip": str(i.private_ip or "-"),  # "-": IPv6-only (16.11)
                 "public_ip": str(i.public_ip) if i.public_ip else None,
                 "state": i.state,
                 "namespace": names.instance_ns(s, i.name),

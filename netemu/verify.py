@@ -203,6 +203,8 @@ def wanted(model: Model, plan: Plan) -> dict[str, Wanted]:
             continue
         w = out[n.instance_ns(model.name, inst.name)]
         sub = model.subnets[inst.subnet]
+        if sub.cidr is None:
+            continue  # an IPv6-only subnet: no DHCP lease (16.11); verify_ipv6 checks IPv6
         addr = (n.ENI_IF, f"{inst.private_ip}/{sub.cidr.prefixlen}", False)
         route = _route_key(MAIN, "0.0.0.0/0", "unicast", str(sub.router_ip), n.ENI_IF, 0)
         if inst.state == "running":

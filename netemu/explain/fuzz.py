@@ -214,15 +214,17 @@ def probes(model: Model, seed: int, count: int) -> list[ProbeSpec]:
     """Random probes between instances, internet hosts, NAT gateways and addresses, each
     with its own source port (so no two share a connection-tracking entry)."""
     rng = random.Random(seed)
-    sources = [*model.instances, *model.internet_hosts]
+    v4 = [name for name, i in model.instances.items() if i.private_ip]  # the probes are IPv4
+    sources = [*v4, *model.internet_hosts]
     addresses: list[str] = [str(e.public_ip) for e in model.enis() if e.public_ip]
     for sub in model.subnets.values():
-        addresses.append(str(sub.cidr.network_address + 200))  # held by no ENI
+        if sub.cidr is not None:
+            addresses.append(str(sub.cidr.network_address + 200))  # held by no ENI
     for vpc in model.vpcs.values():
         addresses.append(str(IPv4Network(vpc.cidr).network_address + 250 * 256 + 9))
     addresses += ["192.0.2.77", "203.0.113.250"]
     kinds = [
-        (list(model.instances), 0.6),
+        (v4, 0.6),
         (list(model.internet_hosts), 0.15),
         (list(model.nat_gateways), 0.05),
         (addresses, 0.2),

@@ -42,7 +42,7 @@ class ModelIndex:
         # Private -> public addresses each VPC's internet gateway translates (5.3).
         self.public_of = {v: {} for v in m.vpcs}
         for e in m.enis():
-            if e.public_ip:
+            if e.public_ip and e.private_ip:
                 self.public_of[self.vpc_of_eni(e)][e.private_ip] = e.public_ip
 
     def vpc_of_eni(self, eni: Eni) -> str:

@@ -34,7 +34,9 @@ DEFAULT_PORTS: tuple[tuple[Protocol, int | None], ...] = (
 
 def _cidrs(model: Model) -> list[IPv4Network]:
     nets: set[IPv4Network] = set(PRIVATE_RANGES)
-    nets |= {v.cidr for v in model.vpcs.values()} | {s.cidr for s in model.subnets.values()}
+    nets |= {v.cidr for v in model.vpcs.values()} | {
+        s.cidr for s in model.subnets.values() if s.cidr
+    }
     for g in model.security_groups.values():
         nets |= {r.cidr for r in (*g.ingress, *g.egress) if r.cidr is not None}
     for pl in model.prefix_lists.values():  # 19.3
@@ -135,12 +137,14 @@ def matrix(
     dst_class = [klass(d) for d in dsts]
     answers: dict[tuple[int, int, int], StaticResult | None] = {}
     walks = 0
+    # The matrix is IPv4: an instance of an IPv6-only subnet has no cell in it (16.11).
+    no_ipv4 = {i.name for i in model.instances.values() if i.private_ip is None}
     for cs in dict.fromkeys(src_class):
         for cd in dict.fromkeys(dst_class):
             a = members[cs][0]
             b = next((m for m in members[cd] if m != a), None)
             for k, (proto, port) in enumerate(traffic):
-                if b is None:
+                if b is None or a in no_ipv4 or b in no_ipv4:
                     answers[(cs, cd, k)] = None
                     continue
                 answers[(cs, cd, k)] = explain(model, ProbeSpec(a, b, proto, port), ix)

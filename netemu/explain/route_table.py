@@ -99,7 +99,7 @@ def lookup(model: Model, table: RouteTable, dst: IPv4Address) -> RouteChoice:
             best = (net.prefixlen, pref, choice)
 
     for sub in model.subnets.values():
-        if sub.vpc == vpc.name:
+        if sub.vpc == vpc.name and sub.cidr is not None:
             offer(sub.cidr, 10, RouteChoice(table, "subnet", local_of(sub.cidr), sub))
     for block in vpc.cidrs:
         offer(block, 11, RouteChoice(table, "unheld", local_of(block)))

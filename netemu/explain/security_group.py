@@ -69,6 +69,8 @@ def members(model: Model) -> dict[str, frozenset[IPv4Address]]:
     it matches (7.6, 9.21)."""
     out: dict[str, set[IPv4Address]] = {g: set() for g in model.security_groups}
     for e in model.enis():
+        if e.private_ip is None:
+            continue  # an IPv6-only ENI: IPv6 references are explain.ipv6's
         for g in e.security_groups:
             out[g].update(e.private_ips)
     return {g: frozenset(ips) for g, ips in out.items()}

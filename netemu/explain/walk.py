@@ -153,6 +153,7 @@ class Walker:
     def _at_nat(self, name: str, iif: str, p: Packet, leg: Leg, hops: list[Hop]) -> Any:
         nat = self.m.nat_gateways[name]
         own = nat.eni.private_ip
+        assert own is not None  # NAT gateways are refused in IPv6-only subnets (validate_enis)
         hops.append(Hop(f"nat_gateway:{name}", nat.id))
         if p.src == own:  # its own translated traffic came back: its subnet routes to it
             return self.why.nat_loop(nat, leg, p)
@@ -187,7 +188,12 @@ class Walker:
         sub = self.m.subnets[name]
         vpc = self.m.vpcs[sub.vpc]
         held = self.ix.held[name]
-        if p.dst in sub.cidr and p.dst not in held and p.dst not in (sub.router_ip, vpc.dns_ip):
+        if (
+            sub.cidr
+            and p.dst in sub.cidr
+            and p.dst not in held
+            and p.dst not in (sub.router_ip, vpc.dns_ip)
+        ):
             return self.why.unheld(name, leg, p)
         if iif.startswith("target:"):
             _, kind, owner = iif.split(":")
@@ -319,7 +325,8 @@ class Walker:
         if iif.startswith("pcx:"):  # over a peering: only into this VPC (1.10, 1.12)
             pcx = self.m.vpc_peering_connections[iif.split(":", 1)[1]]
             held = next(
-                (s for s in self.m.subnets.values() if s.vpc == vpc and p.dst in s.cidr), None
+                (s for s in self.m.subnets.values() if s.vpc == vpc and s.cidr and p.dst in s.cidr),
+                None,
             )
             if held is None:
                 outside = not self.m.vpcs[vpc].holds(p.dst)
@@ -328,7 +335,8 @@ class Walker:
             return ("subnet", held.name, "uplink"), p
         if iif == "igw" or iif.startswith("vpce:"):  # the main table holds the subnets
             sub = next(
-                (s for s in self.m.subnets.values() if s.vpc == vpc and p.dst in s.cidr), None
+                (s for s in self.m.subnets.values() if s.vpc == vpc and s.cidr and p.dst in s.cidr),
+                None,
             )
             if sub is None:
                 return self.why.silent(codes.NO_ROUTE_TO_DESTINATION, leg, p, "vpc router")

@@ -62,7 +62,7 @@ class Attributor:
         vpc = model.vpcs[model.subnets[subnet].vpc]
         # Not logged (ref 12.7): the Amazon DNS server at base+2, each subnet's router at
         # base+1, and link-local services; DHCP is matched by port.
-        self.unlogged = {vpc.dns_ip} | {s.router_ip for s in model.subnets.values()}
+        self.unlogged = {vpc.dns_ip} | {s.router_ip for s in model.subnets.values() if s.router_ip}
 
     def logged(self, protocol: int, src: Address, dst: Address, sport: int, dport: int) -> bool:
         if src in LINK_LOCAL or dst in LINK_LOCAL or src in self.unlogged or dst in self.unlogged:
@@ -70,7 +70,7 @@ class Attributor:
         return not (protocol == 17 and sport in DHCP_PORTS and dport in DHCP_PORTS)
 
     def _subnet_of(self, ip: Address) -> str | None:
-        return next((s.name for s in self.model.subnets.values() if ip in s.cidr), None)
+        return next((s.name for s in self.model.subnets.values() if s.cidr and ip in s.cidr), None)
 
     def _routed_to(self, frm: Address, to: Address) -> Eni | None:
         """The forwarder of this subnet that `frm`'s route table sends traffic for `to` to."""
@@ -98,10 +98,10 @@ class Attributor:
         if src in self.local or dst in self.local:
             return out
         into = self._routed_to(src, dst)
-        if into is not None and only != "egress":
+        if into is not None and into.private_ip is not None and only != "egress":
             return [Side(into, "ingress", src, into.private_ip, src, dst)]
         out_of = self._routed_to(dst, src)
-        if out_of is not None and only != "ingress":
+        if out_of is not None and out_of.private_ip is not None and only != "ingress":
             return [Side(out_of, "egress", out_of.private_ip, dst, src, dst)]
         return []
 

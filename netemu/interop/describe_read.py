@@ -23,7 +23,7 @@ MAX_FILE_BYTES = 256 * 1024 * 1024  # a large account's describe-instances is te
 # a Batfish snapshot's RDS or ELB files pass through quietly.
 REQUIRED: dict[str, tuple[str, ...]] = {
     "Vpcs": ("VpcId", "CidrBlock"),
-    "Subnets": ("SubnetId", "VpcId", "CidrBlock"),
+    "Subnets": ("SubnetId", "VpcId"),  # CidrBlock unless Ipv6Native (to_scenario)
     "RouteTables": ("RouteTableId", "VpcId"),
     "InternetGateways": ("InternetGatewayId",),
     "NatGateways": ("NatGatewayId",),

@@ -164,10 +164,14 @@ def _vpc(model: Model, name: str) -> Json:
 def _subnet(model: Model, name: str) -> Json:
     s = model.subnets[name]
     used = len(model.enis_in(name))
+    # An IPv6-only subnet has no IPv4 block: no CidrBlock, no IPv4 addresses (16.11).
+    v4: Json = {"AvailableIpAddressCount": 0}
+    if s.cidr is not None:
+        v4 = {"AvailableIpAddressCount": s.cidr.num_addresses - 5 - used}  # ref 2.3, 2.10
+        v4["CidrBlock"] = str(s.cidr)
     return {
         "AvailabilityZone": s.az,
-        "AvailableIpAddressCount": s.cidr.num_addresses - 5 - used,  # ref 2.3, 2.10
-        "CidrBlock": str(s.cidr),
+        **v4,
         "DefaultForAz": s.default_for_az,
         "MapPublicIpOnLaunch": s.public_ip_on_launch,
         "State": "available",
@@ -179,9 +183,9 @@ def _subnet(model: Model, name: str) -> Json:
         "Tags": tags_json(s.name),
         "SubnetArn": f"arn:aws:ec2:{model.region}:{ACCOUNT}:subnet/{s.id}",
         "EnableDns64": False,
-        "Ipv6Native": False,
+        "Ipv6Native": s.cidr is None,
         "PrivateDnsNameOptionsOnLaunch": {
-            "HostnameType": "ip-name",
+            "HostnameType": "ip-name" if s.cidr is not None else "resource-name",
             "EnableResourceNameDnsARecord": False,
             "EnableResourceNameDnsAAAARecord": False,
         },

@@ -36,6 +36,27 @@ def private_dns(ip: IPv4Address, region: str) -> str:
     return f"ip-{str(ip).replace('.', '-')}.{dns_domain(region)}"
 
 
+def _private_dns_of(model: Model, e: Eni) -> str:
+    """The IP name, or the resource name of an IPv6-only instance (16.11)."""
+    if e.private_ip is not None:
+        return private_dns(e.private_ip, model.region)
+    return f"{model.instances[e.owner].id}.{dns_domain(model.region)}"
+
+
+def _private_ips(e: Eni, assoc: Json | None, dns: str, region: str) -> Json:
+    """PrivateIpAddress(es): the primary, then the secondary ones with Primary false (9.21);
+    absent and empty for an ENI without IPv4 (16.11)."""
+    if e.private_ip is None:
+        return {"PrivateIpAddresses": []}
+    ip: Json = {"Association": assoc} if assoc else {}
+    ip.update(Primary=True, PrivateDnsName=dns, PrivateIpAddress=str(e.private_ip))
+    secondary = [
+        {"Primary": False, "PrivateDnsName": private_dns(a, region), "PrivateIpAddress": str(a)}
+        for a in e.secondary_private_ips
+    ]
+    return {"PrivateIpAddress": str(e.private_ip), "PrivateIpAddresses": [ip, *secondary]}
+
+
 def _public_dns(ip: IPv4Address, region: str) -> str:
     dashed = str(ip).replace(".", "-")
     if region == "us-east-1":
@@ -74,17 +95,10 @@ def _eni_brief(model: Model, e: Eni) -> Json:
     """The ENI as describe-instances nests it (InstanceNetworkInterface, ref 11.8)."""
     subnet = model.subnets[e.subnet]
     assoc = _association_of(model, e)
-    dns = private_dns(e.private_ip, model.region)
-    ip: Json = {"Primary": True, "PrivateDnsName": dns, "PrivateIpAddress": str(e.private_ip)}
+    dns = _private_dns_of(model, e)
     out: Json = {}
     if assoc:
         out["Association"] = assoc
-        ip = {"Association": assoc, **ip}
-    secondary = [  # ref 9.21: the others, Primary false
-        {"Primary": False, "PrivateDnsName": private_dns(a, model.region),
-         "PrivateIpAddress": str(a)}
-        for a in e.secondary_private_ips
-    ]  # fmt: skip
     out["Attachment"] = {
         "AttachTime": CREATED,
         "AttachmentId": derived("eni-attach", e.id),
@@ -102,8 +116,7 @@ def _eni_brief(model: Model, e: Eni) -> Json:
         NetworkInterfaceId=e.id,
         OwnerId=ACCOUNT,
         PrivateDnsName=dns,
-        PrivateIpAddress=str(e.private_ip),
-        PrivateIpAddresses=[ip, *secondary],
+        **_private_ips(e, assoc, dns, model.region),
         SourceDestCheck=e.source_dest_check,
         Status="in-use",
         **_conntrack(e),
@@ -141,8 +154,8 @@ def instance_json(model: Model, i: Instance) -> Json:
         "LaunchTime": CREATED,
         "Monitoring": {"State": "disabled"},
         "Placement": {"AvailabilityZone": subnet.az, "GroupName": "", "Tenancy": "default"},
-        "PrivateDnsName": private_dns(i.private_ip, model.region),
-        "PrivateIpAddress": str(i.private_ip),
+        "PrivateDnsName": _private_dns_of(model, i.eni),
+        **({"PrivateIpAddress": str(i.private_ip)} if i.private_ip else {}),
         "ProductCodes": [],
         "PublicDnsName": _public_dns(i.public_ip, model.region) if i.public_ip else "",
     }
@@ -209,7 +222,8 @@ def eni_json(model: Model, e: Eni) -> Json:
         "SubnetId",
         "VpcId",
     ):
-        out[key] = brief[key]
+        if key in brief:  # an IPv6-only ENI has no PrivateIpAddress (16.11)
+            out[key] = brief[key]
     out["TagSet"] = tags_json(e.name) if e.name else []  # a secondary ENI's name (9.20)
     return out
 

@@ -79,6 +79,11 @@ def model_to_terraform(model: Model) -> str:
         h.lines[-1:-1] = [
             "# IPv6 is not written here yet, except security group rules: VPC and subnet",
             "# blocks, egress-only gateways, IPv6 routes and ACL entries are left out.",
+            *(
+                ["# An IPv6-only subnet is written with its /64: give its VPC that block."]
+                if any(s.cidr is None for s in model.subnets.values())
+                else []
+            ),
         ]
     h.block("terraform", ["required_providers {", '  aws = { source = "hashicorp/aws" }', "}"])
     h.block('provider "aws"', [f"region = {_s(model.region)}"])
@@ -104,9 +109,14 @@ def model_to_terraform(model: Model) -> str:
         body = [f"vpc_id = aws_vpc.{label(g.vpc)}.id", _tags(g.name)]
         h.block(f'resource "aws_internet_gateway" "{label(g.name)}"', body)
     for s in model.subnets.values():
+        v4 = f"cidr_block              = {_s(str(s.cidr))}"
+        if s.cidr is None:  # IPv6-only (16.11): its /64 as a literal, since it has no IPv4
+            v4 = "ipv6_native             = true\n"
+            v4 += f"  ipv6_cidr_block         = {_s(str(s.ipv6_cidr))}"
+            v4 += "\n  assign_ipv6_address_on_creation = true"
         body = [
             f"vpc_id                  = aws_vpc.{label(s.vpc)}.id",
-            f"cidr_block              = {_s(str(s.cidr))}",
+            v4,
             f"availability_zone       = {_s(s.az)}",
             f"map_public_ip_on_launch = {str(s.public_ip_on_launch).lower()}",
             _tags(s.name),
@@ -308,7 +318,7 @@ def _instances(h: _Hcl, model: Model) -> None:
             "ami                         = var.ami",
             "instance_type               = var.instance_type",
             f"subnet_id                   = aws_subnet.{label(i.subnet)}.id",
-            f"private_ip                  = {_s(str(i.private_ip))}",
+            *([f"private_ip                  = {_s(str(i.private_ip))}"] if i.private_ip else []),
             f"vpc_security_group_ids      = [{groups}]",
             f"associate_public_ip_address = {str(auto).lower()}",
             f"source_dest_check           = {str(i.eni.source_dest_check).lower()}",

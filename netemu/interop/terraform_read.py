@@ -135,7 +135,8 @@ class _Reader(RuleResources, PrefixDhcpResources):
             "Vpcs",
             {
                 "VpcId": v["id"],
-                "CidrBlock": v["cidr_block"],
+                "CidrBlock": v.get("cidr_block"),
+                "Ipv6Native": bool(v.get("ipv6_native")),
                 "IsDefault": default,
                 "Tags": tf_tags(v),
                 **_ipv6_block(v, v.get("assign_generated_ipv6_cidr_block")),
@@ -161,7 +162,8 @@ class _Reader(RuleResources, PrefixDhcpResources):
             {
                 "SubnetId": v["id"],
                 "VpcId": v["vpc_id"],
-                "CidrBlock": v["cidr_block"],
+                "CidrBlock": v.get("cidr_block"),
+                "Ipv6Native": bool(v.get("ipv6_native")),
                 "AvailabilityZone": v.get("availability_zone"),
                 "MapPublicIpOnLaunch": bool(v.get("map_public_ip_on_launch")),
                 "DefaultForAz": r["type"] == "aws_default_subnet",
@@ -170,8 +172,6 @@ class _Reader(RuleResources, PrefixDhcpResources):
                 **_ipv6_block(v, False),
             },
         )
-        if v.get("ipv6_native"):
-            self.notes.append(Note(str(r["address"]), "an IPv6-only subnet is not emulated yet"))
 
     def _flow_log(self, r: Mapping[str, Any], v: Json) -> None:
         """The describe-flow-logs item (docs/flow-logs.md); the importer maps it."""

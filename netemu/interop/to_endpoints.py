@@ -203,7 +203,14 @@ class Endpoints:
         secondary = self._secondary_ips(iid, spec["subnet"], eni)
         if secondary:
             spec["secondary_private_ips"] = secondary
-        if ipv6.address(eni) and "ipv6_cidr" in self.out["subnets"][spec["subnet"]]:
+        sub = self.out["subnets"][spec["subnet"]]
+        if (
+            sub.get("ipv6_native")
+            and not ipv6.address(eni)
+            and ":" in str(i.get("PrivateIpAddress"))
+        ):
+            spec["ipv6_address"] = str(i["PrivateIpAddress"])  # moto's shape of its address
+        elif ipv6.address(eni) and "ipv6_cidr" in sub:
             spec["ipv6_address"] = ipv6.address(eni)
         elif ipv6.address(eni):
             self.notes.append(Note(iid, "its IPv6 address has no IPv6 subnet here; left out"))
@@ -212,6 +219,11 @@ class Endpoints:
     def _private(self, oid: str, subnet: str, ip: Any) -> str | None:
         """The private IP, or None (the lowest free) when it is not usable in its subnet."""
         if not ip:
+            return None
+        if "cidr" not in self.out["subnets"][subnet]:  # IPv6-only: no IPv4 at all (16.11)
+            if ":" not in str(ip):  # an IPv6 one is moto's shape of the IPv6 address
+                msg = f"private IP {ip} left out: its subnet is IPv6-only"
+                self.notes.append(Note(oid, msg, "changed"))
             return None
         cidr = IPv4Network(self.out["subnets"][subnet]["cidr"], strict=False)
         try:

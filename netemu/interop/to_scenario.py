@@ -273,7 +273,14 @@ class _Converter(Endpoints):
             self.subnet[sid] = name
             az = str(s.get("AvailabilityZone") or region + "a")
             short = az[len(region) :] if az.startswith(region) else az
-            spec: dict[str, Any] = {"id": sid, "vpc": self.vpc[vid], "cidr": str(s["CidrBlock"])}
+            spec: dict[str, Any] = {"id": sid, "vpc": self.vpc[vid]}
+            if s.get("Ipv6Native"):  # IPv6-only: no IPv4 block (16.11)
+                spec["ipv6_native"] = True
+            elif s.get("CidrBlock"):
+                spec["cidr"] = str(s["CidrBlock"])
+            else:
+                self.notes.append(Note(sid, "no CidrBlock and not Ipv6Native; left out"))
+                continue
             spec["az"] = short if re.fullmatch(r"[a-z]", short) else az
             if s.get("MapPublicIpOnLaunch"):
                 spec["public_ip_on_launch"] = True
@@ -289,7 +296,7 @@ class _Converter(Endpoints):
                 self.notes.append(Note(sid, f"IPv6 CIDR {six}: its VPC has no IPv6 block here"))
             elif six:
                 spec["ipv6_cidr"] = six
-                if s.get("AssignIpv6AddressOnCreation"):
+                if s.get("AssignIpv6AddressOnCreation") and not s.get("Ipv6Native"):
                     spec["assign_ipv6_address_on_creation"] = True
             subnets[name] = spec
         self.out["subnets"] = subnets

@@ -188,6 +188,7 @@ _VALUES: dict[str, Schema] = {
     "ipv6_address": {"type": "string", "description": "an IPv6 address, auto or none"},
     "assign_ipv6_address_on_creation": _BOOL,
     "ipv6_native": _BOOL,
+    "enable_dns64": {"type": "boolean", "description": "only false: DNS64 is not emulated"},
     "egress_only_internet_gateway": _NAME,
     "prefix_list_id": {
         "type": "string",
@@ -255,7 +256,9 @@ def schema() -> Schema:
     sections: dict[str, Schema] = {
         "vpcs": _named(vpc, "VPCs (cidr is required unless default: true)"),
         "internet_gateways": _named(_object(IGW_KEYS, ("vpc",)), "internet gateways"),
-        "subnets": _named(_object(SUBNET_KEYS, ("vpc", "cidr")), "subnets"),
+        "subnets": _named(
+            _object(SUBNET_KEYS, ("vpc",)), "subnets (cidr is required unless ipv6_native: true)"
+        ),
         "route_tables": _named(
             _object(
                 TABLE_KEYS,

@@ -76,7 +76,7 @@ class Subnet:
     name: str
     id: str  # subnet-…
     vpc: str
-    cidr: IPv4Network
+    cidr: IPv4Network | None  # None: an IPv6-only subnet (ipv6_native, ref 16.11)
     az: str  # full zone name, e.g. ap-northeast-1a
     public_ip_on_launch: bool
     route_table: str  # RouteTable.name (explicit or the VPC's main table)
@@ -87,9 +87,10 @@ class Subnet:
     assign_ipv6_address_on_creation: bool = False  # ref 16.3
 
     @property
-    def router_ip(self) -> IPv4Address:
-        """The VPC router answers at base+1 of every subnet (ref 2.3)."""
-        return self.cidr.network_address + 1
+    def router_ip(self) -> IPv4Address | None:
+        """The VPC router answers at base+1 of every subnet (ref 2.3); an IPv6-only subnet
+        has no IPv4 router address."""
+        return None if self.cidr is None else self.cidr.network_address + 1
 
 
 RouteTargetKind = Literal[
@@ -288,7 +289,7 @@ class Eni:
 
     id: str  # eni-…
     subnet: str
-    private_ip: IPv4Address
+    private_ip: IPv4Address | None  # None: an ENI of an IPv6-only subnet (ref 16.11)
     mac: str  # 02:xx:xx:xx:xx:xx, stable per ENI id
     security_groups: tuple[str, ...]  # SecurityGroup.id; empty for a NAT gateway (ref 6.13)
     source_dest_check: bool
@@ -313,7 +314,10 @@ class Eni:
 
     @property
     def private_ips(self) -> tuple[IPv4Address, ...]:
-        """Every private IPv4 address of the ENI, the primary first (ref 9.6)."""
+        """Every private IPv4 address of the ENI, the primary first (ref 9.6); none for an
+        ENI of an IPv6-only subnet (16.11)."""
+        if self.private_ip is None:
+            return ()
         return (self.private_ip, *self.secondary_private_ips)
 
 
@@ -355,7 +359,7 @@ class Instance:
         return self.eni.subnet
 
     @property
-    def private_ip(self) -> IPv4Address:
+    def private_ip(self) -> IPv4Address | None:
         return self.eni.private_ip
 
     @property

@@ -64,6 +64,9 @@ def _command(ctx: Ctx, node: Node, what: str) -> str | None:
         host = ctx.internet_hosts.get(name)
         if inst is None and (host is None or kind == "private_ip"):
             ctx.error(node, f"{what} run: {{{kind}:{name}}} names no instance with that address")
+        elif kind == "private_ip" and inst is not None and inst.private_ip is None:
+            msg = f"{what} run: instance {q(name)} has no IPv4 address (its subnet is IPv6-only)"
+            ctx.error(node, msg)
         elif kind == "public_ip" and inst is not None and inst.public_ip is None:
             ctx.error(node, f"{what} run: instance {q(name)} has no public IP")
     return command

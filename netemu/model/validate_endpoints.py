@@ -296,6 +296,10 @@ def _interface_enis(ctx: Ctx, eps: dict[str, VpcEndpoint]) -> dict[str, VpcEndpo
         made: list[Eni] = []
         for sub_name in ep.subnet_ids:
             sub = ctx.subnets[sub_name]
+            if sub.cidr is None:
+                msg = f"interface endpoint {q(ep.name)}: subnet {q(sub_name)} is IPv6-only"
+                ctx.error(None, msg + "; netemu emulates IPv4 endpoint ENIs only (17.3)")
+                continue
             ip = next((a for a in _free(sub.cidr) if a not in taken), None)
             if ip is None:
                 msg = f"subnet {q(sub_name)} {sub.cidr} has no free address left for {ep.name}"

@@ -99,13 +99,14 @@ def read_enis(ctx: Ctx, top: dict[str, Node]) -> None:
     drafts = _instances(ctx, top) + _nat_gateways(ctx, top)
     drafts += _network_interfaces(ctx, top, drafts)  # secondary ENIs (9.20)
     eips = validate_elastic_ips.associate(ctx, top, drafts)  # `elastic_ips:` (9.13)
+    _ipv6_only(ctx, drafts)
     _private_ips(ctx, drafts)
     _public_ips(ctx, drafts, {e.address for e in eips if e.owner is None and e.address})
     macs: set[str] = set()
     ports: dict[str, int] = {}
     for d in drafts:
-        if d.ip is None:
-            continue
+        if d.ip is None and d.subnet.cidr is not None:
+            continue  # its address was refused
         eni_id = d.eni_id
         mac = eni_mac(eni_id, macs)
         macs.add(mac)
@@ -292,10 +293,36 @@ def _nat_gateways(ctx: Ctx, top: dict[str, Node]) -> list[_Draft]:
     return drafts
 
 
-def _reserved(subnet: Subnet, ip: IPv4Address) -> bool:
+def _reserved(net: IPv4Network, ip: IPv4Address) -> bool:
     """Base, base+1 (router), base+2 (DNS), base+3 and the last address (ref 2.3)."""
-    offset = int(ip) - int(subnet.cidr.network_address)
-    return offset <= 3 or ip == subnet.cidr.broadcast_address
+    offset = int(ip) - int(net.network_address)
+    return offset <= 3 or ip == net.broadcast_address
+
+
+def _ipv6_only(ctx: Ctx, drafts: list[_Draft]) -> None:
+    """ENIs in IPv6-only subnets get no IPv4 address, private or public (16.11)."""
+    for d in drafts:
+        if d.subnet.cidr is not None:
+            continue
+        rule = aws("instances in an IPv6-only subnet get no IPv4 address", "16.11")
+        where = f"IPv6-only subnet {q(d.subnet.name)}"
+        if d.kind == "nat_gateway":
+            rule = aws("a NAT gateway needs an IPv4 address in a subnet with IPv4", "6.1, 16.11")
+            ctx.error(d.node.where, f"{d.who} is in {where}" + rule)
+        for key, node in (("private_ip", d.ip_node), ("public_ip", d.public_node)):
+            if node is not None and (node.tag != "bool" or node.value):
+                ctx.error(node, f"{d.who} {key}: it is in {where}" + rule)
+        if d.eip_node is not None:
+            ctx.error(d.eip_node, f"{d.who} elastic_ip: it is in {where}" + rule)
+        for svc in d.services:
+            if svc.kind in ("mariadb", "nginx"):  # they listen on the private IPv4 address
+                msg = f"{d.who} runs {svc.kind}, which netemu serves over IPv4 only, and"
+                ctx.error(d.node.where, msg + f" the instance is in {where} (docs/ipv6.md)")
+        if d.connection_tracking != ConnectionTracking():
+            msg = f"{d.who} connection_tracking: netemu applies it to IPv4 flows only"
+            ctx.error(d.node.where, msg + f" and the instance is in {where} (docs/ipv6.md)")
+        d.eip_node = d.eip = d.fixed_public = None  # refused above: nothing to assign
+        d.eip_auto = d.wants_public = False
 
 
 def _claim(
@@ -304,14 +331,15 @@ def _claim(
     """An address given for `d` (its `private_ip` or one of its `secondary_private_ips`),
     once checked: inside the subnet, not reserved, nobody else's (9.1, 9.21)."""
     ip = address(ctx, node, f"{d.who} {key}")
-    if ip is None:
+    net = d.subnet.cidr
+    if ip is None or net is None:  # an IPv6-only subnet's ENI is refused one (_ipv6_only)
         return None
     taken = used.setdefault(d.subnet.name, {})
-    where = f"subnet {q(d.subnet.name)} {d.subnet.cidr}"
-    if ip not in d.subnet.cidr:
+    where = f"subnet {q(d.subnet.name)} {net}"
+    if ip not in net:
         rule = aws("a private IP must come from its subnet's range", "9.1")
         ctx.error(node, f"{d.who} {key} {ip} is not inside {where}" + rule)
-    elif _reserved(d.subnet, ip):
+    elif _reserved(net, ip):
         rule = aws(
             "the first four addresses and the last address of every subnet are reserved", "2.3"
         )
@@ -337,13 +365,13 @@ def _private_ips(ctx: Ctx, drafts: list[_Draft]) -> None:
                 d.secondary_ips.append(ip)
     cursors: dict[str, Iterator[IPv4Address]] = {}
     for d in drafts:
-        if d.ip_node is not None:
+        net = d.subnet.cidr
+        if d.ip_node is not None or net is None:
             continue
         taken = used.setdefault(d.subnet.name, {})
-        cursor = cursors.setdefault(d.subnet.name, _lowest_free(d.subnet, taken))
+        cursor = cursors.setdefault(d.subnet.name, _lowest_free(net, taken))
         d.ip = next(cursor, None)
         if d.ip is None:
-            net = d.subnet.cidr
             rule = aws(
                 f"a /{net.prefixlen} offers {net.num_addresses - 5} addresses, "
                 "five of every subnet being reserved",
@@ -355,9 +383,9 @@ def _private_ips(ctx: Ctx, drafts: list[_Draft]) -> None:
             taken[d.ip] = d.who
 
 
-def _lowest_free(subnet: Subnet, taken: dict[IPv4Address, str]) -> Iterator[IPv4Address]:
-    first = int(subnet.cidr.network_address) + 4
-    for n in range(first, int(subnet.cidr.broadcast_address)):
+def _lowest_free(net: IPv4Network, taken: dict[IPv4Address, str]) -> Iterator[IPv4Address]:
+    first = int(net.network_address) + 4
+    for n in range(first, int(net.broadcast_address)):
         ip = IPv4Address(n)
         if ip not in taken:
             yield ip

@@ -16,7 +16,6 @@ from netemu.model.types import EgressOnlyInternetGateway, Route6, Route6TargetKi
 from netemu.model.validate_context import EIGW, IGW, INSTANCE, Ctx, TableHead, aws, q
 from netemu.model.validate_fields import (
     as_map,
-    boolean,
     check_keys,
     integer,
     object_id,
@@ -126,12 +125,17 @@ def read_subnet_ipv6(ctx: Ctx, top: dict[str, Node]) -> None:
             continue
         what = f"subnet {q(name)}"
         vpc = ctx.vpcs[subnet.vpc]
-        if "ipv6_native" in m and boolean(ctx, m["ipv6_native"], f"{what} ipv6_native"):
-            msg = f"{what}: IPv6-only subnets (ipv6_native) are not emulated by netemu yet;"
-            ctx.error(m["ipv6_native"], msg + " use a dual-stack subnet (cidr and ipv6_cidr)")
+        native = subnet.cidr is None  # ipv6_native (validate_network)
+        if opt_bool(ctx, m, "enable_dns64", what, False):
+            msg = f"{what} enable_dns64: DNS64 (and NAT64 by a NAT gateway's 64:ff9b::/96 route,"
+            ctx.error(m["enable_dns64"], msg + " ref 16.13) is not emulated by netemu yet")
         net = _subnet_block(ctx, m, subnet, vpc, what) if "ipv6_cidr" in m else None
-        assign = opt_bool(ctx, m, "assign_ipv6_address_on_creation", what, False)
-        if assign and net is None and "ipv6_cidr" not in m:
+        assign = opt_bool(ctx, m, "assign_ipv6_address_on_creation", what, native)
+        if native and not assign:
+            rule = aws("an IPv6-only subnet assigns an IPv6 address to every ENI", "16.11")
+            msg = f"{what} is ipv6_native: assign_ipv6_address_on_creation cannot be false"
+            ctx.error(m["assign_ipv6_address_on_creation"], msg + rule)
+        if assign and net is None and "ipv6_cidr" not in m and not native:
             rule = aws("only a subnet with an IPv6 CIDR can assign IPv6 addresses", "16.3")
             ctx.error(m["assign_ipv6_address_on_creation"], f"{what} has no ipv6_cidr" + rule)
         if net is not None:
@@ -284,6 +288,10 @@ def read_eni_ipv6(ctx: Ctx, top: dict[str, Node]) -> None:
         what = f"instance {q(name)}"
         given = m.get("ipv6_address")
         raw = given.value if given is not None else None
+        if raw == "none" and subnet.cidr is None:
+            rule = aws("an instance in an IPv6-only subnet has an IPv6 address", "16.11")
+            ctx.error(given, f"{what} is in IPv6-only subnet {q(subnet.name)}" + rule)
+            continue
         if raw == "none" or (given is None and not subnet.assign_ipv6_address_on_creation):
             continue
         if subnet.ipv6_cidr is None:
@@ -369,6 +377,12 @@ def expect_family(
             return None
         family = 6 if value == 6 else 4
     if family == 4:
+        for key, name in (("from", source), ("to", dest)):
+            inst = ctx.instances.get(name or "")
+            if inst is not None and inst.private_ip is None:
+                msg = f"{what}: instance {q(inst.name)} has no IPv4 address (its subnet is"
+                ctx.error(m[key], msg + " IPv6-only, ref 16.11); add 'family: 6'")
+                return None
         return family
     for key, name in (("from", source), ("to", dest)):
         if name is None:

@@ -51,7 +51,7 @@ VPC_KEYS = (
 SUBNET_KEYS = (
     *("id", "vpc", "cidr", "az", "public_ip_on_launch", "route_table", "network_acl"),
     "default_for_az",
-    *("ipv6_cidr", "assign_ipv6_address_on_creation", "ipv6_native"),
+    *("ipv6_cidr", "assign_ipv6_address_on_creation", "ipv6_native", "enable_dns64"),
 )
 TABLE_KEYS = ("id", "vpc", "main", "routes")
 IGW_KEYS = ("id", "vpc")
@@ -286,13 +286,21 @@ def read_subnets(ctx: Ctx, top: dict[str, Node]) -> None:
         m = as_map(ctx, node, what, null_ok=False)
         if m is None:
             continue
-        check_keys(ctx, m, node, what, SUBNET_KEYS, ("vpc", "cidr"))
+        native = opt_bool(ctx, m, "ipv6_native", what, False)  # IPv6-only (16.11)
+        check_keys(ctx, m, node, what, SUBNET_KEYS, ("vpc",))
+        if not native and "cidr" not in m:  # an IPv6-only subnet has none (16.11)
+            ctx.error(node.where, f"{what} needs the key 'cidr' (or ipv6_native: true)")
         vpc = vpc_ref(ctx, m, what)
         size_rule = aws("a subnet CIDR is /16 to /28", "2.1")
         net = cidr(ctx, m["cidr"], f"{what} CIDR", (16, 28), size_rule) if "cidr" in m else None
         az = zone(ctx, m["az"], f"{what} az") if "az" in m else ctx.region + "a"
         public = opt_bool(ctx, m, "public_ip_on_launch", what, False)  # ref 2.6
         subnet_id = object_id(ctx, m, "subnet", name, what)
+        if native:
+            _native_conflicts(ctx, m, what, public)
+            if vpc is not None:
+                _add(ctx, name, vpc, None, az or ctx.region + "a", False, m, what, subnet_id)
+            continue
         if vpc is None or net is None:
             continue
         if not any(net.subnet_of(c) for c in vpc.cidrs):
@@ -302,7 +310,12 @@ def read_subnets(ctx: Ctx, top: dict[str, Node]) -> None:
             ctx.error(m["cidr"], msg + rule)
             continue
         clash = next(
-            (s for s in ctx.subnets.values() if s.vpc == vpc.name and s.cidr.overlaps(net)), None
+            (
+                s
+                for s in ctx.subnets.values()
+                if s.vpc == vpc.name and s.cidr is not None and s.cidr.overlaps(net)
+            ),
+            None,
         )
         if clash is not None:
             rule = aws("InvalidSubnet.Conflict, subnets of a VPC must not overlap", "2.1")
@@ -312,11 +325,25 @@ def read_subnets(ctx: Ctx, top: dict[str, Node]) -> None:
         _add(ctx, name, vpc, net, az or ctx.region + "a", public, m, what, subnet_id)
 
 
+def _native_conflicts(ctx: Ctx, m: dict[str, Node], what: str, public: bool) -> None:
+    """What an IPv6-only subnet cannot have: an IPv4 block or public IPv4 on launch (16.11)."""
+    if "cidr" in m:
+        rule = aws("an IPv6-only subnet has no IPv4 CIDR block", "16.11")
+        ctx.error(m["cidr"], f"{what} is ipv6_native and cannot have an IPv4 cidr" + rule)
+    if public:
+        rule = aws("instances in an IPv6-only subnet get no IPv4 address", "16.11")
+        msg = f"{what} is ipv6_native: public_ip_on_launch (MapPublicIpOnLaunch) cannot be true"
+        ctx.error(m["public_ip_on_launch"], msg + rule)
+    if "ipv6_cidr" not in m:
+        rule = aws("an IPv6-only subnet is created with an IPv6 CIDR block", "16.11")
+        ctx.error(m["ipv6_native"], f"{what} is ipv6_native and needs an ipv6_cidr" + rule)
+
+
 def _add(
     ctx: Ctx,
     name: str,
     vpc: Vpc,
-    net: IPv4Network,
+    net: IPv4Network | None,
     az: str,
     public: bool,
     m: dict[str, Node] | None,

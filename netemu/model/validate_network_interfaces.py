@@ -110,7 +110,12 @@ def _subnet(ctx: Ctx, m: dict[str, Node], what: str) -> Subnet | None:
     name = text(ctx, m["subnet"], f"{what} subnet") if "subnet" in m else None
     if name is None:
         return None
-    return ctx.lookup(SUBNET, name, m["subnet"], ctx.subnets, what)
+    sub = ctx.lookup(SUBNET, name, m["subnet"], ctx.subnets, what)
+    if sub is not None and sub.cidr is None:
+        msg = f"{what}: subnet {q(name)} is IPv6-only; netemu attaches IPv4 secondary ENIs only"
+        ctx.error(m["subnet"], msg + " (aws-decisions.md)")
+        return None
+    return sub
 
 
 def _instance(ctx: Ctx, m: dict[str, Node], what: str, instances: dict[str, Subnet]) -> str | None:

@@ -56,7 +56,7 @@ def _declared_routes(ctx: Ctx, head: TableHead, vpc: Vpc) -> list[Route]:
     quota = "a route table holds at most 50 static routes"
     pl.check_quota(ctx, items, what, "destination_prefix_list_id", MAX_ROUTES, quota, "4.15")
     to_lists: list[tuple[int, Node, dict[str, Node], RouteTargetKind]] = []
-    subnet_cidrs = {s.cidr for s in ctx.subnets.values() if s.vpc == vpc.name}
+    subnet_cidrs = {s.cidr for s in ctx.subnets.values() if s.vpc == vpc.name and s.cidr}
     seen: dict[IPv4Network, int] = {}
     routes: list[Route] = []
     for index, item in enumerate(items):
@@ -178,6 +178,11 @@ def _target(ctx: Ctx, kind: RouteTargetKind, node: Node, what: str, vpc: Vpc) ->
     else:
         instance = ctx.lookup(INSTANCE, name, node, ctx.instances, what)
         owner = ctx.subnets[instance.subnet].vpc if instance else None
+        if instance is not None and instance.private_ip is None:
+            rule = aws("an IPv4 route needs an interface with an IPv4 address", "4.8, 16.11")
+            msg = f"{what}: instance {q(name)} has no IPv4 address (its subnet is IPv6-only)"
+            ctx.error(node, msg + rule)
+            return False
     if owner is None:
         return False
     if owner != vpc.name:

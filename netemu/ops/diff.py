@@ -118,7 +118,13 @@ def _subnets_created(old: Model, new: Model) -> list[Change]:
     added, _removed, kept = _added_removed(old.subnets, new.subnets)
     for s in added:
         sub = new.subnets[s]
-        out.append(_c("create", f"subnet:{s}", f"create subnet {s} ({sub.cidr}) in vpc {sub.vpc}"))
+        out.append(
+            _c(
+                "create",
+                f"subnet:{s}",
+                f"create subnet {s} ({sub.cidr or sub.ipv6_cidr}) in vpc {sub.vpc}",
+            )
+        )
     for s in kept:
         a, b = old.subnets[s], new.subnets[s]
         if a.public_ip_on_launch != b.public_ip_on_launch:
@@ -347,7 +353,8 @@ def _instances(old: Model, new: Model) -> list[Change]:
                 _c(
                     "launch",
                     res,
-                    f"launch instance {i} in subnet {inst.subnet} ({inst.private_ip})",
+                    f"launch instance {i} in subnet {inst.subnet} "
+                    f"({inst.private_ip or inst.ipv6_address})",
                 )
             )
             continue

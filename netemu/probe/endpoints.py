@@ -32,11 +32,22 @@ def _eni_of(model: Model, name: str) -> tuple[Eni, str] | None:
     return None
 
 
+def ipv4_of(eni: Eni) -> IPv4Address:
+    """The ENI's private IPv4 address; an instance of an IPv6-only subnet has none (16.11),
+    so an IPv4 probe from or to it is a usage mistake, not a blocked packet."""
+    if eni.private_ip is None:
+        raise UsageError(
+            f"instance '{eni.owner}' has no IPv4 address (its subnet is IPv6-only); "
+            "probe it over IPv6 (-6, family: 6)"
+        )
+    return eni.private_ip
+
+
 def source(model: Model, name: str) -> Endpoint:
     found = _eni_of(model, name)
     if found and name in model.instances:
         eni, ns = found
-        return Endpoint(name, ns, eni.private_ip, model.subnets[eni.subnet].vpc, eni)
+        return Endpoint(name, ns, ipv4_of(eni), model.subnets[eni.subnet].vpc, eni)
     if name in model.internet_hosts:
         return Endpoint(name, n.host_ns(model.name, name), model.internet_hosts[name].ip, None)
     raise UsageError(f"probe source '{name}' is not an instance or internet host")
@@ -48,7 +59,7 @@ def destination(model: Model, name: str, src: Endpoint) -> Endpoint:
         eni, ns = found
         vpc = model.subnets[eni.subnet].vpc
         inside = src.vpc == vpc
-        ip = eni.private_ip if inside or eni.public_ip is None else eni.public_ip
+        ip = ipv4_of(eni) if inside or eni.public_ip is None else eni.public_ip
         return Endpoint(name, ns, ip, vpc, eni)
     if name in model.internet_hosts:
         return Endpoint(name, n.host_ns(model.name, name), model.internet_hosts[name].ip, None)

@@ -38,7 +38,7 @@ def _rule(family: str, chain: str, *exprs: Json, comment: str) -> Json:
 
 
 def render(model: Model, subnet: str) -> list[Json]:
-    enis = model.enis_in(subnet)
+    enis = [e for e in model.enis_in(subnet) if e.private_ip is not None]
     if not enis:
         return []
     macs = [[str(ip), e.mac] for e in enis for ip in e.private_ips]

@@ -67,7 +67,9 @@ def render(model: Model, subnet: str) -> list[Json]:
     custom = [
         e
         for e in model.enis_in(subnet)
-        if e.owner_kind == "instance" and e.connection_tracking != ConnectionTracking()
+        if e.owner_kind == "instance"
+        and e.private_ip is not None  # IPv6-only ENIs refuse the key (validate_enis)
+        and e.connection_tracking != ConnectionTracking()
     ]
     if not custom:
         return []  # a base chain costs every packet something, even when empty

@@ -97,27 +97,29 @@ def server_config(model: Model, sub: Subnet) -> str:
     enis = served_enis(model, sub.name)
     vpc = model.vpcs[sub.vpc]
     own = dhcp_options.options_of(model, vpc)  # the VPC's options set (10.20)
+    block = sub.cidr or sub.ipv6_cidr
     lines = [
-        f"# netemu: DHCP server of subnet {sub.name} ({sub.id} {sub.cidr}); "
-        "see netemu/render/dhcp.py",
+        f"# netemu: DHCP server of subnet {sub.name} ({sub.id} {block}); see netemu/render/dhcp.py",
         *(f"interface={n.eni_port_if(e.port)}" for e in enis),
-        # `static`: only the reservations below are ever leased; no dynamic pool.
-        f"dhcp-range={sub.cidr.network_address},static,{sub.cidr.netmask},{LEASE_TIME_S}",
-        f"dhcp-option=option:router,{sub.router_ip}",
-        *([f"dhcp-option=option:dns-server,{vpc.dns_ip}"] if own is None else []),
-        f"dhcp-option=option:mtu,{VPC_MTU}",
-        *(
-            [f"dhcp-option=option:domain-name,{hostnames.domain_name(model.region)}"]
-            if own is None
-            else dhcp_options.server_lines(own, vpc)
-        ),
-        *dhcpv6.server_lines(sub, LEASE_TIME_S),  # dual-stack subnets: DHCPv6 and RAs
-        *(
-            f"dhcp-host={e.mac},{e.private_ip}{dhcpv6.host_address(e)},"
-            f"{hostnames.short_private_name(e.private_ip)}"
-            for e in enis
-        ),
     ]
+    if sub.cidr is not None:  # an IPv6-only subnet serves DHCPv6 alone (16.11)
+        lines += [
+            # `static`: only the reservations below are ever leased; no dynamic pool.
+            f"dhcp-range={sub.cidr.network_address},static,{sub.cidr.netmask},{LEASE_TIME_S}",
+            f"dhcp-option=option:router,{sub.router_ip}",
+            *([f"dhcp-option=option:dns-server,{vpc.dns_ip}"] if own is None else []),
+            f"dhcp-option=option:mtu,{VPC_MTU}",
+            *(
+                [f"dhcp-option=option:domain-name,{hostnames.domain_name(model.region)}"]
+                if own is None
+                else dhcp_options.server_lines(own, vpc)
+            ),
+        ]
+    lines += dhcpv6.server_lines(sub, LEASE_TIME_S)  # dual-stack subnets: DHCPv6 and RAs
+    for e in enis:
+        v4 = f",{e.private_ip}" if e.private_ip is not None else ""
+        name = hostnames.host_name(e.private_ip, model.instances[e.owner].id)
+        lines.append(f"dhcp-host={e.mac}{v4}{dhcpv6.host_address(e)},{name}")
     return "\n".join(lines) + "\n"
 
 
@@ -192,6 +194,7 @@ def render(model: Model) -> tuple[list[File], list[Process]]:
     # lift that drop to find the instance configured as it was (9.2).
     if model.instances:
         files.append(File(CLIENT_SCRIPT, CLIENT_SCRIPT_TEXT, mode=0o755))
-    procs += [client_process(model, inst) for inst in model.instances.values()]
+    # An instance of an IPv6-only subnet has no IPv4 lease to ask for (16.11).
+    procs += [client_process(model, i) for i in model.instances.values() if i.private_ip]
     files6, procs6 = dhcpv6.render(model, CLIENT_PHASE)  # and -6 where they have IPv6
     return files + files6, procs + procs6

@@ -131,6 +131,7 @@ def _private_dns(model: Model, vpc: str) -> list[tuple[list[str], IPv4Address]]:
         for ep in model.vpc_endpoints.values()
         if ep.vpc == vpc and ep.vpc_endpoint_type == "Interface" and ep.private_dns_enabled
         for eni in ep.network_interfaces
+        if eni.private_ip is not None
     ]
 
 
@@ -138,7 +139,10 @@ def _named(model: Model, vpc: str) -> list[Eni]:
     """ENIs of `vpc` that have DNS names: all of them, when the VPC has hostnames on."""
     if not model.vpcs[vpc].dns_hostnames:
         return []
-    return [e for e in model.enis() if model.subnets[e.subnet].vpc == vpc]
+    # AmazonProvidedDNS answers A records here; an IPv6-only ENI has none (16.11).
+    return [
+        e for e in model.enis() if model.subnets[e.subnet].vpc == vpc and e.private_ip is not None
+    ]
 
 
 def _public_instances(model: Model, vpc: str) -> list[Eni]:
@@ -162,17 +166,19 @@ def vpc_resolver_config(vpc: Vpc) -> str:
     )
 
 
+# The Route 53 Resolver's IPv6 address (fd00:ec2::253, Nitro only) is not emulated.
+NO_RESOLVER = "# netemu: no DNS server for an instance of an IPv6-only subnet (docs/ipv6.md)\n"
+
+
 def vpc_resolver_hosts(model: Model, vpc: Vpc) -> str:
     r = model.region
-    records = [
-        ([hostnames.private_dns_name(r, e.private_ip)], e.private_ip)
-        for e in _named(model, vpc.name)
-    ]
+    named = [(e, e.private_ip) for e in _named(model, vpc.name) if e.private_ip is not None]
+    records = [([hostnames.private_dns_name(r, ip)], ip) for e, ip in named]
     # Inside the VPC an instance's public name leads to its private address (9.5).
     records += [
-        ([hostnames.public_dns_name(r, e.public_ip)], e.private_ip)
-        for e in _public_instances(model, vpc.name)
-        if e.public_ip
+        ([hostnames.public_dns_name(r, e.public_ip)], ip)
+        for e, ip in named
+        if e.public_ip and e.owner_kind == "instance"
     ]
     records += [
         ([hostnames.public_dns_name(r, e.public_ip)], e.public_ip)
@@ -186,8 +192,8 @@ def vpc_resolver_hosts(model: Model, vpc: Vpc) -> str:
     # The VPC's own instances by their scenario name (`db`), as a Route 53 private hosted
     # zone for the VPC would answer (aws-decisions.md): last, so PTR stays the AWS name.
     records += [
-        ([e.owner], e.private_ip)
-        for e in _named(model, vpc.name)
+        ([e.owner], ip)
+        for e, ip in named
         if e.owner_kind == "instance" and e.device_index == 0  # its eth0 (ref 9.20)
     ]
     return _records(records)
@@ -263,6 +269,10 @@ def render(model: Model) -> tuple[list[File], list[Process], list[Address]]:
     for nat in model.nat_gateways.values():
         vpc = model.vpcs[model.subnets[nat.subnet].vpc]
         files.append(File(etc.resolv_conf(nat.name), resolv_conf(vpc.dns_ip, domain)))
+    for inst in model.instances.values():
+        if inst.private_ip is None:  # IPv6-only: no DHCPv4 lease writes these (16.11)
+            files.append(File(etc.hostname(inst.name), f"{inst.id}\n"))  # its resource name
+            files.append(File(etc.resolv_conf(inst.name), NO_RESOLVER))
     ip = internet_resolver_ip(model)
     if ip is not None:
         inet = n.internet_ns(s)

@@ -1,4 +1,5 @@
-"""AWS's host and domain names: `ip-a-b-c-d` private names, `ec2-a-b-c-d` public ones (ref 10.4)."""
+"""AWS's host and domain names: `ip-a-b-c-d` private names, resource names (`i-…`) in
+IPv6-only subnets, `ec2-a-b-c-d` public ones (ref 10.4, 16.12)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ def domain_name(region: str) -> str:
 def short_private_name(ip: IPv4Address) -> str:
     """`ip-172-30-0-10`: the host name an instance gets (DHCP option 12)."""
     return "ip-" + str(ip).replace(".", "-")
+
+
+def host_name(ip: IPv4Address | None, instance_id: str) -> str:
+    """The IP name `ip-a-b-c-d`, or the resource name (the instance id) of an instance
+    without IPv4: IPv6-only subnets name hosts by resource (16.11)."""
+    return short_private_name(ip) if ip is not None else instance_id
 
 
 def private_dns_name(region: str, ip: IPv4Address) -> str:

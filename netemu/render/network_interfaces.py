@@ -41,6 +41,8 @@ def wiring(model: Model) -> tuple[list[Address], list[Route], list[Rule]]:
         if eni.device_index == 0:
             continue  # DHCP configures the primary ENI; the main table is its (ref 10.1)
         sub = model.subnets[eni.subnet]
+        if sub.cidr is None or eni.private_ip is None:
+            continue  # refused by validation (model.validate_network_interfaces)
         t = table(eni.device_index)
         addrs.append(
             Address(ns, ifname, f"{eni.private_ip}/{sub.cidr.prefixlen}", noprefixroute=True)

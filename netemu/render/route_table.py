@@ -38,7 +38,7 @@ def _table_routes(model: Model, table: RouteTable, index: int) -> list[Route]:
     rns, kt = n.router_ns(s, vpc.name), n.kernel_table(index)
     out: list[Route] = []
     for sub in model.subnets.values():
-        if sub.vpc == vpc.name:
+        if sub.vpc == vpc.name and sub.cidr is not None:  # IPv6-only: render.ipv6 (16.11)
             out.append(
                 Route(
                     rns,

@@ -107,11 +107,16 @@ def _eni_rules(model: Model, eni: Eni, direction: str) -> list[Json]:
     cmds: list[Json] = [nft.add_chain(chain), *ipv6_rules.eni_jump(model, eni, direction)]
     if eni.source_dest_check and eni.owner_kind == "instance":
         # The ENI only sends from and receives for its own addresses (9.9, 9.21).
+        # An ENI without IPv4 (IPv6-only subnet, 16.11) owns no IPv4 address at all.
         field = "saddr" if direction == "egress" else "daddr"
         cmds.append(
             nft.add_drop(
                 chain,
-                nft.match(nft.payload("ip", field), nft.one_or_set(eni.private_ips), "!="),
+                *(
+                    [nft.match(nft.payload("ip", field), nft.one_or_set(eni.private_ips), "!=")]
+                    if eni.private_ips
+                    else []
+                ),
                 why=f"eni:{eni.label} {direction} source/destination check",
                 drop=nft.Drop("ENI_SOURCE_DEST_CHECK_RESTRICTION", f"eni:{eni.label}", direction),
             )

@@ -106,7 +106,9 @@ def _interface(model: Model, eni: Eni) -> dict[str, Any]:
     iface: dict[str, Any] = {
         "device-number": str(eni.device_index),
         "interface-id": eni.id,
-        "local-hostname": private_dns_name(model.region, eni.private_ip),
+        "local-hostname": (
+            private_dns_name(model.region, eni.private_ip) if eni.private_ip else eni.id
+        ),
         "local-ipv4s": "\n".join(str(ip) for ip in eni.private_ips),
         "mac": eni.mac,
         "security-group-ids": "\n".join(g.id for g in groups),
@@ -129,6 +131,7 @@ def metadata_tree(model: Model, inst: Instance) -> dict[str, Any]:
     eni, sub = inst.eni, model.subnets[inst.subnet]
     vpc = model.vpcs[sub.vpc]
     groups = [model.security_groups[g] for g in eni.security_groups]
+    assert eni.private_ip is not None  # metadata_document serves IPv4 instances only
     local_name = private_dns_name(model.region, eni.private_ip)
     macs = {e.mac: _interface(model, e) for e in model.enis_of(inst.name)}  # every ENI (9.20)
     iface = macs[eni.mac]
@@ -164,7 +167,8 @@ def metadata_document(model: Model) -> str:
     A stopped instance has none (it answers nothing either)."""
     subnets: dict[str, dict[str, Any]] = {}
     for inst in model.instances.values():
-        if inst.state != "running":
+        # IPv6-only instances: the IMDS IPv6 endpoint is not emulated (docs/ipv6.md).
+        if inst.state != "running" or inst.private_ip is None:
             continue
         ns = n.subnet_ns(model.name, inst.subnet)
         subnets.setdefault(ns, {})[str(inst.private_ip)] = metadata_tree(model, inst)

@@ -18,6 +18,8 @@ def _unheld_addresses(model: Model, subnet: str) -> list[dict[str, Any]]:
     """A packet for an address of the subnet that no ENI holds goes nowhere (the kernel
     would answer with an ICMP error instead; AWS just drops it)."""
     sub = model.subnets[subnet]
+    if sub.cidr is None:
+        return []  # an IPv6-only subnet (16.11): ipv6_rules drops unheld IPv6 addresses
     held = [str(ip) for e in model.enis_in(subnet) for ip in e.private_ips]
     # The Amazon DNS (VPC base+2) may lie in this subnet; the VPC router answers it (10.2).
     dns = model.vpcs[sub.vpc].dns_ip
@@ -39,7 +41,10 @@ def _router_icmp_source(model: Model, subnet: str) -> list[dict[str, Any]]:
     """ICMP errors of the VPC router (frag-needed at the internet gateway's 1500-byte edge,
     5.6) reach the instance from its subnet's base+1, as on AWS, not from the router's
     transit address. Stateless: the error belongs to a flow connection tracking knows."""
-    router_ip = str(model.subnets[subnet].router_ip)
+    router = model.subnets[subnet].router_ip
+    if router is None:
+        return []  # an IPv6-only subnet has no IPv4 (16.11)
+    router_ip = str(router)
     return [
         nft.add_chain("router_icmp", "prerouting", ROUTER_ICMP_PRIORITY),
         nft.add_rule(

@@ -165,6 +165,8 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
                 mtu_b=VPC_MTU,
             )
         )
+        if sub.cidr is None or eni.private_ip is None:
+            continue  # an IPv6-only subnet: its IPv6 side is render.ipv6's (16.11)
         if eni.owner_kind != "instance":
             # A NAT gateway's or endpoint's ENI is requester-managed and configured
             # statically; an instance asks the subnet's DHCP server (render.dhcp).
@@ -198,7 +200,8 @@ def wiring(model: Model) -> tuple[list[Link], list[Address], list[Route]]:
         # ARP answers for them too: the packet reaches this namespace and a named rule drops
         # it (render.subnet), instead of dying unseen in the sender's ARP table.
         # Traffic from the internet gateway finds the subnet through the router's main table.
-        routes.append(Route(rns, str(sub.cidr), via=n.SUBNET_LINK[1], dev=r_if, onlink=True))
+        if sub.cidr is not None:  # an IPv6-only subnet is reached by render.ipv6's routes
+            routes.append(Route(rns, str(sub.cidr), via=n.SUBNET_LINK[1], dev=r_if, onlink=True))
 
     for eni in target_enis(model):
         sub = model.subnets[eni.subnet]

@@ -94,7 +94,7 @@ def router_commands(model: Model, vpc: str) -> list[dict[str, Any]]:
     if not mine:
         return []
     blocks = nft.prefixes(model.vpcs[vpc].cidrs)
-    subnets = [s.cidr for s in model.subnets.values() if s.vpc == vpc]
+    subnets = [s.cidr for s in model.subnets.values() if s.vpc == vpc and s.cidr]
     daddr = nft.payload("ip", "daddr")
     cmds: list[dict[str, Any]] = [nft.add_chain(CHAIN, "prerouting", PRIORITY)]
     for pcx in mine:

@@ -191,7 +191,8 @@ def _subnet(model: Model, s: Subnet) -> list[str]:
     kind = "Public" if is_public(model, s) else "Private"
     out = [
         f"      subgraph {_q('cluster_subnet_' + s.name)} {{",
-        f'        label=<<B>{kind} subnet {escape(s.name)}</B>  {s.cidr}>; style="filled,rounded"; '
+        f"        label=<<B>{kind} subnet {escape(s.name)}</B>  {s.cidr or s.ipv6_cidr}>; "
+        'style="filled,rounded"; '
         f'color="{colour}"; fillcolor="{fill}"; fontcolor="{colour}";',
     ]
     acl = model.network_acls[s.network_acl]
@@ -208,7 +209,8 @@ def _subnet(model: Model, s: Subnet) -> list[str]:
     for inst in model.instances.values():
         if inst.subnet != s.name:
             continue
-        lines = [inst.id, f"private {', '.join(str(ip) for ip in inst.eni.private_ips)}"]
+        private = ", ".join(str(ip) for ip in inst.eni.private_ips)
+        lines = [inst.id, *([f"private {private}"] if private else [])]
         if inst.public_ip:
             lines.append(f"{'elastic' if inst.eni.elastic_ip else 'public'} {inst.public_ip}")
         if inst.ipv6_address:
@@ -299,7 +301,7 @@ def mermaid(model: Model, overlay: Overlay | None = None) -> str:
             if s.vpc != vpc.name:
                 continue
             kind = "public" if is_public(model, s) else "private"
-            title = f"{kind} subnet {s.name} {s.cidr} ({s.az})"
+            title = f"{kind} subnet {s.name} {s.cidr or s.ipv6_cidr} ({s.az})"
             lines.append(f'    subgraph {mid("cluster:" + s.name)}["{title}"]')
             stroke, fill = PUBLIC if kind == "public" else PRIVATE
             styles.append(f"  style {mid('cluster:' + s.name)} fill:{fill},stroke:{stroke}")
@@ -307,7 +309,7 @@ def mermaid(model: Model, overlay: Overlay | None = None) -> str:
                 f'      {mid("subnet:" + s.name)}["edge: ACL {s.network_acl}, RT {s.route_table}"]'
             )
             for e in model.enis_in(s.name):
-                label = f"{e.owner}<br/>{e.private_ip}" + (
+                label = f"{e.owner}<br/>{e.private_ip or e.ipv6_address}" + (
                     f"<br/>{e.public_ip}" if e.public_ip else ""
                 )
                 if e.owner_kind == "instance":

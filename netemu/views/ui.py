@@ -54,7 +54,7 @@ class View:
                     "name": i.name,
                     "id": i.id,
                     "state": i.state,
-                    "private_ip": str(i.private_ip),
+                    "private_ip": str(i.private_ip or "-"),  # "-": IPv6-only (16.11)
                     "public_ip": str(i.public_ip) if i.public_ip else None,
                     "subnet": i.subnet,
                 }

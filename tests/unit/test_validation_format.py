@@ -22,7 +22,7 @@ def test_unknown_key_gets_a_did_you_mean_hint_and_the_valid_keys() -> None:
     assert _at(p) == "4:37"
     assert "unknown key 'cidr_block' in subnet 'a'; did you mean 'cidr'?" in p.message
     assert (
-        "valid keys: assign_ipv6_address_on_creation, az, cidr, default_for_az, id, ipv6_cidr, ipv6_native, network_acl, public_ip_on_launch, route_table, vpc"
+        "valid keys: assign_ipv6_address_on_creation, az, cidr, default_for_az, enable_dns64, id, ipv6_cidr, ipv6_native, network_acl, public_ip_on_launch, route_table, vpc"
         in p.message
     )
 

@@ -164,10 +164,3 @@ def test_family_6_needs_an_ipv6_address_at_both_ends() -> None:
     assert [e.family for e in model.expectations] == [6, 6]
     p = one(text + "  - {from: internet, to: db, tcp: 22, family: 6, result: blocked}\n")
     assert "to 'db' has no IPv6 address" in p.message
-
-
-def test_ipv6_native_subnets_are_refused_clearly() -> None:
-    """IPv6-only subnets (ref 16.2) are not emulated yet: a clear error, not a crash."""
-    base = "vpcs:\n  main: {cidr: 10.0.0.0/16, ipv6: true}\nsubnets:\n"
-    p = one(base + "  a: {vpc: main, cidr: 10.0.1.0/24, ipv6_cidr: auto, ipv6_native: true}\n")
-    assert "not emulated" in p.message
