@@ -18,8 +18,8 @@ NAME = "svpl"
 
 @pytest.fixture
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
-    monkeypatch.setattr(test_serve, "NAME", NAME)  # a scenario of this file's own
-    s = Served(tmp_path / "state")
+    monkeypatch.setattr(test_serve, "NAME", NAME)  # a scenario of this file's own (_probe)
+    s = Served(tmp_path / "state", NAME)
     s.start()
     try:
         yield s
