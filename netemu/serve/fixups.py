@@ -4,6 +4,7 @@ call (and on replay, so identifiers and addresses come out the same):
 - the default VPC has an attached internet gateway and a 0.0.0.0/0 route to it (ref 3.2);
 - a NAT gateway's private address lies in its subnet (ref 6.5); a public NAT gateway in a
   VPC without an internet gateway is `failed` (ref 6.2, 6.3);
+- a managed prefix list keeps its name when a modification does not give one;
 - public addresses (elastic and auto-assigned) come from the documentation ranges, the
   closed world's public internet, not moto's random real-world addresses; so do
   Amazon-provided IPv6 blocks (serve.ipv6).
@@ -45,10 +46,20 @@ def after_call(backend: Any) -> dict[str, str]:
     """Set the account right; returns the addresses replaced (old -> new), which the
     response that named them must show replaced too."""
     default_groups_admit_members(backend)
+    prefix_list_names(backend)
     replaced = _public_addresses(backend)
     replaced.update(_nat_gateways(backend))
     replaced.update(ipv6.amazon_blocks(backend))  # into 2001:db8::/32 (ref 16.1)
     return replaced
+
+
+def prefix_list_names(backend: Any) -> None:
+    """A managed prefix list keeps its name when ModifyManagedPrefixList does not name it
+    (AWS); moto sets it to None, after which its own DescribePrefixLists fails."""
+    for pl in backend.managed_prefix_lists.values():
+        if pl.prefix_list_name is None:
+            pl.prefix_list_name = getattr(pl, "netemu_name", "")
+        pl.netemu_name = pl.prefix_list_name
 
 
 def default_groups_admit_members(backend: Any) -> None:
