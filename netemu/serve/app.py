@@ -8,28 +8,20 @@ calls, and one at a time is the simplest order in which every acknowledged chang
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qsl
 
 from netemu.errors import NetemuError
 from netemu.serve import aws
 from netemu.serve.account import Account, Response
 from netemu.serve.journal import Entry, Journal
+from netemu.serve.recovery import KernelGuard, Reconcile
 
 READ_PREFIXES = ("Describe", "Get", "List", "Search")
 MAX_BODY = 16 << 20
-
-
-class Reconcile(Protocol):
-    """Kernel work for the account's new state after `action`; raises NetemuError (an
-    AwsError to give the AWS code) to refuse the call."""
-
-    def __call__(self, action: str | None = None) -> None: ...
-
-    def forget(self) -> None:
-        """The account was rebuilt from the journal: nothing read before holds."""
 
 
 Handler = Callable[[str, dict[str, str]], Response]
@@ -50,11 +42,13 @@ class Endpoint:
         journal: Journal,
         reconcile: Reconcile,
         own: dict[str, Handler] | None = None,
+        guard: KernelGuard | None = None,
     ) -> None:
         self.account = account
         self.journal = journal
         self.reconcile = reconcile
         self.own = own or {}  # actions netemu answers itself (Reachability Analyzer)
+        self.guard = guard  # None: no kernel (unit tests)
         self.lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -85,16 +79,21 @@ class Endpoint:
             return aws.error(action, "InternalError", f"netemu: {type(e).__name__}: {e}", 500)
 
     def _mutate(self, action: str, params: dict[str, str], body: str) -> Response:
+        if self.guard and self.guard.dirty:
+            # An earlier change failed and its rollback left the kernel unknown.
+            self.guard.restore()
         seq = self.journal.next_seq
         response = self.account.call(body, seq)
         if response[0] != 200:
             return response  # moto refused it: nothing changed
         facts = self.account.facts_of(action, params)
         try:
-            self.reconcile(action)
+            with self.guard.changing() if self.guard else contextlib.nullcontext():
+                self.reconcile(action)
         except BaseException:
             # Not acknowledged: the account goes back to the acknowledged calls, and the
-            # kernel (which the apply rolled back) still matches it.
+            # kernel (which the apply rolled back) still matches it; if the rollback fell
+            # short, the guard's marker stays and the next call rebuilds the kernel first.
             self.account.replay(self.journal.entries)
             self.reconcile.forget()
             raise

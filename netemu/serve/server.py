@@ -18,6 +18,7 @@ from netemu.serve.app import Endpoint
 from netemu.serve.insights import Insights, Prober
 from netemu.serve.journal import Journal
 from netemu.serve.reconcile import Reconciler
+from netemu.serve.recovery import KernelGuard
 
 DEFAULT_STATE = "/var/lib/netemu/serve"
 
@@ -54,14 +55,17 @@ class Service:
         self.journal = Journal(os.path.join(state, "journal.jsonl"))
         self.account.replay(self.journal.entries)  # every acknowledged call, in order
         self.reconciler = Reconciler(self.account, opts.name, state, opts.source)
-        self.reconciler()  # the kernel follows the account, after a crash too
+        guard = KernelGuard(state, opts.name, self.reconciler)
+        guard.restore()  # the kernel follows the account, after a crash in mid-call too
         insights = Insights(
             os.path.join(state, "insights.json"),
             opts.region,
             self.reconciler.model,
             prober or _probe,
         )
-        self.endpoint = Endpoint(self.account, self.journal, self.reconciler, insights.handlers())
+        self.endpoint = Endpoint(
+            self.account, self.journal, self.reconciler, insights.handlers(), guard
+        )
         self.server: BaseWSGIServer = make_server(host, opts.port, self.endpoint, threaded=True)
         self.url = f"http://{host}:{self.server.server_port}"
 
