@@ -55,16 +55,23 @@ class KernelGuard:
             raise
         self._clear()
 
-    def restore(self) -> None:
+    def restore(self) -> str:
         """Bring the kernel to the account: in place when it is known to hold what netemu
-        last put there, else built again (after `netemu down` of what is there)."""
-        rebuild = self.name in st.running() and (self.dirty or not self.kernel_matches())
+        last put there, else built again (after `netemu down` of what is there). Says which."""
+        up = self.name in st.running()
+        cut = up and self.dirty
+        rebuild = cut or (up and not self.kernel_matches())
         self._mark()
         if rebuild:
             lifecycle.down(self.name, lifecycle.KernelDriver())
         self.reconcile.forget()
         self.reconcile()
         self._clear()
+        if not up:
+            return "built"
+        if cut:
+            return "rebuilt (a change to it had been cut short)"
+        return "rebuilt (it differed from what netemu had put there)" if rebuild else "in place"
 
     def kernel_matches(self) -> bool:
         """The account's scenario is up completely and the kernel holds exactly its plan

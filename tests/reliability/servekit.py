@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -46,15 +47,8 @@ class Serve:
 
     def start(self) -> None:
         t0 = time.monotonic()
-        with open(self.log, "a") as log:
-            self.proc = subprocess.Popen(
-                [
-                    *NETEMU, "serve", "--host", "127.0.0.1", "--port", "0", "--name", NAME,
-                    "--region", REGION, "--state", str(self.state),
-                ],
-                stdout=subprocess.PIPE, stderr=log, text=True,
-            )  # fmt: skip
-        assert self.proc.stdout
+        self._spawn()
+        assert self.proc and self.proc.stdout
         line = self.proc.stdout.readline()
         if not line.startswith("serving EC2 API on "):
             self.proc.kill()
@@ -63,6 +57,28 @@ class Serve:
         self.url = line.split(" on ", 1)[1].strip()
         assert self.url.startswith("http://127.0.0.1:")
         self.restarts.append(time.monotonic() - t0)
+
+    def start_killed(self, delay: float) -> bool:
+        """Start serve and SIGKILL it `delay` seconds later, ready or not; whether the kill
+        came before it was ready (in the middle of its replay or of its kernel work)."""
+        self._spawn()
+        assert self.proc and self.proc.stdout
+        timer = threading.Timer(delay, os.kill, (self.proc.pid, signal.SIGKILL))
+        timer.start()
+        line = self.proc.stdout.readline()
+        timer.join()
+        self.proc.wait()
+        return not line.startswith("serving EC2 API on ")
+
+    def _spawn(self) -> None:
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen(
+                [
+                    *NETEMU, "serve", "--host", "127.0.0.1", "--port", "0", "--name", NAME,
+                    "--region", REGION, "--state", str(self.state),
+                ],
+                stdout=subprocess.PIPE, stderr=log, text=True,
+            )  # fmt: skip
 
     def kill9(self) -> None:
         """SIGKILL to the serve process this object started (by its PID), at once."""
@@ -210,5 +226,13 @@ def nft_ports(ids: dict[str, str]) -> str:
     return "\n".join(out)
 
 
-def verify() -> subprocess.CompletedProcess[str]:
-    return netemu("verify", NAME)
+def verify() -> list[str]:
+    """What `netemu verify NAME` reports (its code, in this process: no interpreter start)."""
+    from netemu import lifecycle
+    from netemu import verify as v
+    from netemu.driver import state as st
+    from netemu.render import render
+
+    state = st.load(NAME)
+    model = lifecycle.running_model(NAME)
+    return [str(d) for d in v.verify(model, render(model), state.pids if state else [])]

@@ -32,8 +32,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servekit as sk
 
 FULL = os.environ.get("NETEMU_RELIABILITY") == "full"
-CALLS, KILLS = (200, 50) if FULL else (40, 8)
+CALLS, KILLS = (200, 50) if FULL else (30, 6)
 CLIENTS, SECONDS = (16, 120.0) if FULL else (16, 15.0)
+RESTART_KILLS = 0.2  # the share of kill points followed by a kill of the restart too
 
 pytestmark = pytest.mark.kernel
 
@@ -161,8 +162,8 @@ def check(ec2: sk.Ec2, want: Expected, when: str) -> sk.View:
     holds exactly its plan; the group's ports are real nftables rules."""
     seen = sk.described(ec2, want.ids)
     assert seen == sk.in_kernel(want.ids), f"{when}: describe-* and the kernel differ"
-    verify = sk.verify()
-    assert verify.returncode == 0, f"{when}: {verify.stdout}{verify.stderr}"
+    differences = sk.verify()
+    assert not differences, f"{when}: the kernel differs from its plan: {differences[:5]}"
     rules = sk.nft_ports(want.ids)
     for port in want.sg:
         assert re.search(rf"\b{port}\b", rules), f"{when}: port {port} is in no nft rule"
@@ -195,6 +196,7 @@ def test_every_acknowledged_call_survives_kill_9_at_random_points(
     took: dict[str, list[float]] = {}
     outcomes: dict[str, int] = {}
     delays: list[float] = []
+    cut_restarts = 0
     started = time.monotonic()
     for i in range(CALLS):
         what, call, change = next_call(ec2, want, rng, i)
@@ -222,6 +224,9 @@ def test_every_acknowledged_call_survives_kill_9_at_random_points(
             continue
         timer.join()
         serve.kill9()
+        if rng.random() < RESTART_KILLS:
+            # This kill point also cuts the restart short: its replay or its kernel work.
+            cut_restarts += serve.start_killed(rng.uniform(0, 1.2 * max(serve.restarts)))
         serve.start()
         ec2 = serve.client()
         seen = sk.described(ec2, want.ids)
@@ -231,13 +236,15 @@ def test_every_acknowledged_call_survives_kill_9_at_random_points(
         check(ec2, want, f"kill at call {i} ({what})")
     assert sk.described(ec2, want.ids) == want.view(base)
     check(ec2, want, "at the end")
+    cli = sk.netemu("verify", sk.NAME)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
     lines = [
         f"serve crash test (seed {seed}): {CALLS} calls, {KILLS} SIGKILLs at a random delay "
         f"after sending a call (0-{max(delays):.2f} s), {time.monotonic() - started:.0f} s",
         f"  calls in flight when killed: {KILLS - outcomes.get('none', 0)} "
         f"({outcomes.get('applied', 0)} found applied after the restart, "
         f"{outcomes.get('not applied', 0)} not); killed between calls: "
-        f"{outcomes.get('none', 0)}",
+        f"{outcomes.get('none', 0)}; restarts killed before ready as well: {cut_restarts}",
         f"  restart (replay, reconcile, ready): {_q(serve.restarts[1:])}",
         f"  acknowledged at the end: {len(want.sg)} group rules, {len(want.acl)} ACL entries, "
         f"{len(want.routes)} routes; lost: 0; describe-* == kernel and verify ok after every "
@@ -314,6 +321,8 @@ def test_concurrent_clients_lose_nothing(
         union.routes |= w.routes
     assert sk.described(ec2, ids) == union.view(base), "an acknowledged change was lost"
     check(ec2, union, "after the load")
+    cli = sk.netemu("verify", sk.NAME)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
     calls = sum(len(v) for v in took.values())
     mutating = sum(len(v) for k, v in took.items() if not k.startswith("describe"))
     _report(
