@@ -1,9 +1,9 @@
 """The endpoint's request handling: which calls moto answers, which netemu answers, and the
 rule that a mutating call is in the kernel and on disk before its response leaves.
 
-Calls are serialized by one lock: the EC2 API promises no ordering between concurrent
-calls, and one at a time is the simplest order in which every acknowledged change holds
-(moto's backend is not built for concurrent mutation either).
+Calls are serialized by one lock, granted in arrival order: the EC2 API promises no
+ordering between concurrent calls, and one at a time is the simplest order in which every
+acknowledged change holds (moto's backend is not built for concurrent mutation either).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Endpoint:
         self.reconcile = reconcile
         self.own = own or {}  # actions netemu answers itself (Reachability Analyzer)
         self.guard = guard  # None: no kernel (unit tests)
-        self.lock = threading.Lock()
+        self.lock = Turns()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         status, headers, body = self.handle(_body(environ))
@@ -90,15 +90,38 @@ class Endpoint:
         try:
             with self.guard.changing() if self.guard else contextlib.nullcontext():
                 self.reconcile(action)
+            self.journal.append(Entry(seq, body, facts))
         except BaseException:
-            # Not acknowledged: the account goes back to the acknowledged calls, and the
-            # kernel (which the apply rolled back) still matches it; if the rollback fell
-            # short, the guard's marker stays and the next call rebuilds the kernel first.
+            # Not acknowledged: the account goes back to the acknowledged calls. The kernel
+            # holds the scenario apply last left there (the old one when it rolled back, the
+            # new one when only the journal failed), which the next apply, reading it again,
+            # changes back; if a rollback fell short, the guard's marker stays and the next
+            # call rebuilds the kernel first.
             self.account.replay(self.journal.entries)
             self.reconcile.forget()
             raise
-        self.journal.append(Entry(seq, body, facts))
         return response
+
+
+class Turns:
+    """A lock granted in the order it was asked for (threading.Lock promises no order: under
+    load one client could be passed over again and again)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._next = 0  # the ticket the next caller draws
+        self._serving = 0  # the ticket whose turn it is
+
+    def __enter__(self) -> None:
+        with self._cond:
+            ticket = self._next
+            self._next += 1
+            self._cond.wait_for(lambda: self._serving == ticket)
+
+    def __exit__(self, *_: object) -> None:
+        with self._cond:
+            self._serving += 1
+            self._cond.notify_all()
 
 
 def _body(environ: dict[str, Any]) -> str:
