@@ -112,6 +112,11 @@ class Turns:
         self._next = 0  # the ticket the next caller draws
         self._serving = 0  # the ticket whose turn it is
 
+    @property
+    def asked(self) -> int:
+        """How many callers have asked so far (holding it, waiting, or done)."""
+        return self._next
+
     def __enter__(self) -> None:
         with self._cond:
             ticket = self._next

@@ -65,7 +65,8 @@ def test_calls_take_turns_in_arrival_order() -> None:
             t = threading.Thread(target=lambda k=k: _take(turns, order, k))
             t.start()
             threads.append(t)
-            time.sleep(0.05)  # each one asks after the previous one is waiting
+            while turns.asked < k + 2:  # each one asks once the previous one is waiting
+                time.sleep(0.001)
     for t in threads:
         t.join()
     assert order == list(range(8))
