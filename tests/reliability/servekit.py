@@ -226,6 +226,27 @@ def nft_ports(ids: dict[str, str]) -> str:
     return "\n".join(out)
 
 
+def flush_rules() -> str:
+    """Remove every nftables rule of the first namespace of the account that has some (what
+    a change cut short between two namespaces can leave); that namespace."""
+    from netemu.driver import netns
+
+    for ns in netns.list_names(f"ne-{NAME}-"):
+        listed = subprocess.run(
+            ["ip", "netns", "exec", ns, "nft", "list", "ruleset"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if "chain" in listed.stdout:
+            subprocess.run(["ip", "netns", "exec", ns, "nft", "flush", "ruleset"], check=True)
+            return ns
+    raise AssertionError("no namespace of the account has nftables rules")
+
+
+def startups(serve: Serve) -> list[str]:
+    """serve's own lines about its restarts: calls replayed, how the kernel was brought back."""
+    return [line for line in serve.log.read_text().splitlines() if line.startswith("netemu serve:")]
+
+
 def verify() -> list[str]:
     """What `netemu verify NAME` reports (its code, in this process: no interpreter start)."""
     from netemu import lifecycle

@@ -20,8 +20,7 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,9 @@ import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import servecalls as sc
 import servekit as sk
+from servecalls import Expected, apply, next_call
 
 FULL = os.environ.get("NETEMU_RELIABILITY") == "full"
 CALLS, KILLS = (200, 50) if FULL else (30, 6)
@@ -49,112 +50,6 @@ def serve(tmp_path: Path, nothing_left: None) -> Iterator[sk.Serve]:
     finally:
         s.stop()
         sk.netemu("down", sk.NAME)
-
-
-@dataclass
-class Expected:
-    """What the acknowledged calls made: ports admitted by group `web` (tcp, 10.0.0.0/8),
-    inbound ACL entries (rule number -> tcp port), routes via the internet gateway."""
-
-    ids: dict[str, str]
-    sg: set[int] = field(default_factory=set)
-    acl: dict[int, int] = field(default_factory=dict)
-    routes: set[str] = field(default_factory=set)
-
-    def view(self, base: sk.View) -> sk.View:
-        """The account as built (`base`, none of the tests' rules yet) with these rules."""
-        ids, out = self.ids, dict(base)
-        out[ids["sg"]] = base[ids["sg"]] | {("in", "tcp", p, p, sk.ACL_CIDR) for p in self.sg}
-        out[ids["acl"]] = base[ids["acl"]] | {
-            (n, False, "6", "allow", sk.ACL_CIDR, p, p) for n, p in self.acl.items()
-        }
-        out[ids["rtb"]] = base[ids["rtb"]] | {(d, ids["igw"]) for d in self.routes}
-        return out
-
-    def settle(self, seen: sk.View, change: tuple[str, Any, Any] | None) -> str:
-        """Take the unacknowledged `change` as the restarted account shows it (a call cut
-        short may or may not have been applied); 'applied' or 'not applied'."""
-        if change is None:
-            return "none"
-        kind, key, value = change
-        ids = self.ids
-        if kind == "sg":
-            there = ("in", "tcp", key, key, sk.ACL_CIDR) in seen[ids["sg"]]
-            (self.sg.add if there else self.sg.discard)(key)
-            return "applied" if there == value else "not applied"
-        if kind == "acl":
-            port = next((e[5] for e in seen[ids["acl"]] if e[0] == key and not e[1]), None)
-            if port is None:
-                self.acl.pop(key, None)
-            else:
-                self.acl[key] = port
-            return "applied" if port == value else "not applied"
-        there = (key, ids["igw"]) in seen[ids["rtb"]]
-        (self.routes.add if there else self.routes.discard)(key)
-        return "applied" if there == value else "not applied"
-
-
-Call = tuple[str, Callable[[], Any], tuple[str, Any, Any]]
-
-
-def next_call(ec2: sk.Ec2, want: Expected, rng: random.Random, i: int) -> Call:
-    """A random change: add or remove a group rule, an ACL entry or a route, within AWS's
-    quotas (60 group rules, 20 ACL entries per direction: ref 7.9, 8.11). The change is
-    (kind, key, value) with value False/None for a removal."""
-    ids = want.ids
-    roll = rng.random()
-    if roll < 0.4:
-        if len(want.sg) >= 20 or (want.sg and roll < 0.12):
-            port = rng.choice(sorted(want.sg))
-            return "revoke", lambda: ec2.revoke_security_group_ingress(
-                GroupId=ids["sg"], IpProtocol="tcp", FromPort=port, ToPort=port,
-                CidrIp=sk.ACL_CIDR,
-            ), ("sg", port, False)  # fmt: skip
-        port = 20000 + i
-        return "authorize", lambda: ec2.authorize_security_group_ingress(
-            GroupId=ids["sg"], IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=sk.ACL_CIDR
-        ), ("sg", port, True)  # fmt: skip
-    if roll < 0.75:
-        free = [n for n in range(1, 16) if n not in want.acl]
-        if not free or (want.acl and roll < 0.5):
-            number = rng.choice(sorted(want.acl))
-            if roll < 0.45:
-                port = 30000 + i
-                return "replace-acl-entry", lambda: ec2.replace_network_acl_entry(
-                    NetworkAclId=ids["acl"], RuleNumber=number, Protocol="6",
-                    RuleAction="allow", Egress=False, CidrBlock=sk.ACL_CIDR,
-                    PortRange={"From": port, "To": port},
-                ), ("acl", number, port)  # fmt: skip
-            return "delete-acl-entry", lambda: ec2.delete_network_acl_entry(
-                NetworkAclId=ids["acl"], RuleNumber=number, Egress=False
-            ), ("acl", number, None)  # fmt: skip
-        number, port = rng.choice(free), 30000 + i
-        return "create-acl-entry", lambda: ec2.create_network_acl_entry(
-            NetworkAclId=ids["acl"], RuleNumber=number, Protocol="6", RuleAction="allow",
-            Egress=False, CidrBlock=sk.ACL_CIDR, PortRange={"From": port, "To": port},
-        ), ("acl", number, port)  # fmt: skip
-    if len(want.routes) >= 20 or (want.routes and roll < 0.85):
-        dest = rng.choice(sorted(want.routes))
-        return "delete-route", lambda: ec2.delete_route(
-            RouteTableId=ids["rtb"], DestinationCidrBlock=dest
-        ), ("route", dest, False)  # fmt: skip
-    dest = f"100.{64 + i // 250}.{i % 250}.0/24"
-    return "create-route", lambda: ec2.create_route(
-        RouteTableId=ids["rtb"], DestinationCidrBlock=dest, GatewayId=ids["igw"]
-    ), ("route", dest, True)  # fmt: skip
-
-
-def apply(want: Expected, change: tuple[str, Any, Any]) -> None:
-    kind, key, value = change
-    if kind == "sg":
-        (want.sg.add if value else want.sg.discard)(key)
-    elif kind == "acl":
-        if value is None:
-            want.acl.pop(key, None)
-        else:
-            want.acl[key] = value
-    else:
-        (want.routes.add if value else want.routes.discard)(key)
 
 
 def check(ec2: sk.Ec2, want: Expected, when: str) -> sk.View:
@@ -294,7 +189,7 @@ def test_concurrent_clients_lose_nothing(
                     Tags=[{"Key": f"client{k}", "Value": str(i)}],
                 )
             else:
-                what, call, change = _client_call(c, want, rng, k, i)
+                what, call, change = sc.client_call(c, want, rng, k, i)
             t0 = time.monotonic()
             try:
                 call()
@@ -336,52 +231,42 @@ def test_concurrent_clients_lose_nothing(
     )
 
 
-def _client_call(
-    c: sk.Ec2, want: Expected, rng: random.Random, k: int, i: int
-) -> tuple[str, Callable[[], Any], tuple[str, Any, Any]]:
-    """Client k's own change: ports 40000+1000k.., ACL rule 20+k (with 16 clients: 16 inbound
-    entries of the 19 allowed), routes 100.(64+k).x.0/24; at most 3 rules and 2 routes live
-    per client, so 16 clients stay within the group's 60 rules (ref 7.9, 8.11)."""
-    ids, roll = want.ids, rng.random()
-    if roll < 0.45:
-        if len(want.sg) >= 3:
-            port = min(want.sg)
-            return "revoke", lambda: c.revoke_security_group_ingress(
-                GroupId=ids["sg"], IpProtocol="tcp", FromPort=port, ToPort=port,
-                CidrIp=sk.ACL_CIDR,
-            ), ("sg", port, False)  # fmt: skip
-        port = 40000 + 1000 * k + i
-        return "authorize", lambda: c.authorize_security_group_ingress(
-            GroupId=ids["sg"], IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=sk.ACL_CIDR
-        ), ("sg", port, True)  # fmt: skip
-    number, port = 20 + k, 40000 + 1000 * k + i
-    if roll < 0.75:
-        if number not in want.acl:
-            return "create-acl-entry", lambda: c.create_network_acl_entry(
-                NetworkAclId=ids["acl"], RuleNumber=number, Protocol="6", RuleAction="allow",
-                Egress=False, CidrBlock=sk.ACL_CIDR, PortRange={"From": port, "To": port},
-            ), ("acl", number, port)  # fmt: skip
-        if roll < 0.6:
-            return "replace-acl-entry", lambda: c.replace_network_acl_entry(
-                NetworkAclId=ids["acl"], RuleNumber=number, Protocol="6", RuleAction="allow",
-                Egress=False, CidrBlock=sk.ACL_CIDR, PortRange={"From": port, "To": port},
-            ), ("acl", number, port)  # fmt: skip
-        return "delete-acl-entry", lambda: c.delete_network_acl_entry(
-            NetworkAclId=ids["acl"], RuleNumber=number, Egress=False
-        ), ("acl", number, None)  # fmt: skip
-    if len(want.routes) >= 2:
-        dest = min(want.routes)
-        return "delete-route", lambda: c.delete_route(
-            RouteTableId=ids["rtb"], DestinationCidrBlock=dest
-        ), ("route", dest, False)  # fmt: skip
-    dest = f"100.{64 + k}.{i % 250}.0/24"
-    return "create-route", lambda: c.create_route(
-        RouteTableId=ids["rtb"], DestinationCidrBlock=dest, GatewayId=ids["igw"]
-    ), ("route", dest, True)  # fmt: skip
-
-
 def _report(capsys: pytest.CaptureFixture[str], lines: list[str]) -> None:
     """The figures: shown by the full form (`make reliability`), kept quiet in `make test`."""
     if FULL or os.environ.get("NETEMU_SERVE_FIGURES"):
         with capsys.disabled():
             print("\n" + "\n".join(lines), flush=True)
+
+
+def test_restart_takes_back_what_the_journal_never_got_and_rebuilds_a_torn_kernel(
+    serve: sk.Serve,
+) -> None:
+    """The two states a kill leaves that random kills rarely hit, made on purpose: (1) the
+    kernel took a call but the journal never did (killed between the two): the restart
+    applies the account in place and the rule is gone from describe-* and the kernel; (2) a
+    change was cut short halfway (the marker is there, a namespace's rules are gone): the
+    restart rebuilds, and verify passes."""
+    ec2 = serve.client()
+    want = Expected(sk.build(ec2))
+    ec2.authorize_security_group_ingress(
+        GroupId=want.ids["sg"], IpProtocol="tcp", FromPort=22222, ToPort=22222,
+        CidrIp=sk.ACL_CIDR,
+    )  # fmt: skip
+    assert re.search(r"\b22222\b", sk.nft_ports(want.ids))
+    serve.kill9()
+    journal = serve.state / "journal.jsonl"
+    lines = journal.read_text().splitlines(keepends=True)
+    journal.write_text("".join(lines[:-1]))  # the authorize never reached the journal
+    serve.start()
+    ec2 = serve.client()
+    check(ec2, want, "after a call the journal never got")
+    assert not re.search(r"\b22222\b", sk.nft_ports(want.ids))
+    assert "kernel in place" in sk.startups(serve)[-1]
+
+    serve.kill9()
+    (serve.state / "kernel-changing").write_text("1\n")  # killed in mid-change
+    sk.flush_rules()  # half of a change: one namespace's rules gone
+    assert sk.verify(), "flushing a namespace's rules should have made a difference"
+    serve.start()
+    check(serve.client(), want, "after a change cut short")
+    assert "rebuilt (a change to it had been cut short)" in sk.startups(serve)[-1]
