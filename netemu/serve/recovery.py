@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -72,13 +71,11 @@ class KernelGuard:
         except KernelError as e:
             # Seen on a loaded 2-core host: an instance got no DHCP lease in its 5 s during a
             # rebuild. The failed build rolled back; once more from nothing, then give up.
-            first = str(e).splitlines()[0]
-            print(f"netemu serve: {first}; building the kernel again", file=sys.stderr, flush=True)
             if self.name in st.running():
                 lifecycle.down(self.name, lifecycle.KernelDriver())
             self.reconcile.forget()
             self.reconcile()
-            retried = ", built again after a failed first try"
+            retried = f", built again after a failed first try ({str(e).splitlines()[0]})"
         self._clear()
         if not up:
             return "built" + retried

@@ -92,11 +92,15 @@ class Service:
 
 def run(opts: Options, ready: Callable[[str], Any]) -> None:
     service = Service(opts)
-    print(f"netemu serve: {service.started}", file=sys.stderr, flush=True)
+
+    def announce(url: str) -> None:
+        ready(url)  # the first line, which scripts wait for
+        print(f"netemu serve: {service.started}", file=sys.stderr, flush=True)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: service.stop())
     try:
-        service.serve_forever(ready)
+        service.serve_forever(announce)
     finally:
         service.close()
 
