@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -25,28 +24,49 @@ class Journal:
     def __init__(self, path: str) -> None:
         self.path = path
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        self.entries = list(self._read())
+        self.entries = self._recover()
 
-    def _read(self) -> Iterator[Entry]:
+    def _recover(self) -> list[Entry]:
+        """The acknowledged entries. A last line without its newline was being written when
+        the process died, so it was never acknowledged: it is cut off, else the next entry
+        would be appended to it and both would be unreadable."""
         try:
-            with open(self.path, encoding="utf-8") as f:
-                lines = f.read().split("\n")
+            with open(self.path, "rb") as f:
+                data = f.read()
         except FileNotFoundError:
-            return
-        for line in lines:
+            data = b""
+        whole = data[: data.rfind(b"\n") + 1]
+        if whole != data:
+            with open(self.path, "r+b") as f:
+                f.truncate(len(whole))
+                os.fsync(f.fileno())
+        entries = []
+        for line in whole.decode("utf-8", errors="replace").splitlines():
             try:
-                yield Entry(**json.loads(line))
+                entries.append(Entry(**json.loads(line)))
             except (ValueError, TypeError):
-                # A line cut short by a crash in mid-write was never acknowledged.
-                continue
+                continue  # not a line this journal wrote; the others still count
+        return entries
 
     @property
     def next_seq(self) -> int:
         return self.entries[-1].seq + 1 if self.entries else 1
 
     def append(self, entry: Entry) -> None:
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(asdict(entry), separators=(",", ":")) + "\n")
+        """On disk (file and, for a new file, its directory entry) before this returns."""
+        new = not os.path.exists(self.path)
+        with open(self.path, "ab") as f:
+            f.write(json.dumps(asdict(entry), separators=(",", ":")).encode() + b"\n")
             f.flush()
             os.fsync(f.fileno())
+        if new:
+            _fsync_dir(os.path.dirname(os.path.abspath(self.path)))
         self.entries.append(entry)
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

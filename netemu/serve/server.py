@@ -5,7 +5,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import signal
+import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,7 @@ from netemu.serve.app import Endpoint
 from netemu.serve.insights import Insights, Prober
 from netemu.serve.journal import Journal
 from netemu.serve.reconcile import Reconciler
+from netemu.serve.recovery import KernelGuard
 
 DEFAULT_STATE = "/var/lib/netemu/serve"
 
@@ -50,18 +53,27 @@ class Service:
         host = loopback_only(opts.host)
         state = opts.state or os.path.join(DEFAULT_STATE, opts.name)
         os.makedirs(state, mode=0o700, exist_ok=True)
+        t0 = time.monotonic()
         self.account = Account(opts.region)
         self.journal = Journal(os.path.join(state, "journal.jsonl"))
         self.account.replay(self.journal.entries)  # every acknowledged call, in order
+        t1 = time.monotonic()
         self.reconciler = Reconciler(self.account, opts.name, state, opts.source)
-        self.reconciler()  # the kernel follows the account, after a crash too
+        guard = KernelGuard(state, opts.name, self.reconciler)
+        how = guard.restore()  # the kernel follows the account, after a crash in mid-call too
+        self.started = (
+            f"account '{opts.name}': {len(self.journal.entries)} acknowledged call(s) replayed "
+            f"in {t1 - t0:.1f} s; kernel {how} in {time.monotonic() - t1:.1f} s"
+        )
         insights = Insights(
             os.path.join(state, "insights.json"),
             opts.region,
             self.reconciler.model,
             prober or _probe,
         )
-        self.endpoint = Endpoint(self.account, self.journal, self.reconciler, insights.handlers())
+        self.endpoint = Endpoint(
+            self.account, self.journal, self.reconciler, insights.handlers(), guard
+        )
         self.server: BaseWSGIServer = make_server(host, opts.port, self.endpoint, threaded=True)
         self.url = f"http://{host}:{self.server.server_port}"
 
@@ -80,10 +92,15 @@ class Service:
 
 def run(opts: Options, ready: Callable[[str], Any]) -> None:
     service = Service(opts)
+
+    def announce(url: str) -> None:
+        ready(url)  # the first line, which scripts wait for
+        print(f"netemu serve: {service.started}", file=sys.stderr, flush=True)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: service.stop())
     try:
-        service.serve_forever(ready)
+        service.serve_forever(announce)
     finally:
         service.close()
 
