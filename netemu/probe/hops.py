@@ -42,6 +42,12 @@ def _leg(sightings: list[Sighting], leg: Leg, expected: list[str] | None = None)
     (`expected`), and otherwise the order the logs were read in, which several listeners
     do not keep. Which components saw the packet, and at which TTL, stays observed."""
     mine = sorted((s for s in sightings if s.leg == leg), key=lambda s: (-s.ttl, s.order))
+    # A packet passes a namespace once at a given TTL; seeing it there again is the same
+    # leg sent again (a SYN-ACK retransmitted while its drop is awaited), not another hop.
+    first: dict[tuple[str, int], Sighting] = {}
+    for s in mine:
+        first.setdefault((s.component, s.ttl), s)
+    mine = list(first.values())  # dicts keep insertion order: still by falling TTL
     if not expected:
         return [s.component for s in mine]
     out: list[str] = []

@@ -150,6 +150,10 @@ HOPS = [
      ["instance:db", "subnet:a", "host:h"]),  # a destination that logs is not shown twice
     ([_s("request", "subnet:a", 64, 1), _s("request", "vpc_router:x", 64, 0)], False, False,
      "request", ["instance:db", "vpc_router:x", "subnet:a"]),  # equal TTL: read order
+    ([_s("request", "subnet:a", 64, 0), _s("reply", "internet", 64, 1),
+      _s("reply", "subnet:a", 63, 2), _s("reply", "internet", 64, 3),
+      _s("reply", "subnet:a", 63, 4)], True, False, "reply",
+     ["instance:db", "subnet:a", "host:h", "internet", "subnet:a"]),  # a retransmitted reply
 ]  # fmt: skip
 
 
