@@ -4,6 +4,7 @@ survives kill -9 (scenario-format.md 6.1)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -90,15 +91,22 @@ class Served:
         )
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    s = Served(tmp_path / "state")
+@contextlib.contextmanager
+def serving(state: Path, name: str = NAME) -> Iterator[Served]:
+    """`netemu serve` for scenario `name`, stopped and its scenario taken down after."""
+    s = Served(state, name)
     s.start()
     try:
         yield s
     finally:
         s.stop()
-        netemu("down", NAME)
+        netemu("down", name)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    with serving(tmp_path / "state") as s:
+        yield s
 
 
 def _probe(*args: str) -> dict[str, object]:

@@ -8,7 +8,7 @@ from ipaddress import IPv6Network
 from pathlib import Path
 
 import pytest
-from test_serve import Served, netemu
+from test_serve import Served, netemu, serving
 
 NAME = "sv6"
 INTERNET6 = "2001:db8:ff00::10"  # the default internet host's IPv6 address
@@ -16,13 +16,8 @@ INTERNET6 = "2001:db8:ff00::10"  # the default internet host's IPv6 address
 
 @pytest.fixture
 def served6(tmp_path: Path) -> Iterator[Served]:
-    s = Served(tmp_path / "state", NAME)
-    s.start()
-    try:
+    with serving(tmp_path / "state", NAME) as s:
         yield s
-    finally:
-        s.stop()
-        netemu("down", NAME)
 
 
 def _probe(*args: str) -> dict[str, object]:

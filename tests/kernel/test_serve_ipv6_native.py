@@ -8,20 +8,15 @@ from ipaddress import IPv6Network
 from pathlib import Path
 
 import pytest
-from test_serve import Served, netemu
+from test_serve import Served, netemu, serving
 
 NAME = "sv6n"
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    s = Served(tmp_path / "state", NAME)
-    s.start()
-    try:
+    with serving(tmp_path / "state", NAME) as s:
         yield s
-    finally:
-        s.stop()
-        netemu("down", NAME)
 
 
 def test_an_ipv6_only_subnet_made_through_the_api_reaches_the_kernel(served: Served) -> None:

@@ -8,20 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_serve import NAME, Served, netemu
+from test_serve import NAME, Served, netemu, serving
 
 from netemu.serve.book import build_webdb
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    s = Served(tmp_path / "state")
-    s.start()
-    try:
+    with serving(tmp_path / "state", NAME) as s:
         yield s
-    finally:
-        s.stop()
-        netemu("down", NAME)
 
 
 def _result(*args: str) -> str:

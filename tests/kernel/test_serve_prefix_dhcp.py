@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import test_serve
-from test_serve import Served, _probe, netemu
+from test_serve import Served, _probe, netemu, serving
 
 from netemu.serve.book import build_webdb
 
@@ -19,13 +19,8 @@ NAME = "svpl"
 @pytest.fixture
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     monkeypatch.setattr(test_serve, "NAME", NAME)  # a scenario of this file's own (_probe)
-    s = Served(tmp_path / "state", NAME)
-    s.start()
-    try:
+    with serving(tmp_path / "state", NAME) as s:
         yield s
-    finally:
-        s.stop()
-        netemu("down", NAME)
 
 
 def test_a_rule_naming_a_list_follows_modify_managed_prefix_list(served: Served) -> None:
