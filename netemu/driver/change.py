@@ -90,9 +90,13 @@ def change(
     run.step(lambda: process.stop([running[p] for p in stopping]))
     for p in stopping:
         del running[p]
-    run.step(lambda: kernel.destroy(removed))
+    # Cables first, while both their ends' namespaces exist: a removed namespace is freed by
+    # the kernel later, on its own, and its cables with it, so a cable looked up after its
+    # removal may vanish before it is deleted (ENODEV), or outlive the lookup and be in the
+    # way of its successor (EEXIST) when a rollback makes it again.
     for x in gone_links:
-        run.step(partial(_delete_link, x, new_ns))
+        run.step(partial(_delete_link, x, old_ns))
+    run.step(lambda: kernel.destroy(removed))
     for space in added:
         run.step(partial(_create_namespace, space))
     for space in after.namespaces:
@@ -174,11 +178,12 @@ def _task_needed(p: Process, before: set[Process], fresh: set[tuple[str, str]]) 
 
 
 def _delete_link(x: Link, alive: dict[str, Namespace]) -> None:
+    """Delete the veth pair by the first of its ends whose namespace is there."""
     for ns, ifname in ((x.ns_a, x.ifname_a), (x.ns_b, x.ifname_b)):
-        if ns in alive:
+        if ns in alive and os.path.exists(netns.path(ns)):
             index = _kernel_indexes({ns}).get((ns, ifname))
             if index is None:
-                return  # gone with its peer's namespace
+                return  # gone with its peer's namespace (a rollback of a half-made change)
             batch = Batch()
             batch.link_delete(index, x)
             with build.socket_in(ns) as sock:
