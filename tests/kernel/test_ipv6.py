@@ -358,6 +358,8 @@ def test_verify_reads_ipv6_state_back_and_names_what_differs() -> None:
     with running_text(DUAL.replace("name: v6k", "name: v6v"), "v6v.yaml") as s:
         plan = render(s.model)
         assert verify.verify(s.model, plan) == []
+        # The next router advertisement would put the route back before verify reads it.
+        assert s.exec("web", "sysctl", "-qw", "net.ipv6.conf.eth0.accept_ra=0").returncode == 0
         s.exec("web", "ip", "-6", "route", "del", "default")
         sns, rns = n.subnet_ns("v6v", "public"), n.router_ns("v6v", "main")
         subprocess.run(["ip", "-n", sns, "addr", "add", "2001:db8:1:1::99/64", "dev", "up"],
