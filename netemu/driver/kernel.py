@@ -12,7 +12,6 @@ import glob
 import json
 import os
 import re
-import subprocess
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -238,7 +237,7 @@ def run_processes(
                 lease.configure(p.ns, lease.parse(output, p.name), indexes, p.name)
 
 
-def _start_daemon(p: Process, workdir: str, logs: str) -> subprocess.Popen[bytes]:
+def _start_daemon(p: Process, workdir: str, logs: str) -> process.Child:
     if p.ready_file:  # one left by an earlier run (a stopped instance's) says nothing now
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(workdir, p.ready_file))
@@ -246,7 +245,7 @@ def _start_daemon(p: Process, workdir: str, logs: str) -> subprocess.Popen[bytes
         return _spawn(p, workdir, log.fileno())
 
 
-def _spawn(p: Process, workdir: str, output: int) -> subprocess.Popen[bytes]:
+def _spawn(p: Process, workdir: str, output: int) -> process.Child:
     argv = [_fill(a, workdir) for a in p.argv]
     env = {k: _fill(v, workdir) for k, v in p.env}
     endpoint = (workdir, p.endpoint) if p.endpoint else None
@@ -261,9 +260,7 @@ def _log(logs: str, p: Process) -> str:
     return os.path.join(logs, os.path.basename(process.log_file(p.name)))
 
 
-def _await_file(
-    path: str, p: Process, child: subprocess.Popen[bytes], timeout: float, log: str
-) -> None:
+def _await_file(path: str, p: Process, child: process.Child, timeout: float, log: str) -> None:
     deadline = time.monotonic() + timeout
     while not os.path.exists(path):
         if child.poll() is not None:

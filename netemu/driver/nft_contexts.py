@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import nftables
 
-from netemu.driver import netns
+from netemu.driver import netns, rtnl
 
 
 class NftContexts:
@@ -31,6 +31,9 @@ class NftContexts:
 
     def __init__(self) -> None:
         self._by_ns: dict[str, tuple[tuple[int, int], nftables.Nftables]] = {}
+        # nf_tables netlink sockets for read-backs (driver.nft_read), kept for the same
+        # reason: closing one costs the kernel an RCU grace period (~14 ms here).
+        self._sockets: dict[str, tuple[tuple[int, int], rtnl.Socket]] = {}
         self._lock = threading.Lock()  # the driver may load namespaces from threads
 
     def get(self, ns: str) -> nftables.Nftables:
@@ -45,15 +48,36 @@ class NftContexts:
                 self._by_ns[ns] = (ident, nft)
             return nft
 
+    def socket(self, ns: str) -> rtnl.Socket:
+        """The namespace's nf_tables netlink socket; the caller is inside the namespace."""
+        ident = _netns_identity(ns)
+        with self._lock:
+            found = self._sockets.get(ns)
+            if found is not None and found[0] == ident and ident is not None:
+                return found[1]
+            sock = rtnl.Socket(rtnl.NETLINK_NETFILTER)
+            if ident is not None:
+                self._sockets[ns] = (ident, sock)
+            return sock
+
     def drop(self, ns: str) -> None:
         with self._lock:
             self._by_ns.pop(ns, None)
+            _close(self._sockets.pop(ns, None))
 
     def sweep(self) -> None:
         with self._lock:
             for ns, (ident, _nft) in list(self._by_ns.items()):
                 if _netns_identity(ns) != ident:
                     del self._by_ns[ns]
+            for ns, (ident, _sock) in list(self._sockets.items()):
+                if _netns_identity(ns) != ident:
+                    _close(self._sockets.pop(ns))
+
+
+def _close(held: tuple[tuple[int, int], rtnl.Socket] | None) -> None:
+    if held is not None:
+        held[1].close()
 
 
 def _netns_identity(ns: str) -> tuple[int, int] | None:
@@ -71,6 +95,12 @@ def context(ns: str) -> nftables.Nftables:
     """A context for namespace `ns` (the caller is inside it): the held one within
     `keeping_contexts`, else a fresh one."""
     return _held.get(ns) if _held is not None else nftables.Nftables()
+
+
+def held_socket(ns: str) -> rtnl.Socket | None:
+    """The nf_tables socket held for namespace `ns` within `keeping_contexts`, else None
+    (the caller opens one of its own)."""
+    return _held.socket(ns) if _held is not None else None
 
 
 def forget(ns: str) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import nftables
 
-from netemu.driver import netns, nft_contexts, rtnl
+from netemu.driver import netns, nft_contexts, nft_read, rtnl
 from netemu.render.names import NFT_TABLE
 
 IFF_UP = 0x1
@@ -178,18 +178,12 @@ def read_chain_comments(
     chains: Sequence[str], ns: str | None = None
 ) -> dict[str, tuple[str | None, ...]]:
     """The comments of the rules of `chains` in the calling thread's namespace (named `ns`,
-    to use the context a change held for it: driver.nft_contexts), in one request (a chain
-    that does not exist is left out): a cheap read-back of the chains a change refilled."""
-    out: dict[str, tuple[str | None, ...]] = {}
-    nft = nft_contexts.context(ns) if ns else nftables.Nftables()
-    nft.set_json_output(True)
-    for chain in chains:
-        ref = {"family": "inet", "table": NFT_TABLE, "name": chain}
-        rc, found, _err = nft.json_cmd({"nftables": [{"list": {"chain": ref}}]})
-        if rc == 0:
-            items = found.get("nftables", [])
-            out[chain] = tuple(i["rule"].get("comment") for i in items if "rule" in i)
-    return out
+    to use the socket a change held for it: driver.nft_contexts), a chain that does not
+    exist left out: a cheap read-back of the chains a change refilled (driver.nft_read)."""
+    held = nft_contexts.held_socket(ns) if ns else None
+    with contextlib.nullcontext(held) if held else rtnl.Socket(rtnl.NETLINK_NETFILTER) as sock:
+        found = {chain: nft_read.chain_comments(sock, NFT_TABLE, chain) for chain in chains}
+    return {chain: comments for chain, comments in found.items() if comments is not None}
 
 
 def _nft() -> NftSeen:

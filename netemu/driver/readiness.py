@@ -11,10 +11,10 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
 import time
 
 from netemu.driver import netns
+from netemu.driver.process import Child
 from netemu.errors import KernelError
 from netemu.render.plan import Process
 
@@ -46,7 +46,7 @@ def failed(message: str, log: str, lines: int = 8) -> KernelError:
     return KernelError(f"{message}; see {log}" + (f", which ends:{shown}" if shown else ""))
 
 
-def await_tcp(p: Process, child: subprocess.Popen[bytes], timeout: float, log: str) -> None:
+def await_tcp(p: Process, child: Child, timeout: float, log: str) -> None:
     assert p.ready_tcp is not None
     address, port = p.ready_tcp
     deadline = time.monotonic() + timeout

@@ -15,7 +15,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-NETLINK_ROUTE = 0
+NETLINK_ROUTE, NETLINK_NETFILTER = 0, 12
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 RTM_NEWLINK, RTM_GETLINK = 16, 18
@@ -87,10 +87,11 @@ def parse_attrs(data: bytes | memoryview) -> dict[int, bytes]:
 
 
 class Socket:
-    """An rtnetlink socket; it stays bound to the namespace it was opened in."""
+    """An rtnetlink socket (or, with NETLINK_NETFILTER, an nf_tables one: driver.nft_read);
+    it stays bound to the namespace it was opened in."""
 
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
+    def __init__(self, protocol: int = NETLINK_ROUTE) -> None:
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, protocol)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         self.sock.bind((0, 0))
         self.buf = bytearray(1 << 16)
@@ -130,7 +131,13 @@ class Socket:
                 if not flags & NLM_F_DUMP:
                     return
 
-    def _dump(self, kind: int, reply: int, body: bytes, head: struct.Struct) -> list[Message]:
+    def get(self, kind: int, body: bytes) -> None:
+        """A GET request for one object; raises OSError (ENOENT: there is none)."""
+        for _ in self._request(kind, NLM_F_REQUEST, body):
+            pass
+
+    def dump(self, kind: int, reply: int, body: bytes, head: struct.Struct) -> list[Message]:
+        """Every `reply` message of a dump request `kind` whose fixed header is `head`."""
         out = []
         for mtype, payload in self._request(kind, NLM_F_REQUEST | NLM_F_DUMP, body):
             if mtype == reply:
@@ -140,21 +147,21 @@ class Socket:
 
     def links(self) -> list[Message]:
         """fields: family, type, index, flags, change."""
-        return self._dump(RTM_GETLINK, RTM_NEWLINK, _IFINFO.pack(0, 0, 0, 0, 0), _IFINFO)
+        return self.dump(RTM_GETLINK, RTM_NEWLINK, _IFINFO.pack(0, 0, 0, 0, 0), _IFINFO)
 
     def addresses(self, family: int) -> list[Message]:
         """fields: family, prefixlen, flags, scope, index."""
-        return self._dump(RTM_GETADDR, RTM_NEWADDR, _IFADDR.pack(family, 0, 0, 0, 0), _IFADDR)
+        return self.dump(RTM_GETADDR, RTM_NEWADDR, _IFADDR.pack(family, 0, 0, 0, 0), _IFADDR)
 
     def routes(self, family: int) -> list[Message]:
         """fields: family, dst_len, src_len, tos, table, protocol, scope, type, flags."""
         body = _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
-        return self._dump(RTM_GETROUTE, RTM_NEWROUTE, body, _RTMSG)
+        return self.dump(RTM_GETROUTE, RTM_NEWROUTE, body, _RTMSG)
 
     def rules(self, family: int) -> list[Message]:
         """fields: family, dst_len, src_len, tos, table, res1, res2, action, flags."""
         body = _RULE.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
-        return self._dump(RTM_GETRULE, RTM_NEWRULE, body, _RULE)
+        return self.dump(RTM_GETRULE, RTM_NEWRULE, body, _RULE)
 
     def netnsid(self, fd: int) -> int | None:
         """The id this socket's namespace gives the namespace open at `fd`; None if none."""

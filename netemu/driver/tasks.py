@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from netemu.driver.process import Child
 from netemu.errors import KernelError
 from netemu.render.plan import Process
 
@@ -25,13 +26,13 @@ from netemu.render.plan import Process
 # within what capacity.FILES_BASE allows for.
 AT_ONCE = 64
 
-Start = Callable[[Process, int], "subprocess.Popen[bytes]"]  # process, fd for its output
+Start = Callable[[Process, int], Child]  # process, fd for its output
 
 
 @dataclass
 class _Running:
     process: Process
-    child: subprocess.Popen[bytes]
+    child: Child
     fd: int  # the read end of its output pipe
     started: float
     output: bytearray = field(default_factory=bytearray)

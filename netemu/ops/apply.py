@@ -123,10 +123,14 @@ def apply_model(
     before, after, whole = plans.plans(old_model, new_model, running)
     result = ChangeSet(scenario, changes, kernel_counts(before, after), dry_run)
     contexts = None
-    if running is not None and not dry_run:
+    if not dry_run:
         from netemu.driver.nft_contexts import NftContexts
 
-        contexts = running.nft or NftContexts()  # kept for the caller's next apply
+        # Kept for the caller's next apply; and for this one alone, one context per
+        # namespace for its whole change: a context closed after its transaction waits for
+        # the kernel to free the old rules (an RCU grace period, ~13 ms here), once per
+        # namespace if each closed in turn, once in all when they close together at the end.
+        contexts = running.nft if running is not None and running.nft else NftContexts()
     if not dry_run and whole is not None:
         result.running = Running(new_model, whole, contexts)
     if not dry_run:

@@ -38,11 +38,13 @@ def plans(old: Model, new: Model, running: Running | None) -> tuple[Plan, Plan, 
     compared, in plans that hold nothing else."""
     from netemu.render import subnet_rulesets
 
-    if same(old, new):
+    # Both without positions, made once: comparing them is most of a rule change's cost.
+    a, b = _positionless(old, new), _positionless(new, new)
+    if a == b:
         plan = running.plan if running else Plan(new.name, ())
         return plan, plan, running.plan if running else None
-    if filters_only(old, new):
-        spliced = _group_rules_only(old, new, running)
+    if _filters_only(a, b):
+        spliced = _group_rules_only(old, new, running, _changed_groups(a, b))
         if spliced is not None:
             return spliced
         fresh = tuple(subnet_rulesets(new))
@@ -59,14 +61,14 @@ def plans(old: Model, new: Model, running: Running | None) -> tuple[Plan, Plan, 
 
 
 def _group_rules_only(
-    old: Model, new: Model, running: Running | None
+    old: Model, new: Model, running: Running | None, groups: set[str] | None
 ) -> tuple[Plan, Plan, Plan | None] | None:
-    """`plans` for a change of security-group rules and nothing else: the subnets' rulesets
-    with only the chains those rules fill rendered again (render.rule_change), and the
-    plans holding only the subnets whose ruleset changed. None for any other change."""
+    """`plans` for a change of the rules of security groups `groups` and nothing else (None:
+    not such a change): the subnets' rulesets with only the chains those rules fill
+    rendered again (render.rule_change), and the plans holding only the subnets whose
+    ruleset changed. None for any other change."""
     from netemu.render import rule_change, subnet_rulesets
 
-    groups = changed_groups(old, new)
     if groups is None:
         return None
     count = len(new.subnets)
@@ -85,7 +87,12 @@ def _group_rules_only(
 def changed_groups(old: Model, new: Model) -> set[str] | None:
     """The security groups whose rules differ (positions aside), when nothing else of any
     group or network ACL does; else None."""
-    a, b = _positionless(old, new), _positionless(new, new)
+    return _changed_groups(_positionless(old, new), _positionless(new, new))
+
+
+def _changed_groups(a: Model, b: Model) -> set[str] | None:
+    """The security groups whose rules differ between position-free models `a` and `b`,
+    when nothing else of any group or network ACL does; else None."""
     if a.network_acls != b.network_acls or a.security_groups.keys() != b.security_groups.keys():
         return None
     out = set()
@@ -103,7 +110,10 @@ def changed_groups(old: Model, new: Model) -> set[str] | None:
 
 def filters_only(old: Model, new: Model) -> bool:
     """Only security groups and network ACLs differ (positions in the file aside)."""
-    a, b = _positionless(old, new), _positionless(new, new)
+    return _filters_only(_positionless(old, new), _positionless(new, new))
+
+
+def _filters_only(a: Model, b: Model) -> bool:
     same = dataclasses.replace(a, security_groups=b.security_groups, network_acls=b.network_acls)
     return same == b
 
@@ -117,11 +127,6 @@ def running_model(scenario: str, state: st.State) -> Model:
     with open(st.scenario_copy(scenario, state.source), encoding="utf-8") as f:
         model, _ = load_model_text(f.read(), state.source)
     return instance_state.apply_overrides(model, state.overrides)
-
-
-def same(old: Model, new: Model) -> bool:
-    """The two models describe the same AWS objects (file, positions and checks aside)."""
-    return _positionless(old, new) == _positionless(new, new)
 
 
 def _positionless(model: Model, like: Model) -> Model:

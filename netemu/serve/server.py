@@ -12,11 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
-
 from netemu.errors import UsageError
+from netemu.serve import http
 from netemu.serve.account import Account
-from netemu.serve.app import Endpoint
+from netemu.serve.app import MAX_BODY, Endpoint
 from netemu.serve.insights import Insights, Prober
 from netemu.serve.journal import Journal
 from netemu.serve.reconcile import Reconciler
@@ -74,7 +73,7 @@ class Service:
         self.endpoint = Endpoint(
             self.account, self.journal, self.reconciler, insights.handlers(), guard
         )
-        self.server: BaseWSGIServer = make_server(host, opts.port, self.endpoint, threaded=True)
+        self.server = http.serve(host, opts.port, self.endpoint, MAX_BODY)
         self.url = f"http://{host}:{self.server.server_port}"
 
     def serve_forever(self, ready: Callable[[str], Any] | None = None) -> None:
