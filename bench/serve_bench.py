@@ -11,9 +11,11 @@ own namespaces)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -39,12 +41,12 @@ def _client(url: str) -> Any:
     )
 
 
-def _authorize_ms(ec2: Any, group: str, calls: int) -> list[float]:
+def _authorize_ms(ec2: Any, group: str, calls: int, first_port: int = 2000) -> list[float]:
     out = []
     for i in range(calls):
         t = time.perf_counter()
         ec2.authorize_security_group_ingress(
-            GroupId=group, IpProtocol="tcp", FromPort=2000 + i, ToPort=2000 + i,
+            GroupId=group, IpProtocol="tcp", FromPort=first_port + i, ToPort=first_port + i,
             CidrIp="10.0.0.0/8",
         )  # fmt: skip
         out.append((time.perf_counter() - t) * 1000)
@@ -56,18 +58,23 @@ def _p(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def moto_alone(calls: int) -> list[float]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        ec2 = _client(f"http://{host}:{port}")
-        ids = build_webdb(ec2)
-        return _authorize_ms(ec2, ids["ssh"], calls)
-    finally:
-        server.stop()
+def _moto_server() -> tuple[subprocess.Popen[bytes], str]:
+    """moto's own server, a process of its own as `netemu serve` is (in this process it
+    would share the interpreter, and its collector, with the clients)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [PY, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return proc, f"http://127.0.0.1:{port}"
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("moto's server did not start")
 
 
 def _serve(state: str) -> tuple[subprocess.Popen[str], str]:
@@ -84,12 +91,40 @@ def _serve(state: str) -> tuple[subprocess.Popen[str], str]:
     return proc, line.split(" on ", 1)[1].strip()
 
 
-def netemu_serve(calls: int, state: str) -> dict[str, Any]:
-    proc, url = _serve(state)
+def authorize_both(calls: int, state: str) -> tuple[list[float], list[float], dict[str, Any]]:
+    """The same authorize calls on moto alone and on netemu serve, alternately (moto,
+    then serve, call by call), so that both meet the same machine: on this shared VM the
+    speed of either drifts by a third within a minute. Returns both lists of round trips
+    (ms) and serve's ids, for the run-instances that follows."""
+    server, moto_url = _moto_server()
     try:
-        ec2 = _client(url)
-        ids = build_webdb(ec2)
-        authorize = _authorize_ms(ec2, ids["ssh"], calls)
+        proc, url = _serve(state)
+    except BaseException:
+        server.kill()
+        server.wait()
+        raise
+    try:
+        moto, ours = _client(moto_url), _client(url)
+        moto_group, ids = build_webdb(moto)["ssh"], build_webdb(ours)
+        alone, served = [], []
+        for i in range(calls):
+            alone += _authorize_ms(moto, moto_group, 1, 2000 + i)
+            served += _authorize_ms(ours, ids["ssh"], 1, 2000 + i)
+        return alone, served, {"proc": proc, "url": url, "ids": ids}
+    except BaseException:
+        proc.terminate()
+        proc.wait(timeout=60)
+        raise
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def netemu_serve(calls: int, state: str) -> dict[str, Any]:
+    alone, authorize, held = authorize_both(calls, state)
+    proc, ids = held["proc"], held["ids"]
+    try:
+        ec2 = _client(held["url"])
         t = time.perf_counter()
         ec2.run_instances(
             ImageId="ami-12c6146b", MinCount=100, MaxCount=100, InstanceType="t3.micro",
@@ -112,14 +147,19 @@ def netemu_serve(calls: int, state: str) -> dict[str, Any]:
     subprocess.run([PY, "-m", "netemu.cli", "down", "bsvup"], capture_output=True, check=False)
     if up.returncode != 0:
         raise SystemExit(f"netemu up of the equivalent scenario failed: {up.stderr}")
-    return {"authorize_ms": authorize, "run_100_s": run_100, "up_equivalent_s": up_s}
+    return {
+        "moto_ms": alone,
+        "authorize_ms": authorize,
+        "run_100_s": run_100,
+        "up_equivalent_s": up_s,
+    }
 
 
 def measure(calls: int = 30) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="netemu-bench-serve-") as d:
         os.chmod(d, 0o755)
-        alone = moto_alone(calls)
         ours = netemu_serve(calls, os.path.join(d, "state"))
+    alone = ours["moto_ms"]
     return {
         "moto_p50_ms": statistics.median(alone),
         "serve_p50_ms": statistics.median(ours["authorize_ms"]),

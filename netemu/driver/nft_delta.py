@@ -46,7 +46,11 @@ def _middles(old: Ruleset, new: Ruleset) -> tuple[Sequence[Json], Sequence[Json]
 
 
 def sets_changed(old: Ruleset, new: Ruleset) -> bool:
-    """Whether a delta refills sets (verify then reads the whole table, not only chains)."""
+    """Whether a delta refills sets (verify then reads the whole table, not only chains).
+    From the delta itself when there is one (kept: `apply` made it for the load)."""
+    found = delta(old, new)
+    if found is not None:
+        return any("set" in c.get("flush", {}) for c in found[0])
     was, now = _middles(old, new)
     return _parts(was)[2] != _parts(now)[2]
 

@@ -219,8 +219,10 @@ def _verify(
     names = touched(before, plan)
     # Plans of rulesets only (_plans) hold nothing else to compare; with whole plans, only
     # the kernel driver itself takes the shortcut (a test's may inject faults in `verify`).
-    rulesets_only = dataclasses.replace(before, rulesets=plan.rulesets) == plan
-    if not plan.namespaces or (rulesets_only and type(driver) is lifecycle.KernelDriver):
+    if not plan.namespaces or (
+        type(driver) is lifecycle.KernelDriver
+        and dataclasses.replace(before, rulesets=plan.rulesets) == plan  # rulesets only
+    ):
         from netemu.driver import nft_delta
 
         old = {r.ns: r for r in before.rulesets}

@@ -11,6 +11,8 @@ renders the subnets in full. Whoever makes group rules render anything outside t
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +20,8 @@ from netemu.model.types import Model
 from netemu.render import names as n
 from netemu.render import nft, security_group
 from netemu.render.plan import Ruleset
+
+_SET_REF = re.compile(r'"@([^"\\]+)"')  # a named set in nftables JSON: "@name"
 
 Json = dict[str, Any]
 
@@ -101,7 +105,8 @@ def _sets_declared(fresh: dict[str, list[Json]], commands: Sequence[Json]) -> bo
     """Every named set the fresh chains refer to (`@name`) is declared in the ruleset: a
     rule kind rendered with a set of its own elsewhere in the namespace (one not known
     here) sends the change to a full render instead of to a table that lacks the set."""
-    wanted = {x[1:] for block in fresh.values() for x in _strings(block) if x.startswith("@")}
+    # Found in the blocks' JSON text: a walk of every value of every rule cost more.
+    wanted = set(_SET_REF.findall(json.dumps(list(fresh.values()))))
     if not wanted:
         return True
     declared = {
@@ -112,13 +117,3 @@ def _sets_declared(fresh: dict[str, list[Json]], commands: Sequence[Json]) -> bo
         if kind in body
     }
     return wanted <= declared
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list | tuple):
-        return [s for v in value for s in _strings(v)]
-    return []

@@ -192,7 +192,7 @@ class Reconciler:
         else:
             lifecycle.up_model(model, self.candidate, driver)
             self._running = None
-        _write(self.path, text)
+        _link(self.candidate, self.path)  # the same text; a link costs less than a write
         self._model, self._data = model, data
         names = json.dumps(self.names)
         if names != self._names_written:  # most calls give no object a first name
@@ -242,6 +242,16 @@ def _write(path: str, text: str) -> None:
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
+    os.replace(tmp, path)
+
+
+def _link(source: str, path: str) -> None:
+    """`path` becomes another name of file `source`, atomically (a later `_write` of
+    `source` replaces that file with a new one and leaves `path` as it was)."""
+    tmp = path + ".tmp"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+    os.link(source, tmp)
     os.replace(tmp, path)
 
 
