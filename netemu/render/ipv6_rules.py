@@ -15,21 +15,22 @@ from typing import Any
 
 from netemu.model.types import Eni, Model, NetworkAcl, NetworkAclRule6, SecurityGroup
 from netemu.render import ipv6, nft, prefix_lists
+from netemu.render import names as n
 
 Json = dict[str, Any]
 _IS_V6 = nft.match(nft.meta("nfproto"), "ipv6")
 
 
 def _eni_chain(eni: Eni, direction: str) -> str:
-    return f"eni6_{eni.port}_{direction}"
+    return n.eni_chain(eni.port, direction, v6=True)
 
 
 def _group_chain(group: SecurityGroup, direction: str) -> str:
-    return f"sg6_{group.id}_{direction}"
+    return n.group_chain(group.id, direction, v6=True)
 
 
 def _members(group_id: str) -> str:
-    return f"members6_{group_id}"
+    return n.members_set(group_id, v6=True)
 
 
 def eni_jump(model: Model, eni: Eni, direction: str) -> list[Json]:
@@ -37,7 +38,7 @@ def eni_jump(model: Model, eni: Eni, direction: str) -> list[Json]:
     if not ipv6.enabled(model):
         return []
     return [
-        nft.add_rule(f"eni_{eni.port}_{direction}", _IS_V6, nft.jump(_eni_chain(eni, direction)))
+        nft.add_rule(n.eni_chain(eni.port, direction), _IS_V6, nft.jump(_eni_chain(eni, direction)))
     ]
 
 
@@ -159,11 +160,11 @@ def acl_chain(model: Model, acl: NetworkAcl, direction: str) -> list[Json]:
     (32768 in the API, ref 8.3), entered from the first rule of the IPv4 chain."""
     if not ipv6.enabled(model):
         return []
-    chain = f"acl6_{direction}"
+    chain = n.acl_chain(direction, v6=True)
     peer = "saddr" if direction == "ingress" else "daddr"
     cmds: list[Json] = [
         nft.add_chain(chain),
-        nft.add_rule(f"acl_{direction}", _IS_V6, nft.jump(chain)),
+        nft.add_rule(n.acl_chain(direction), _IS_V6, nft.jump(chain)),
     ]
     component = f"network_acl:{acl.name}"
     for rule in acl.ingress_ipv6 if direction == "ingress" else acl.egress_ipv6:

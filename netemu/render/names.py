@@ -129,3 +129,23 @@ def kernel_table(route_table_index: int) -> int:
 
 
 NFT_TABLE = "netemu"  # one inet table per namespace; "ne" alone is an nft keyword
+
+
+# A subnet's security-group chains and sets, IPv4 and (v6) IPv6 ones: a group's rules, an
+# ENI's jumps to its groups, the addresses of a group's members (render.security_group,
+# render.ipv6_rules).
+def group_chain(group_id: str, direction: str, v6: bool = False) -> str:
+    return f"sg{'6' if v6 else ''}_{group_id}_{direction}"
+
+
+def eni_chain(port: int, direction: str, v6: bool = False) -> str:
+    return f"eni{'6' if v6 else ''}_{port}_{direction}"
+
+
+def members_set(group_id: str, v6: bool = False) -> str:
+    return f"members{'6' if v6 else ''}_{group_id}"
+
+
+def acl_chain(direction: str, v6: bool = False) -> str:
+    """A subnet's network ACL entries in one direction (render.network_acl, ipv6_rules)."""
+    return f"acl{'6' if v6 else ''}_{direction}"

@@ -33,7 +33,7 @@ def _drop(acl: NetworkAcl, direction: str, number: int | str) -> nft.Drop:
 
 
 def _chain(acl: NetworkAcl, direction: str) -> list[Json]:
-    chain = f"acl_{direction}"
+    chain = n.acl_chain(direction)
     peer = "saddr" if direction == "ingress" else "daddr"
     cmds: list[Json] = [nft.add_chain(chain)]
     for rule in acl.ingress if direction == "ingress" else acl.egress:
@@ -73,7 +73,9 @@ def render(model: Model, subnet: str, edge_ifs: list[str]) -> list[Json]:
     )
     cmds.append(
         nft.add_rule(
-            "nacl_outbound", nft.match(nft.meta("oifname"), n.UPLINK_IF), nft.jump("acl_egress")
+            "nacl_outbound",
+            nft.match(nft.meta("oifname"), n.UPLINK_IF),
+            nft.jump(n.acl_chain("egress")),
         )
     )
     cmds.append(nft.add_chain("nacl_inbound", "forward", 20))
@@ -89,7 +91,7 @@ def render(model: Model, subnet: str, edge_ifs: list[str]) -> list[Json]:
         nft.add_rule(
             "nacl_inbound",
             nft.match(nft.meta("iifname"), nft.anon_set(edge_ifs)),
-            nft.jump("acl_ingress"),
+            nft.jump(n.acl_chain("ingress")),
         )
     )
     return cmds

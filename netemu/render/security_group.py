@@ -28,15 +28,15 @@ Json = dict[str, Any]
 
 
 def group_chain(group: SecurityGroup, direction: str) -> str:
-    return f"sg_{group.id}_{direction}"
+    return n.group_chain(group.id, direction)
 
 
 def eni_chain(eni: Eni, direction: str) -> str:
-    return f"eni_{eni.port}_{direction}"
+    return n.eni_chain(eni.port, direction)
 
 
 def members_set(group_id: str) -> str:
-    return f"members_{group_id}"
+    return n.members_set(group_id)
 
 
 def members(model: Model, group_id: str) -> list[str]:
