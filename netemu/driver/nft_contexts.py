@@ -15,7 +15,8 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import nftables
 
@@ -38,27 +39,11 @@ class NftContexts:
 
     def get(self, ns: str) -> nftables.Nftables:
         """The namespace's context; the caller is inside the namespace (it is made there)."""
-        ident = _netns_identity(ns)
-        with self._lock:
-            found = self._by_ns.get(ns)
-            if found is not None and found[0] == ident and ident is not None:
-                return found[1]
-            nft = nftables.Nftables()
-            if ident is not None:
-                self._by_ns[ns] = (ident, nft)
-            return nft
+        return _kept(self._by_ns, ns, self._lock, nftables.Nftables)
 
     def socket(self, ns: str) -> rtnl.Socket:
         """The namespace's nf_tables netlink socket; the caller is inside the namespace."""
-        ident = _netns_identity(ns)
-        with self._lock:
-            found = self._sockets.get(ns)
-            if found is not None and found[0] == ident and ident is not None:
-                return found[1]
-            sock = rtnl.Socket(rtnl.NETLINK_NETFILTER)
-            if ident is not None:
-                self._sockets[ns] = (ident, sock)
-            return sock
+        return _kept(self._sockets, ns, self._lock, lambda: rtnl.Socket(rtnl.NETLINK_NETFILTER))
 
     def drop(self, ns: str) -> None:
         with self._lock:
@@ -73,6 +58,26 @@ class NftContexts:
             for ns, (ident, _sock) in list(self._sockets.items()):
                 if _netns_identity(ns) != ident:
                     _close(self._sockets.pop(ns))
+
+
+_T = TypeVar("_T")
+
+
+def _kept(
+    held: dict[str, tuple[tuple[int, int], _T]], ns: str, lock: threading.Lock,
+    make: Callable[[], _T],
+) -> _T:  # fmt: skip
+    """`held`'s object for namespace `ns` if made in the namespace that has the name now;
+    else a new one from `make`, kept unless the namespace is gone."""
+    ident = _netns_identity(ns)
+    with lock:
+        found = held.get(ns)
+        if found is not None and found[0] == ident and ident is not None:
+            return found[1]
+        made = make()
+        if ident is not None:
+            held[ns] = (ident, made)
+        return made
 
 
 def _close(held: tuple[tuple[int, int], rtnl.Socket] | None) -> None:
