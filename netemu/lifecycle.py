@@ -265,6 +265,9 @@ def up_model(model: Model, path: str, driver: Driver) -> None:
                 "everything built was rolled back"
             ) from e
         raise
+    # Built: what the next `apply` compares its file with, kept (an `up` that failed above
+    # left nothing to compare with).
+    model_cache.remember(model.name, st.scenario_copy(model.name, state.source), model)
 
 
 def _roll_back(

@@ -23,6 +23,7 @@ from netemu.driver import state as st
 from netemu.model.types import Model
 
 FILE = "model.pickle"
+APPLY_FILE = "model-apply.pickle"
 _CODE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "model")
 
 
@@ -37,11 +38,16 @@ def _trusted(path: str) -> bool:
     return s.st_uid == os.geteuid() and not s.st_mode & 0o022
 
 
-def cached(scenario: str, copy: str, overrides: dict[str, Any], load: Callable[[], Model]) -> Model:
-    """The model of `scenario` from its cache if the key matches, else `load()` (cached)."""
-    path = os.path.join(st.state_dir(scenario), FILE)
+def cached(
+    scenario: str, copy: str, overrides: dict[str, Any], load: Callable[[], Model],
+    source: str | None = None,
+) -> Model:  # fmt: skip
+    """The model of `scenario` from its cache if the key matches, else `load()` (cached).
+    With `source`, the model whose positions name that file instead of the copy (what
+    `apply` compares a file with, ops.plans.running_model), kept in a file of its own."""
+    path = os.path.join(st.state_dir(scenario), FILE if source is None else APPLY_FILE)
     try:
-        key = _key(copy, overrides)
+        key = (*_key(copy, overrides), source)
     except OSError:
         return load()  # no scenario copy: let the loader say what is wrong
     try:
@@ -54,6 +60,24 @@ def cached(scenario: str, copy: str, overrides: dict[str, Any], load: Callable[[
             ValueError):  # fmt: skip
         pass
     model = load()
+    _write(path, key, model)
+    return model
+
+
+def remember(scenario: str, copy: str, model: Model) -> None:
+    """After `up` or `apply` built `model` from the file it names (`model.source`, absolute,
+    the scenario's copy now at `copy`, no stop/start overrides yet): the model the next
+    `apply` compares with, so that it need not read the copy again."""
+    if not os.path.isabs(model.source):
+        return  # its positions would not name the file as the next apply's do
+    try:
+        key = (*_key(copy, {}), model.source)
+    except OSError:
+        return
+    _write(os.path.join(st.state_dir(scenario), APPLY_FILE), key, model)
+
+
+def _write(path: str, key: tuple[Any, ...], model: Model) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         with open(tmp, "wb") as f:
@@ -63,4 +87,3 @@ def cached(scenario: str, copy: str, overrides: dict[str, Any], load: Callable[[
         # A model that cannot be pickled, or a read-only state directory: no cache.
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-    return model

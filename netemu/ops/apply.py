@@ -145,6 +145,11 @@ def apply_model(
             with keeping_contexts(contexts):
                 _change(driver, state, old_model, new_model, before, after)
         _save(state, new_model, before != after and bool(after.namespaces), before != after)
+        if running is None:  # a caller holding the running model needs no cache of it
+            from netemu.driver import model_cache
+
+            copy = st.scenario_copy(scenario, os.path.abspath(new_model.source))
+            model_cache.remember(scenario, copy, new_model)
     result.elapsed_ms = (time.monotonic() - start) * 1000
     return result
 

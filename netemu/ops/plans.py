@@ -122,11 +122,17 @@ def running_model(scenario: str, state: st.State) -> Model:
     """lifecycle.running_model, with positions naming the file the scenario came from
     rather than its copy, so that an unchanged file gives an equal model."""
     from netemu import instance_state
+    from netemu.driver import model_cache
     from netemu.model import load_model_text
 
-    with open(st.scenario_copy(scenario, state.source), encoding="utf-8") as f:
-        model, _ = load_model_text(f.read(), state.source)
-    return instance_state.apply_overrides(model, state.overrides)
+    copy = st.scenario_copy(scenario, state.source)
+
+    def load() -> Model:
+        with open(copy, encoding="utf-8") as f:
+            model, _ = load_model_text(f.read(), state.source)
+        return instance_state.apply_overrides(model, state.overrides)
+
+    return model_cache.cached(scenario, copy, state.overrides, load, state.source)
 
 
 def _positionless(model: Model, like: Model) -> Model:

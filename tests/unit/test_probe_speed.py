@@ -4,6 +4,7 @@ hops, and the running model's cache is used only when its key and its file can b
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 from ipaddress import IPv4Address
@@ -120,3 +121,23 @@ def test_a_damaged_cache_falls_back_to_loading(state_dir: Path) -> None:
     loads: list[int] = []
     got = model_cache.cached("spd", copy, {}, lambda: loads.append(1) or MODEL)
     assert loads == [1] and got is MODEL
+
+
+def test_the_model_up_or_apply_built_is_what_the_next_apply_reads(state_dir: Path) -> None:
+    """`up` and `apply` keep the model they built, positions naming the scenario's own file,
+    for the next `apply` to compare with (ops.plans.running_model), apart from the copy's
+    model the other commands read; a model loaded from a relative path is not kept."""
+    copy = str(state_dir / "spd.yaml")
+    source = "/srv/labs/spd.yaml"
+    built = dataclasses.replace(MODEL, source=source)
+    model_cache.remember("spd", copy, built)
+    loads: list[int] = []
+    got = model_cache.cached("spd", copy, {}, lambda: loads.append(1) or MODEL, source)
+    assert loads == [] and got.source == source
+    assert model_cache.cached("spd", copy, {}, lambda: loads.append(1) or MODEL) is MODEL
+    assert loads == [1]  # the copy's own model is another entry
+    other = model_cache.cached("spd", copy, {}, lambda: loads.append(1) or MODEL, "/elsewhere.yaml")
+    assert loads == [1, 1] and other is MODEL  # another file: not the kept model
+    (state_dir / model_cache.APPLY_FILE).unlink()
+    model_cache.remember("spd", copy, dataclasses.replace(MODEL, source="spd.yaml"))
+    assert not (state_dir / model_cache.APPLY_FILE).exists()
