@@ -187,6 +187,9 @@ def read_chain_comments(
 
 
 def _nft() -> NftSeen:
+    with rtnl.Socket(rtnl.NETLINK_NETFILTER) as sock:
+        if not nft_read.tables(sock):
+            return NftSeen()  # no table, so nothing else (most namespaces: instances)
     nft = nftables.Nftables()
     nft.set_json_output(True)
     rc, out, err = nft.json_cmd({"nftables": [{"list": {"ruleset": None}}]})

@@ -51,3 +51,23 @@ def test_a_rule_deleted_behind_netemus_back_is_a_difference_in_the_read_back() -
             assert rc == 0, err
         found = verify_rulesets(plan, {rs.ns}, {rs.ns: [chain]})
         assert [d.what for d in found] == ["nftables"] and chain in str(found[0])
+
+
+def test_the_tables_read_over_netlink_are_those_nft_lists() -> None:
+    """`verify` asks netlink whether a namespace holds any table before it lists a ruleset:
+    the answer equals libnftables' in a namespace with tables and one without."""
+    with live(scenario(ingress=CLIENT_5000)) as s:
+        plan = render(s.model)
+        with_tables = plan.rulesets[0].ns
+        without = next(ns.name for ns in plan.namespaces
+                       if ns.name not in {r.ns for r in plan.rulesets})  # fmt: skip
+        for ns, expect_any in ((with_tables, True), (without, False)):
+            with netns.entered(ns), rtnl.Socket(rtnl.NETLINK_NETFILTER) as sock:
+                nft = nftables.Nftables()  # its socket, too, in the namespace
+                nft.set_json_output(True)
+                rc, out, err = nft.json_cmd({"nftables": [{"list": {"tables": None}}]})
+                assert rc == 0, err
+                listed = [(i["table"]["family"], i["table"]["name"])
+                          for i in out["nftables"] if "table" in i]  # fmt: skip
+                assert sorted(nft_read.tables(sock)) == sorted(listed)
+            assert bool(listed) is expect_any
