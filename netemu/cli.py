@@ -575,6 +575,8 @@ def run() -> NoReturn:
     exit the kernel releases everything the process holds in one go. Every file netemu
     writes is closed by then; only the standard streams may hold buffered output."""
     code = main()
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)  # a profiler or coverage writes its results at teardown
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream
             stream.flush()
