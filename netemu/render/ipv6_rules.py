@@ -86,11 +86,11 @@ def _group_rules(group: SecurityGroup, direction: str) -> list[Json]:
     chain = _group_chain(group, direction)
     peer = "saddr" if direction == "ingress" else "daddr"
     rules = group.ingress if direction == "ingress" else group.egress
-    cmds: list[Json] = [nft.add_chain(chain)]
     by_key: dict[Any, list[Any]] = defaultdict(list)
     for rule in rules:
         if rule.cidr_ipv6 is not None:
             by_key[(rule.protocol, rule.ports, rule.icmp_type, rule.icmp_code)].append(rule)
+    blocks: list[tuple[int, list[Json]]] = []
     for same in by_key.values():
         nets = list(collapse_addresses(r.cidr_ipv6 for r in same))
         peer_match = (
@@ -101,14 +101,16 @@ def _group_rules(group: SecurityGroup, direction: str) -> list[Json]:
         idx = ",".join(str(r.index) for r in same)
         traffic = nft.traffic(same[0].protocol, same[0].ports, same[0].icmp_type, same[0].icmp_code)
         why = f"security_group:{group.name} {direction} rule {idx}"
-        cmds.append(nft.add_rule(chain, *peer_match, *traffic, nft.ACCEPT, comment=why))
+        rule_cmd = nft.add_rule(chain, *peer_match, *traffic, nft.ACCEPT, comment=why)
+        blocks.append((same[0].index, [rule_cmd]))
     for rule in rules:
         if rule.security_group is not None:
             traffic = nft.traffic(rule.protocol, rule.ports, rule.icmp_type, rule.icmp_code)
             match = nft.match(nft.payload("ip6", peer), nft.ref(_members(rule.security_group)))
             why = f"security_group:{group.name} {direction} rule {rule.index}"
-            cmds.append(nft.add_rule(chain, match, *traffic, nft.ACCEPT, comment=why))
-    return cmds
+            rule_cmd = nft.add_rule(chain, match, *traffic, nft.ACCEPT, comment=why)
+            blocks.append((rule.index, [rule_cmd]))
+    return [nft.add_chain(chain), *nft.in_order(blocks)]  # as render.security_group's
 
 
 def _accept(chain: str, direction: str, matches: list[Json], why: str) -> list[Json]:

@@ -261,3 +261,9 @@ def add_packet_set(name: str, kind: list[str], size: int) -> Json:
     """A set the packet path fills (`add @set { key ct count over N }`): it needs a size."""
     s: Json = {"family": FAMILY, "table": NFT_TABLE, "name": name, "type": kind, "size": size}
     return {"add": {"set": s}}
+
+
+def in_order(blocks: Sequence[tuple[int, Sequence[Json]]]) -> list[Json]:
+    """The commands of `blocks`, block by block in the order of their keys (a stable sort:
+    blocks of equal keys keep theirs)."""
+    return [cmd for _, block in sorted(blocks, key=lambda b: b[0]) for cmd in block]

@@ -72,11 +72,11 @@ def _group_rules(model: Model, group: SecurityGroup, direction: str) -> list[Jso
     chain = group_chain(group, direction)
     peer = "saddr" if direction == "ingress" else "daddr"
     rules = group.ingress if direction == "ingress" else group.egress
-    cmds: list[Json] = [nft.add_chain(chain)]
     by_key: dict[Any, list[SecurityGroupRule]] = defaultdict(list)
     for rule in rules:
         if rule.cidr is not None:
             by_key[_key(rule)].append(rule)
+    blocks: list[tuple[int, list[Json]]] = []  # (the group's rule index, its kernel rules)
     for same in by_key.values():
         nets = list(collapse_addresses(r.cidr for r in same if r.cidr is not None))
         peer_match = (
@@ -86,9 +86,8 @@ def _group_rules(model: Model, group: SecurityGroup, direction: str) -> list[Jso
         )
         idx = ",".join(str(r.index) for r in same)
         matches = [*peer_match, *_protocol_matches(same[0])]
-        cmds += _accept(
-            chain, direction, matches, f"security_group:{group.name} {direction} rule {idx}"
-        )
+        why = f"security_group:{group.name} {direction} rule {idx}"
+        blocks.append((same[0].index, _accept(chain, direction, matches, why)))
     for rule in rules:
         if rule.security_group is not None:
             matches = [
@@ -96,7 +95,13 @@ def _group_rules(model: Model, group: SecurityGroup, direction: str) -> list[Jso
                 *_protocol_matches(rule),
             ]
             why = f"security_group:{group.name} {direction} rule {rule.index}"
-            cmds += _accept(chain, direction, matches, why)
+            blocks.append((rule.index, _accept(chain, direction, matches, why)))
+    # In the order of the group's own rules (a merged CIDR rule where its first one stands).
+    # Any order admits the same packets; this one puts a rule authorized last at the chain's
+    # end, so a live change appends it (driver.nft_delta) instead of refilling the chain,
+    # whatever kinds of rule the group mixes (a default group's reference to itself came
+    # after every CIDR rule).
+    cmds: list[Json] = [nft.add_chain(chain), *nft.in_order(blocks)]
     cmds += prefix_lists.rules(model, group, direction, "ip", chain, _accept)  # 19.3
     return cmds
 

@@ -74,3 +74,22 @@ def test_a_chain_naming_a_set_the_namespace_lacks_is_not_spliced() -> None:
     assert not rule_change._sets_declared({"x": block}, rs.commands)
     declared = (*rs.commands, nft.add_set("pl", "ipv4_addr", [], interval=False))
     assert rule_change._sets_declared({"x": block}, declared)
+
+
+def test_a_rule_authorized_after_a_group_reference_is_appended_not_refilled() -> None:
+    """A group's kernel rules follow the order of its own rules, so the rule authorized last
+    (a CIDR rule after a reference to a group, as a default group's rules are) reaches the
+    chain as an append (driver.nft_delta), and no rule of the chain is removed meanwhile."""
+    from netemu.driver import nft_delta
+
+    ref = "      - {protocol: tcp, port: 3306, security_group: ssh}\n"
+    text = WEBDB.replace(SSH, ref + SSH)
+    a = _model(text)
+    b = _model(text.replace(SSH, SSH + "      - {protocol: tcp, port: 443, cidr: 0.0.0.0/0}\n"))
+    changed = 0
+    for old, new in zip(subnet_rulesets(a), subnet_rulesets(b), strict=True):
+        found = nft_delta.delta(old, new)
+        assert found is not None
+        assert not any("flush" in cmd for cmd in found[0]), found[0]
+        changed += bool(found[0])
+    assert changed  # the public subnet's web carries the group
