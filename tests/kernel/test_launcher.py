@@ -71,3 +71,13 @@ def _zombie(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_a_launcher_that_died_is_started_again_for_the_next_daemon() -> None:
+    with live(scenario(ingress=CLIENT_5000)) as s:
+        ns = endpoint_ns(s.model, "web")
+        first = launcher.helper()
+        first.proc.kill()
+        first.proc.wait()
+        child, out = _run(ns, f"{s.model.name}/web", "echo again")
+        assert launcher.helper() is not first and child.returncode == 0 and out == "again\n"
