@@ -11,7 +11,12 @@ import json
 import re
 from ipaddress import IPv4Address
 
-from netemu.interop import terraform_prefix_dhcp, terraform_tgw, terraform_vpc_extras
+from netemu.interop import (
+    terraform_ipv6,
+    terraform_prefix_dhcp,
+    terraform_tgw,
+    terraform_vpc_extras,
+)
 from netemu.interop.names import SERVICES_TAG, service_text
 from netemu.model.aws_services import managed_prefix_lists
 from netemu.model.types import (
@@ -77,13 +82,8 @@ def model_to_terraform(model: Model) -> str:
     ]
     if any(v.ipv6_cidr for v in model.vpcs.values()):  # AWS picks the blocks (docs/ipv6.md)
         h.lines[-1:-1] = [
-            "# IPv6 is not written here yet, except security group rules: VPC and subnet",
-            "# blocks, egress-only gateways, IPv6 routes and ACL entries are left out.",
-            *(
-                ["# An IPv6-only subnet is written with its /64: give its VPC that block."]
-                if any(s.cidr is None for s in model.subnets.values())
-                else []
-            ),
+            "# IPv6: AWS picks each VPC's /56; subnets take the /64 at the scenario's position",
+            "# in it, and instances one address of their subnet (netemu used 2001:db8::/32).",
         ]
     h.block("terraform", ["required_providers {", '  aws = { source = "hashicorp/aws" }', "}"])
     h.block('provider "aws"', [f"region = {_s(model.region)}"])
@@ -94,6 +94,7 @@ def model_to_terraform(model: Model) -> str:
             f"cidr_block           = {_s(str(v.cidr))}",
             "enable_dns_support   = true",
             f"enable_dns_hostnames = {str(v.dns_hostnames).lower()}",
+            *terraform_ipv6.vpc_lines(v),
             _tags(v.name),
         ]
         note = (
@@ -108,15 +109,13 @@ def model_to_terraform(model: Model) -> str:
     for g in model.internet_gateways.values():
         body = [f"vpc_id = aws_vpc.{label(g.vpc)}.id", _tags(g.name)]
         h.block(f'resource "aws_internet_gateway" "{label(g.name)}"', body)
+    terraform_ipv6.egress_only_gateways(model, h.block, _tags, label)
     for s in model.subnets.values():
-        v4 = f"cidr_block              = {_s(str(s.cidr))}"
-        if s.cidr is None:  # IPv6-only (16.11): its /64 as a literal, since it has no IPv4
-            v4 = "ipv6_native             = true\n"
-            v4 += f"  ipv6_cidr_block         = {_s(str(s.ipv6_cidr))}"
-            v4 += "\n  assign_ipv6_address_on_creation = true"
+        v4 = [f"cidr_block              = {_s(str(s.cidr))}"] if s.cidr else []  # 16.11
         body = [
             f"vpc_id                  = aws_vpc.{label(s.vpc)}.id",
-            v4,
+            *v4,
+            *terraform_ipv6.subnet_lines(model, s, label),
             f"availability_zone       = {_s(s.az)}",
             f"map_public_ip_on_launch = {str(s.public_ip_on_launch).lower()}",
             _tags(s.name),
@@ -169,6 +168,7 @@ def _route_tables(h: _Hcl, model: Model) -> None:
             elif r.target_kind == "blackhole":
                 why = "a blackhole route; AWS only shows one when its target is gone"
                 body.append(f"# {r.destination}: {why}")
+        body += terraform_ipv6.routes(t, label)
         if t.implicit:
             head = f'resource "aws_default_route_table" "{label(t.name)}"'
             body = [
@@ -220,6 +220,7 @@ def _network_acls(h: _Hcl, model: Model) -> None:
     for a in model.network_acls.values():
         rules = [line for r in a.ingress for line in _acl_rule("ingress", r)]
         rules += [line for r in a.egress for line in _acl_rule("egress", r)]
+        rules += terraform_ipv6.acl_rules(a)
         if a.is_default:
             head = f'resource "aws_default_network_acl" "{label(a.name)}"'
             first = f"default_network_acl_id = aws_vpc.{label(a.vpc)}.default_network_acl_id"
@@ -323,6 +324,7 @@ def _instances(h: _Hcl, model: Model) -> None:
             f"associate_public_ip_address = {str(auto).lower()}",
             f"source_dest_check           = {str(i.eni.source_dest_check).lower()}",
             *_secondary_ips(i.eni.secondary_private_ips),
+            *terraform_ipv6.instance_lines(i),
             _tags(i.name, extra),
         ]
         h.block(f'resource "aws_instance" "{label(i.name)}"', body)

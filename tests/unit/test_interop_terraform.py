@@ -241,3 +241,27 @@ def test_a_state_with_a_second_eni_and_secondary_ips_imports_them() -> None:
         "source_dest_check": False,
     }  # fmt: skip
     assert not [n for n in notes if "eni-2" in str(n)], notes
+
+
+def test_terraform_export_writes_the_ipv6_of_a_dual_stack_vpc() -> None:
+    """Ref 16.1-16.5, 8.7: AWS picks the VPC's /56, so each subnet takes the /64 at its
+    scenario position in whatever block AWS gives; the egress-only gateway, the IPv6 route
+    to it, the ACL's IPv6 entries and each instance's address follow."""
+    model, _ = load_model(str(ROOT / "scenarios" / "book" / "webdb-dualstack.yaml"))
+    hcl = model_to_terraform(model)
+    vpc = next(iter(model.vpcs.values()))
+    assert "assign_generated_ipv6_cidr_block = true" in hcl
+    for s in model.subnets.values():
+        assert s.ipv6_cidr is not None and vpc.ipv6_cidr is not None
+        n = list(vpc.ipv6_cidr.subnets(new_prefix=64)).index(s.ipv6_cidr)
+        assert f"cidrsubnet(aws_vpc.{vpc.name}.ipv6_cidr_block, 8, {n})" in hcl
+    assert 'resource "aws_egress_only_internet_gateway" "eigw"' in hcl
+    assert re.search(
+        r'ipv6_cidr_block = "::/0"\n\s+egress_only_gateway_id = '
+        r"aws_egress_only_internet_gateway\.eigw\.id",
+        hcl,
+    )
+    assert hcl.count("ipv6_address_count          = 1") == len(model.instances)
+    entries = [r for a in model.network_acls.values() for r in (*a.ingress_ipv6, *a.egress_ipv6)]
+    assert entries and hcl.count("  ipv6_cidr_block = ") >= len(entries)
+    assert "not written here yet" not in hcl
