@@ -22,10 +22,12 @@ from netemu.model.aws_services import managed_prefix_lists
 from netemu.model.types import (
     PROTO_ALL,
     PROTO_ICMP,
+    PROTO_ICMPV6,
     PROTO_TCP,
     PROTO_UDP,
     Model,
     NetworkAclRule,
+    NetworkAclRule6,
     Route,
     SecurityGroup,
     SecurityGroupRule,
@@ -201,26 +203,26 @@ def _route_tables(h: _Hcl, model: Model) -> None:
             )
 
 
-def _acl_rule(kind: str, r: NetworkAclRule) -> list[str]:
+def _acl_rule(kind: str, r: NetworkAclRule | NetworkAclRule6) -> list[str]:
+    """An inline entry; IPv6 ones (Ipv6CidrBlock) are numbered apart from IPv4's (8.7)."""
+    six = isinstance(r, NetworkAclRule6)
+    key = "ipv6_cidr_block" if six else "cidr_block"
     lo, hi = r.ports or (0, 0)
-    body = [
-        f"  rule_no    = {r.number}",
-        f"  action     = {_s(r.action)}",
-        f"  protocol   = {_s(str(r.protocol))}",
-        f"  cidr_block = {_s(str(r.cidr))}",
-        f"  from_port  = {lo}",
-        f"  to_port    = {hi}",
-    ]
-    if r.protocol == PROTO_ICMP:
-        body += [f"  icmp_type  = {r.icmp_type}", f"  icmp_code  = {r.icmp_code}"]
-    return [f"{kind} {{", *body, "}"]
+    fields = [("rule_no", str(r.number)), ("action", _s(r.action)),
+              ("protocol", _s(str(r.protocol))), (key, _s(str(r.cidr))),
+              ("from_port", str(lo)), ("to_port", str(hi))]  # fmt: skip
+    if r.protocol == (PROTO_ICMPV6 if six else PROTO_ICMP):
+        icmp = (-1 if x is None else x for x in (r.icmp_type, r.icmp_code))  # -1: all
+        fields += zip(("icmp_type", "icmp_code"), map(str, icmp), strict=True)
+    return [f"{kind} {{", *(f"  {k:<{len(key)}} = {v}" for k, v in fields), "}"]
 
 
 def _network_acls(h: _Hcl, model: Model) -> None:
     for a in model.network_acls.values():
         rules = [line for r in a.ingress for line in _acl_rule("ingress", r)]
         rules += [line for r in a.egress for line in _acl_rule("egress", r)]
-        rules += terraform_ipv6.acl_rules(a)
+        rules += [line for r in a.ingress_ipv6 for line in _acl_rule("ingress", r)]
+        rules += [line for r in a.egress_ipv6 for line in _acl_rule("egress", r)]
         if a.is_default:
             head = f'resource "aws_default_network_acl" "{label(a.name)}"'
             first = f"default_network_acl_id = aws_vpc.{label(a.vpc)}.default_network_acl_id"

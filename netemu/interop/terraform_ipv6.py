@@ -1,6 +1,6 @@
 """A scenario's IPv6 as Terraform (`netemu export --format terraform`): the VPC's
-Amazon-provided block, each subnet's /64 of it, egress-only internet gateways, IPv6 routes,
-network ACL entries and instances' addresses (ref 16.1-16.5, 8.7).
+Amazon-provided block, each subnet's /64 of it, egress-only internet gateways, IPv6 routes
+and instances' addresses (ref 16.1-16.5; ACL entries: export_terraform._acl_rule).
 
 AWS picks a VPC's /56 (`assign_generated_ipv6_cidr_block`), as netemu's documentation
 range stands in for it (docs/ipv6.md). A subnet takes the /64 at the same position in
@@ -14,11 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from netemu.model.types import (
-    PROTO_ICMPV6,
     Instance,
     Model,
-    NetworkAcl,
-    NetworkAclRule6,
     Route6,
     RouteTable,
     Subnet,
@@ -78,31 +75,6 @@ def _target(r: Route6, label: Label) -> str | None:
     if r.target_kind == "instance":
         return f"network_interface_id = aws_instance.{name}.primary_network_interface_id"
     return None  # local, blackhole
-
-
-def acl_rules(a: NetworkAcl) -> list[str]:
-    """The ACL's IPv6 entries (Ipv6CidrBlock), numbered apart from the IPv4 ones (8.7)."""
-    out: list[str] = []
-    for kind, rules in (("ingress", a.ingress_ipv6), ("egress", a.egress_ipv6)):
-        for r in rules:
-            out += _acl_rule(kind, r)
-    return out
-
-
-def _acl_rule(kind: str, r: NetworkAclRule6) -> list[str]:
-    lo, hi = r.ports or (0, 0)
-    body = [
-        f"  rule_no         = {r.number}",
-        f'  action          = "{r.action}"',
-        f'  protocol        = "{r.protocol}"',
-        f'  ipv6_cidr_block = "{r.cidr}"',
-        f"  from_port       = {lo}",
-        f"  to_port         = {hi}",
-    ]
-    if r.protocol == PROTO_ICMPV6:
-        kind_, code = (-1 if x is None else x for x in (r.icmp_type, r.icmp_code))  # -1: all
-        body += [f"  icmp_type       = {kind_}", f"  icmp_code       = {code}"]
-    return [f"{kind} {{", *body, "}"]
 
 
 def instance_lines(i: Instance) -> list[str]:
