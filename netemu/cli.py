@@ -521,7 +521,7 @@ def _core_parser() -> tuple[
     v.add_argument("--json", action="store_true")
     se = add("serve", cmd_serve, "the EC2 API on localhost; every call lands in the kernel")
     se.add_argument("--host", default="127.0.0.1", help="a loopback address (default 127.0.0.1)")
-    se.add_argument("--port", type=int, default=4566)
+    se.add_argument("--port", type=_listen_port, default=4566)
     se.add_argument("--region", default="us-east-1")
     se.add_argument("--name", default="api", help="the scenario name of the account")
     se.add_argument("--from", dest="source", metavar="FILE", help="internet hosts from FILE")
@@ -533,6 +533,14 @@ def _port(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{text} is not a port (1-65535)")
+    return value
+
+
+def _listen_port(text: str) -> int:
+    """A port to listen on; 0: any free one (the first line of output names it)."""
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port (0-65535; 0: any free one)")
     return value
 
 

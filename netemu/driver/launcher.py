@@ -116,6 +116,8 @@ def helper() -> Helper:
     global _helper
     with _helper_lock:
         if _helper is None or not _helper.alive():
+            if _helper is not None:
+                _helper.sock.close()  # the dead one's end
             _helper = Helper()
         return _helper
 
@@ -181,7 +183,8 @@ def _serve(sock: socket.socket) -> None:
         try:
             if "status" in request:
                 _reap()
-                answer: dict[str, Any] = {"rc": _exited.get(request["status"])}
+                # Told once: the asker (Launched.poll) keeps the answer.
+                answer: dict[str, Any] = {"rc": _exited.pop(request["status"], None)}
             else:
                 answer = _start(request, fds[0])
         except Exception as e:  # a reply, never a dead helper

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from netemu.errors import UsageError
+
 Application = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 # Longer than any EC2 call netemu takes; an idle connection's thread ends after it.
@@ -22,10 +24,13 @@ IDLE_S = 120.0
 
 
 class Server(ThreadingHTTPServer):
+    """Listening from the start; it answers once `app` is set and `serve_forever` runs (a
+    request before then waits in the listen queue)."""
+
     daemon_threads = True  # an idle keep-alive connection does not hold up the exit
 
-    def __init__(self, address: tuple[str, int], app: Application, max_body: int) -> None:
-        self.app = app
+    def __init__(self, address: tuple[str, int], max_body: int) -> None:
+        self.app: Application | None = None
         self.max_body = max_body
         super().__init__(address, _Handler)
 
@@ -64,6 +69,7 @@ class _Handler(BaseHTTPRequestHandler):
         def start_response(status: str, headers: list[tuple[str, str]]) -> None:
             answer[:] = [status, headers]
 
+        assert self.server.app is not None  # set before serve_forever
         data = b"".join(self.server.app(environ, start_response))
         status, headers = answer
         code, _, reason = status.partition(" ")
@@ -87,5 +93,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-def serve(host: str, port: int, app: Application, max_body: int) -> Server:
-    return Server((host, port), app, max_body)
+def listen(host: str, port: int, max_body: int) -> Server:
+    """The server bound to host:port; UsageError when the port cannot be had (another
+    `netemu serve`, LocalStack on 4566, a port below 1024 taken by the host)."""
+    try:
+        return Server((host, port), max_body)
+    except OSError as e:
+        raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e

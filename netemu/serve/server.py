@@ -50,6 +50,16 @@ class Service:
 
     def __init__(self, opts: Options, prober: Prober | None = None) -> None:
         host = loopback_only(opts.host)
+        # The port first: one that is taken is refused before anything reaches the kernel.
+        self.server = http.listen(host, opts.port, MAX_BODY)
+        try:
+            self._start(opts, prober)
+        except BaseException:
+            self.server.server_close()
+            raise
+        self.url = f"http://{host}:{self.server.server_port}"
+
+    def _start(self, opts: Options, prober: Prober | None) -> None:
         state = opts.state or os.path.join(DEFAULT_STATE, opts.name)
         os.makedirs(state, mode=0o700, exist_ok=True)
         t0 = time.monotonic()
@@ -73,8 +83,7 @@ class Service:
         self.endpoint = Endpoint(
             self.account, self.journal, self.reconciler, insights.handlers(), guard
         )
-        self.server = http.serve(host, opts.port, self.endpoint, MAX_BODY)
-        self.url = f"http://{host}:{self.server.server_port}"
+        self.server.app = self.endpoint
 
     def serve_forever(self, ready: Callable[[str], Any] | None = None) -> None:
         if ready:

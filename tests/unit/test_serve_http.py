@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from netemu.errors import UsageError
 from netemu.serve import http as serve_http
 
 
@@ -21,7 +22,8 @@ def _echo(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 @pytest.fixture
 def server() -> Iterator[serve_http.Server]:
-    httpd = serve_http.serve("127.0.0.1", 0, _echo, max_body=64)
+    httpd = serve_http.listen("127.0.0.1", 0, max_body=64)
+    httpd.app = _echo
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
@@ -67,3 +69,17 @@ def test_a_chunked_body_is_refused(server: serve_http.Server) -> None:
                  headers={"Transfer-Encoding": "chunked"})  # fmt: skip
     assert conn.getresponse().status == 411
     conn.close()
+
+
+def test_a_port_already_taken_is_a_usage_error(server: serve_http.Server) -> None:
+    with pytest.raises(UsageError, match=f"cannot listen on 127.0.0.1:{server.server_port}"):
+        serve_http.listen("127.0.0.1", server.server_port, max_body=64)
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_serve_refuses_a_port_that_is_none(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from netemu.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--port", port])
+    assert exited.value.code == 2 and "--port" in capsys.readouterr().err
