@@ -10,10 +10,13 @@ listed through the JSON API, as everywhere else in netemu.
 from __future__ import annotations
 
 import contextlib
+import gc
 import glob
 import json
 import os
+import pickle
 import socket
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -369,6 +372,12 @@ def _nsid_names(
     return found
 
 
+# From this many namespaces on, a forked copy of this process reads half of them on the
+# other core: after a thousand-instance `up` reading back took 0.9 s of one core while the
+# other idled (bench/up_stages.py).
+SPLIT_AT = 200
+
+
 def observe(
     names: Iterable[str],
     peers: Mapping[str, Iterable[str]],
@@ -380,8 +389,43 @@ def observe(
     there (globs allowed, as "net/ipv4/neigh/*/proxy_delay"); `conntrack` the namespaces
     where connection tracking must be working, each with whether a test datagram may be
     sent on its `lo`. Missing namespaces are left out."""
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    names = list(names)
     want_ct = conntrack or {}
+    if len(names) >= SPLIT_AT and _may_fork():
+        seen = _read_split(names, peers, sysctls, want_ct)
+    else:
+        seen = _read(names, peers, sysctls, want_ct)
+    host: dict[int, LinkSeen] | None = None
+    seen_elsewhere: dict[str, NamespaceSeen] = {}
+    for ns in seen.values():  # name each peer now that every namespace's links are known
+        for i, link in ns.links.items():
+            if link.peer_index is None:
+                continue
+            if link.peer_ns == HOST:
+                if host is None:
+                    with rtnl.Socket() as sock:  # read only: the host's own link names
+                        host = _links(sock)
+                peer = host.get(link.peer_index)
+                ns.links[i] = replace(link, peer_ifname=peer.ifname if peer else None)
+                continue
+            if link.peer_ns and link.peer_ns not in seen and netns.exists(link.peer_ns):
+                seen_elsewhere[link.peer_ns] = _foreign(link.peer_ns)  # to name the peer
+            where = (
+                (seen.get(link.peer_ns) or seen_elsewhere.get(link.peer_ns)) if link.peer_ns else ns
+            )
+            if where is not None:
+                ns.links[i] = replace(link, peer_ifname=where.ifname(link.peer_index))
+    return seen
+
+
+def _read(
+    names: Iterable[str],
+    peers: Mapping[str, Iterable[str]],
+    sysctls: Mapping[str, Iterable[str]],
+    want_ct: Mapping[str, bool],
+) -> dict[str, NamespaceSeen]:
+    """Each namespace of `names` as it is, its links' peers named by namespace only."""
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     seen: dict[str, NamespaceSeen] = {}
     try:
         for name in names:
@@ -418,27 +462,50 @@ def observe(
             seen[name] = ns
     finally:
         os.close(home)
-    host: dict[int, LinkSeen] | None = None
-    seen_elsewhere: dict[str, NamespaceSeen] = {}
-    for ns in seen.values():  # name each peer now that every namespace's links are known
-        for i, link in ns.links.items():
-            if link.peer_index is None:
-                continue
-            if link.peer_ns == HOST:
-                if host is None:
-                    with rtnl.Socket() as sock:  # read only: the host's own link names
-                        host = _links(sock)
-                peer = host.get(link.peer_index)
-                ns.links[i] = replace(link, peer_ifname=peer.ifname if peer else None)
-                continue
-            if link.peer_ns and link.peer_ns not in seen and netns.exists(link.peer_ns):
-                seen_elsewhere[link.peer_ns] = _foreign(link.peer_ns)  # to name the peer
-            where = (
-                (seen.get(link.peer_ns) or seen_elsewhere.get(link.peer_ns)) if link.peer_ns else ns
-            )
-            if where is not None:
-                ns.links[i] = replace(link, peer_ifname=where.ifname(link.peer_index))
     return seen
+
+
+def _may_fork() -> bool:
+    """A second process helps only with a second core, and forking is safe only while no
+    other thread could hold a lock the child would need (`netemu serve` has several)."""
+    return (os.cpu_count() or 1) > 1 and threading.active_count() == 1
+
+
+def _read_split(
+    names: list[str],
+    peers: Mapping[str, Iterable[str]],
+    sysctls: Mapping[str, Iterable[str]],
+    want_ct: Mapping[str, bool],
+) -> dict[str, NamespaceSeen]:
+    """`_read`, every other namespace of `names` read by a forked copy of this process
+    meanwhile and sent back pickled. Should the copy fail, this process reads its half
+    itself."""
+    mine, theirs = names[::2], names[1::2]  # the few namespaces with rulesets come last
+    read_end, write_end = os.pipe()
+    gc.freeze()  # the collector would otherwise touch, and so copy, every page in the copy
+    pid = os.fork()
+    if pid == 0:  # the copy: read, send, and leave without running any exit handler
+        code = 1
+        with contextlib.suppress(BaseException):
+            os.close(read_end)
+            data = pickle.dumps(_read(theirs, peers, sysctls, want_ct))
+            with os.fdopen(write_end, "wb") as out:
+                out.write(data)
+            code = 0
+        os._exit(code)
+    gc.unfreeze()
+    os.close(write_end)
+    try:
+        seen = _read(mine, peers, sysctls, want_ct)
+    finally:
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()  # before waiting: a full pipe would stall the copy
+        _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) == 0 and data:
+        seen.update(pickle.loads(data))  # our own fork wrote it
+    else:
+        seen.update(_read(theirs, peers, sysctls, want_ct))
+    return {name: seen[name] for name in names if name in seen}  # in the order asked
 
 
 def _foreign(name: str) -> NamespaceSeen:
