@@ -36,28 +36,34 @@ def _timed(rows: list[Row], stage: str, f: Callable[..., Any]) -> Callable[..., 
             return f(*args, **kwargs)
         finally:
             after = _sample()
-            rows.append((stage, *(a - b for a, b in zip(after, before, strict=True))))
+            wall, user, system, children = (a - b for a, b in zip(after, before, strict=True))
+            rows.append((stage, wall, user, system, children))
 
     return wrapper
 
 
 def main(n: int) -> None:
     rows: list[Row] = []
-    lifecycle.render = _timed(rows, "render the plan", lifecycle.render)  # type: ignore[assignment]
-    kernel._build = _timed(rows, "build (namespaces, links, rules)", kernel._build)  # type: ignore[assignment]
-    kernel.run_processes = _timed(rows, "processes (dnsmasq, DHCP)", kernel.run_processes)  # type: ignore[assignment]
     driver = lifecycle.KernelDriver()
-    driver.verify = _timed(rows, "verify", driver.verify)  # type: ignore[method-assign]
+    for owner, name, stage in (
+        (lifecycle, "render", "render the plan"),
+        (kernel, "_make_namespaces", "namespaces (sysctls, lo)"),
+        (kernel, "_build", "build (links, addresses, rules)"),
+        (kernel, "run_processes", "processes (dnsmasq, DHCP)"),
+        (driver, "verify", "verify"),
+    ):
+        setattr(owner, name, _timed(rows, stage, getattr(owner, name)))
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "bstages.yaml")
         with open(path, "w") as f:
             f.write(scenario_gen.scenario(n, name="bstages"))
         start = _sample()
         lifecycle.up(path, driver)
-        total = ("up, in all (in-process)", *(a - b for a, b in zip(_sample(), start, strict=True)))
+        w, u, s, c = (a - b for a, b in zip(_sample(), start, strict=True))
+        rows.append(("up, in all (in-process)", w, u, s, c))
         lifecycle.down("bstages", driver)
     print(f"{'stage':34} {'wall':>7} {'user':>7} {'system':>7} {'children':>9}")
-    for stage, wall, user, system, children in [*rows, total]:
+    for stage, wall, user, system, children in rows:
         print(f"{stage:34} {wall:7.2f} {user:7.2f} {system:7.2f} {children:9.2f}")
 
 

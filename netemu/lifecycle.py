@@ -306,10 +306,11 @@ class _Interrupts:
     exception is only raised where it leaves nothing half-done: not while the thread is
     inside another network namespace (it would stay there), not inside a netlink call
     (pyroute2's socket would be left mid-message), a fork (the child could escape its
-    PID record), netemu's namespace and state-file code, or a wait for another thread (the
-    driver's helper thread fills the state directory: cut short, that wait would let the
-    thread write on after the rollback removed the directory, and recreate it), and not
-    inside `held()`.
+    PID record), work shared with a forked copy (driver.halves: the copy must be waited
+    for, and what it made known), netemu's namespace and state-file code, or a wait for
+    another thread (the driver's helper thread fills the state directory: cut short, that
+    wait would let the thread write on after the rollback removed the directory, and
+    recreate it), and not inside `held()`.
     There the signal waits; SIGALRM looks again every 5 ms. A caller's own interval timer
     is paused meanwhile and resumes (firing at once if its time passed) afterwards. Only
     the main thread can install handlers; elsewhere signals keep their defaults."""
@@ -409,10 +410,10 @@ def _critical_code() -> tuple[tuple[str, ...], set[Any]]:
     import sys
     import threading
 
-    from netemu.driver import netns, process, rtnl_batch
+    from netemu.driver import halves, netns, process, rtnl_batch
 
     files: tuple[str | None, ...] = (
-        rtnl_batch.__file__, netns.__file__, process.__file__, st.__file__,
+        rtnl_batch.__file__, netns.__file__, process.__file__, st.__file__, halves.__file__,
         threading.__file__, os.path.dirname(concurrent.futures.__file__ or ""),
     )  # fmt: skip
     # pyroute2 only if something loaded it: `up` no longer does, and importing it costs

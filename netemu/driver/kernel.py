@@ -13,14 +13,14 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from netemu.driver import build, lease, netns, nft_contexts, process, readiness, tasks
+from netemu.driver import build, halves, lease, netns, nft_contexts, process, readiness, tasks
 from netemu.errors import KernelError
 from netemu.render import arp
 from netemu.render.names import NFT_TABLE
-from netemu.render.plan import File, Plan, Process, Ruleset
+from netemu.render.plan import File, Namespace, Plan, Process, Ruleset
 
 LOGS = "logs"  # under the state directory: one log per daemon, one for all tasks
 TASKS_LOG = "tasks.log"  # the output of every one-shot task, under its name (driver.tasks)
@@ -102,12 +102,14 @@ def apply(plan: Plan, created: list[str], workdir: str, pids: list[int]) -> None
     exists if this raises. Files and logs go to `workdir`."""
     indexes = build.ifindexes(plan)
     try:
+        # First, while no other thread exists: a forked copy may make half of them.
+        _make_namespaces(plan, created)
         # A second thread fills the state directory meanwhile: on the reference machine
         # each new file or directory there costs about a millisecond of CPU (ext4 /run),
         # and a thousand instances need a thousand directories (each one's /etc).
         with ThreadPoolExecutor(max_workers=1) as pool:
             files = pool.submit(_prepare_state, plan, workdir)
-            _build(plan, created, indexes)
+            _build(plan, indexes)
             files.result()
         run_processes(plan, workdir, pids)
     except KernelError:
@@ -116,14 +118,24 @@ def apply(plan: Plan, created: list[str], workdir: str, pids: list[int]) -> None
         raise KernelError(f"{type(e).__name__}: {e}") from e
 
 
-def _build(plan: Plan, created: list[str], indexes: build.Indexes) -> None:
-    for ns in plan.namespaces:
-        netns.create(ns.name)
-        created.append(ns.name)
-        with netns.entered(ns.name):
-            for key, value in ns.sysctls:
-                netns.write_sysctl(key, value)
-            build.loopback_up(ns.name)
+def _make_namespaces(plan: Plan, created: list[str]) -> None:
+    """Every namespace of the plan, each appended to `created` once it exists."""
+    if halves.worth_it(len(plan.namespaces)):  # a thousand instances: 0.3 s of 1.7 s saved
+        (mine, error), other = halves.shared(plan.namespaces, _make)
+        if isinstance(other, halves.CopyFailed):  # what it made is unknown: what exists
+            theirs = {ns.name for ns in plan.namespaces[1::2]}
+            other = [n for n in netns.list_names("") if n in theirs], other
+        created += mine + other[0]
+        error = error or other[1]
+    else:
+        mine, error = _make(plan.namespaces)
+        created += mine
+    if error is not None:
+        raise error  # an OSError keeps its errno: capacity.exhausted reads it
+
+
+def _build(plan: Plan, indexes: build.Indexes) -> None:
+    """The rest, inside the namespaces: links, late sysctls, addresses and routes, rules."""
     build.links(plan, indexes)
     for ns in plan.namespaces:
         if ns.late_sysctls:
@@ -134,6 +146,23 @@ def _build(plan: Plan, created: list[str], indexes: build.Indexes) -> None:
     build.configure(plan, indexes)
     for rs in plan.rulesets:
         load_ruleset(rs)
+
+
+def _make(namespaces: Sequence[Namespace]) -> tuple[list[str], Exception | None]:
+    """Each namespace with its sysctls and loopback up: the names made, and what stopped
+    the rest (returned, not raised, so that a forked copy's names come back with it)."""
+    made: list[str] = []
+    try:
+        for ns in namespaces:
+            netns.create(ns.name)
+            made.append(ns.name)
+            with netns.entered(ns.name):
+                for key, value in ns.sysctls:
+                    netns.write_sysctl(key, value)
+                build.loopback_up(ns.name)
+    except Exception as e:
+        return made, e
+    return made, None
 
 
 def _prepare_state(plan: Plan, workdir: str) -> None:
