@@ -4,6 +4,7 @@ refusal names the place in the file and the AWS rule; the model holds what was a
 from __future__ import annotations
 
 from ipaddress import IPv4Address
+from pathlib import Path
 
 from netemu.model import load_model_text
 from netemu.render import render
@@ -141,3 +142,18 @@ def test_the_instance_name_resolves_to_its_eth0_and_each_eni_has_its_private_nam
     hosts = vpc_resolver_hosts(model, model.vpcs["main"])
     assert [line for line in hosts.splitlines() if line.endswith(" app")] == ["10.0.1.10 app"]
     assert "10.0.2.10 ip-10-0-2-10.ec2.internal" in hosts
+
+
+def test_an_instances_enis_are_those_of_every_eni_owned_by_it_primary_first() -> None:
+    """ref 9.20: `enis_of` looks only at the instance's own primary ENI and the secondary
+    ones, and finds what a scan of every ENI of the model finds, by device index."""
+    with open(Path(__file__).parents[2] / "scenarios" / "book" / "multi-eni.yaml") as f:
+        model, _ = load_model_text(f.read())
+    assert model.network_interfaces
+    for name in model.instances:
+        scanned = sorted(
+            (e for e in model.enis() if e.owner_kind == "instance" and e.owner == name),
+            key=lambda e: e.device_index,
+        )
+        assert model.enis_of(name) == scanned
+        assert model.enis_of(name)[0] is model.instances[name].eni
