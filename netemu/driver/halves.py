@@ -43,11 +43,18 @@ def shared(items: Sequence[T], work: Callable[[Sequence[T]], R]) -> tuple[R, R |
     """`work(items[::2])` here and `work(items[1::2])` in a forked copy at the same time
     (interleaved, so that the few heavy items at the end of a plan are shared too). Returns
     both results; the copy's is CopyFailed if it sent none. Should `work` raise here, the
-    copy is still waited for before the exception goes on."""
+    copy is still waited for before the exception goes on. Should the fork fail, this
+    process does both halves."""
     mine, theirs = items[::2], items[1::2]
     read_end, write_end = os.pipe()
     gc.freeze()  # the collector would otherwise touch, and so copy, every page in the copy
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no copy (the host's process limit, say): both halves here, in turn
+        gc.unfreeze()
+        os.close(read_end)
+        os.close(write_end)
+        return work(mine), work(theirs)
     if pid == 0:
         _copy(read_end, write_end, lambda: work(theirs))
     gc.unfreeze()

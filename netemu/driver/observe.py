@@ -382,10 +382,19 @@ def observe(
     sent on its `lo`. Missing namespaces are left out."""
     names = list(names)
     want_ct = conntrack or {}
+
+    def read(part: Sequence[str]) -> dict[str, NamespaceSeen]:
+        return _read(part, peers, sysctls, want_ct)
+
     if halves.worth_it(len(names)):  # a thousand instances: 0.4 s of 1.2 s saved
-        seen = _read_shared(names, peers, sysctls, want_ct)
+        # Half read by a forked copy meanwhile; should it fail, this process reads it too.
+        mine, theirs = halves.shared(names, read)
+        if isinstance(theirs, halves.CopyFailed):
+            theirs = read(names[1::2])
+        both = mine | theirs
+        seen = {name: both[name] for name in names if name in both}  # in the order asked
     else:
-        seen = _read(names, peers, sysctls, want_ct)
+        seen = read(names)
     host: dict[int, LinkSeen] | None = None
     seen_elsewhere: dict[str, NamespaceSeen] = {}
     for ns in seen.values():  # name each peer now that every namespace's links are known
@@ -454,25 +463,6 @@ def _read(
     finally:
         os.close(home)
     return seen
-
-
-def _read_shared(
-    names: list[str],
-    peers: Mapping[str, Iterable[str]],
-    sysctls: Mapping[str, Iterable[str]],
-    want_ct: Mapping[str, bool],
-) -> dict[str, NamespaceSeen]:
-    """`_read`, half of the namespaces read by a forked copy meanwhile (driver.halves);
-    should the copy fail, this process reads its half too."""
-
-    def read(part: Sequence[str]) -> dict[str, NamespaceSeen]:
-        return _read(part, peers, sysctls, want_ct)
-
-    seen, other = halves.shared(names, read)
-    if isinstance(other, halves.CopyFailed):
-        other = read(names[1::2])
-    seen.update(other)
-    return {name: seen[name] for name in names if name in seen}  # in the order asked
 
 
 def _foreign(name: str) -> NamespaceSeen:
