@@ -12,6 +12,7 @@ namespace, like every bench)
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -20,6 +21,7 @@ import tempfile
 
 from bench import datapath
 from netemu import lifecycle
+from netemu.errors import NetemuError
 
 NAME = "brules"
 SUBNET, ROUTER, IGW, INTERNET = (f"ne-{NAME}-{k}" for k in ("s-pub", "r-main", "g-igw", "inet"))
@@ -79,4 +81,11 @@ def main(seconds: int, rounds: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3, int(sys.argv[2]) if len(sys.argv) > 2 else 3)
+    parser = argparse.ArgumentParser(prog="python -m bench.rule_costs", description=__doc__)
+    parser.add_argument("seconds", nargs="?", type=int, default=3, help="per run (3)")
+    parser.add_argument("rounds", nargs="?", type=int, default=3, help="runs per row (3)")
+    args = parser.parse_args()
+    try:
+        main(args.seconds, args.rounds)
+    except (NetemuError, subprocess.CalledProcessError) as e:  # not root, no iperf3, ...
+        sys.exit(f"bench.rule_costs: {e}")

@@ -8,6 +8,7 @@ Usage: python -m bench.up_stages [N]   (root; inside a private network namespace
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import sys
@@ -19,6 +20,7 @@ from typing import Any
 from bench import scenario_gen
 from netemu import lifecycle
 from netemu.driver import kernel
+from netemu.errors import NetemuError
 
 Row = tuple[str, float, float, float, float]  # stage, wall, user, system, children
 
@@ -68,4 +70,9 @@ def main(n: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
+    parser = argparse.ArgumentParser(prog="python -m bench.up_stages", description=__doc__)
+    parser.add_argument("n", nargs="?", type=int, default=1000, help="instances (1000)")
+    try:
+        main(parser.parse_args().n)
+    except NetemuError as e:  # not root, a scenario too big for this host, ...
+        sys.exit(f"bench.up_stages: {e}")
